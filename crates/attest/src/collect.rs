@@ -1,0 +1,89 @@
+//! Evidence collection: device in, bundle out. Knows nothing of crypto policy.
+
+use crate::sev_guest::{ReportReq, SevGuest, SevGuestError, report_from_resp};
+use cloud_ra_verify::Timestamp;
+use cloud_ra_verify::bundle::Bundle;
+use serde_json::json;
+
+/// Options of one SNP collection.
+#[derive(Debug, Clone)]
+pub struct SnpCollectOptions {
+    /// REPORT_DATA: the verifier's nonce, zero-padded to 64 bytes.
+    pub report_data: [u8; 64],
+    /// Requested VMPL. The kernel ioctl default is 0; snpguest's default is 1; Sakura's guests run
+    /// at 2 and must ask for 2 or higher. cloud-ra always asks explicitly and records it.
+    pub vmpl: u32,
+    /// Use SNP_GET_EXT_REPORT and keep the host's certificate table.
+    pub extended: bool,
+    /// Guest message version (1 on every kernel so far).
+    pub msg_version: u8,
+}
+
+/// At most this many retries of SNP_GET_EXT_REPORT with the size the firmware asks for.
+const EXT_RETRIES: usize = 3;
+/// Upper bound on a certificate table (the kernel caps it at a few pages too).
+const MAX_CERTS_LEN: usize = 1 << 20;
+
+pub fn collect_snp(dev: &dyn SevGuest, o: &SnpCollectOptions) -> Result<(Vec<u8>, Option<Vec<u8>>), SevGuestError> {
+    if o.vmpl > 3 {
+        return Err(SevGuestError::Io(format!("VMPL {} does not exist (0..=3)", o.vmpl)));
+    }
+    let req = ReportReq { user_data: o.report_data, vmpl: o.vmpl };
+    if !o.extended {
+        let resp = dev.get_report(o.msg_version, &req)?;
+        return Ok((report_from_resp(&resp)?, None));
+    }
+    let mut len = 4 * 4096;
+    for _ in 0..EXT_RETRIES {
+        let mut certs = vec![0u8; len];
+        match dev.get_ext_report(o.msg_version, &req, &mut certs) {
+            Ok(resp) => {
+                let report = report_from_resp(&resp)?;
+                // An empty table (the host caches no certificates) is all zeros.
+                let table = if certs.iter().all(|&b| b == 0) { None } else { Some(trim_table(certs)) };
+                return Ok((report, table));
+            }
+            Err(SevGuestError::CertsTooSmall { needed }) if needed > len && needed <= MAX_CERTS_LEN => {
+                len = needed.div_ceil(4096) * 4096;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(SevGuestError::BadResponse(format!("the firmware kept asking for a larger certificate buffer (last {len} bytes)")))
+}
+
+/// Drops the zero padding after the last certificate of a GUID table.
+fn trim_table(mut certs: Vec<u8>) -> Vec<u8> {
+    match cloud_ra_verify::snp::format::parse_cert_table(&certs) {
+        Ok(entries) => cloud_ra_verify::snp::format::write_cert_table(&entries),
+        Err(_) => {
+            while certs.last() == Some(&0) && certs.len() > 24 {
+                certs.pop();
+            }
+            certs
+        }
+    }
+}
+
+/// Collects a report (and certificates) into a bundle.
+pub fn collect_snp_bundle(dev: &dyn SevGuest, o: &SnpCollectOptions, nonce: &[u8], now: Timestamp) -> Result<Bundle, SevGuestError> {
+    let (report, table) = collect_snp(dev, o)?;
+    let mut b = Bundle::new_snp(&report, table.as_deref());
+    b.nonce = Some(hex::encode(nonce));
+    b.collected_at = Some(now.to_rfc3339());
+    b.platform_info = json!({
+        "interface": dev.describe(),
+        "simulated": dev.simulated(),
+        "requested_vmpl": o.vmpl,
+        "extended": o.extended,
+        "msg_version": o.msg_version,
+    });
+    Ok(b)
+}
+
+/// 64 fresh random bytes from the OS.
+pub fn fresh_nonce() -> Result<[u8; 64], String> {
+    let mut n = [0u8; 64];
+    getrandom::fill(&mut n).map_err(|e| format!("no randomness available: {e}"))?;
+    Ok(n)
+}

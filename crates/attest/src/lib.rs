@@ -1,0 +1,11 @@
+//! cloud-ra attester: guest device backends behind small traits, and evidence collection into
+//! the cloud-ra bundle. Simulated devices (crate `cloud-ra-sim` keys) stand in where hardware
+//! cannot exist; they speak the same byte protocol as the kernel interfaces.
+
+pub mod collect;
+pub mod sev_guest;
+pub mod sim_sev_guest;
+
+pub use collect::{SnpCollectOptions, collect_snp_bundle};
+pub use sev_guest::{DevSevGuest, SevGuest, SevGuestError};
+pub use sim_sev_guest::SimSevGuest;

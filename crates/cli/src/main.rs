@@ -1,0 +1,285 @@
+//! cloud-ra: the command line. Argument parsing and printing only; the work lives in the crates.
+
+use clap::{Parser, Subcommand};
+use cloud_ra_verify::bundle::{Evidence, detect};
+use cloud_ra_verify::snp::{Product, claims::report_fields};
+use cloud_ra_verify::x509::{PkiObject, read_objects};
+use cloud_ra_verify::{Collateral, Error, Outcome, Policy, Status, Timestamp, VerifyOptions, verify_evidence};
+use serde_json::{Value, json};
+use std::process::ExitCode;
+
+mod demo;
+
+const LONG_ABOUT: &str = "cloud-ra collects attestation evidence on confidential machines and verifies it anywhere, offline if need be.
+
+Exit codes: 0 verified and appraisal passed (affirming or warning); 1 usage error; 2 evidence invalid (format, signature, chain, binding); 3 collateral missing or unusable; 4 appraisal failed (policy, debug, TCB).";
+
+#[derive(Parser)]
+#[command(name = "cloud-ra", version, about = "Remote attestation for confidential computing on public clouds", long_about = LONG_ABOUT)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Verify evidence (raw SNP report, report + cert table, or a cloud-ra bundle) and appraise it.
+    Verify(VerifyArgs),
+    /// Print every field of an evidence file or certificate (human; --json for machines).
+    Show {
+        file: String,
+        #[arg(long)]
+        json: bool,
+        /// Product line used to decode TCB fields of a v2 report.
+        #[arg(long, value_parser = parse_product)]
+        product: Option<Product>,
+    },
+    /// Collect evidence from the simulated SEV-SNP device with a fresh nonce and verify it, trusting the simulated root. No hardware needed.
+    Demo {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Collect evidence on this machine into a cloud-ra evidence bundle.
+    Attest(demo::AttestArgs),
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    /// Evidence file: raw 1184-byte SNP report, report followed by its certificate table, or a cloud-ra bundle.
+    evidence: String,
+    /// Certificate, chain or CRL file (PEM or DER; kind detected from content). Repeatable.
+    #[arg(long)]
+    collateral: Vec<String>,
+    /// Evaluation time (RFC 3339). Default: now.
+    #[arg(long)]
+    at: Option<String>,
+    /// Policy file (TOML or JSON).
+    #[arg(long)]
+    policy: Option<String>,
+    /// The nonce the verifier issued (hex, up to 64 bytes): REPORT_DATA must equal it, zero-padded.
+    #[arg(long)]
+    nonce: Option<String>,
+    /// Product line for reports that do not carry CPUID (v2).
+    #[arg(long, value_parser = parse_product)]
+    product: Option<Product>,
+    /// Accept a guest whose policy allows debugging.
+    #[arg(long)]
+    allow_debug: bool,
+    /// Require a CRL issued by the ARK and check revocation.
+    #[arg(long)]
+    require_crl: bool,
+    /// Trust cloud-ra's simulated roots (never do this for real evidence).
+    #[arg(long)]
+    trust_simulated: bool,
+    /// Do not offer the AMD ARK/ASK certificates shipped with cloud-ra (from the `sev` crate) as collateral.
+    #[arg(long)]
+    no_builtin_certs: bool,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_product(s: &str) -> Result<Product, String> {
+    Product::parse(s).map_err(|e| e.detail)
+}
+
+fn read_file(path: &str, what: &str) -> Result<Vec<u8>, Error> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::usage("input", format!("{what} {path}: {e}")))?;
+    if meta.len() > (64 << 20) {
+        return Err(Error::usage("input", format!("{what} {path} is {} bytes, too large", meta.len())));
+    }
+    std::fs::read(path).map_err(|e| Error::usage("input", format!("{what} {path}: {e}")))
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.cmd {
+        Cmd::Verify(a) => run_verify(a),
+        Cmd::Show { file, json, product } => run_show(&file, json, product),
+        Cmd::Demo { json } => demo::run_demo(json),
+        Cmd::Attest(a) => demo::run_attest(a),
+    };
+    ExitCode::from(code as u8)
+}
+
+fn fail(e: &Error) -> i32 {
+    eprintln!("error: {e}");
+    e.exit_code()
+}
+
+fn run_verify(a: VerifyArgs) -> i32 {
+    let evidence = match read_file(&a.evidence, "evidence") {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    let opts = match verify_options(&a) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    let mut collateral = Collateral::default();
+    for path in &a.collateral {
+        let r = read_file(path, "collateral").and_then(|b| collateral.add_file(path, &b));
+        if let Err(e) = r {
+            return fail(&e);
+        }
+    }
+    if !a.no_builtin_certs {
+        collateral.merge(&cloud_ra_collateral::builtin_amd());
+    }
+    let outcome = verify_evidence(&evidence, &collateral, &opts, None);
+    print_outcome(&outcome, a.json);
+    outcome.exit_code()
+}
+
+fn verify_options(a: &VerifyArgs) -> Result<VerifyOptions, Error> {
+    let at = match &a.at {
+        Some(s) => Timestamp::parse_rfc3339(s)?,
+        None => Timestamp::now(),
+    };
+    let mut opts = VerifyOptions::at(at);
+    if let Some(p) = &a.policy {
+        let text = String::from_utf8(read_file(p, "policy")?)
+            .map_err(|_| Error::usage("policy", format!("{p} is not UTF-8 text")))?;
+        opts.policy = Policy::parse(p, &text)?;
+    }
+    if let Some(n) = &a.nonce {
+        let v = cloud_ra_verify::policy::parse_hex("nonce", n, 64)?;
+        if v.is_empty() {
+            return Err(Error::usage("nonce", "--nonce is empty"));
+        }
+        opts.nonce = Some(v);
+    }
+    opts.product = a.product;
+    opts.allow_debug = a.allow_debug;
+    opts.trust_simulated = a.trust_simulated;
+    if a.require_crl {
+        opts.policy.require_crl = Some(true);
+    }
+    Ok(opts)
+}
+
+/// Human output: one verdict line, the claims that matter, then each failure and warning.
+pub fn print_outcome(o: &Outcome, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&o.to_json()).unwrap_or_default());
+        return;
+    }
+    let verdict = match (o.verified, o.status) {
+        (false, _) => "NOT VERIFIED",
+        (true, Status::Affirming) => "VERIFIED, appraisal passed (affirming)",
+        (true, Status::Warning) => "VERIFIED, appraisal passed with warnings",
+        (true, Status::Contraindicated) => "VERIFIED, but appraisal FAILED (contraindicated)",
+    };
+    println!("{verdict}: {} [{}]", o.platform, o.detected);
+    let c = &o.claims;
+    for key in [
+        "product", "signing_key", "version", "vmpl", "measurement", "report_data", "host_data", "chip_id", "debug",
+        "nonce_bound", "simulated", "current_firmware", "crls_checked",
+    ] {
+        if let Some(v) = c.get(key) {
+            println!("  {key:<17} {}", plain(v));
+        }
+    }
+    if let Some(t) = c.get("reported_tcb").and_then(|v| v.as_object()) {
+        let parts: Vec<String> = t.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("  {:<17} {}", "reported_tcb", parts.join(" "));
+    }
+    for f in &o.failures {
+        println!("  FAIL {}: {}", f.check, f.detail);
+    }
+    for w in &o.warnings {
+        println!("  WARN {}: {}", w.check, w.detail);
+    }
+}
+
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn run_show(file: &str, json_out: bool, product: Option<Product>) -> i32 {
+    let bytes = match read_file(file, "input") {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    let value = match detect(&bytes) {
+        Ok(d) => match &d.evidence {
+            Evidence::Snp { report, cert_table } => match cloud_ra_verify::snp::Report::parse(report) {
+                Ok(r) => {
+                    let product = product.or_else(|| r.product_from_cpuid());
+                    let table: Vec<Value> = cert_table
+                        .iter()
+                        .map(|e| {
+                            let mut v = json!({"guid": cloud_ra_verify::snp::format::guid_string(&e.guid), "kind": e.kind, "bytes": e.data.len()});
+                            if let Ok(objs) = read_objects(&e.data) {
+                                v["objects"] = Value::Array(objs.iter().map(object_json).collect());
+                            }
+                            v
+                        })
+                        .collect();
+                    json!({"detected": d.what, "product": product, "report": report_fields(&r, product), "cert_table": table})
+                }
+                Err(e) => return fail(&e),
+            },
+        },
+        Err(evidence_err) => match read_objects(&bytes) {
+            Ok(objs) => json!({"detected": "certificates/CRLs", "objects": objs.iter().map(object_json).collect::<Vec<_>>()}),
+            Err(_) => return fail(&evidence_err),
+        },
+    };
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+    } else {
+        print_tree(&value, 0);
+    }
+    0
+}
+
+fn object_json(o: &PkiObject) -> Value {
+    match o {
+        PkiObject::Certificate(c) => json!({
+            "type": "certificate", "subject": c.subject, "issuer": c.issuer, "serial": hex::encode(&c.serial),
+            "not_before": Timestamp(c.not_before).to_rfc3339(), "not_after": Timestamp(c.not_after).to_rfc3339(),
+            "sha256": c.fingerprint_hex(), "signature_algorithm": c.sig_alg_oid, "ca": c.is_ca,
+            "extensions": c.extensions.iter().map(|e| json!({"oid": e.oid, "critical": e.critical, "value": hex::encode(&e.value)})).collect::<Vec<_>>(),
+        }),
+        PkiObject::Crl(c) => json!({
+            "type": "crl", "issuer": c.issuer, "this_update": Timestamp(c.this_update).to_rfc3339(),
+            "next_update": c.next_update.map(|t| Timestamp(t).to_rfc3339()), "revoked": c.revoked.iter().map(hex::encode).collect::<Vec<_>>(),
+            "sha256": hex::encode(c.sha256),
+        }),
+    }
+}
+
+fn print_tree(v: &Value, indent: usize) {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Object(m) => {
+            for (k, val) in m {
+                match val {
+                    Value::Object(_) | Value::Array(_) => {
+                        println!("{pad}{k}:");
+                        print_tree(val, indent + 2);
+                    }
+                    _ => println!("{pad}{k}: {}", plain(val)),
+                }
+            }
+        }
+        Value::Array(a) => {
+            for (i, val) in a.iter().enumerate() {
+                println!("{pad}[{i}]");
+                print_tree(val, indent + 2);
+            }
+        }
+        other => println!("{pad}{}", plain(other)),
+    }
+}

@@ -1,0 +1,42 @@
+//! cloud-ra collateral. For now: the AMD ARK/ASK certificates that the `sev` registry crate ships
+//! (Milan, Genoa, Turin), offered as one more collateral source. Trust is never taken from them:
+//! the verifier accepts an ARK only when its fingerprint is pinned. Fetching from AMD KDS, Intel
+//! PCS and Azure THIM, and the on-disk cache, come with the collateral issue.
+
+use cloud_ra_verify::Collateral;
+
+/// Every built-in AMD ARK and ASK, parsed (VLEK ASVKs are not shipped by the `sev` crate: they
+/// come with the extended report or from `--collateral`).
+pub fn builtin_amd() -> Collateral {
+    use sev::certs::snp::builtin::{genoa, milan, turin};
+    let mut c = Collateral::default();
+    for (name, pem) in [
+        ("sev crate: Milan ARK", milan::ARK),
+        ("sev crate: Milan ASK", milan::ASK),
+        ("sev crate: Genoa ARK", genoa::ARK),
+        ("sev crate: Genoa ASK", genoa::ASK),
+        ("sev crate: Turin ARK", turin::ARK),
+        ("sev crate: Turin ASK", turin::ASK),
+    ] {
+        // The shipped PEMs are constants; one that does not parse is simply not offered.
+        let _ = c.add_file(name, pem);
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloud_ra_verify::snp::roots::PINNED_ARKS;
+
+    #[test]
+    fn builtin_arks_match_the_pins() {
+        let c = builtin_amd();
+        assert_eq!(c.certs.len(), 6, "three ARKs and three ASKs");
+        for (product, fp) in PINNED_ARKS {
+            let cn = format!("ARK-{}", product.name());
+            let ark = c.certs.iter().find(|x| x.subject_cn == cn).expect("ARK shipped");
+            assert_eq!(&ark.fingerprint_hex(), fp, "{cn}");
+        }
+    }
+}

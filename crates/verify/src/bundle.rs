@@ -1,0 +1,206 @@
+//! The evidence bundle (`cloud-ra/evidence/v1`) and detection of raw native evidence files.
+
+use crate::error::{Error, Result};
+use crate::snp::format::{self as snpf, CertTableEntry};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const FORMAT_V1: &str = "cloud-ra/evidence/v1";
+/// Largest evidence input read.
+pub const MAX_EVIDENCE_SIZE: usize = 16 << 20;
+
+/// Bytes that serialise as standard base64.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct B64(pub Vec<u8>);
+
+impl Serialize for B64 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+}
+impl<'de> Deserialize<'de> for B64 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .map(B64)
+            .map_err(|e| serde::de::Error::custom(format!("not base64: {e}")))
+    }
+}
+
+/// A certificate carried beside the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleCert {
+    /// ark, ask, asvk, vcek, vlek, crl, or other.
+    pub kind: String,
+    pub der: B64,
+}
+
+/// The bundle `attest` writes and `verify` reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    pub format: String,
+    /// snp | tdx | sgx | nitro | azure-snp-vtpm | azure-tdx-vtpm
+    pub platform: String,
+    /// Raw evidence by name (snp: `report`, optional `cert_table`).
+    pub evidence: BTreeMap<String, B64>,
+    #[serde(default)]
+    pub certs: Vec<BundleCert>,
+    #[serde(default)]
+    pub aux: serde_json::Value,
+    /// The nonce the attester used, hex (what the attester claims; `verify --nonce` decides).
+    #[serde(default)]
+    pub nonce: Option<String>,
+    #[serde(default)]
+    pub collected_at: Option<String>,
+    #[serde(default)]
+    pub platform_info: serde_json::Value,
+}
+
+impl Bundle {
+    pub fn new_snp(report: &[u8], cert_table: Option<&[u8]>) -> Self {
+        let mut evidence = BTreeMap::new();
+        evidence.insert("report".to_string(), B64(report.to_vec()));
+        if let Some(t) = cert_table {
+            evidence.insert("cert_table".to_string(), B64(t.to_vec()));
+        }
+        Bundle {
+            format: FORMAT_V1.into(),
+            platform: "snp".into(),
+            evidence,
+            certs: Vec::new(),
+            aux: serde_json::Value::Null,
+            nonce: None,
+            collected_at: None,
+            platform_info: serde_json::Value::Null,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        let b: Bundle = serde_json::from_slice(bytes)
+            .map_err(|e| Error::evidence("bundle", format!("not a cloud-ra evidence bundle: {e}")))?;
+        if b.format != FORMAT_V1 {
+            return Err(Error::evidence(
+                "bundle",
+                format!("format '{}' is not supported (this cloud-ra reads {FORMAT_V1})", b.format),
+            ));
+        }
+        Ok(b)
+    }
+}
+
+/// Evidence, by platform, as raw bytes.
+#[derive(Debug, Clone)]
+pub enum Evidence {
+    Snp { report: Vec<u8>, cert_table: Vec<CertTableEntry> },
+}
+
+/// What `detect` found.
+#[derive(Debug, Clone)]
+pub struct Detected {
+    /// Words for the user: what the input was taken to be.
+    pub what: String,
+    pub evidence: Evidence,
+    pub bundle: Option<Bundle>,
+}
+
+fn looks_like_snp_report(b: &[u8]) -> bool {
+    b.len() >= snpf::REPORT_SIZE && {
+        let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        (1..=16).contains(&v) && u32::from_le_bytes([b[0x34], b[0x35], b[0x36], b[0x37]]) == 1
+    }
+}
+
+/// Detects the kind of an evidence file from its content.
+pub fn detect(bytes: &[u8]) -> Result<Detected> {
+    if bytes.is_empty() {
+        return Err(Error::evidence("detect", "the evidence is empty"));
+    }
+    if bytes.len() > MAX_EVIDENCE_SIZE {
+        return Err(Error::evidence(
+            "detect",
+            format!("the evidence is {} bytes, more than the {MAX_EVIDENCE_SIZE} accepted", bytes.len()),
+        ));
+    }
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first == Some(b'{') {
+        let bundle = Bundle::parse(bytes)?;
+        return from_bundle(bundle);
+    }
+    if bytes.len() == snpf::REPORT_SIZE {
+        return Ok(Detected {
+            what: "raw SNP attestation report (1184 bytes)".into(),
+            evidence: Evidence::Snp { report: bytes.to_vec(), cert_table: Vec::new() },
+            bundle: None,
+        });
+    }
+    if looks_like_snp_report(bytes) {
+        let table = snpf::parse_cert_table(&bytes[snpf::REPORT_SIZE..])?;
+        return Ok(Detected {
+            what: format!("SNP extended report: report + certificate table of {} entries", table.len()),
+            evidence: Evidence::Snp { report: bytes[..snpf::REPORT_SIZE].to_vec(), cert_table: table },
+            bundle: None,
+        });
+    }
+    Err(Error::evidence(
+        "detect",
+        format!(
+            "{} bytes that are neither a cloud-ra bundle nor a known native format (SNP report: {} bytes, optionally followed by its certificate table)",
+            bytes.len(),
+            snpf::REPORT_SIZE
+        ),
+    ))
+}
+
+fn from_bundle(bundle: Bundle) -> Result<Detected> {
+    match bundle.platform.as_str() {
+        "snp" => {
+            let report = bundle
+                .evidence
+                .get("report")
+                .ok_or_else(|| Error::evidence("bundle", "platform snp: evidence.report is missing"))?
+                .0
+                .clone();
+            let cert_table = match bundle.evidence.get("cert_table") {
+                Some(t) => snpf::parse_cert_table(&t.0)?,
+                None => Vec::new(),
+            };
+            let mut cert_table = cert_table;
+            for c in &bundle.certs {
+                let kind = match c.kind.as_str() {
+                    "ark" => snpf::CertKind::Ark,
+                    "ask" | "asvk" => snpf::CertKind::Ask,
+                    "vcek" => snpf::CertKind::Vcek,
+                    "vlek" => snpf::CertKind::Vlek,
+                    "crl" => snpf::CertKind::Crl,
+                    _ => snpf::CertKind::Other,
+                };
+                let guid = kind.guid().unwrap_or([0xff; 16]);
+                cert_table.push(CertTableEntry { guid, kind, data: c.der.0.clone() });
+            }
+            Ok(Detected {
+                what: format!(
+                    "cloud-ra evidence bundle v1, platform snp{}",
+                    if bundle.platform_info.get("simulated").and_then(|v| v.as_bool()) == Some(true) {
+                        " (collected from the SIMULATED device)"
+                    } else {
+                        ""
+                    }
+                ),
+                evidence: Evidence::Snp { report, cert_table },
+                bundle: Some(bundle),
+            })
+        }
+        other => Err(Error::evidence(
+            "bundle",
+            format!("platform '{other}' is not supported by this cloud-ra (supported: snp)"),
+        )),
+    }
+}

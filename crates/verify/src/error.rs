@@ -1,0 +1,67 @@
+//! One error type for every verifier: it names the failing check and the field, and maps to the
+//! documented exit codes (see the README).
+
+use serde::Serialize;
+
+/// Which kind of failure, and so which exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Bad invocation or input that is not evidence at all (exit 1).
+    Usage,
+    /// Evidence invalid: format, signature, chain, binding (exit 2).
+    Evidence,
+    /// Collateral missing or unusable (exit 3).
+    Collateral,
+    /// Appraisal against policy failed (exit 4).
+    Appraisal,
+}
+
+impl Category {
+    /// The process exit code documented for this category.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Category::Usage => 1,
+            Category::Evidence => 2,
+            Category::Collateral => 3,
+            Category::Appraisal => 4,
+        }
+    }
+}
+
+/// A verification or parsing failure: `check` names the step (e.g. `snp.signature`), `detail`
+/// names the field and what was wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[error("{check}: {detail}")]
+pub struct Error {
+    pub category: Category,
+    pub check: &'static str,
+    pub detail: String,
+}
+
+impl Error {
+    pub fn new(category: Category, check: &'static str, detail: impl Into<String>) -> Self {
+        Error {
+            category,
+            check,
+            detail: detail.into(),
+        }
+    }
+    pub fn usage(check: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(Category::Usage, check, detail)
+    }
+    pub fn evidence(check: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(Category::Evidence, check, detail)
+    }
+    pub fn collateral(check: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(Category::Collateral, check, detail)
+    }
+    pub fn appraisal(check: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(Category::Appraisal, check, detail)
+    }
+    pub fn exit_code(&self) -> i32 {
+        self.category.exit_code()
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,18 @@
+//! cloud-ra verification core: byte-exact parsers, signature and chain checks, claims and
+//! appraisal. No network, no devices, no clock: the evaluation time is always an input.
+
+pub mod bundle;
+pub mod collateral;
+pub mod crypto;
+pub mod error;
+pub mod outcome;
+pub mod policy;
+pub mod snp;
+pub mod time;
+pub mod x509;
+
+pub use collateral::Collateral;
+pub use error::{Category, Error, Result};
+pub use outcome::{Caches, Outcome, Status, VerifyOptions, verify_evidence};
+pub use policy::Policy;
+pub use time::Timestamp;

@@ -1,0 +1,159 @@
+//! The `verify` contract: evidence bytes in, one `Outcome` out (verdict, status, failures,
+//! claims), with the documented exit codes.
+
+use crate::bundle::{Detected, Evidence, detect};
+use crate::collateral::Collateral;
+use crate::error::{Category, Error};
+use crate::policy::Policy;
+use crate::snp;
+use crate::time::Timestamp;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Affirming,
+    Warning,
+    Contraindicated,
+}
+
+/// Everything a verification needs besides the evidence and collateral.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    pub at: Timestamp,
+    pub policy: Policy,
+    pub nonce: Option<Vec<u8>>,
+    pub product: Option<snp::Product>,
+    pub allow_debug: bool,
+    pub trust_simulated: bool,
+}
+
+impl VerifyOptions {
+    pub fn at(at: Timestamp) -> Self {
+        VerifyOptions { at, policy: Policy::default(), nonce: None, product: None, allow_debug: false, trust_simulated: false }
+    }
+}
+
+/// Caches shared across verifications (a server keeps one).
+#[derive(Default)]
+pub struct Caches {
+    pub snp: snp::ChainCache,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub check: String,
+    pub detail: String,
+    #[serde(skip)]
+    pub category: Category,
+}
+
+impl From<&Error> for Failure {
+    fn from(e: &Error) -> Self {
+        Failure { check: e.check.to_string(), detail: e.detail.clone(), category: e.category }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub platform: String,
+    pub detected: String,
+    pub verified: bool,
+    pub status: Status,
+    pub failures: Vec<Failure>,
+    pub warnings: Vec<Failure>,
+    pub claims: Value,
+}
+
+impl Outcome {
+    fn failed(platform: &str, detected: &str, e: &Error) -> Self {
+        Outcome {
+            platform: platform.into(),
+            detected: detected.into(),
+            verified: false,
+            status: Status::Contraindicated,
+            failures: vec![e.into()],
+            warnings: Vec::new(),
+            claims: json!({}),
+        }
+    }
+
+    /// 0 verified and appraised OK; 1 usage; 2 evidence invalid; 3 collateral; 4 appraisal.
+    pub fn exit_code(&self) -> i32 {
+        match self.failures.first() {
+            None => 0,
+            Some(f) if self.verified && f.category == Category::Appraisal => 4,
+            Some(f) => f.category.exit_code(),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Detects, verifies and appraises one piece of evidence.
+pub fn verify_evidence(bytes: &[u8], collateral: &Collateral, opts: &VerifyOptions, caches: Option<&Caches>) -> Outcome {
+    let detected = match detect(bytes) {
+        Ok(d) => d,
+        Err(e) => return Outcome::failed("unknown", "unrecognised input", &e),
+    };
+    verify_detected(&detected, collateral, opts, caches)
+}
+
+pub fn verify_detected(d: &Detected, collateral: &Collateral, opts: &VerifyOptions, caches: Option<&Caches>) -> Outcome {
+    match &d.evidence {
+        Evidence::Snp { report, cert_table } => {
+            let product = match (opts.product, opts.policy.snp.product.as_deref()) {
+                (Some(p), _) => Some(p),
+                (None, Some(s)) => match snp::Product::parse(s) {
+                    Ok(p) => Some(p),
+                    Err(e) => return Outcome::failed("snp", &d.what, &e),
+                },
+                _ => None,
+            };
+            let sopts = snp::SnpOptions {
+                at: opts.at,
+                product,
+                trust_simulated: opts.trust_simulated,
+                require_crl: opts.policy.require_crl.unwrap_or(false),
+            };
+            let ev = snp::SnpEvidence { report, cert_table };
+            let verified = match snp::verify::verify(&ev, collateral, &sopts, caches.map(|c| &c.snp)) {
+                Ok(v) => v,
+                Err(e) => return Outcome::failed("snp", &d.what, &e),
+            };
+            let ov = snp::appraise::Overrides { nonce: opts.nonce.clone(), allow_debug: opts.allow_debug };
+            let (fails, warns) = match snp::appraise::appraise(&verified, &opts.policy, &ov) {
+                Ok(x) => x,
+                Err(e) => {
+                    let mut o = Outcome::failed("snp", &d.what, &e);
+                    o.verified = true;
+                    return o;
+                }
+            };
+            let mut claims = snp::claims::claims(&verified);
+            if let Some(obj) = claims.as_object_mut() {
+                let bound = opts.nonce.is_some() && !fails.iter().any(|f| f.check == "policy.nonce");
+                obj.insert("nonce_bound".into(), json!(bound));
+            }
+            let status = if !fails.is_empty() {
+                Status::Contraindicated
+            } else if !warns.is_empty() {
+                Status::Warning
+            } else {
+                Status::Affirming
+            };
+            Outcome {
+                platform: "snp".into(),
+                detected: d.what.clone(),
+                verified: true,
+                status,
+                failures: fails.iter().map(Failure::from).collect(),
+                warnings: warns.iter().map(Failure::from).collect(),
+                claims,
+            }
+        }
+    }
+}

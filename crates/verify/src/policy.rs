@@ -1,0 +1,134 @@
+//! Appraisal policy: a TOML or JSON file, and the same knobs as CLI flags. Unknown keys are
+//! refused so a typo never silently weakens a policy.
+
+use crate::error::{Error, Result};
+use serde::Deserialize;
+
+/// A number written as an integer or as a string (`"0x30000"`, `"196608"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Num {
+    Int(u64),
+    Str(#[serde(deserialize_with = "de_num_str")] u64),
+}
+
+fn de_num_str<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    let s = String::deserialize(d)?;
+    let t = s.trim();
+    let r = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16)
+    } else {
+        t.parse()
+    };
+    r.map_err(|_| serde::de::Error::custom(format!("'{s}' is not a number")))
+}
+
+impl Num {
+    pub fn get(self) -> u64 {
+        match self {
+            Num::Int(v) | Num::Str(v) => v,
+        }
+    }
+}
+
+/// One value or a list of accepted values.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn values(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(|s| s.as_str()).collect(),
+        }
+    }
+}
+
+/// Minimum TCB, by component name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcbMin {
+    pub fmc: Option<u8>,
+    #[serde(alias = "bl")]
+    pub bootloader: Option<u8>,
+    pub tee: Option<u8>,
+    pub snp: Option<u8>,
+    #[serde(alias = "ucode")]
+    pub microcode: Option<u8>,
+}
+
+/// SNP reference values and knobs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnpPolicy {
+    /// Exact REPORT_DATA (hex, up to 64 bytes, zero-padded).
+    pub report_data: Option<String>,
+    /// Accepted MEASUREMENT value(s), hex.
+    pub measurement: Option<OneOrMany>,
+    pub host_data: Option<String>,
+    pub id_key_digest: Option<OneOrMany>,
+    pub author_key_digest: Option<OneOrMany>,
+    /// Required VMPL (Sakura's guests run at 2).
+    pub vmpl: Option<u32>,
+    /// Most permissive acceptable guest policy (go-sev-guest `-guest_policy` semantics).
+    pub guest_policy: Option<Num>,
+    pub minimum_guest_svn: Option<u32>,
+    pub minimum_tcb: Option<TcbMin>,
+    pub minimum_launch_tcb: Option<TcbMin>,
+    /// Minimum current firmware, "major.minor".
+    pub minimum_version: Option<String>,
+    pub minimum_build: Option<u8>,
+    /// Committed firmware older than the running one (provisional) is accepted. Default true.
+    pub allow_provisional_firmware: Option<bool>,
+    /// "vcek" or "vlek".
+    pub signing_key: Option<String>,
+    /// Product hint for v2 reports: "milan", "genoa", "turin".
+    pub product: Option<String>,
+}
+
+/// A whole policy file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Accept debug-enabled guests (default false).
+    pub allow_debug: Option<bool>,
+    /// A CRL must be supplied and checked (default false).
+    pub require_crl: Option<bool>,
+    /// Expected nonce (hex); report data must carry it.
+    pub nonce: Option<String>,
+    #[serde(default)]
+    pub snp: SnpPolicy,
+}
+
+impl Policy {
+    /// Parses TOML or JSON (JSON when the first non-blank character is `{`).
+    pub fn parse(name: &str, text: &str) -> Result<Self> {
+        let bad = |e: String| Error::usage("policy", format!("{name}: {e}"));
+        if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| bad(format!("invalid JSON policy: {e}")))
+        } else {
+            toml::from_str(text).map_err(|e| bad(format!("invalid TOML policy: {}", e.message())))
+        }
+    }
+}
+
+/// Decodes hex of at most `max` bytes (whitespace and a 0x prefix allowed).
+pub fn parse_hex(field: &'static str, s: &str, max: usize) -> Result<Vec<u8>> {
+    let t: String = s.trim().trim_start_matches("0x").chars().filter(|c| !c.is_whitespace()).collect();
+    let v = hex::decode(&t).map_err(|e| Error::usage("policy", format!("{field} '{s}' is not hex: {e}")))?;
+    if v.len() > max {
+        return Err(Error::usage("policy", format!("{field} is {} bytes, at most {max} allowed", v.len())));
+    }
+    Ok(v)
+}
+
+/// Pads to 64 bytes with zeros (report data convention).
+pub fn pad64(v: &[u8]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    out[..v.len().min(64)].copy_from_slice(&v[..v.len().min(64)]);
+    out
+}

@@ -1,0 +1,212 @@
+//! Appraisal of a verified SNP report against policy. Returns (failures, warnings).
+
+use super::format::{GuestPolicy, Product, Tcb, policy_bits};
+use super::verify::VerifiedSnp;
+use crate::error::{Error, Result};
+use crate::policy::{Policy, TcbMin, pad64, parse_hex};
+
+/// Settings that come from the CLI rather than the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub nonce: Option<Vec<u8>>,
+    pub allow_debug: bool,
+}
+
+fn tcb_from_min(m: &TcbMin, product: Product) -> Tcb {
+    Tcb {
+        fmc: if product.turin_layout() { Some(m.fmc.unwrap_or(0)) } else { None },
+        bootloader: m.bootloader.unwrap_or(0),
+        tee: m.tee.unwrap_or(0),
+        snp: m.snp.unwrap_or(0),
+        microcode: m.microcode.unwrap_or(0),
+    }
+}
+
+fn hex_in(field: &'static str, actual: &[u8], accepted: &[&str], max: usize) -> Result<Option<Error>> {
+    let mut values = Vec::new();
+    for a in accepted {
+        values.push(parse_hex(field, a, max)?);
+    }
+    if values.iter().any(|v| v.as_slice() == actual) {
+        Ok(None)
+    } else {
+        Ok(Some(Error::appraisal(
+            "policy.reference_value",
+            format!("{} {} is not among the accepted values ({})", field.to_uppercase(), hex::encode(actual), accepted.join(", ")),
+        )))
+    }
+}
+
+/// Appraises. Errors in the policy itself (bad hex, ...) are usage errors.
+pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec<Error>, Vec<Error>)> {
+    let r = &v.report;
+    let p = &policy.snp;
+    let mut fail = Vec::new();
+    let warn: Vec<Error> = v.warnings.clone();
+
+    // Freshness / binding.
+    let nonce = match (&ov.nonce, &policy.nonce) {
+        (Some(n), _) => Some(n.clone()),
+        (None, Some(h)) => Some(parse_hex("nonce", h, 64)?),
+        _ => None,
+    };
+    if let Some(n) = nonce {
+        if n.len() > 64 {
+            return Err(Error::usage("nonce", format!("nonce is {} bytes, at most 64", n.len())));
+        }
+        if pad64(&n) != r.report_data {
+            fail.push(Error::appraisal(
+                "policy.nonce",
+                format!("REPORT_DATA {} does not carry the nonce {} (zero-padded to 64 bytes)", hex::encode(r.report_data), hex::encode(&n)),
+            ));
+        }
+    }
+    if let Some(rd) = &p.report_data {
+        let want = pad64(&parse_hex("report_data", rd, 64)?);
+        if want != r.report_data {
+            fail.push(Error::appraisal(
+                "policy.report_data",
+                format!("REPORT_DATA {} is not {}", hex::encode(r.report_data), hex::encode(want)),
+            ));
+        }
+    }
+    // Reference values.
+    if let Some(m) = &p.measurement
+        && let Some(e) = hex_in("measurement", &r.measurement, &m.values(), 48)?
+    {
+        fail.push(e);
+    }
+    if let Some(h) = &p.host_data
+        && let Some(e) = hex_in("host_data", &r.host_data, &[h.as_str()], 32)?
+    {
+        fail.push(e);
+    }
+    if let Some(m) = &p.id_key_digest
+        && let Some(e) = hex_in("id_key_digest", &r.id_key_digest, &m.values(), 48)?
+    {
+        fail.push(e);
+    }
+    if let Some(m) = &p.author_key_digest
+        && let Some(e) = hex_in("author_key_digest", &r.author_key_digest, &m.values(), 48)?
+    {
+        fail.push(e);
+    }
+    if let Some(vmpl) = p.vmpl
+        && r.vmpl != vmpl
+    {
+        fail.push(Error::appraisal("policy.vmpl", format!("VMPL is {} but the policy requires {vmpl}", r.vmpl)));
+    }
+    if let Some(min) = p.minimum_guest_svn
+        && r.guest_svn < min
+    {
+        fail.push(Error::appraisal("policy.guest_svn", format!("GUEST_SVN {} is below {min}", r.guest_svn)));
+    }
+    if let Some(k) = &p.signing_key {
+        let want = k.to_ascii_lowercase();
+        if want != "vcek" && want != "vlek" {
+            return Err(Error::usage("policy", format!("signing_key '{k}' is neither vcek nor vlek")));
+        }
+        if r.signing_key.name() != want {
+            fail.push(Error::appraisal(
+                "policy.signing_key",
+                format!("the report is signed by a {} but the policy requires a {}", r.signing_key.name().to_uppercase(), want.to_uppercase()),
+            ));
+        }
+    }
+
+    // Guest policy: debug first (default refuses it), then "most permissive acceptable".
+    let gp = &r.policy;
+    let allowed = p.guest_policy.map(|n| GuestPolicy::decode(n.get()));
+    let debug_ok = ov.allow_debug || policy.allow_debug.unwrap_or(false) || allowed.is_some_and(|a| a.debug);
+    if gp.debug && !debug_ok {
+        fail.push(Error::appraisal(
+            "policy.debug",
+            "POLICY.DEBUG is set: the hypervisor can read and change guest memory (use --allow-debug to accept)",
+        ));
+    }
+    if let Some(a) = allowed {
+        if (gp.abi_major, gp.abi_minor) < (a.abi_major, a.abi_minor) {
+            fail.push(Error::appraisal(
+                "policy.guest_policy",
+                format!("POLICY ABI {}.{} is below the required {}.{}", gp.abi_major, gp.abi_minor, a.abi_major, a.abi_minor),
+            ));
+        }
+        let permissive = [
+            ("MIGRATE_MA", policy_bits::MIGRATE_MA),
+            ("SMT", policy_bits::SMT),
+            ("CXL_ALLOW", policy_bits::CXL_ALLOW),
+        ];
+        for (name, bit) in permissive {
+            if gp.raw & bit != 0 && a.raw & bit == 0 {
+                fail.push(Error::appraisal("policy.guest_policy", format!("POLICY.{name} is allowed by the guest but not by the policy")));
+            }
+        }
+        let restrictive = [
+            ("SINGLE_SOCKET", policy_bits::SINGLE_SOCKET),
+            ("MEM_AES_256_XTS", policy_bits::MEM_AES_256_XTS),
+            ("RAPL_DIS", policy_bits::RAPL_DIS),
+            ("CIPHERTEXT_HIDING", policy_bits::CIPHERTEXT_HIDING),
+            ("PAGE_SWAP_DISABLE", policy_bits::PAGE_SWAP_DISABLE),
+        ];
+        for (name, bit) in restrictive {
+            if a.raw & bit != 0 && gp.raw & bit == 0 {
+                fail.push(Error::appraisal("policy.guest_policy", format!("POLICY.{name} is required by the policy but not set by the guest")));
+            }
+        }
+    }
+
+    // TCB.
+    let product = v.product;
+    if let Some(m) = &p.minimum_tcb
+        && let Some((c, have, want)) = v.reported_tcb.first_below(&tcb_from_min(m, product))
+    {
+        fail.push(Error::appraisal("policy.minimum_tcb", format!("REPORTED_TCB.{c} is {have}, below the minimum {want}")));
+    }
+    if let Some(m) = &p.minimum_launch_tcb
+        && let Some((c, have, want)) = Tcb::decode(r.launch_tcb, product).first_below(&tcb_from_min(m, product))
+    {
+        fail.push(Error::appraisal("policy.minimum_launch_tcb", format!("LAUNCH_TCB.{c} is {have}, below the minimum {want}")));
+    }
+    let current = Tcb::decode(r.current_tcb, product);
+    if let Some((c, have, want)) = current.first_below(&v.reported_tcb) {
+        fail.push(Error::appraisal(
+            "policy.tcb",
+            format!("REPORTED_TCB.{c} {want} is above CURRENT_TCB.{c} {have}: the platform claims a TCB it does not run"),
+        ));
+    }
+    // Firmware.
+    let cur = (r.current_major, r.current_minor, r.current_build);
+    let com = (r.committed_major, r.committed_minor, r.committed_build);
+    if com > cur {
+        fail.push(Error::appraisal(
+            "policy.firmware",
+            format!("COMMITTED firmware {}.{}.{} is newer than CURRENT {}.{}.{}", com.0, com.1, com.2, cur.0, cur.1, cur.2),
+        ));
+    } else if (com < cur || r.committed_tcb != r.current_tcb) && p.allow_provisional_firmware == Some(false) {
+        fail.push(Error::appraisal(
+            "policy.firmware",
+            format!(
+                "provisional firmware not allowed: CURRENT {}.{}.{} / TCB {:#x} vs COMMITTED {}.{}.{} / TCB {:#x}",
+                cur.0, cur.1, cur.2, r.current_tcb, com.0, com.1, com.2, r.committed_tcb
+            ),
+        ));
+    }
+    if let Some(mv) = &p.minimum_version {
+        let (maj, min) = mv
+            .split_once('.')
+            .and_then(|(a, b)| Some((a.trim().parse::<u8>().ok()?, b.trim().parse::<u8>().ok()?)))
+            .ok_or_else(|| Error::usage("policy", format!("minimum_version '{mv}' is not MAJOR.MINOR")))?;
+        if (r.current_major, r.current_minor) < (maj, min) {
+            fail.push(Error::appraisal(
+                "policy.firmware",
+                format!("CURRENT firmware {}.{} is below the minimum {maj}.{min}", r.current_major, r.current_minor),
+            ));
+        }
+    }
+    if let Some(b) = p.minimum_build
+        && r.current_build < b
+    {
+        fail.push(Error::appraisal("policy.firmware", format!("CURRENT_BUILD {} is below the minimum {b}", r.current_build)));
+    }
+    Ok((fail, warn))
+}

@@ -1,0 +1,577 @@
+//! The AMD SEV-SNP ATTESTATION_REPORT (SNP Firmware ABI, versions 2 to 5), byte-exact, and the
+//! extended-report certificate table. Parsing keeps the received bytes: signatures are verified
+//! over them, never over a re-serialisation.
+
+use crate::error::{Error, Result};
+use serde::Serialize;
+
+pub const REPORT_SIZE: usize = 0x4A0;
+/// The signed range: bytes 0x000..0x2A0.
+pub const SIGNED_LEN: usize = 0x2A0;
+pub const MIN_VERSION: u32 = 2;
+pub const MAX_VERSION: u32 = 5;
+
+const CHECK: &str = "snp.format";
+
+/// AMD product lines cloud-ra knows (Bergamo and Siena use Genoa's keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Product {
+    Milan,
+    Genoa,
+    Turin,
+}
+
+impl Product {
+    pub fn name(self) -> &'static str {
+        match self {
+            Product::Milan => "Milan",
+            Product::Genoa => "Genoa",
+            Product::Turin => "Turin",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "milan" => Ok(Product::Milan),
+            "genoa" | "bergamo" | "siena" => Ok(Product::Genoa),
+            "turin" => Ok(Product::Turin),
+            _ => Err(Error::usage(
+                "snp.product",
+                format!("unknown product '{s}' (expected milan, genoa or turin)"),
+            )),
+        }
+    }
+    /// From CPUID family/model (report v3+).
+    pub fn from_cpuid(family: u8, model: u8) -> Option<Self> {
+        match (family, model) {
+            (0x19, 0x00..=0x0F) => Some(Product::Milan),
+            (0x19, 0x10..=0x1F) | (0x19, 0xA0..=0xAF) => Some(Product::Genoa),
+            (0x1A, 0x00..=0x11) => Some(Product::Turin),
+            _ => None,
+        }
+    }
+    /// From a VCEK/VLEK productName extension such as `Milan-B0` or `Turin`.
+    pub fn from_product_name(name: &str) -> Option<Self> {
+        let base = name.split('-').next().unwrap_or(name);
+        Product::parse(base).ok()
+    }
+    /// Turin and later use the Turin TCB_VERSION layout and an 8-byte CHIP_ID.
+    pub fn turin_layout(self) -> bool {
+        matches!(self, Product::Turin)
+    }
+}
+
+/// A TCB_VERSION decoded for one product line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tcb {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fmc: Option<u8>,
+    pub bootloader: u8,
+    pub tee: u8,
+    pub snp: u8,
+    pub microcode: u8,
+}
+
+impl Tcb {
+    /// Milan/Genoa: [BL, TEE, rsvd x4, SNP, uCode]; Turin: [FMC, BL, TEE, SNP, rsvd x3, uCode].
+    pub fn decode(raw: u64, product: Product) -> Self {
+        let b = raw.to_le_bytes();
+        if product.turin_layout() {
+            Tcb { fmc: Some(b[0]), bootloader: b[1], tee: b[2], snp: b[3], microcode: b[7] }
+        } else {
+            Tcb { fmc: None, bootloader: b[0], tee: b[1], snp: b[6], microcode: b[7] }
+        }
+    }
+    /// Reserved bytes of the layout that are not zero.
+    pub fn reserved_nonzero(raw: u64, product: Product) -> bool {
+        let b = raw.to_le_bytes();
+        if product.turin_layout() { b[4..7].iter().any(|&x| x != 0) } else { b[2..6].iter().any(|&x| x != 0) }
+    }
+    /// Components by name, in a stable order.
+    pub fn components(&self) -> Vec<(&'static str, u8)> {
+        let mut v = Vec::with_capacity(5);
+        if let Some(f) = self.fmc {
+            v.push(("fmc", f));
+        }
+        v.extend([("bootloader", self.bootloader), ("tee", self.tee), ("snp", self.snp), ("microcode", self.microcode)]);
+        v
+    }
+    /// Component-wise `self >= min` (a component absent from one side is ignored). Returns the
+    /// first component that is lower.
+    pub fn first_below(&self, min: &Tcb) -> Option<(&'static str, u8, u8)> {
+        let pairs = [
+            ("fmc", self.fmc, min.fmc),
+            ("bootloader", Some(self.bootloader), Some(min.bootloader)),
+            ("tee", Some(self.tee), Some(min.tee)),
+            ("snp", Some(self.snp), Some(min.snp)),
+            ("microcode", Some(self.microcode), Some(min.microcode)),
+        ];
+        pairs.into_iter().find_map(|(n, a, b)| match (a, b) {
+            (Some(a), Some(b)) if a < b => Some((n, a, b)),
+            _ => None,
+        })
+    }
+}
+
+/// Guest policy bits (ABI 1.58 table "GUEST_POLICY").
+pub mod policy_bits {
+    pub const SMT: u64 = 1 << 16;
+    pub const RESERVED_ONE: u64 = 1 << 17;
+    pub const MIGRATE_MA: u64 = 1 << 18;
+    pub const DEBUG: u64 = 1 << 19;
+    pub const SINGLE_SOCKET: u64 = 1 << 20;
+    pub const CXL_ALLOW: u64 = 1 << 21;
+    pub const MEM_AES_256_XTS: u64 = 1 << 22;
+    pub const RAPL_DIS: u64 = 1 << 23;
+    pub const CIPHERTEXT_HIDING: u64 = 1 << 24;
+    pub const PAGE_SWAP_DISABLE: u64 = 1 << 25;
+    /// Bits 63:26 must be zero.
+    pub const RESERVED_MBZ: u64 = !((1u64 << 26) - 1);
+}
+
+/// The decoded guest policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GuestPolicy {
+    pub raw: u64,
+    pub abi_major: u8,
+    pub abi_minor: u8,
+    pub smt: bool,
+    pub migrate_ma: bool,
+    pub debug: bool,
+    pub single_socket: bool,
+    pub cxl_allow: bool,
+    pub mem_aes_256_xts: bool,
+    pub rapl_dis: bool,
+    pub ciphertext_hiding: bool,
+    pub page_swap_disable: bool,
+}
+
+impl GuestPolicy {
+    pub fn decode(raw: u64) -> Self {
+        use policy_bits::*;
+        GuestPolicy {
+            raw,
+            abi_minor: (raw & 0xFF) as u8,
+            abi_major: ((raw >> 8) & 0xFF) as u8,
+            smt: raw & SMT != 0,
+            migrate_ma: raw & MIGRATE_MA != 0,
+            debug: raw & DEBUG != 0,
+            single_socket: raw & SINGLE_SOCKET != 0,
+            cxl_allow: raw & CXL_ALLOW != 0,
+            mem_aes_256_xts: raw & MEM_AES_256_XTS != 0,
+            rapl_dis: raw & RAPL_DIS != 0,
+            ciphertext_hiding: raw & CIPHERTEXT_HIDING != 0,
+            page_swap_disable: raw & PAGE_SWAP_DISABLE != 0,
+        }
+    }
+}
+
+/// The decoded PLATFORM_INFO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PlatformInfo {
+    pub raw: u64,
+    pub smt_enabled: bool,
+    pub tsme_enabled: bool,
+    pub ecc_enabled: bool,
+    pub rapl_disabled: bool,
+    pub ciphertext_hiding_enabled: bool,
+    pub alias_check_complete: bool,
+    pub tio_enabled: bool,
+}
+
+impl PlatformInfo {
+    pub fn decode(raw: u64) -> Self {
+        PlatformInfo {
+            raw,
+            smt_enabled: raw & 1 != 0,
+            tsme_enabled: raw & (1 << 1) != 0,
+            ecc_enabled: raw & (1 << 2) != 0,
+            rapl_disabled: raw & (1 << 3) != 0,
+            ciphertext_hiding_enabled: raw & (1 << 4) != 0,
+            alias_check_complete: raw & (1 << 5) != 0,
+            tio_enabled: raw & (1 << 7) != 0,
+        }
+    }
+}
+
+/// SIGNING_KEY of SIGNER_INFO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SigningKey {
+    Vcek,
+    Vlek,
+    None,
+}
+
+impl SigningKey {
+    pub fn name(self) -> &'static str {
+        match self {
+            SigningKey::Vcek => "vcek",
+            SigningKey::Vlek => "vlek",
+            SigningKey::None => "none",
+        }
+    }
+}
+
+/// A parsed report. `raw` holds the 1184 received bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub raw: Box<[u8; REPORT_SIZE]>,
+    pub version: u32,
+    pub guest_svn: u32,
+    pub policy: GuestPolicy,
+    pub family_id: [u8; 16],
+    pub image_id: [u8; 16],
+    pub vmpl: u32,
+    pub signature_algo: u32,
+    pub current_tcb: u64,
+    pub platform_info: PlatformInfo,
+    pub author_key_en: bool,
+    pub mask_chip_key: bool,
+    pub signing_key: SigningKey,
+    pub report_data: [u8; 64],
+    pub measurement: [u8; 48],
+    pub host_data: [u8; 32],
+    pub id_key_digest: [u8; 48],
+    pub author_key_digest: [u8; 48],
+    pub report_id: [u8; 32],
+    pub report_id_ma: [u8; 32],
+    pub reported_tcb: u64,
+    /// (family, model, stepping) for v3+.
+    pub cpuid: Option<(u8, u8, u8)>,
+    pub chip_id: [u8; 64],
+    pub committed_tcb: u64,
+    pub current_build: u8,
+    pub current_minor: u8,
+    pub current_major: u8,
+    pub committed_build: u8,
+    pub committed_minor: u8,
+    pub committed_major: u8,
+    pub launch_tcb: u64,
+    /// (launch, current) mitigation vectors, v5.
+    pub mit_vectors: Option<(u64, u64)>,
+    /// Signature r and s, big-endian 48 bytes each (converted from the 72-byte LE fields).
+    pub sig_r: [u8; 48],
+    pub sig_s: [u8; 48],
+}
+
+fn u32_at(b: &[u8], o: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[o..o + 4]);
+    u32::from_le_bytes(a)
+}
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[o..o + 8]);
+    u64::from_le_bytes(a)
+}
+fn arr<const N: usize>(b: &[u8], o: usize) -> [u8; N] {
+    let mut a = [0u8; N];
+    a.copy_from_slice(&b[o..o + N]);
+    a
+}
+
+fn mbz(b: &[u8], range: std::ops::Range<usize>, what: &str) -> Result<()> {
+    if let Some(i) = b[range.clone()].iter().position(|&x| x != 0) {
+        return Err(Error::evidence(
+            CHECK,
+            format!(
+                "reserved byte at offset {:#05x} ({what}, {:#05x}..{:#05x}) is {:#04x}, must be zero",
+                range.start + i,
+                range.start,
+                range.end,
+                b[range.start + i]
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The 72-byte little-endian field to a 48-byte big-endian scalar; bytes 48..72 must be zero.
+fn sig_component(b: &[u8], o: usize, name: &str) -> Result<[u8; 48]> {
+    mbz(b, o + 48..o + 72, &format!("SIGNATURE.{name} high bytes"))?;
+    let mut out = [0u8; 48];
+    for i in 0..48 {
+        out[i] = b[o + 47 - i];
+    }
+    Ok(out)
+}
+
+impl Report {
+    /// Parses exactly one report. Unknown versions, wrong sizes and non-zero reserved bytes are
+    /// refused with the offset.
+    pub fn parse(b: &[u8]) -> Result<Self> {
+        if b.len() != REPORT_SIZE {
+            return Err(Error::evidence(
+                CHECK,
+                format!("report is {} bytes, an SNP ATTESTATION_REPORT is {REPORT_SIZE}", b.len()),
+            ));
+        }
+        let version = u32_at(b, 0x000);
+        if !(MIN_VERSION..=MAX_VERSION).contains(&version) {
+            return Err(Error::evidence(
+                CHECK,
+                format!("VERSION (offset 0x000) is {version}; supported versions are {MIN_VERSION} to {MAX_VERSION}"),
+            ));
+        }
+        let signature_algo = u32_at(b, 0x034);
+        if signature_algo != 1 {
+            return Err(Error::evidence(
+                CHECK,
+                format!("SIGNATURE_ALGO (offset 0x034) is {signature_algo}; only 1 (ECDSA P-384 with SHA-384) is defined"),
+            ));
+        }
+        let policy_raw = u64_at(b, 0x008);
+        if policy_raw & policy_bits::RESERVED_ONE == 0 {
+            return Err(Error::evidence(CHECK, "POLICY (offset 0x008) bit 17 is reserved and must be 1"));
+        }
+        if policy_raw & policy_bits::RESERVED_MBZ != 0 {
+            return Err(Error::evidence(
+                CHECK,
+                format!("POLICY (offset 0x008) {policy_raw:#x} sets reserved bits 63:26"),
+            ));
+        }
+        let platform_raw = u64_at(b, 0x040);
+        if platform_raw >> 8 != 0 {
+            return Err(Error::evidence(
+                CHECK,
+                format!("PLATFORM_INFO (offset 0x040) {platform_raw:#x} sets reserved bits 63:8"),
+            ));
+        }
+        let signer = u32_at(b, 0x048);
+        if signer >> 5 != 0 {
+            return Err(Error::evidence(
+                CHECK,
+                format!("SIGNER_INFO (offset 0x048) {signer:#x} sets reserved bits 31:5"),
+            ));
+        }
+        let signing_key = match (signer >> 2) & 7 {
+            0 => SigningKey::Vcek,
+            1 => SigningKey::Vlek,
+            7 => SigningKey::None,
+            k => {
+                return Err(Error::evidence(
+                    CHECK,
+                    format!("SIGNER_INFO.SIGNING_KEY (offset 0x048 bits 4:2) is {k}, a reserved value"),
+                ));
+            }
+        };
+        mbz(b, 0x04C..0x050, "after SIGNER_INFO")?;
+        let cpuid = if version >= 3 {
+            mbz(b, 0x18B..0x1A0, "after CPUID_STEP")?;
+            Some((b[0x188], b[0x189], b[0x18A]))
+        } else {
+            mbz(b, 0x188..0x1A0, "after REPORTED_TCB")?;
+            None
+        };
+        mbz(b, 0x1EB..0x1EC, "after CURRENT_MAJOR")?;
+        mbz(b, 0x1EF..0x1F0, "after COMMITTED_MAJOR")?;
+        let mit_vectors = if version >= 5 {
+            mbz(b, 0x208..0x2A0, "after CURRENT_MIT_VECTOR")?;
+            Some((u64_at(b, 0x1F8), u64_at(b, 0x200)))
+        } else {
+            mbz(b, 0x1F8..0x2A0, "after LAUNCH_TCB")?;
+            None
+        };
+        let sig_r = sig_component(b, 0x2A0, "R")?;
+        let sig_s = sig_component(b, 0x2E8, "S")?;
+        mbz(b, 0x330..0x4A0, "unsigned, after the signature")?;
+        let mut raw = Box::new([0u8; REPORT_SIZE]);
+        raw.copy_from_slice(b);
+        Ok(Report {
+            version,
+            guest_svn: u32_at(b, 0x004),
+            policy: GuestPolicy::decode(policy_raw),
+            family_id: arr(b, 0x010),
+            image_id: arr(b, 0x020),
+            vmpl: u32_at(b, 0x030),
+            signature_algo,
+            current_tcb: u64_at(b, 0x038),
+            platform_info: PlatformInfo::decode(platform_raw),
+            author_key_en: signer & 1 != 0,
+            mask_chip_key: signer & 2 != 0,
+            signing_key,
+            report_data: arr(b, 0x050),
+            measurement: arr(b, 0x090),
+            host_data: arr(b, 0x0C0),
+            id_key_digest: arr(b, 0x0E0),
+            author_key_digest: arr(b, 0x110),
+            report_id: arr(b, 0x140),
+            report_id_ma: arr(b, 0x160),
+            reported_tcb: u64_at(b, 0x180),
+            cpuid,
+            chip_id: arr(b, 0x1A0),
+            committed_tcb: u64_at(b, 0x1E0),
+            current_build: b[0x1E8],
+            current_minor: b[0x1E9],
+            current_major: b[0x1EA],
+            committed_build: b[0x1EC],
+            committed_minor: b[0x1ED],
+            committed_major: b[0x1EE],
+            launch_tcb: u64_at(b, 0x1F0),
+            mit_vectors,
+            sig_r,
+            sig_s,
+            raw,
+        })
+    }
+
+    /// The signed bytes, as received.
+    pub fn signed_bytes(&self) -> &[u8] {
+        &self.raw[..SIGNED_LEN]
+    }
+
+    /// r || s, big-endian, 96 bytes (the fixed ECDSA encoding).
+    pub fn signature_fixed(&self) -> [u8; 96] {
+        let mut s = [0u8; 96];
+        s[..48].copy_from_slice(&self.sig_r);
+        s[48..].copy_from_slice(&self.sig_s);
+        s
+    }
+
+    pub fn product_from_cpuid(&self) -> Option<Product> {
+        self.cpuid.and_then(|(f, m, _)| Product::from_cpuid(f, m))
+    }
+
+    pub fn chip_id_is_zero(&self) -> bool {
+        self.chip_id.iter().all(|&b| b == 0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificate table
+
+/// Kinds of entries in the extended-report certificate table, by GUID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CertKind {
+    Ark,
+    Ask,
+    Vcek,
+    Vlek,
+    Crl,
+    Other,
+}
+
+pub const GUID_ARK: [u8; 16] = guid(0xc0b406a4, 0xa803, 0x4952, 0x9743, 0x3fb6014cd0ae);
+pub const GUID_ASK: [u8; 16] = guid(0x4ab7b379, 0xbbac, 0x4fe4, 0xa02f, 0x05aef327c782);
+pub const GUID_VCEK: [u8; 16] = guid(0x63da758d, 0xe664, 0x4564, 0xadc5, 0xf4b93be8accd);
+pub const GUID_VLEK: [u8; 16] = guid(0xa8074bc2, 0xa25a, 0x483e, 0xaae6, 0x39c045a0b8a1);
+pub const GUID_CRL: [u8; 16] = guid(0x92f81bc3, 0x5811, 0x4d3d, 0x97ff, 0xd19f88dc67ea);
+
+/// A GUID in RFC 4122 byte order (the order of its text form), as the table stores it.
+const fn guid(a: u32, b: u16, c: u16, d: u16, e: u64) -> [u8; 16] {
+    let a = a.to_be_bytes();
+    let b = b.to_be_bytes();
+    let c = c.to_be_bytes();
+    let d = d.to_be_bytes();
+    let e = e.to_be_bytes();
+    [a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], e[2], e[3], e[4], e[5], e[6], e[7]]
+}
+
+pub fn guid_string(g: &[u8; 16]) -> String {
+    let h = hex::encode(g);
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+impl CertKind {
+    pub fn from_guid(g: &[u8; 16]) -> Self {
+        match *g {
+            GUID_ARK => CertKind::Ark,
+            GUID_ASK => CertKind::Ask,
+            GUID_VCEK => CertKind::Vcek,
+            GUID_VLEK => CertKind::Vlek,
+            GUID_CRL => CertKind::Crl,
+            _ => CertKind::Other,
+        }
+    }
+    pub fn guid(self) -> Option<[u8; 16]> {
+        Some(match self {
+            CertKind::Ark => GUID_ARK,
+            CertKind::Ask => GUID_ASK,
+            CertKind::Vcek => GUID_VCEK,
+            CertKind::Vlek => GUID_VLEK,
+            CertKind::Crl => GUID_CRL,
+            CertKind::Other => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertTableEntry {
+    pub guid: [u8; 16],
+    pub kind: CertKind,
+    pub data: Vec<u8>,
+}
+
+/// At most this many entries (the kernel's buffer is a few pages; real tables have 3 or 4).
+pub const MAX_CERT_TABLE_ENTRIES: usize = 64;
+const TABLE_CHECK: &str = "snp.cert_table";
+
+/// Parses a GUID table `{guid, offset u32, length u32}...` ending with an all-zero entry; offsets
+/// are relative to the table start. Trailing zero padding after the data is allowed.
+pub fn parse_cert_table(b: &[u8]) -> Result<Vec<CertTableEntry>> {
+    // First find the terminating entry, so every offset can be checked against the table's end.
+    let mut count = 0usize;
+    loop {
+        let pos = count * 24;
+        let Some(e) = b.get(pos..pos + 24) else {
+            return Err(Error::evidence(
+                TABLE_CHECK,
+                format!(
+                    "entry {count} at offset {pos} is truncated (table of {} bytes has no terminating all-zero entry)",
+                    b.len()
+                ),
+            ));
+        };
+        if e.iter().all(|&x| x == 0) {
+            break;
+        }
+        count += 1;
+        if count > MAX_CERT_TABLE_ENTRIES {
+            return Err(Error::evidence(TABLE_CHECK, format!("more than {MAX_CERT_TABLE_ENTRIES} entries")));
+        }
+    }
+    let table_end = (count + 1) * 24;
+    let mut entries = Vec::with_capacity(count);
+    for i in 0..count {
+        let e = &b[i * 24..i * 24 + 24];
+        let guid = arr::<16>(e, 0);
+        let offset = u32_at(e, 16) as usize;
+        let length = u32_at(e, 20) as usize;
+        let name = guid_string(&guid);
+        if length == 0 {
+            return Err(Error::evidence(TABLE_CHECK, format!("entry {i} ({name}) has length 0")));
+        }
+        if offset < table_end {
+            return Err(Error::evidence(
+                TABLE_CHECK,
+                format!("entry {i} ({name}) offset {offset} points into the table, which ends at {table_end}"),
+            ));
+        }
+        let end = offset.checked_add(length).filter(|&end| end <= b.len()).ok_or_else(|| {
+            Error::evidence(
+                TABLE_CHECK,
+                format!("entry {i} ({name}) offset {offset} + length {length} is outside the {}-byte table", b.len()),
+            )
+        })?;
+        entries.push(CertTableEntry { guid, kind: CertKind::from_guid(&guid), data: b[offset..end].to_vec() });
+    }
+    Ok(entries)
+}
+
+/// Serialises entries as a GUID table (the layout the firmware and configfs-tsm return).
+pub fn write_cert_table(entries: &[CertTableEntry]) -> Vec<u8> {
+    let header = (entries.len() + 1) * 24;
+    let mut out = vec![0u8; header];
+    let mut data = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let off = (header + data.len()) as u32;
+        out[i * 24..i * 24 + 16].copy_from_slice(&e.guid);
+        out[i * 24 + 16..i * 24 + 20].copy_from_slice(&off.to_le_bytes());
+        out[i * 24 + 20..i * 24 + 24].copy_from_slice(&(e.data.len() as u32).to_le_bytes());
+        data.extend_from_slice(&e.data);
+    }
+    out.extend_from_slice(&data);
+    out
+}

@@ -1,0 +1,527 @@
+//! SNP verification: VEK -> ASK/ASVK -> pinned ARK, CRL, VEK extensions against the report, and
+//! the report signature over the received bytes. Each failure names its check and the field.
+
+use super::format::{CertKind, CertTableEntry, Product, Report, SigningKey, Tcb};
+use super::roots;
+use crate::collateral::Collateral;
+use crate::crypto::SigAlg;
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
+use crate::x509::{Certificate, Crl, PkiObject, read_objects};
+use aws_lc_rs::signature::ParsedPublicKey;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// AMD certificate extension OIDs (1.3.6.1.4.1.3704.1.*).
+pub mod oid {
+    pub const STRUCT_VERSION: &str = "1.3.6.1.4.1.3704.1.1";
+    pub const PRODUCT_NAME: &str = "1.3.6.1.4.1.3704.1.2";
+    pub const BL_SPL: &str = "1.3.6.1.4.1.3704.1.3.1";
+    pub const TEE_SPL: &str = "1.3.6.1.4.1.3704.1.3.2";
+    pub const SNP_SPL: &str = "1.3.6.1.4.1.3704.1.3.3";
+    pub const UCODE_SPL: &str = "1.3.6.1.4.1.3704.1.3.8";
+    pub const FMC_SPL: &str = "1.3.6.1.4.1.3704.1.3.9";
+    pub const HWID: &str = "1.3.6.1.4.1.3704.1.4";
+    pub const CSP_ID: &str = "1.3.6.1.4.1.3704.1.5";
+}
+
+/// Options of one verification. `at` is the evaluation time: nothing here reads the clock.
+#[derive(Debug, Clone, Copy)]
+pub struct SnpOptions {
+    pub at: Timestamp,
+    pub product: Option<Product>,
+    pub trust_simulated: bool,
+    pub require_crl: bool,
+}
+
+/// The role of an AMD certificate, from its subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Ark,
+    Ask,
+    Asvk,
+    Vcek,
+    Vlek,
+    Unknown,
+}
+
+pub fn role_of(cert: &Certificate) -> Role {
+    let cn = cert.subject_cn.as_str();
+    match cn {
+        "SEV-VCEK" => Role::Vcek,
+        "SEV-VLEK" => Role::Vlek,
+        _ if cn.starts_with("ARK-") => Role::Ark,
+        _ if cn.starts_with("SEV-VLEK-") => Role::Asvk,
+        _ if cn.starts_with("SEV-") => Role::Ask,
+        _ => Role::Unknown,
+    }
+}
+
+/// What the VEK's AMD extensions say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VekExtensions {
+    pub product_name: Option<String>,
+    pub bl: Option<u8>,
+    pub tee: Option<u8>,
+    pub snp: Option<u8>,
+    pub ucode: Option<u8>,
+    pub fmc: Option<u8>,
+    pub hwid: Option<Vec<u8>>,
+    pub csp_id: Option<String>,
+}
+
+/// A DER INTEGER of any length holding 0..=255 (`02 01 xx`, `02 02 00 xx`, ...).
+fn der_u8(oid: &str, v: &[u8]) -> Result<u8> {
+    let bad = |why: &str| Error::evidence("snp.vek_extensions", format!("extension {oid}: {why}"));
+    if v.len() < 3 || v[0] != 0x02 {
+        return Err(bad("not a DER INTEGER"));
+    }
+    let (len, body) = if v[1] < 0x80 {
+        (v[1] as usize, &v[2..])
+    } else {
+        let n = (v[1] & 0x7F) as usize;
+        if n == 0 || n > 2 || v.len() < 2 + n {
+            return Err(bad("bad INTEGER length"));
+        }
+        let len = v[2..2 + n].iter().fold(0usize, |a, &b| (a << 8) | b as usize);
+        (len, &v[2 + n..])
+    };
+    if len == 0 || body.len() != len {
+        return Err(bad("INTEGER length does not match the extension"));
+    }
+    if body[0] & 0x80 != 0 {
+        return Err(bad("negative INTEGER"));
+    }
+    let value = body.iter().fold(0u128, |a, &b| a.saturating_mul(256).saturating_add(b as u128));
+    u8::try_from(value).map_err(|_| bad(&format!("value {value} does not fit a security patch level (0..=255)")))
+}
+
+/// IA5String (or UTF8String) contents.
+fn der_string(oid: &str, v: &[u8]) -> Result<String> {
+    let bad = || Error::evidence("snp.vek_extensions", format!("extension {oid}: not a DER string"));
+    if v.len() < 2 || !matches!(v[0], 0x16 | 0x0C | 0x13) || v[1] >= 0x80 || v.len() != 2 + v[1] as usize {
+        return Err(bad());
+    }
+    String::from_utf8(v[2..].to_vec()).map_err(|_| bad())
+}
+
+impl VekExtensions {
+    pub fn read(cert: &Certificate) -> Result<Self> {
+        let int = |o: &str| cert.extension(o).map(|e| der_u8(o, &e.value)).transpose();
+        let string = |o: &str| cert.extension(o).map(|e| der_string(o, &e.value)).transpose();
+        Ok(VekExtensions {
+            product_name: string(oid::PRODUCT_NAME)?,
+            bl: int(oid::BL_SPL)?,
+            tee: int(oid::TEE_SPL)?,
+            snp: int(oid::SNP_SPL)?,
+            ucode: int(oid::UCODE_SPL)?,
+            fmc: int(oid::FMC_SPL)?,
+            // hwID is the raw chip id, not DER (snpguest#38 panicked treating it as DER).
+            hwid: cert.extension(oid::HWID).map(|e| e.value.clone()),
+            csp_id: string(oid::CSP_ID)?,
+        })
+    }
+}
+
+/// A chain that passed every check at some time inside `valid_from..=valid_until`.
+pub struct VerifiedChain {
+    pub valid_from: i64,
+    pub valid_until: i64,
+    pub vek: Certificate,
+    pub vek_key: ParsedPublicKey,
+    pub vek_ext: VekExtensions,
+    pub ark_sha256: [u8; 32],
+    pub simulated: bool,
+    pub crls_checked: usize,
+}
+
+/// Validated chains keyed by the fingerprints of ARK, ASK/ASVK, VEK and CRLs. Safe to share.
+#[derive(Default)]
+pub struct ChainCache {
+    map: Mutex<HashMap<Vec<u8>, Arc<VerifiedChain>>>,
+}
+
+impl ChainCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn len(&self) -> usize {
+        self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What a successful verification established.
+pub struct VerifiedSnp {
+    pub report: Report,
+    pub product: Product,
+    pub product_source: &'static str,
+    pub chain: Arc<VerifiedChain>,
+    pub reported_tcb: Tcb,
+    /// Checks that passed with a caveat (e.g. masked CHIP_ID): each becomes a warning.
+    pub warnings: Vec<Error>,
+}
+
+/// Evidence as received: the report bytes and the cert table, if any.
+pub struct SnpEvidence<'a> {
+    pub report: &'a [u8],
+    pub cert_table: &'a [CertTableEntry],
+}
+
+/// Certificates and CRLs of the cert table, parsed.
+fn table_collateral(entries: &[CertTableEntry]) -> Result<Collateral> {
+    let mut c = Collateral::default();
+    for e in entries {
+        if e.kind == CertKind::Other {
+            continue;
+        }
+        let objs = read_objects(&e.data).map_err(|err| {
+            Error::evidence("snp.cert_table", format!("{:?} entry: {err}", e.kind))
+        })?;
+        for o in objs {
+            match (&o, e.kind) {
+                (PkiObject::Crl(_), CertKind::Crl) | (PkiObject::Certificate(_), _) => c.add(o),
+                _ => {
+                    return Err(Error::evidence(
+                        "snp.cert_table",
+                        format!("{:?} entry holds a CRL", e.kind),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(c)
+}
+
+/// Verifies a report. `collateral` holds every certificate and CRL the caller has; the cert table
+/// of the evidence is added to it.
+pub fn verify(
+    ev: &SnpEvidence<'_>,
+    collateral: &Collateral,
+    opts: &SnpOptions,
+    cache: Option<&ChainCache>,
+) -> Result<VerifiedSnp> {
+    let report = Report::parse(ev.report)?;
+    let table;
+    let all: Vec<&Certificate>;
+    let crls: Vec<&Crl>;
+    if ev.cert_table.is_empty() {
+        all = collateral.certs.iter().collect();
+        crls = collateral.crls.iter().collect();
+    } else {
+        table = table_collateral(ev.cert_table)?;
+        all = table.certs.iter().chain(collateral.certs.iter()).collect();
+        crls = table.crls.iter().chain(collateral.crls.iter()).collect();
+    }
+
+    // Signer: the report says which kind of key signed it; the VEK must be of that kind.
+    let (want, other) = match report.signing_key {
+        SigningKey::Vcek => (Role::Vcek, Role::Vlek),
+        SigningKey::Vlek => (Role::Vlek, Role::Vcek),
+        SigningKey::None => {
+            return Err(Error::evidence(
+                "snp.signer",
+                "SIGNER_INFO.SIGNING_KEY is 7 (none): the report carries no VEK signature",
+            ));
+        }
+    };
+    let candidates: Vec<&Certificate> = all.iter().copied().filter(|c| role_of(c) == want).collect();
+    if candidates.is_empty() {
+        if all.iter().any(|c| role_of(c) == other) {
+            return Err(Error::evidence(
+                "snp.signer",
+                format!(
+                    "SIGNER_INFO.SIGNING_KEY says {} but only a {} certificate was supplied",
+                    report.signing_key.name().to_uppercase(),
+                    if other == Role::Vlek { "VLEK" } else { "VCEK" }
+                ),
+            ));
+        }
+        let hint = match want {
+            Role::Vlek => "a VLEK cannot be fetched from AMD KDS: take it from the extended report (cert table)",
+            _ => "fetch it from AMD KDS (vcek/v1/{product}/{chip_id}?blSPL..) or use the extended report",
+        };
+        return Err(Error::collateral(
+            "snp.vek",
+            format!("no {} certificate among the evidence and collateral; {hint}", report.signing_key.name().to_uppercase()),
+        ));
+    }
+    // Several VCEKs (e.g. a bundle of chips): prefer the one whose hwID equals CHIP_ID.
+    let vek = candidates
+        .iter()
+        .copied()
+        .find(|c| {
+            VekExtensions::read(c)
+                .ok()
+                .and_then(|x| x.hwid)
+                .is_some_and(|h| !h.is_empty() && report.chip_id.starts_with(&h))
+        })
+        .unwrap_or(candidates[0]);
+    let vek_ext = VekExtensions::read(vek)?;
+
+    // Product line: CPUID (v3+), else the VEK's productName, else the caller's hint.
+    let from_name = vek_ext.product_name.as_deref().and_then(Product::from_product_name);
+    let (product, product_source) = match (report.product_from_cpuid(), from_name, opts.product) {
+        (Some(p), _, _) => (p, "report CPUID"),
+        (None, Some(p), _) => (p, "VEK productName"),
+        (None, None, Some(p)) => (p, "--product"),
+        (None, None, None) => {
+            let why = match report.cpuid {
+                Some((f, m, s)) => format!("CPUID family {f:#x} model {m:#x} stepping {s:#x} is not a known product line"),
+                None if report.chip_id_is_zero() => {
+                    "a v2 report has no CPUID and its CHIP_ID is masked (all zero)".to_string()
+                }
+                None => "a v2 report has no CPUID fields".to_string(),
+            };
+            return Err(Error::usage(
+                "snp.product",
+                format!("{why}, and the VEK has no productName: give --product milan|genoa|turin"),
+            ));
+        }
+    };
+    if let Some(p) = opts.product
+        && p != product
+    {
+        return Err(Error::evidence(
+            "snp.product",
+            format!("--product {} but the {product_source} says {}", p.name(), product.name()),
+        ));
+    }
+
+    // Intermediate and root for that product.
+    let (inter_role, inter_name) = match want {
+        Role::Vlek => (Role::Asvk, format!("SEV-VLEK-{}", product.name())),
+        _ => (Role::Ask, format!("SEV-{}", product.name())),
+    };
+    let inter = all.iter().copied().find(|c| role_of(c) == inter_role && c.subject_cn == inter_name);
+    let Some(inter) = inter else {
+        let wrong = all.iter().any(|c| matches!(role_of(c), Role::Ask | Role::Asvk));
+        let msg = if wrong {
+            format!(
+                "the {} must be issued by {inter_name}, which is not supplied (an intermediate of another kind or product line is, and is not accepted)",
+                report.signing_key.name().to_uppercase()
+            )
+        } else {
+            format!("no {inter_name} certificate: supply AMD KDS {}/v1/{}/cert_chain", report.signing_key.name(), product.name())
+        };
+        return Err(Error::collateral("snp.chain", msg));
+    };
+    let ark_name = format!("ARK-{}", product.name());
+    let arks: Vec<&Certificate> = all.iter().copied().filter(|c| role_of(c) == Role::Ark && c.subject_cn == ark_name).collect();
+    if arks.is_empty() {
+        return Err(Error::collateral(
+            "snp.ark",
+            format!("no {ark_name} certificate among the evidence and collateral"),
+        ));
+    }
+    let pinned = roots::pinned_ark(product);
+    let mut ark = None;
+    let mut refused = Vec::new();
+    for a in arks {
+        let fp = a.fingerprint_hex();
+        if fp == pinned {
+            ark = Some((a, false));
+            break;
+        }
+        if fp == roots::SIMULATED_ARK {
+            if opts.trust_simulated {
+                ark = Some((a, true));
+                break;
+            }
+            refused.push(format!("{fp} is cloud-ra's SIMULATED ARK (trusted only with --trust-simulated)"));
+        } else {
+            refused.push(format!("{fp} is not the pinned AMD {ark_name} ({pinned})"));
+        }
+    }
+    let Some((ark, simulated)) = ark else {
+        return Err(Error::evidence("snp.ark", format!("ARK refused: {}", refused.join("; "))));
+    };
+
+    // CRLs issued by this ARK.
+    let our_crls: Vec<&Crl> = crls.iter().copied().filter(|c| c.issuer_raw == ark.subject_raw).collect();
+    if opts.require_crl && our_crls.is_empty() {
+        return Err(Error::collateral(
+            "snp.crl",
+            format!("policy requires a CRL and none issued by {ark_name} was supplied (AMD KDS {}/v1/{}/crl)", report.signing_key.name(), product.name()),
+        ));
+    }
+    let mut key = Vec::with_capacity(32 * (3 + our_crls.len()));
+    key.extend_from_slice(&ark.sha256);
+    key.extend_from_slice(&inter.sha256);
+    key.extend_from_slice(&vek.sha256);
+    for c in &our_crls {
+        key.extend_from_slice(&c.sha256);
+    }
+    let cached = cache.and_then(|c| c.map.lock().ok().and_then(|m| m.get(&key).cloned()));
+    let chain = match cached {
+        Some(ch) if ch.valid_from <= opts.at.0 && opts.at.0 <= ch.valid_until => ch,
+        _ => {
+            let ch = Arc::new(validate_chain(ark, inter, vek, vek_ext, &our_crls, simulated, opts.at)?);
+            if let Some(c) = cache
+                && let Ok(mut m) = c.map.lock()
+            {
+                m.insert(key, ch.clone());
+            }
+            ch
+        }
+    };
+
+    // VEK extensions against the report.
+    let mut failures = Vec::new();
+    let mut warnings = Vec::new();
+    let reported = Tcb::decode(report.reported_tcb, product);
+    let ext = &chain.vek_ext;
+    let mut tcb_pairs = vec![
+        ("blSPL", "bootloader", ext.bl, reported.bootloader),
+        ("teeSPL", "tee", ext.tee, reported.tee),
+        ("snpSPL", "snp", ext.snp, reported.snp),
+        ("ucodeSPL", "microcode", ext.ucode, reported.microcode),
+    ];
+    if let Some(fmc) = reported.fmc {
+        tcb_pairs.insert(0, ("fmcSPL", "fmc", ext.fmc, fmc));
+    }
+    for (ext_name, comp, cert_v, rep_v) in tcb_pairs {
+        match cert_v {
+            None => failures.push(Error::evidence(
+                "snp.vek_tcb",
+                format!("VEK lacks the {ext_name} extension, so REPORTED_TCB.{comp} cannot be bound"),
+            )),
+            Some(v) if v != rep_v => failures.push(Error::evidence(
+                "snp.vek_tcb",
+                format!("REPORTED_TCB.{comp} is {rep_v} but the VEK {ext_name} extension is {v}"),
+            )),
+            _ => {}
+        }
+    }
+    if Tcb::reserved_nonzero(report.reported_tcb, product) {
+        failures.push(Error::evidence(
+            "snp.vek_tcb",
+            format!("REPORTED_TCB {:#018x} has non-zero reserved bytes for the {} layout", report.reported_tcb, product.name()),
+        ));
+    }
+    if let Some(name) = &ext.product_name
+        && Product::from_product_name(name) != Some(product)
+    {
+        failures.push(Error::evidence(
+            "snp.vek_product",
+            format!("VEK productName '{name}' is not the {} product line ({product_source})", product.name()),
+        ));
+    }
+    match want {
+        Role::Vcek => {
+            let hw_len = if product.turin_layout() { 8 } else { 64 };
+            match &ext.hwid {
+                None => failures.push(Error::evidence("snp.vek_hwid", "VCEK lacks the hwID extension")),
+                Some(h) if h.len() != hw_len => failures.push(Error::evidence(
+                    "snp.vek_hwid",
+                    format!("VCEK hwID is {} bytes; {} uses {hw_len}", h.len(), product.name()),
+                )),
+                Some(_) if report.chip_id_is_zero() => warnings.push(Error::evidence(
+                    "snp.vek_hwid",
+                    "CHIP_ID is masked (all zero): the VCEK hwID binding cannot be checked (the VCEK signature still binds the chip)",
+                )),
+                Some(h) => {
+                    let tail_ok = report.chip_id[hw_len..].iter().all(|&b| b == 0);
+                    if report.chip_id[..hw_len] != h[..] || !tail_ok {
+                        failures.push(Error::evidence(
+                            "snp.vek_hwid",
+                            format!("CHIP_ID {} is not the VCEK hwID {}", hex::encode(report.chip_id), hex::encode(h)),
+                        ));
+                    }
+                }
+            }
+        }
+        _ => {
+            if ext.csp_id.is_none() {
+                failures.push(Error::evidence("snp.vek_hwid", "VLEK lacks the CSP_ID extension"));
+            }
+        }
+    }
+
+    if chain.vek_key.verify_sig(report.signed_bytes(), &report.signature_fixed()).is_err() {
+        failures.push(Error::evidence(
+            "snp.signature",
+            format!(
+                "ECDSA P-384/SHA-384 signature at 0x2A0 does not verify over bytes 0x000..0x2A0 with the {} '{}'",
+                report.signing_key.name().to_uppercase(),
+                chain.vek.subject_cn
+            ),
+        ));
+    }
+    if let Some(first) = failures.first() {
+        let mut e = first.clone();
+        if failures.len() > 1 {
+            let rest: Vec<String> = failures[1..].iter().map(|f| f.to_string()).collect();
+            e.detail = format!("{}; also {}", e.detail, rest.join("; "));
+        }
+        return Err(e);
+    }
+    Ok(VerifiedSnp { reported_tcb: reported, report, product, product_source, chain, warnings })
+}
+
+fn validate_chain(
+    ark: &Certificate,
+    inter: &Certificate,
+    vek: &Certificate,
+    vek_ext: VekExtensions,
+    crls: &[&Crl],
+    simulated: bool,
+    at: Timestamp,
+) -> Result<VerifiedChain> {
+    let chain_err = |d: String| Error::evidence("snp.chain", d);
+    for c in [ark, inter, vek] {
+        c.check_critical_extensions().map_err(chain_err)?;
+        c.check_validity(at).map_err(chain_err)?;
+    }
+    if !ark.is_self_issued() {
+        return Err(Error::evidence("snp.ark", format!("'{}' is not self-issued", ark.subject)));
+    }
+    ark.verify_issued_by(ark).map_err(|e| Error::evidence("snp.ark", format!("ARK self-signature: {e}")))?;
+    inter.verify_issued_by(ark).map_err(chain_err)?;
+    vek.verify_issued_by(inter).map_err(chain_err)?;
+    if vek.is_ca {
+        return Err(chain_err(format!("VEK '{}' is a CA certificate", vek.subject_cn)));
+    }
+    for (c, name) in [(ark, "ARK"), (inter, "ASK/ASVK")] {
+        if c.sig_alg != Some(SigAlg::RsaPssSha384) {
+            return Err(chain_err(format!("{name} is not signed with RSASSA-PSS/SHA-384 ({})", c.sig_alg_oid)));
+        }
+    }
+    let mut from = ark.not_before.max(inter.not_before).max(vek.not_before);
+    let mut until = ark.not_after.min(inter.not_after).min(vek.not_after);
+    for crl in crls {
+        crl.check(ark, at).map_err(|e| {
+            if e.contains("stale") || e.contains("thisUpdate") || e.contains("nextUpdate") {
+                Error::collateral("snp.crl", e)
+            } else {
+                Error::evidence("snp.crl", e)
+            }
+        })?;
+        for (c, name) in [(inter, "ASK/ASVK"), (vek, "VEK")] {
+            if crl.is_revoked(&c.serial) {
+                return Err(Error::evidence(
+                    "snp.crl",
+                    format!("{name} '{}' serial {} is revoked by the ARK's CRL", c.subject_cn, hex::encode(&c.serial)),
+                ));
+            }
+        }
+        from = from.max(crl.this_update);
+        until = until.min(crl.next_update.unwrap_or(i64::MIN).saturating_sub(1));
+    }
+    let key = vek.public_key.as_ref().ok_or_else(|| chain_err("VEK public key is not supported".into()))?;
+    let vek_key = key
+        .parsed(SigAlg::EcdsaP384Sha384Fixed)
+        .map_err(|e| chain_err(format!("VEK public key: {e} (an ECDSA P-384 key is required)")))?;
+    Ok(VerifiedChain {
+        valid_from: from,
+        valid_until: until,
+        vek: vek.clone(),
+        vek_key,
+        vek_ext,
+        ark_sha256: ark.sha256,
+        simulated,
+        crls_checked: crls.len(),
+    })
+}

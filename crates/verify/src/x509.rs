@@ -1,0 +1,405 @@
+//! X.509 certificates and CRLs, owned and pre-digested once: the shared mechanism for every chain
+//! cloud-ra checks (AMD, and later Intel, AWS, Google). Parsing is x509-parser; signatures are
+//! always verified over the received TBS bytes, never over a re-serialisation.
+
+use crate::crypto::{KeyKind, PublicKey, SigAlg, sha256};
+use crate::time::Timestamp;
+use base64::Engine;
+use x509_parser::prelude::*;
+use x509_parser::signature_algorithm::SignatureAlgorithm;
+
+/// Largest certificate or CRL file cloud-ra reads (bounded input).
+pub const MAX_OBJECT_SIZE: usize = 1 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extension {
+    pub oid: String,
+    pub critical: bool,
+    /// The contents of extnValue (the OCTET STRING's bytes).
+    pub value: Vec<u8>,
+}
+
+/// A certificate with everything a chain check needs, extracted once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    pub der: Vec<u8>,
+    pub sha256: [u8; 32],
+    pub subject: String,
+    pub subject_cn: String,
+    pub subject_raw: Vec<u8>,
+    pub issuer: String,
+    pub issuer_raw: Vec<u8>,
+    /// Serial, big-endian, leading zero bytes stripped (serial 0 is `[0]`).
+    pub serial: Vec<u8>,
+    pub not_before: i64,
+    pub not_after: i64,
+    tbs: std::ops::Range<usize>,
+    pub sig_alg: Option<SigAlg>,
+    pub sig_alg_oid: String,
+    pub signature: Vec<u8>,
+    pub public_key: Option<PublicKey>,
+    pub extensions: Vec<Extension>,
+    pub is_ca: bool,
+    /// keyUsage bits as x509-parser numbers them, when the extension is present.
+    pub key_usage: Option<u16>,
+}
+
+fn strip_serial(raw: &[u8]) -> Vec<u8> {
+    let first = raw.iter().position(|&b| b != 0).unwrap_or(raw.len().saturating_sub(1));
+    if raw.is_empty() {
+        vec![0]
+    } else {
+        raw[first..].to_vec()
+    }
+}
+
+fn range_of(outer: &[u8], inner: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    let end = start.checked_add(inner.len())?;
+    (end <= outer.len()).then_some(start..end)
+}
+
+fn sig_alg(alg: &AlgorithmIdentifier<'_>) -> Result<SigAlg, String> {
+    let oid = alg.algorithm.to_id_string();
+    match oid.as_str() {
+        "1.2.840.113549.1.1.11" => Ok(SigAlg::RsaPkcs1Sha256),
+        "1.2.840.113549.1.1.12" => Ok(SigAlg::RsaPkcs1Sha384),
+        "1.2.840.10045.4.3.2" => Ok(SigAlg::EcdsaSha256),
+        "1.2.840.10045.4.3.3" => Ok(SigAlg::EcdsaSha384),
+        "1.2.840.113549.1.1.10" => {
+            let Ok(SignatureAlgorithm::RSASSA_PSS(params)) = SignatureAlgorithm::try_from(alg) else {
+                return Err("RSASSA-PSS parameters do not parse".into());
+            };
+            let hash = params.hash_algorithm_oid().to_id_string();
+            let mgf = params
+                .mask_gen_algorithm()
+                .map_err(|e| format!("RSASSA-PSS mask generation parameters: {e}"))?;
+            let mgf_hash = mgf.hash.to_id_string();
+            let salt = params.salt_length();
+            match (hash.as_str(), mgf_hash.as_str(), salt) {
+                ("2.16.840.1.101.3.4.2.2", "2.16.840.1.101.3.4.2.2", 48) => Ok(SigAlg::RsaPssSha384),
+                ("2.16.840.1.101.3.4.2.1", "2.16.840.1.101.3.4.2.1", 32) => Ok(SigAlg::RsaPssSha256),
+                _ => Err(format!(
+                    "RSASSA-PSS with hash {hash}, MGF1 hash {mgf_hash}, salt {salt} is not supported"
+                )),
+            }
+        }
+        other => Err(format!("signature algorithm {other} is not supported")),
+    }
+}
+
+fn public_key(spki: &SubjectPublicKeyInfo<'_>) -> Option<PublicKey> {
+    let oid = spki.algorithm.algorithm.to_id_string();
+    let bytes = spki.subject_public_key.data.to_vec();
+    match oid.as_str() {
+        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => Some(PublicKey { kind: KeyKind::Rsa, bytes }),
+        "1.2.840.10045.2.1" => {
+            let curve = spki.algorithm.parameters.as_ref()?.as_oid().ok()?.to_id_string();
+            let kind = match curve.as_str() {
+                "1.2.840.10045.3.1.7" => KeyKind::EcP256,
+                "1.3.132.0.34" => KeyKind::EcP384,
+                _ => return None,
+            };
+            Some(PublicKey { kind, bytes })
+        }
+        _ => None,
+    }
+}
+
+fn first_cn(name: &X509Name<'_>) -> String {
+    name.iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+impl Certificate {
+    /// Parses one DER certificate; trailing bytes are refused.
+    pub fn from_der(der: &[u8]) -> Result<Self, String> {
+        if der.len() > MAX_OBJECT_SIZE {
+            return Err(format!("certificate of {} bytes is larger than {MAX_OBJECT_SIZE}", der.len()));
+        }
+        let (rest, cert) =
+            X509Certificate::from_der(der).map_err(|e| format!("not a DER X.509 certificate: {e}"))?;
+        if !rest.is_empty() {
+            return Err(format!("{} bytes after the certificate", rest.len()));
+        }
+        let tbs = range_of(der, cert.tbs_certificate.as_ref())
+            .ok_or_else(|| "TBS certificate outside the input".to_string())?;
+        let (sig, sig_alg_oid) = (sig_alg(&cert.signature_algorithm), cert.signature_algorithm.algorithm.to_id_string());
+        let mut extensions = Vec::new();
+        for ext in cert.extensions() {
+            extensions.push(Extension {
+                oid: ext.oid.to_id_string(),
+                critical: ext.critical,
+                value: ext.value.to_vec(),
+            });
+        }
+        let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+        let key_usage = match cert.key_usage() {
+            Ok(Some(ku)) => Some(ku.value.flags),
+            _ => None,
+        };
+        Ok(Certificate {
+            sha256: sha256(der),
+            subject: cert.subject().to_string(),
+            subject_cn: first_cn(cert.subject()),
+            subject_raw: cert.subject().as_raw().to_vec(),
+            issuer: cert.issuer().to_string(),
+            issuer_raw: cert.issuer().as_raw().to_vec(),
+            serial: strip_serial(cert.tbs_certificate.raw_serial()),
+            not_before: cert.validity().not_before.timestamp(),
+            not_after: cert.validity().not_after.timestamp(),
+            tbs,
+            sig_alg: sig.ok(),
+            sig_alg_oid,
+            signature: cert.signature_value.data.to_vec(),
+            public_key: public_key(cert.public_key()),
+            extensions,
+            is_ca,
+            key_usage,
+            der: der.to_vec(),
+        })
+    }
+
+    /// The received TBSCertificate bytes.
+    pub fn tbs(&self) -> &[u8] {
+        &self.der[self.tbs.clone()]
+    }
+
+    pub fn extension(&self, oid: &str) -> Option<&Extension> {
+        self.extensions.iter().find(|e| e.oid == oid)
+    }
+
+    pub fn is_self_issued(&self) -> bool {
+        self.subject_raw == self.issuer_raw
+    }
+
+    pub fn fingerprint_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+
+    /// Checks that `issuer` issued this certificate: names chain, issuer is a CA allowed to sign
+    /// certificates, and the signature verifies over the received TBS bytes.
+    pub fn verify_issued_by(&self, issuer: &Certificate) -> Result<(), String> {
+        if self.issuer_raw != issuer.subject_raw {
+            return Err(format!(
+                "issuer '{}' is not the subject of '{}'",
+                self.issuer, issuer.subject
+            ));
+        }
+        if !issuer.is_ca {
+            return Err(format!("'{}' is not a CA (basicConstraints)", issuer.subject));
+        }
+        if let Some(ku) = issuer.key_usage
+            && ku & (1 << 5) == 0
+        {
+            return Err(format!("'{}' keyUsage lacks keyCertSign", issuer.subject));
+        }
+        let alg = self.sig_alg.ok_or_else(|| {
+            format!("signature algorithm {} is not supported", self.sig_alg_oid)
+        })?;
+        let key = issuer
+            .public_key
+            .as_ref()
+            .ok_or_else(|| format!("public key of '{}' is not supported", issuer.subject))?;
+        key.verify(alg, self.tbs(), &self.signature)
+            .map_err(|e| format!("signature of '{}' by '{}': {e}", self.subject, issuer.subject))
+    }
+
+    /// notBefore <= at <= notAfter.
+    pub fn check_validity(&self, at: Timestamp) -> Result<(), String> {
+        if at.0 < self.not_before {
+            return Err(format!(
+                "'{}' is not valid before {} (evaluation time {at})",
+                self.subject_cn,
+                Timestamp(self.not_before)
+            ));
+        }
+        if at.0 > self.not_after {
+            return Err(format!(
+                "'{}' expired at {} (evaluation time {at})",
+                self.subject_cn,
+                Timestamp(self.not_after)
+            ));
+        }
+        Ok(())
+    }
+
+    /// Critical extensions cloud-ra does not understand make a certificate unusable (RFC 5280).
+    pub fn check_critical_extensions(&self) -> Result<(), String> {
+        const KNOWN: &[&str] = &["2.5.29.19", "2.5.29.15", "2.5.29.37", "2.5.29.14", "2.5.29.35"];
+        match self.extensions.iter().find(|e| e.critical && !KNOWN.contains(&e.oid.as_str())) {
+            Some(e) => Err(format!("unknown critical extension {} in '{}'", e.oid, self.subject_cn)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A CRL, extracted once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crl {
+    pub der: Vec<u8>,
+    pub sha256: [u8; 32],
+    pub issuer: String,
+    pub issuer_raw: Vec<u8>,
+    pub this_update: i64,
+    pub next_update: Option<i64>,
+    /// Revoked serials, normalised like [`Certificate::serial`].
+    pub revoked: Vec<Vec<u8>>,
+    tbs: std::ops::Range<usize>,
+    pub sig_alg: Option<SigAlg>,
+    pub sig_alg_oid: String,
+    pub signature: Vec<u8>,
+}
+
+impl Crl {
+    pub fn from_der(der: &[u8]) -> Result<Self, String> {
+        if der.len() > MAX_OBJECT_SIZE {
+            return Err(format!("CRL of {} bytes is larger than {MAX_OBJECT_SIZE}", der.len()));
+        }
+        let (rest, crl) = CertificateRevocationList::from_der(der)
+            .map_err(|e| format!("not a DER X.509 CRL: {e}"))?;
+        if !rest.is_empty() {
+            return Err(format!("{} bytes after the CRL", rest.len()));
+        }
+        let tbs = range_of(der, crl.tbs_cert_list.as_ref())
+            .ok_or_else(|| "TBS CRL outside the input".to_string())?;
+        Ok(Crl {
+            sha256: sha256(der),
+            issuer: crl.issuer().to_string(),
+            issuer_raw: crl.issuer().as_raw().to_vec(),
+            this_update: crl.last_update().timestamp(),
+            next_update: crl.next_update().map(|t| t.timestamp()),
+            revoked: crl
+                .iter_revoked_certificates()
+                .map(|r| strip_serial(r.raw_serial()))
+                .collect(),
+            tbs,
+            sig_alg: sig_alg(&crl.signature_algorithm).ok(),
+            sig_alg_oid: crl.signature_algorithm.algorithm.to_id_string(),
+            signature: crl.signature_value.data.to_vec(),
+            der: der.to_vec(),
+        })
+    }
+
+    pub fn tbs(&self) -> &[u8] {
+        &self.der[self.tbs.clone()]
+    }
+
+    /// Issued and signed by `issuer`, and fresh: thisUpdate <= at < nextUpdate (a CRL without
+    /// nextUpdate is refused).
+    pub fn check(&self, issuer: &Certificate, at: Timestamp) -> Result<(), String> {
+        if self.issuer_raw != issuer.subject_raw {
+            return Err(format!("CRL issuer '{}' is not '{}'", self.issuer, issuer.subject));
+        }
+        if let Some(ku) = issuer.key_usage
+            && ku & (1 << 6) == 0
+        {
+            return Err(format!("'{}' keyUsage lacks cRLSign", issuer.subject));
+        }
+        let alg = self
+            .sig_alg
+            .ok_or_else(|| format!("CRL signature algorithm {} is not supported", self.sig_alg_oid))?;
+        let key = issuer
+            .public_key
+            .as_ref()
+            .ok_or_else(|| format!("public key of '{}' is not supported", issuer.subject))?;
+        key.verify(alg, self.tbs(), &self.signature)
+            .map_err(|e| format!("CRL signature by '{}': {e}", issuer.subject_cn))?;
+        if at.0 < self.this_update {
+            return Err(format!(
+                "CRL thisUpdate {} is after the evaluation time {at}",
+                Timestamp(self.this_update)
+            ));
+        }
+        match self.next_update {
+            None => Err("CRL has no nextUpdate".into()),
+            Some(n) if at.0 >= n => Err(format!(
+                "CRL is stale: nextUpdate {} is not after the evaluation time {at}",
+                Timestamp(n)
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    pub fn is_revoked(&self, serial: &[u8]) -> bool {
+        let s = strip_serial(serial);
+        self.revoked.iter().any(|r| *r == s)
+    }
+}
+
+/// One object read from a PEM or DER file.
+#[derive(Debug, Clone)]
+pub enum PkiObject {
+    Certificate(Box<Certificate>),
+    Crl(Box<Crl>),
+}
+
+/// Splits PEM text into (label, DER) blocks. Text outside blocks is ignored; a block whose body is
+/// not base64 is an error.
+pub fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + 11..];
+        let label_end = after
+            .find("-----")
+            .ok_or_else(|| "unterminated PEM BEGIN line".to_string())?;
+        let label = after[..label_end].to_string();
+        let body_start = &after[label_end + 5..];
+        let end_marker = format!("-----END {label}-----");
+        let end = body_start
+            .find(&end_marker)
+            .ok_or_else(|| format!("PEM block '{label}' has no END line"))?;
+        let body: String = body_start[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.as_bytes())
+            .map_err(|e| format!("PEM block '{label}' is not base64: {e}"))?;
+        out.push((label, der));
+        rest = &body_start[end + end_marker.len()..];
+    }
+    Ok(out)
+}
+
+/// Reads certificates and CRLs from DER or PEM bytes (one DER object, or any number of PEM blocks).
+pub fn read_objects(bytes: &[u8]) -> Result<Vec<PkiObject>, String> {
+    if bytes.is_empty() {
+        return Err("empty file".into());
+    }
+    if bytes.len() > MAX_OBJECT_SIZE {
+        return Err(format!("{} bytes is larger than {MAX_OBJECT_SIZE}", bytes.len()));
+    }
+    if bytes[0] == 0x30 {
+        return der_object(bytes).map(|o| vec![o]);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| "neither DER nor PEM text".to_string())?;
+    let blocks = pem_blocks(text)?;
+    if blocks.is_empty() {
+        return Err("no PEM block and not DER".into());
+    }
+    let mut out = Vec::new();
+    for (label, der) in blocks {
+        match label.as_str() {
+            "CERTIFICATE" | "TRUSTED CERTIFICATE" => out.push(PkiObject::Certificate(Box::new(
+                Certificate::from_der(&der).map_err(|e| format!("PEM {label}: {e}"))?,
+            ))),
+            "X509 CRL" => out.push(PkiObject::Crl(Box::new(
+                Crl::from_der(&der).map_err(|e| format!("PEM {label}: {e}"))?,
+            ))),
+            other => return Err(format!("PEM block '{other}' is neither a certificate nor a CRL")),
+        }
+    }
+    Ok(out)
+}
+
+fn der_object(der: &[u8]) -> Result<PkiObject, String> {
+    match Certificate::from_der(der) {
+        Ok(c) => Ok(PkiObject::Certificate(Box::new(c))),
+        Err(cert_err) => match Crl::from_der(der) {
+            Ok(c) => Ok(PkiObject::Crl(Box::new(c))),
+            Err(_) => Err(cert_err),
+        },
+    }
+}
