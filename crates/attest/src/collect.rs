@@ -49,7 +49,9 @@ pub fn collect_snp(dev: &dyn SevGuest, o: &SnpCollectOptions) -> Result<(Vec<u8>
             Err(e) => return Err(e),
         }
     }
-    Err(SevGuestError::BadResponse(format!("the firmware kept asking for a larger certificate buffer (last {len} bytes)")))
+    Err(SevGuestError::BadResponse(format!(
+        "the firmware kept asking for a larger certificate buffer (last {len} bytes)"
+    )))
 }
 
 /// Drops the zero padding after the last certificate of a GUID table.
@@ -66,7 +68,12 @@ fn trim_table(mut certs: Vec<u8>) -> Vec<u8> {
 }
 
 /// Collects a report (and certificates) into a bundle.
-pub fn collect_snp_bundle(dev: &dyn SevGuest, o: &SnpCollectOptions, nonce: &[u8], now: Timestamp) -> Result<Bundle, SevGuestError> {
+pub fn collect_snp_bundle(
+    dev: &dyn SevGuest,
+    o: &SnpCollectOptions,
+    nonce: &[u8],
+    now: Timestamp,
+) -> Result<Bundle, SevGuestError> {
     let (report, table) = collect_snp(dev, o)?;
     let mut b = Bundle::new_snp(&report, table.as_deref());
     b.nonce = Some(hex::encode(nonce));

@@ -19,7 +19,9 @@ pub const VMM_ERR_INVALID_LEN: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SevGuestError {
-    #[error("/dev/sev-guest is absent: load the driver (`modprobe sev-guest`); if the node is still missing, `cat /sys/class/misc/sev-guest/dev` gives MAJOR:MINOR for `mknod /dev/sev-guest c MAJOR MINOR`")]
+    #[error(
+        "/dev/sev-guest is absent: load the driver (`modprobe sev-guest`); if the node is still missing, `cat /sys/class/misc/sev-guest/dev` gives MAJOR:MINOR for `mknod /dev/sev-guest c MAJOR MINOR`"
+    )]
     Absent,
     #[error("/dev/sev-guest: permission denied (run as root or grant access to the device)")]
     PermissionDenied,
@@ -52,15 +54,23 @@ pub trait SevGuest {
 /// Extracts the report from MSG_REPORT_RSP, checking status and size.
 pub fn report_from_resp(resp: &[u8]) -> Result<Vec<u8>, SevGuestError> {
     if resp.len() < RESP_REPORT_OFFSET {
-        return Err(SevGuestError::BadResponse(format!("{} bytes, shorter than the MSG_REPORT_RSP header", resp.len())));
+        return Err(SevGuestError::BadResponse(format!(
+            "{} bytes, shorter than the MSG_REPORT_RSP header",
+            resp.len()
+        )));
     }
     let status = u32::from_le_bytes([resp[0], resp[1], resp[2], resp[3]]);
     let size = u32::from_le_bytes([resp[4], resp[5], resp[6], resp[7]]) as usize;
     if status != 0 {
-        return Err(SevGuestError::BadResponse(format!("MSG_REPORT_RSP.STATUS is {status:#x} (0x16 = invalid parameters, e.g. a VMPL below the guest's own)")));
+        return Err(SevGuestError::BadResponse(format!(
+            "MSG_REPORT_RSP.STATUS is {status:#x} (0x16 = invalid parameters, e.g. a VMPL below the guest's own)"
+        )));
     }
     if size != cloud_ra_verify::snp::format::REPORT_SIZE || RESP_REPORT_OFFSET + size > resp.len() {
-        return Err(SevGuestError::BadResponse(format!("MSG_REPORT_RSP.REPORT_SIZE is {size}, expected {}", cloud_ra_verify::snp::format::REPORT_SIZE)));
+        return Err(SevGuestError::BadResponse(format!(
+            "MSG_REPORT_RSP.REPORT_SIZE is {size}, expected {}",
+            cloud_ra_verify::snp::format::REPORT_SIZE
+        )));
     }
     Ok(resp[RESP_REPORT_OFFSET..RESP_REPORT_OFFSET + size].to_vec())
 }
@@ -114,7 +124,12 @@ mod ioctl {
     const SNP_GET_REPORT: u64 = iowr(0x0, std::mem::size_of::<SnpGuestRequestIoctl>());
     const SNP_GET_EXT_REPORT: u64 = iowr(0x2, std::mem::size_of::<SnpGuestRequestIoctl>());
 
-    pub fn request(dev: &DevSevGuest, msg_version: u8, req: &ReportReq, certs: Option<&mut [u8]>) -> Result<Vec<u8>, SevGuestError> {
+    pub fn request(
+        dev: &DevSevGuest,
+        msg_version: u8,
+        req: &ReportReq,
+        certs: Option<&mut [u8]>,
+    ) -> Result<Vec<u8>, SevGuestError> {
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)

@@ -40,7 +40,9 @@ fn device(platform: &str, path: &str) -> Result<Box<dyn SevGuest>, Error> {
             .map_err(|e| Error::usage("attest", e.to_string())),
         "sim-snp" => Ok(Box::new(SimSevGuest::default())),
         "sim-snp-vlek" => Ok(Box::new(SimSevGuest { host_certs: HostCerts::VlekOnly, ..SimSevGuest::default() })),
-        other => Err(Error::usage("attest", format!("platform '{other}' is not supported yet (snp, sim-snp, sim-snp-vlek)"))),
+        other => {
+            Err(Error::usage("attest", format!("platform '{other}' is not supported yet (snp, sim-snp, sim-snp-vlek)")))
+        }
     }
 }
 

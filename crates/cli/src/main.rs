@@ -180,8 +180,19 @@ pub fn print_outcome(o: &Outcome, json: bool) {
     println!("{verdict}: {} [{}]", o.platform, o.detected);
     let c = &o.claims;
     for key in [
-        "product", "signing_key", "version", "vmpl", "measurement", "report_data", "host_data", "chip_id", "debug",
-        "nonce_bound", "simulated", "current_firmware", "crls_checked",
+        "product",
+        "signing_key",
+        "version",
+        "vmpl",
+        "measurement",
+        "report_data",
+        "host_data",
+        "chip_id",
+        "debug",
+        "nonce_bound",
+        "simulated",
+        "current_firmware",
+        "crls_checked",
     ] {
         if let Some(v) = c.get(key) {
             println!("  {key:<17} {}", plain(v));
@@ -232,7 +243,9 @@ fn run_show(file: &str, json_out: bool, product: Option<Product>) -> i32 {
             },
         },
         Err(evidence_err) => match read_objects(&bytes) {
-            Ok(objs) => json!({"detected": "certificates/CRLs", "objects": objs.iter().map(object_json).collect::<Vec<_>>()}),
+            Ok(objs) => {
+                json!({"detected": "certificates/CRLs", "objects": objs.iter().map(object_json).collect::<Vec<_>>()})
+            }
             Err(_) => return fail(&evidence_err),
         },
     };

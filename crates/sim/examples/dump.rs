@@ -4,11 +4,7 @@
 use cloud_ra_sim::{CrlSpec, ReportBuilder, SimAmd, VekKind, VekSpec, cert_table, pem};
 
 fn main() -> std::io::Result<()> {
-    let dir = std::path::PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .unwrap_or_else(|| "cloud-ra-sim-dump".to_string()),
-    );
+    let dir = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "cloud-ra-sim-dump".to_string()));
     std::fs::create_dir_all(&dir)?;
     let sim = SimAmd::get();
     let b = ReportBuilder::new();
@@ -23,10 +19,7 @@ fn main() -> std::io::Result<()> {
         ("impostor_ark.der", sim.impostor_ark_der().to_vec()),
         ("vcek.der", vcek.clone()),
         ("vlek.der", vlek),
-        (
-            "vcek_turin.der",
-            sim.vek_der(&VekSpec::vcek(turin.reported_tcb)),
-        ),
+        ("vcek_turin.der", sim.vek_der(&VekSpec::vcek(turin.reported_tcb))),
         ("crl.der", crl),
         ("report.bin", b.sign(sim, VekKind::Vcek)),
     ];
@@ -34,10 +27,7 @@ fn main() -> std::io::Result<()> {
         std::fs::write(dir.join(name), data)?;
     }
     std::fs::write(dir.join("ark.pem"), pem("CERTIFICATE", sim.ark_der()))?;
-    std::fs::write(
-        dir.join("ask_ark.pem"),
-        pem("CERTIFICATE", sim.ask_der()) + &pem("CERTIFICATE", sim.ark_der()),
-    )?;
+    std::fs::write(dir.join("ask_ark.pem"), pem("CERTIFICATE", sim.ask_der()) + &pem("CERTIFICATE", sim.ark_der()))?;
     std::fs::write(
         dir.join("certs.bin"),
         cert_table(&[
@@ -46,11 +36,7 @@ fn main() -> std::io::Result<()> {
             (cloud_ra_sim::GUID_VCEK, vcek),
         ]),
     )?;
-    let fp: String = sim
-        .ark_sha256()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let fp: String = sim.ark_sha256().iter().map(|b| format!("{b:02x}")).collect();
     println!("wrote {} (ARK sha256 {fp})", dir.display());
     Ok(())
 }

@@ -142,13 +142,8 @@ pub fn oid_arcs(arcs: &[u64]) -> Vec<u8> {
 /// OBJECT IDENTIFIER from dotted text ("1.2.840.113549.1.1.10"). Panics
 /// (programmer error) on malformed text.
 pub fn oid(dotted: &str) -> Vec<u8> {
-    let arcs: Vec<u64> = dotted
-        .split('.')
-        .map(|a| {
-            a.parse()
-                .unwrap_or_else(|_| panic!("invalid OID text {dotted:?}"))
-        })
-        .collect();
+    let arcs: Vec<u64> =
+        dotted.split('.').map(|a| a.parse().unwrap_or_else(|_| panic!("invalid OID text {dotted:?}"))).collect();
     oid_arcs(&arcs)
 }
 
@@ -224,14 +219,7 @@ pub fn civil_from_unix(t: i64) -> (i64, u32, u32, u32, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = if m <= 2 { y + 1 } else { y };
-    (
-        y,
-        m,
-        d,
-        (secs / 3600) as u32,
-        (secs % 3600 / 60) as u32,
-        (secs % 60) as u32,
-    )
+    (y, m, d, (secs / 3600) as u32, (secs % 3600 / 60) as u32, (secs % 60) as u32)
 }
 
 /// Unix seconds from a civil UTC date-time.
@@ -258,10 +246,7 @@ pub fn utc_time(t: i64) -> Vec<u8> {
 /// years 0..=9999.
 pub fn generalized_time(t: i64) -> Vec<u8> {
     let (y, mo, d, h, mi, s) = civil_from_unix(t);
-    assert!(
-        (0..=9999).contains(&y),
-        "GeneralizedTime year {y} out of range"
-    );
+    assert!((0..=9999).contains(&y), "GeneralizedTime year {y} out of range");
     let text = format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z");
     tlv(tag::GENERALIZED_TIME, text.as_bytes())
 }
@@ -269,11 +254,7 @@ pub fn generalized_time(t: i64) -> Vec<u8> {
 /// RFC 5280 4.1.2.5 `Time`: UTCTime for 1950..=2049, GeneralizedTime otherwise.
 pub fn time(t: i64) -> Vec<u8> {
     let (y, ..) = civil_from_unix(t);
-    if (1950..=2049).contains(&y) {
-        utc_time(t)
-    } else {
-        generalized_time(t)
-    }
+    if (1950..=2049).contains(&y) { utc_time(t) } else { generalized_time(t) }
 }
 
 #[cfg(test)]
@@ -299,18 +280,9 @@ mod tests {
 
     #[test]
     fn oids() {
-        assert_eq!(
-            oid("1.2.840.113549.1.1.10"),
-            [6, 9, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 1, 1, 10]
-        );
-        assert_eq!(
-            oid("2.16.840.1.101.3.4.2.2"),
-            [6, 9, 0x60, 0x86, 0x48, 1, 0x65, 3, 4, 2, 2]
-        );
-        assert_eq!(
-            oid("1.3.6.1.4.1.3704.1.3.1"),
-            [6, 10, 0x2B, 6, 1, 4, 1, 0x9C, 0x78, 1, 3, 1]
-        );
+        assert_eq!(oid("1.2.840.113549.1.1.10"), [6, 9, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 1, 1, 10]);
+        assert_eq!(oid("2.16.840.1.101.3.4.2.2"), [6, 9, 0x60, 0x86, 0x48, 1, 0x65, 3, 4, 2, 2]);
+        assert_eq!(oid("1.3.6.1.4.1.3704.1.3.1"), [6, 10, 0x2B, 6, 1, 4, 1, 0x9C, 0x78, 1, 3, 1]);
         assert_eq!(oid("2.999.3"), [6, 3, 0x88, 0x37, 3]);
         assert_eq!(oid("2.5.29.19"), oid_arcs(&[2, 5, 29, 19]));
     }
@@ -344,32 +316,16 @@ mod tests {
         assert_eq!(unix_from_civil(1970, 1, 1, 0, 0, 0), 0);
         assert_eq!(unix_from_civil(2020, 1, 1, 0, 0, 0), 1_577_836_800);
         assert_eq!(unix_from_civil(2099, 12, 31, 23, 59, 59), 4_102_444_799);
-        for t in [
-            -2_208_988_800,
-            0,
-            951_782_400,
-            1_577_836_800,
-            2_524_608_000,
-            4_102_444_799,
-        ] {
+        for t in [-2_208_988_800, 0, 951_782_400, 1_577_836_800, 2_524_608_000, 4_102_444_799] {
             let (y, mo, d, h, mi, s) = civil_from_unix(t);
             assert_eq!(unix_from_civil(y, mo, d, h, mi, s), t);
         }
         assert_eq!(civil_from_unix(951_782_400), (2000, 2, 29, 0, 0, 0));
         assert_eq!(time(1_577_836_800), tlv(tag::UTC_TIME, b"200101000000Z"));
         assert_eq!(time(-631_152_000), tlv(tag::UTC_TIME, b"500101000000Z"));
-        assert_eq!(
-            time(-631_152_001),
-            tlv(tag::GENERALIZED_TIME, b"19491231235959Z")
-        );
+        assert_eq!(time(-631_152_001), tlv(tag::GENERALIZED_TIME, b"19491231235959Z"));
         assert_eq!(time(2_524_607_999), tlv(tag::UTC_TIME, b"491231235959Z"));
-        assert_eq!(
-            time(2_524_608_000),
-            tlv(tag::GENERALIZED_TIME, b"20500101000000Z")
-        );
-        assert_eq!(
-            time(4_102_444_799),
-            tlv(tag::GENERALIZED_TIME, b"20991231235959Z")
-        );
+        assert_eq!(time(2_524_608_000), tlv(tag::GENERALIZED_TIME, b"20500101000000Z"));
+        assert_eq!(time(4_102_444_799), tlv(tag::GENERALIZED_TIME, b"20991231235959Z"));
     }
 }

@@ -18,6 +18,7 @@
 
 pub mod der;
 mod report;
+pub mod testdata;
 
 pub use report::ReportBuilder;
 
@@ -39,10 +40,10 @@ pub const SEED: &[u8] = b"cloud-ra simulated PKI v1 -- published seed, NOT A TRU
 /// The simulated chip's 64-byte CHIP_ID: `SHA-512(SEED || "chip-id")`
 /// (checked by a unit test against [`sim_chip_id`]).
 pub const SIM_CHIP_ID: [u8; 64] = [
-    0x4d, 0xa7, 0xec, 0x4e, 0xb2, 0x08, 0x13, 0xab, 0x8e, 0x22, 0x5f, 0xcf, 0x2c, 0xbc, 0x2f, 0x78,
-    0x15, 0xd5, 0xc5, 0x7d, 0x5c, 0x3a, 0x72, 0x76, 0xb9, 0x2e, 0x37, 0xe7, 0x2b, 0x37, 0x72, 0x5f,
-    0x9a, 0x2e, 0xa0, 0x78, 0x91, 0x18, 0x36, 0x90, 0xe0, 0x49, 0xb2, 0x93, 0x55, 0x3b, 0x27, 0xff,
-    0xf7, 0x51, 0x5f, 0x79, 0x7f, 0x34, 0x19, 0x53, 0xd6, 0x20, 0x4f, 0x2c, 0x54, 0x9f, 0x4b, 0x25,
+    0x4d, 0xa7, 0xec, 0x4e, 0xb2, 0x08, 0x13, 0xab, 0x8e, 0x22, 0x5f, 0xcf, 0x2c, 0xbc, 0x2f, 0x78, 0x15, 0xd5, 0xc5,
+    0x7d, 0x5c, 0x3a, 0x72, 0x76, 0xb9, 0x2e, 0x37, 0xe7, 0x2b, 0x37, 0x72, 0x5f, 0x9a, 0x2e, 0xa0, 0x78, 0x91, 0x18,
+    0x36, 0x90, 0xe0, 0x49, 0xb2, 0x93, 0x55, 0x3b, 0x27, 0xff, 0xf7, 0x51, 0x5f, 0x79, 0x7f, 0x34, 0x19, 0x53, 0xd6,
+    0x20, 0x4f, 0x2c, 0x54, 0x9f, 0x4b, 0x25,
 ];
 
 /// Computes the simulated CHIP_ID, `SHA-512(SEED || "chip-id")` (= [`SIM_CHIP_ID`]).
@@ -106,24 +107,12 @@ pub struct Tcb {
 impl Tcb {
     /// A Milan/Genoa TCB (no FMC).
     pub const fn milan(bl: u8, tee: u8, snp: u8, ucode: u8) -> Self {
-        Self {
-            fmc: None,
-            bl,
-            tee,
-            snp,
-            ucode,
-        }
+        Self { fmc: None, bl, tee, snp, ucode }
     }
 
     /// A Turin TCB (with FMC).
     pub const fn turin(fmc: u8, bl: u8, tee: u8, snp: u8, ucode: u8) -> Self {
-        Self {
-            fmc: Some(fmc),
-            bl,
-            tee,
-            snp,
-            ucode,
-        }
+        Self { fmc: Some(fmc), bl, tee, snp, ucode }
     }
 
     /// Milan/Genoa TCB_VERSION: byte0 BL, byte1 TEE, byte6 SNP, byte7 MICROCODE
@@ -135,25 +124,12 @@ impl Tcb {
     /// Turin TCB_VERSION: byte0 FMC (0 when `None`), byte1 BL, byte2 TEE,
     /// byte3 SNP, byte7 MICROCODE.
     pub fn to_u64_turin(&self) -> u64 {
-        u64::from_le_bytes([
-            self.fmc.unwrap_or(0),
-            self.bl,
-            self.tee,
-            self.snp,
-            0,
-            0,
-            0,
-            self.ucode,
-        ])
+        u64::from_le_bytes([self.fmc.unwrap_or(0), self.bl, self.tee, self.snp, 0, 0, 0, self.ucode])
     }
 
     /// Turin layout when `fmc` is `Some`, Milan/Genoa layout otherwise.
     pub fn to_u64(&self) -> u64 {
-        if self.fmc.is_some() {
-            self.to_u64_turin()
-        } else {
-            self.to_u64_milan()
-        }
+        if self.fmc.is_some() { self.to_u64_turin() } else { self.to_u64_milan() }
     }
 
     /// Decodes a Milan/Genoa TCB_VERSION.
@@ -223,11 +199,7 @@ impl VekSpec {
             kind: VekKind::Vcek,
             product_name: if turin { "Turin" } else { "Milan-B0" }.to_string(),
             tcb,
-            hwid: Some(if turin {
-                SIM_CHIP_ID[..8].to_vec()
-            } else {
-                SIM_CHIP_ID.to_vec()
-            }),
+            hwid: Some(if turin { SIM_CHIP_ID[..8].to_vec() } else { SIM_CHIP_ID.to_vec() }),
             csp_id: None,
             serial: vec![0],
             not_before: VEK_NOT_BEFORE,
@@ -292,12 +264,7 @@ pub struct CrlSpec {
 impl CrlSpec {
     /// An empty CRL signed by the ARK, valid for 7 days from `this_update`.
     pub fn new(this_update: i64) -> Self {
-        Self {
-            signer: Signer::Ark,
-            this_update,
-            next_update: Some(this_update + 7 * 86_400),
-            revoked: Vec::new(),
-        }
+        Self { signer: Signer::Ark, this_update, next_update: Some(this_update + 7 * 86_400), revoked: Vec::new() }
     }
 }
 
@@ -330,23 +297,15 @@ struct RsaCa {
 impl RsaCa {
     fn generate(label: &str) -> Self {
         let mut rng = rng_for(&[label.as_bytes()]);
-        let key = RsaPrivateKey::new(&mut rng, RSA_BITS)
-            .expect("RSA key generation with a valid size cannot fail");
-        let rsa_pub = der::sequence(&[
-            &der::uint(&key.n().to_bytes_be()),
-            &der::uint(&key.e().to_bytes_be()),
-        ]);
+        let key = RsaPrivateKey::new(&mut rng, RSA_BITS).expect("RSA key generation with a valid size cannot fail");
+        let rsa_pub = der::sequence(&[&der::uint(&key.n().to_bytes_be()), &der::uint(&key.e().to_bytes_be())]);
         let spki = der::sequence(&[
             &der::sequence(&[&der::oid(OID_RSA_ENCRYPTION), &der::null()]),
             &der::bit_string(&rsa_pub),
         ]);
         let mut key_id = [0u8; 20];
         key_id.copy_from_slice(&sha256(&rsa_pub)[..20]);
-        Self {
-            key: PssSigningKey::new_with_salt_len(key, 48),
-            spki,
-            key_id,
-        }
+        Self { key: PssSigningKey::new_with_salt_len(key, 48), spki, key_id }
     }
 
     /// RSASSA-PSS/SHA-384/MGF1-SHA-384/salt 48 over `tbs`; the salt comes
@@ -434,11 +393,7 @@ const CN_ASVK: &str = "SEV-VLEK-Milan";
 /// One Extension: SEQUENCE { extnID, critical DEFAULT FALSE, extnValue }.
 fn extension(oid: &str, critical: bool, value: &[u8]) -> Vec<u8> {
     if critical {
-        der::sequence(&[
-            &der::oid(oid),
-            &der::boolean(true),
-            &der::octet_string(value),
-        ])
+        der::sequence(&[&der::oid(oid), &der::boolean(true), &der::octet_string(value)])
     } else {
         der::sequence(&[&der::oid(oid), &der::octet_string(value)])
     }
@@ -495,9 +450,7 @@ pub struct SimAmd {
 
 impl std::fmt::Debug for SimAmd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimAmd")
-            .field("ark_sha256", &hex(&self.ark_sha256()))
-            .finish_non_exhaustive()
+        f.debug_struct("SimAmd").field("ark_sha256", &hex(&self.ark_sha256())).finish_non_exhaustive()
     }
 }
 
@@ -520,24 +473,13 @@ impl SimAmd {
     fn generate() -> SimAmd {
         let ((ark, ask), (asvk, impostor)) = std::thread::scope(|s| {
             let a = s.spawn(|| (RsaCa::generate("ark-milan"), RsaCa::generate("ask-milan")));
-            let b = (
-                RsaCa::generate("asvk-milan"),
-                RsaCa::generate("impostor-ark-milan"),
-            );
+            let b = (RsaCa::generate("asvk-milan"), RsaCa::generate("impostor-ark-milan"));
             (a.join().expect("key generation thread panicked"), b)
         });
         let ark_der = Self::root_cert(&ark);
         let impostor_ark_der = Self::root_cert(&impostor);
-        let mut sim = SimAmd {
-            ark,
-            ask,
-            asvk,
-            impostor,
-            ark_der,
-            ask_der: Vec::new(),
-            asvk_der: Vec::new(),
-            impostor_ark_der,
-        };
+        let mut sim =
+            SimAmd { ark, ask, asvk, impostor, ark_der, ask_der: Vec::new(), asvk_der: Vec::new(), impostor_ark_der };
         sim.ask_der = sim.ask_with_validity(CA_NOT_BEFORE, CA_NOT_AFTER);
         sim.asvk_der = sim.asvk_with_validity(CA_NOT_BEFORE, CA_NOT_AFTER);
         sim
@@ -549,11 +491,7 @@ impl SimAmd {
         let exts = [
             extension(OID_KEY_USAGE, true, &der::named_bits(&[5, 6])),
             ski_ext(&key.key_id),
-            extension(
-                OID_BASIC_CONSTRAINTS,
-                true,
-                &der::sequence(&[&der::boolean(true)]),
-            ),
+            extension(OID_BASIC_CONSTRAINTS, true, &der::sequence(&[&der::boolean(true)])),
         ];
         build_cert(
             &CertParams {
@@ -570,22 +508,11 @@ impl SimAmd {
     }
 
     /// An intermediate (ASK/ASVK-shaped) certificate signed by the ARK.
-    fn intermediate_cert(
-        &self,
-        key: &RsaCa,
-        cn: &str,
-        serial: u8,
-        not_before: i64,
-        not_after: i64,
-    ) -> Vec<u8> {
+    fn intermediate_cert(&self, key: &RsaCa, cn: &str, serial: u8, not_before: i64, not_after: i64) -> Vec<u8> {
         let exts = [
             ski_ext(&key.key_id),
             extension(OID_AUTHORITY_KEY_ID, false, &aki_value(&self.ark.key_id)),
-            extension(
-                OID_BASIC_CONSTRAINTS,
-                true,
-                &der::sequence(&[&der::boolean(true), &der::small_uint(0)]),
-            ),
+            extension(OID_BASIC_CONSTRAINTS, true, &der::sequence(&[&der::boolean(true), &der::small_uint(0)])),
             extension(OID_KEY_USAGE, true, &der::named_bits(&[5])),
         ];
         build_cert(
@@ -696,11 +623,7 @@ impl SimAmd {
             .filter(|(oid, _)| !spec.omit_extensions.iter().any(|o| o == oid))
             .map(|(oid, value)| extension(oid, false, &value))
             .collect();
-        exts.extend(
-            spec.extra_extensions
-                .iter()
-                .map(|(oid, value)| extension(oid, false, value)),
-        );
+        exts.extend(spec.extra_extensions.iter().map(|(oid, value)| extension(oid, false, value)));
         let cn = match spec.kind {
             VekKind::Vcek => "SEV-VCEK",
             VekKind::Vlek => "SEV-VLEK",
@@ -721,11 +644,7 @@ impl SimAmd {
 
     /// The VEK's public key as an uncompressed SEC1 point (97 bytes).
     pub fn vek_public_key(&self, spec: &VekSpec) -> Vec<u8> {
-        vek_key(spec)
-            .verifying_key()
-            .to_encoded_point(false)
-            .as_bytes()
-            .to_vec()
+        vek_key(spec).verifying_key().to_encoded_point(false).as_bytes().to_vec()
     }
 
     /// DER of an X.509 v2 CRL with the ARK's name as issuer, signed by
@@ -771,11 +690,7 @@ impl SimAmd {
     /// # Panics
     /// If `report.len() != 1184` (programmer error).
     pub fn sign_report(&self, spec: &VekSpec, report: &mut [u8]) {
-        assert_eq!(
-            report.len(),
-            REPORT_LEN,
-            "an SEV-SNP attestation report is {REPORT_LEN} bytes"
-        );
+        assert_eq!(report.len(), REPORT_LEN, "an SEV-SNP attestation report is {REPORT_LEN} bytes");
         let key = vek_key(spec);
         let sig: p384::ecdsa::Signature = key.sign(&report[..SIGNED_LEN]);
         let (r, s) = sig.split_bytes();
@@ -793,25 +708,20 @@ impl SimAmd {
 // Extended-report certificate table
 
 /// GUID of the ARK entry: c0b406a4-a803-4952-9743-3fb6014cd0ae.
-pub const GUID_ARK: [u8; 16] = [
-    0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52, 0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae,
-];
+pub const GUID_ARK: [u8; 16] =
+    [0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52, 0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae];
 /// GUID of the ASK entry: 4ab7b379-bbac-4fe4-a02f-05aef327c782.
-pub const GUID_ASK: [u8; 16] = [
-    0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4, 0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82,
-];
+pub const GUID_ASK: [u8; 16] =
+    [0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4, 0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82];
 /// GUID of the VCEK entry: 63da758d-e664-4564-adc5-f4b93be8accd.
-pub const GUID_VCEK: [u8; 16] = [
-    0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64, 0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd,
-];
+pub const GUID_VCEK: [u8; 16] =
+    [0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64, 0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd];
 /// GUID of the VLEK entry: a8074bc2-a25a-483e-aae6-39c045a0b8a1.
-pub const GUID_VLEK: [u8; 16] = [
-    0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e, 0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1,
-];
+pub const GUID_VLEK: [u8; 16] =
+    [0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e, 0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1];
 /// GUID of the CRL entry: 92f81bc3-5811-4d3d-97ff-d19f88dc67ea.
-pub const GUID_CRL: [u8; 16] = [
-    0x92, 0xf8, 0x1b, 0xc3, 0x58, 0x11, 0x4d, 0x3d, 0x97, 0xff, 0xd1, 0x9f, 0x88, 0xdc, 0x67, 0xea,
-];
+pub const GUID_CRL: [u8; 16] =
+    [0x92, 0xf8, 0x1b, 0xc3, 0x58, 0x11, 0x4d, 0x3d, 0x97, 0xff, 0xd1, 0x9f, 0x88, 0xdc, 0x67, 0xea];
 
 /// Builds an extended-report certificate table (SNP_GET_EXT_REPORT /
 /// configfs-tsm `auxblob`): one 24-byte entry per input

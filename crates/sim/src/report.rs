@@ -208,28 +208,12 @@ impl ReportBuilder {
         put(&mut r, 0x160, &self.report_id_ma);
         put(&mut r, 0x180, &self.reported_tcb.to_u64().to_le_bytes());
         if self.version >= 3 {
-            put(
-                &mut r,
-                0x188,
-                &[self.cpuid_fam_id, self.cpuid_mod_id, self.cpuid_step],
-            );
+            put(&mut r, 0x188, &[self.cpuid_fam_id, self.cpuid_mod_id, self.cpuid_step]);
         }
         put(&mut r, 0x1A0, &self.chip_id);
         put(&mut r, 0x1E0, &self.committed_tcb.to_u64().to_le_bytes());
-        put(
-            &mut r,
-            0x1E8,
-            &[self.current_build, self.current_minor, self.current_major],
-        );
-        put(
-            &mut r,
-            0x1EC,
-            &[
-                self.committed_build,
-                self.committed_minor,
-                self.committed_major,
-            ],
-        );
+        put(&mut r, 0x1E8, &[self.current_build, self.current_minor, self.current_major]);
+        put(&mut r, 0x1EC, &[self.committed_build, self.committed_minor, self.committed_major]);
         put(&mut r, 0x1F0, &self.launch_tcb.to_u64().to_le_bytes());
         if self.version >= 5 {
             put(&mut r, 0x1F8, &self.launch_mit_vector.to_le_bytes());

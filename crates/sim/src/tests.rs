@@ -28,9 +28,7 @@ fn get_is_cached_and_timed() {
     let b = SimAmd::get();
     let second = t.elapsed();
     assert!(std::ptr::eq(a, b));
-    println!(
-        "SimAmd::get(): first call {first:?} (may include waiting for another test's init), second {second:?}"
-    );
+    println!("SimAmd::get(): first call {first:?} (may include waiting for another test's init), second {second:?}");
     println!("ARK sha256 = {}", hex(&a.ark_sha256()));
 }
 
@@ -46,10 +44,7 @@ fn deterministic_across_generations() {
     let spec = VekSpec::vcek(Tcb::milan(3, 0, 20, 209));
     assert_eq!(sim.vek_der(&spec), fresh.vek_der(&spec));
     assert_eq!(sim.vek_der(&spec), sim.vek_der(&spec));
-    let crl = CrlSpec {
-        revoked: vec![vec![0x12, 0x34]],
-        ..CrlSpec::new(VEK_NOT_BEFORE)
-    };
+    let crl = CrlSpec { revoked: vec![vec![0x12, 0x34]], ..CrlSpec::new(VEK_NOT_BEFORE) };
     assert_eq!(sim.crl_der(&crl), fresh.crl_der(&crl));
     let r1 = ReportBuilder::new().sign(sim, VekKind::Vcek);
     let r2 = ReportBuilder::new().sign(&fresh, VekKind::Vcek);
@@ -115,13 +110,7 @@ fn vek_extensions_encoding() {
     // VLEK: CSP_ID instead of hwID.
     let cert = sim.vek_der(&VekSpec::vlek(Tcb::milan(3, 0, 20, 209)));
     assert!(find(&cert, &der::oid(amd_oid::HWID)).is_none());
-    assert!(
-        find(
-            &cert,
-            &ext_bytes(amd_oid::CSP_ID, &der::ia5_string("CN=sim.cloud-ra.invalid"))
-        )
-        .is_some()
-    );
+    assert!(find(&cert, &ext_bytes(amd_oid::CSP_ID, &der::ia5_string("CN=sim.cloud-ra.invalid"))).is_some());
     assert!(find(&cert, &ext_bytes(amd_oid::PRODUCT_NAME, b"\x16\x05Milan")).is_some());
 
     // Turin: fmcSPL, structVersion 1, 8-byte hwID.
@@ -152,11 +141,7 @@ fn report_layout_and_signature() {
     assert_eq!(&unsigned[0..4], &3u32.to_le_bytes());
     assert_eq!(&unsigned[8..16], &0x30000u64.to_le_bytes());
     assert_eq!(&unsigned[0x34..0x38], &1u32.to_le_bytes());
-    assert_eq!(
-        &unsigned[0x38..0x40],
-        &[3, 0, 0, 0, 0, 0, 20, 209],
-        "current tcb"
-    );
+    assert_eq!(&unsigned[0x38..0x40], &[3, 0, 0, 0, 0, 0, 20, 209], "current tcb");
     assert_eq!(&unsigned[0x180..0x188], &[3, 0, 0, 0, 0, 0, 20, 209]);
     assert_eq!(&unsigned[0x188..0x18B], &[0x19, 1, 1]);
     assert_eq!(&unsigned[0x1A0..0x1E0], &SIM_CHIP_ID);
@@ -167,10 +152,7 @@ fn report_layout_and_signature() {
         let signed = b.sign(sim, kind);
         assert_eq!(signed.len(), REPORT_LEN);
         let key_field = u32::from_le_bytes(signed[0x48..0x4C].try_into().unwrap());
-        assert_eq!(
-            (key_field >> 2) & 7,
-            if kind == VekKind::Vcek { 0 } else { 1 }
-        );
+        assert_eq!((key_field >> 2) & 7, if kind == VekKind::Vcek { 0 } else { 1 });
         let spec = b.vek_spec(kind);
         let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(&sim.vek_public_key(&spec)).unwrap();
         let mut r: Vec<u8> = signed[0x2A0..0x2D0].to_vec();
@@ -226,22 +208,13 @@ fn cert_table_layout() {
     assert!(t[48..72].iter().all(|&x| x == 0));
     assert_eq!(&t[72..], &[1, 2, 3, 4, 5]);
     assert_eq!(cert_table(&[]), vec![0u8; 24]);
-    assert_eq!(
-        hex(&GUID_ARK),
-        "c0b406a4a803495297433fb6014cd0ae".to_string()
-    );
+    assert_eq!(hex(&GUID_ARK), "c0b406a4a803495297433fb6014cd0ae".to_string());
 }
 
 #[test]
 fn pem_encoding() {
-    assert_eq!(
-        pem("X", b"Man"),
-        "-----BEGIN X-----\nTWFu\n-----END X-----\n"
-    );
-    assert_eq!(
-        pem("X", b"Ma"),
-        "-----BEGIN X-----\nTWE=\n-----END X-----\n"
-    );
+    assert_eq!(pem("X", b"Man"), "-----BEGIN X-----\nTWFu\n-----END X-----\n");
+    assert_eq!(pem("X", b"Ma"), "-----BEGIN X-----\nTWE=\n-----END X-----\n");
     assert_eq!(pem("X", b"M"), "-----BEGIN X-----\nTQ==\n-----END X-----\n");
 }
 
@@ -270,16 +243,8 @@ impl Drop for Scratch {
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> Option<(bool, String)> {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .ok()?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("openssl").args(args).current_dir(dir).output().ok()?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     Some((out.status.success(), text))
 }
 
@@ -312,163 +277,57 @@ fn openssl_cross_check() {
     dir.write("vcek.der", &vcek);
 
     for f in ["ark", "ask", "asvk", "imp", "vcek", "vlek", "turin"] {
-        let text = openssl_ok(
-            &dir.0,
-            &["x509", "-in", &format!("{f}.pem"), "-noout", "-text"],
-        );
+        let text = openssl_ok(&dir.0, &["x509", "-in", &format!("{f}.pem"), "-noout", "-text"]);
         assert!(text.contains("rsassaPss"), "{f}: {text}");
         assert!(text.contains("Salt Length: 0x30"), "{f}: {text}");
         assert!(text.contains("cloud-ra SIMULATED (not AMD)"), "{f}: {text}");
     }
-    openssl_ok(
-        &dir.0,
-        &["x509", "-inform", "der", "-in", "vcek.der", "-noout"],
-    );
+    openssl_ok(&dir.0, &["x509", "-inform", "der", "-in", "vcek.der", "-noout"]);
     // Round trip DER -> PEM -> DER is identical (openssl re-encodes nothing).
-    openssl_ok(
-        &dir.0,
-        &[
-            "x509", "-in", "ark.pem", "-outform", "der", "-out", "ark2.der",
-        ],
-    );
-    assert_eq!(
-        std::fs::read(dir.0.join("ark2.der")).unwrap(),
-        sim.ark_der()
-    );
+    openssl_ok(&dir.0, &["x509", "-in", "ark.pem", "-outform", "der", "-out", "ark2.der"]);
+    assert_eq!(std::fs::read(dir.0.join("ark2.der")).unwrap(), sim.ark_der());
 
-    let v = openssl_ok(
-        &dir.0,
-        &[
-            "verify",
-            "-CAfile",
-            "ark.pem",
-            "-untrusted",
-            "ask.pem",
-            "vcek.pem",
-        ],
-    );
+    let v = openssl_ok(&dir.0, &["verify", "-CAfile", "ark.pem", "-untrusted", "ask.pem", "vcek.pem"]);
     assert!(v.contains("vcek.pem: OK"), "{v}");
-    let v = openssl_ok(
-        &dir.0,
-        &[
-            "verify",
-            "-CAfile",
-            "ark.pem",
-            "-untrusted",
-            "asvk.pem",
-            "vlek.pem",
-        ],
-    );
+    let v = openssl_ok(&dir.0, &["verify", "-CAfile", "ark.pem", "-untrusted", "asvk.pem", "vlek.pem"]);
     assert!(v.contains("vlek.pem: OK"), "{v}");
     openssl_ok(&dir.0, &["verify", "-CAfile", "ark.pem", "ask.pem"]);
     // Negative: wrong intermediate, impostor root.
-    let (ok, _) = openssl(
-        &dir.0,
-        &[
-            "verify",
-            "-CAfile",
-            "ark.pem",
-            "-untrusted",
-            "asvk.pem",
-            "vcek.pem",
-        ],
-    )
-    .unwrap();
+    let (ok, _) = openssl(&dir.0, &["verify", "-CAfile", "ark.pem", "-untrusted", "asvk.pem", "vcek.pem"]).unwrap();
     assert!(!ok, "VCEK must not chain to the ASVK");
-    let (ok, _) = openssl(
-        &dir.0,
-        &[
-            "verify",
-            "-CAfile",
-            "imp.pem",
-            "-untrusted",
-            "ask.pem",
-            "vcek.pem",
-        ],
-    )
-    .unwrap();
+    let (ok, _) = openssl(&dir.0, &["verify", "-CAfile", "imp.pem", "-untrusted", "ask.pem", "vcek.pem"]).unwrap();
     assert!(!ok, "ASK must not verify under the impostor ARK");
-    let imp_vcek = sim.vek_der(&VekSpec {
-        issuer: Signer::ImpostorArk,
-        ..VekSpec::vcek(tcb)
-    });
+    let imp_vcek = sim.vek_der(&VekSpec { issuer: Signer::ImpostorArk, ..VekSpec::vcek(tcb) });
     dir.write("imp_vcek.pem", pem("CERTIFICATE", &imp_vcek));
     let (ok, _) = openssl(&dir.0, &["verify", "-CAfile", "ark.pem", "imp_vcek.pem"]).unwrap();
     assert!(!ok, "impostor-signed VCEK must not verify under the ARK");
     // Expired ASK.
-    dir.write(
-        "ask_old.pem",
-        pem(
-            "CERTIFICATE",
-            &sim.ask_with_validity(VEK_NOT_BEFORE, VEK_NOT_BEFORE + 86_400),
-        ),
-    );
-    let (ok, text) = openssl(
-        &dir.0,
-        &[
-            "verify",
-            "-CAfile",
-            "ark.pem",
-            "-untrusted",
-            "ask_old.pem",
-            "vcek.pem",
-        ],
-    )
-    .unwrap();
+    dir.write("ask_old.pem", pem("CERTIFICATE", &sim.ask_with_validity(VEK_NOT_BEFORE, VEK_NOT_BEFORE + 86_400)));
+    let (ok, text) =
+        openssl(&dir.0, &["verify", "-CAfile", "ark.pem", "-untrusted", "ask_old.pem", "vcek.pem"]).unwrap();
     assert!(!ok && text.contains("expired"), "{text}");
 
     // CRL.
-    let crl = sim.crl_der(&CrlSpec {
-        revoked: vec![vec![0x12, 0x34], vec![0x80]],
-        ..CrlSpec::new(VEK_NOT_BEFORE)
-    });
+    let crl = sim.crl_der(&CrlSpec { revoked: vec![vec![0x12, 0x34], vec![0x80]], ..CrlSpec::new(VEK_NOT_BEFORE) });
     dir.write("crl.der", &crl);
-    let text = openssl_ok(
-        &dir.0,
-        &["crl", "-inform", "der", "-in", "crl.der", "-noout", "-text"],
-    );
+    let text = openssl_ok(&dir.0, &["crl", "-inform", "der", "-in", "crl.der", "-noout", "-text"]);
     assert!(text.contains("Serial Number: 1234"), "{text}");
     assert!(text.contains("Serial Number: 80"), "{text}");
-    let text = openssl_ok(
-        &dir.0,
-        &[
-            "crl", "-inform", "der", "-in", "crl.der", "-noout", "-CAfile", "ark.pem", "-verify",
-        ],
-    );
+    let text =
+        openssl_ok(&dir.0, &["crl", "-inform", "der", "-in", "crl.der", "-noout", "-CAfile", "ark.pem", "-verify"]);
     assert!(text.contains("verify OK"), "{text}");
-    let empty = sim.crl_der(&CrlSpec {
-        next_update: None,
-        ..CrlSpec::new(CA_NOT_AFTER - 10)
-    });
+    let empty = sim.crl_der(&CrlSpec { next_update: None, ..CrlSpec::new(CA_NOT_AFTER - 10) });
     dir.write("empty.der", &empty);
     let text = openssl_ok(
         &dir.0,
-        &[
-            "crl",
-            "-inform",
-            "der",
-            "-in",
-            "empty.der",
-            "-noout",
-            "-text",
-            "-CAfile",
-            "ark.pem",
-            "-verify",
-        ],
+        &["crl", "-inform", "der", "-in", "empty.der", "-noout", "-text", "-CAfile", "ark.pem", "-verify"],
     );
     assert!(text.contains("No Revoked Certificates"), "{text}");
-    let bad = sim.crl_der(&CrlSpec {
-        signer: Signer::Ask,
-        ..CrlSpec::new(VEK_NOT_BEFORE)
-    });
+    let bad = sim.crl_der(&CrlSpec { signer: Signer::Ask, ..CrlSpec::new(VEK_NOT_BEFORE) });
     dir.write("bad.der", &bad);
-    let (ok, text) = openssl(
-        &dir.0,
-        &[
-            "crl", "-inform", "der", "-in", "bad.der", "-noout", "-CAfile", "ark.pem", "-verify",
-        ],
-    )
-    .unwrap();
+    let (ok, text) =
+        openssl(&dir.0, &["crl", "-inform", "der", "-in", "bad.der", "-noout", "-CAfile", "ark.pem", "-verify"])
+            .unwrap();
     assert!(!ok || !text.contains("verify OK"), "{text}");
 
     // Report signature, checked with openssl dgst using a DER ECDSA-Sig-Value.
@@ -479,46 +338,13 @@ fn openssl_cross_check() {
     s.reverse();
     dir.write("sig.der", der::sequence(&[&der::uint(&r), &der::uint(&s)]));
     dir.write("body.bin", &report[..SIGNED_LEN]);
-    openssl_ok(
-        &dir.0,
-        &[
-            "x509",
-            "-in",
-            "vcek.pem",
-            "-pubkey",
-            "-noout",
-            "-out",
-            "vcek_pub.pem",
-        ],
-    );
-    let text = openssl_ok(
-        &dir.0,
-        &[
-            "dgst",
-            "-sha384",
-            "-verify",
-            "vcek_pub.pem",
-            "-signature",
-            "sig.der",
-            "body.bin",
-        ],
-    );
+    openssl_ok(&dir.0, &["x509", "-in", "vcek.pem", "-pubkey", "-noout", "-out", "vcek_pub.pem"]);
+    let text = openssl_ok(&dir.0, &["dgst", "-sha384", "-verify", "vcek_pub.pem", "-signature", "sig.der", "body.bin"]);
     assert!(text.contains("Verified OK"), "{text}");
     let mut body = report[..SIGNED_LEN].to_vec();
     body[0x50] ^= 1;
     dir.write("body2.bin", &body);
-    let (ok, _) = openssl(
-        &dir.0,
-        &[
-            "dgst",
-            "-sha384",
-            "-verify",
-            "vcek_pub.pem",
-            "-signature",
-            "sig.der",
-            "body2.bin",
-        ],
-    )
-    .unwrap();
+    let (ok, _) =
+        openssl(&dir.0, &["dgst", "-sha384", "-verify", "vcek_pub.pem", "-signature", "sig.der", "body2.bin"]).unwrap();
     assert!(!ok);
 }

@@ -15,8 +15,7 @@ pub struct Collateral {
 impl Collateral {
     /// Adds every certificate and CRL found in a DER or PEM file's bytes.
     pub fn add_file(&mut self, name: &str, bytes: &[u8]) -> Result<usize> {
-        let objects = read_objects(bytes)
-            .map_err(|e| Error::collateral("collateral", format!("{name}: {e}")))?;
+        let objects = read_objects(bytes).map_err(|e| Error::collateral("collateral", format!("{name}: {e}")))?;
         let n = objects.len();
         for o in objects {
             self.add(o);

@@ -62,10 +62,7 @@ pub struct PublicKey {
 
 impl PublicKey {
     /// The AWS-LC algorithm for verifying `alg` signatures with this key, if the pair makes sense.
-    pub fn algorithm(
-        &self,
-        alg: SigAlg,
-    ) -> Option<&'static dyn signature::VerificationAlgorithm> {
+    pub fn algorithm(&self, alg: SigAlg) -> Option<&'static dyn signature::VerificationAlgorithm> {
         use KeyKind::*;
         use SigAlg::*;
         Some(match (self.kind, alg) {
@@ -85,9 +82,8 @@ impl PublicKey {
 
     /// Verifies `sig` over `msg`. The error says why in words.
     pub fn verify(&self, alg: SigAlg, msg: &[u8], sig: &[u8]) -> Result<(), String> {
-        let algorithm = self
-            .algorithm(alg)
-            .ok_or_else(|| format!("a {:?} key cannot verify a {:?} signature", self.kind, alg))?;
+        let algorithm =
+            self.algorithm(alg).ok_or_else(|| format!("a {:?} key cannot verify a {:?} signature", self.kind, alg))?;
         signature::UnparsedPublicKey::new(algorithm, &self.bytes)
             .verify(msg, sig)
             .map_err(|_| format!("{alg:?} signature does not verify"))
@@ -95,10 +91,8 @@ impl PublicKey {
 
     /// Parses the key once for repeated verification (the cached path).
     pub fn parsed(&self, alg: SigAlg) -> Result<signature::ParsedPublicKey, String> {
-        let algorithm = self
-            .algorithm(alg)
-            .ok_or_else(|| format!("a {:?} key cannot verify a {:?} signature", self.kind, alg))?;
-        signature::ParsedPublicKey::new(algorithm, &self.bytes)
-            .map_err(|e| format!("public key rejected: {e}"))
+        let algorithm =
+            self.algorithm(alg).ok_or_else(|| format!("a {:?} key cannot verify a {:?} signature", self.kind, alg))?;
+        signature::ParsedPublicKey::new(algorithm, &self.bytes).map_err(|e| format!("public key rejected: {e}"))
     }
 }

@@ -41,11 +41,7 @@ pub struct Error {
 
 impl Error {
     pub fn new(category: Category, check: &'static str, detail: impl Into<String>) -> Self {
-        Error {
-            category,
-            check,
-            detail: detail.into(),
-        }
+        Error { category, check, detail: detail.into() }
     }
     pub fn usage(check: &'static str, detail: impl Into<String>) -> Self {
         Self::new(Category::Usage, check, detail)

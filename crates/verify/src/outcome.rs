@@ -31,7 +31,14 @@ pub struct VerifyOptions {
 
 impl VerifyOptions {
     pub fn at(at: Timestamp) -> Self {
-        VerifyOptions { at, policy: Policy::default(), nonce: None, product: None, allow_debug: false, trust_simulated: false }
+        VerifyOptions {
+            at,
+            policy: Policy::default(),
+            nonce: None,
+            product: None,
+            allow_debug: false,
+            trust_simulated: false,
+        }
     }
 }
 
@@ -94,7 +101,12 @@ impl Outcome {
 }
 
 /// Detects, verifies and appraises one piece of evidence.
-pub fn verify_evidence(bytes: &[u8], collateral: &Collateral, opts: &VerifyOptions, caches: Option<&Caches>) -> Outcome {
+pub fn verify_evidence(
+    bytes: &[u8],
+    collateral: &Collateral,
+    opts: &VerifyOptions,
+    caches: Option<&Caches>,
+) -> Outcome {
     let detected = match detect(bytes) {
         Ok(d) => d,
         Err(e) => return Outcome::failed("unknown", "unrecognised input", &e),
@@ -102,7 +114,12 @@ pub fn verify_evidence(bytes: &[u8], collateral: &Collateral, opts: &VerifyOptio
     verify_detected(&detected, collateral, opts, caches)
 }
 
-pub fn verify_detected(d: &Detected, collateral: &Collateral, opts: &VerifyOptions, caches: Option<&Caches>) -> Outcome {
+pub fn verify_detected(
+    d: &Detected,
+    collateral: &Collateral,
+    opts: &VerifyOptions,
+    caches: Option<&Caches>,
+) -> Outcome {
     match &d.evidence {
         Evidence::Snp { report, cert_table } => {
             let product = match (opts.product, opts.policy.snp.product.as_deref()) {

@@ -46,11 +46,7 @@ pub struct Certificate {
 
 fn strip_serial(raw: &[u8]) -> Vec<u8> {
     let first = raw.iter().position(|&b| b != 0).unwrap_or(raw.len().saturating_sub(1));
-    if raw.is_empty() {
-        vec![0]
-    } else {
-        raw[first..].to_vec()
-    }
+    if raw.is_empty() { vec![0] } else { raw[first..].to_vec() }
 }
 
 fn range_of(outer: &[u8], inner: &[u8]) -> Option<std::ops::Range<usize>> {
@@ -71,17 +67,13 @@ fn sig_alg(alg: &AlgorithmIdentifier<'_>) -> Result<SigAlg, String> {
                 return Err("RSASSA-PSS parameters do not parse".into());
             };
             let hash = params.hash_algorithm_oid().to_id_string();
-            let mgf = params
-                .mask_gen_algorithm()
-                .map_err(|e| format!("RSASSA-PSS mask generation parameters: {e}"))?;
+            let mgf = params.mask_gen_algorithm().map_err(|e| format!("RSASSA-PSS mask generation parameters: {e}"))?;
             let mgf_hash = mgf.hash.to_id_string();
             let salt = params.salt_length();
             match (hash.as_str(), mgf_hash.as_str(), salt) {
                 ("2.16.840.1.101.3.4.2.2", "2.16.840.1.101.3.4.2.2", 48) => Ok(SigAlg::RsaPssSha384),
                 ("2.16.840.1.101.3.4.2.1", "2.16.840.1.101.3.4.2.1", 32) => Ok(SigAlg::RsaPssSha256),
-                _ => Err(format!(
-                    "RSASSA-PSS with hash {hash}, MGF1 hash {mgf_hash}, salt {salt} is not supported"
-                )),
+                _ => Err(format!("RSASSA-PSS with hash {hash}, MGF1 hash {mgf_hash}, salt {salt} is not supported")),
             }
         }
         other => Err(format!("signature algorithm {other} is not supported")),
@@ -107,11 +99,7 @@ fn public_key(spki: &SubjectPublicKeyInfo<'_>) -> Option<PublicKey> {
 }
 
 fn first_cn(name: &X509Name<'_>) -> String {
-    name.iter_common_name()
-        .next()
-        .and_then(|cn| cn.as_str().ok())
-        .unwrap_or("")
-        .to_string()
+    name.iter_common_name().next().and_then(|cn| cn.as_str().ok()).unwrap_or("").to_string()
 }
 
 impl Certificate {
@@ -120,14 +108,14 @@ impl Certificate {
         if der.len() > MAX_OBJECT_SIZE {
             return Err(format!("certificate of {} bytes is larger than {MAX_OBJECT_SIZE}", der.len()));
         }
-        let (rest, cert) =
-            X509Certificate::from_der(der).map_err(|e| format!("not a DER X.509 certificate: {e}"))?;
+        let (rest, cert) = X509Certificate::from_der(der).map_err(|e| format!("not a DER X.509 certificate: {e}"))?;
         if !rest.is_empty() {
             return Err(format!("{} bytes after the certificate", rest.len()));
         }
         let tbs = range_of(der, cert.tbs_certificate.as_ref())
             .ok_or_else(|| "TBS certificate outside the input".to_string())?;
-        let (sig, sig_alg_oid) = (sig_alg(&cert.signature_algorithm), cert.signature_algorithm.algorithm.to_id_string());
+        let (sig, sig_alg_oid) =
+            (sig_alg(&cert.signature_algorithm), cert.signature_algorithm.algorithm.to_id_string());
         let mut extensions = Vec::new();
         for ext in cert.extensions() {
             extensions.push(Extension {
@@ -184,10 +172,7 @@ impl Certificate {
     /// certificates, and the signature verifies over the received TBS bytes.
     pub fn verify_issued_by(&self, issuer: &Certificate) -> Result<(), String> {
         if self.issuer_raw != issuer.subject_raw {
-            return Err(format!(
-                "issuer '{}' is not the subject of '{}'",
-                self.issuer, issuer.subject
-            ));
+            return Err(format!("issuer '{}' is not the subject of '{}'", self.issuer, issuer.subject));
         }
         if !issuer.is_ca {
             return Err(format!("'{}' is not a CA (basicConstraints)", issuer.subject));
@@ -197,13 +182,9 @@ impl Certificate {
         {
             return Err(format!("'{}' keyUsage lacks keyCertSign", issuer.subject));
         }
-        let alg = self.sig_alg.ok_or_else(|| {
-            format!("signature algorithm {} is not supported", self.sig_alg_oid)
-        })?;
-        let key = issuer
-            .public_key
-            .as_ref()
-            .ok_or_else(|| format!("public key of '{}' is not supported", issuer.subject))?;
+        let alg = self.sig_alg.ok_or_else(|| format!("signature algorithm {} is not supported", self.sig_alg_oid))?;
+        let key =
+            issuer.public_key.as_ref().ok_or_else(|| format!("public key of '{}' is not supported", issuer.subject))?;
         key.verify(alg, self.tbs(), &self.signature)
             .map_err(|e| format!("signature of '{}' by '{}': {e}", self.subject, issuer.subject))
     }
@@ -259,23 +240,18 @@ impl Crl {
         if der.len() > MAX_OBJECT_SIZE {
             return Err(format!("CRL of {} bytes is larger than {MAX_OBJECT_SIZE}", der.len()));
         }
-        let (rest, crl) = CertificateRevocationList::from_der(der)
-            .map_err(|e| format!("not a DER X.509 CRL: {e}"))?;
+        let (rest, crl) = CertificateRevocationList::from_der(der).map_err(|e| format!("not a DER X.509 CRL: {e}"))?;
         if !rest.is_empty() {
             return Err(format!("{} bytes after the CRL", rest.len()));
         }
-        let tbs = range_of(der, crl.tbs_cert_list.as_ref())
-            .ok_or_else(|| "TBS CRL outside the input".to_string())?;
+        let tbs = range_of(der, crl.tbs_cert_list.as_ref()).ok_or_else(|| "TBS CRL outside the input".to_string())?;
         Ok(Crl {
             sha256: sha256(der),
             issuer: crl.issuer().to_string(),
             issuer_raw: crl.issuer().as_raw().to_vec(),
             this_update: crl.last_update().timestamp(),
             next_update: crl.next_update().map(|t| t.timestamp()),
-            revoked: crl
-                .iter_revoked_certificates()
-                .map(|r| strip_serial(r.raw_serial()))
-                .collect(),
+            revoked: crl.iter_revoked_certificates().map(|r| strip_serial(r.raw_serial())).collect(),
             tbs,
             sig_alg: sig_alg(&crl.signature_algorithm).ok(),
             sig_alg_oid: crl.signature_algorithm.algorithm.to_id_string(),
@@ -299,34 +275,27 @@ impl Crl {
         {
             return Err(format!("'{}' keyUsage lacks cRLSign", issuer.subject));
         }
-        let alg = self
-            .sig_alg
-            .ok_or_else(|| format!("CRL signature algorithm {} is not supported", self.sig_alg_oid))?;
-        let key = issuer
-            .public_key
-            .as_ref()
-            .ok_or_else(|| format!("public key of '{}' is not supported", issuer.subject))?;
+        let alg =
+            self.sig_alg.ok_or_else(|| format!("CRL signature algorithm {} is not supported", self.sig_alg_oid))?;
+        let key =
+            issuer.public_key.as_ref().ok_or_else(|| format!("public key of '{}' is not supported", issuer.subject))?;
         key.verify(alg, self.tbs(), &self.signature)
             .map_err(|e| format!("CRL signature by '{}': {e}", issuer.subject_cn))?;
         if at.0 < self.this_update {
-            return Err(format!(
-                "CRL thisUpdate {} is after the evaluation time {at}",
-                Timestamp(self.this_update)
-            ));
+            return Err(format!("CRL thisUpdate {} is after the evaluation time {at}", Timestamp(self.this_update)));
         }
         match self.next_update {
             None => Err("CRL has no nextUpdate".into()),
-            Some(n) if at.0 >= n => Err(format!(
-                "CRL is stale: nextUpdate {} is not after the evaluation time {at}",
-                Timestamp(n)
-            )),
+            Some(n) if at.0 >= n => {
+                Err(format!("CRL is stale: nextUpdate {} is not after the evaluation time {at}", Timestamp(n)))
+            }
             Some(_) => Ok(()),
         }
     }
 
     pub fn is_revoked(&self, serial: &[u8]) -> bool {
         let s = strip_serial(serial);
-        self.revoked.iter().any(|r| *r == s)
+        self.revoked.contains(&s)
     }
 }
 
@@ -344,15 +313,11 @@ pub fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut rest = text;
     while let Some(start) = rest.find("-----BEGIN ") {
         let after = &rest[start + 11..];
-        let label_end = after
-            .find("-----")
-            .ok_or_else(|| "unterminated PEM BEGIN line".to_string())?;
+        let label_end = after.find("-----").ok_or_else(|| "unterminated PEM BEGIN line".to_string())?;
         let label = after[..label_end].to_string();
         let body_start = &after[label_end + 5..];
         let end_marker = format!("-----END {label}-----");
-        let end = body_start
-            .find(&end_marker)
-            .ok_or_else(|| format!("PEM block '{label}' has no END line"))?;
+        let end = body_start.find(&end_marker).ok_or_else(|| format!("PEM block '{label}' has no END line"))?;
         let body: String = body_start[..end].chars().filter(|c| !c.is_whitespace()).collect();
         let der = base64::engine::general_purpose::STANDARD
             .decode(body.as_bytes())
@@ -385,9 +350,9 @@ pub fn read_objects(bytes: &[u8]) -> Result<Vec<PkiObject>, String> {
             "CERTIFICATE" | "TRUSTED CERTIFICATE" => out.push(PkiObject::Certificate(Box::new(
                 Certificate::from_der(&der).map_err(|e| format!("PEM {label}: {e}"))?,
             ))),
-            "X509 CRL" => out.push(PkiObject::Crl(Box::new(
-                Crl::from_der(&der).map_err(|e| format!("PEM {label}: {e}"))?,
-            ))),
+            "X509 CRL" => {
+                out.push(PkiObject::Crl(Box::new(Crl::from_der(&der).map_err(|e| format!("PEM {label}: {e}"))?)))
+            }
             other => return Err(format!("PEM block '{other}' is neither a certificate nor a CRL")),
         }
     }

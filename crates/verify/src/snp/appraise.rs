@@ -32,7 +32,12 @@ fn hex_in(field: &'static str, actual: &[u8], accepted: &[&str], max: usize) -> 
     } else {
         Ok(Some(Error::appraisal(
             "policy.reference_value",
-            format!("{} {} is not among the accepted values ({})", field.to_uppercase(), hex::encode(actual), accepted.join(", ")),
+            format!(
+                "{} {} is not among the accepted values ({})",
+                field.to_uppercase(),
+                hex::encode(actual),
+                accepted.join(", ")
+            ),
         )))
     }
 }
@@ -57,7 +62,11 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
         if pad64(&n) != r.report_data {
             fail.push(Error::appraisal(
                 "policy.nonce",
-                format!("REPORT_DATA {} does not carry the nonce {} (zero-padded to 64 bytes)", hex::encode(r.report_data), hex::encode(&n)),
+                format!(
+                    "REPORT_DATA {} does not carry the nonce {} (zero-padded to 64 bytes)",
+                    hex::encode(r.report_data),
+                    hex::encode(&n)
+                ),
             ));
         }
     }
@@ -109,7 +118,11 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
         if r.signing_key.name() != want {
             fail.push(Error::appraisal(
                 "policy.signing_key",
-                format!("the report is signed by a {} but the policy requires a {}", r.signing_key.name().to_uppercase(), want.to_uppercase()),
+                format!(
+                    "the report is signed by a {} but the policy requires a {}",
+                    r.signing_key.name().to_uppercase(),
+                    want.to_uppercase()
+                ),
             ));
         }
     }
@@ -128,17 +141,20 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
         if (gp.abi_major, gp.abi_minor) < (a.abi_major, a.abi_minor) {
             fail.push(Error::appraisal(
                 "policy.guest_policy",
-                format!("POLICY ABI {}.{} is below the required {}.{}", gp.abi_major, gp.abi_minor, a.abi_major, a.abi_minor),
+                format!(
+                    "POLICY ABI {}.{} is below the required {}.{}",
+                    gp.abi_major, gp.abi_minor, a.abi_major, a.abi_minor
+                ),
             ));
         }
-        let permissive = [
-            ("MIGRATE_MA", policy_bits::MIGRATE_MA),
-            ("SMT", policy_bits::SMT),
-            ("CXL_ALLOW", policy_bits::CXL_ALLOW),
-        ];
+        let permissive =
+            [("MIGRATE_MA", policy_bits::MIGRATE_MA), ("SMT", policy_bits::SMT), ("CXL_ALLOW", policy_bits::CXL_ALLOW)];
         for (name, bit) in permissive {
             if gp.raw & bit != 0 && a.raw & bit == 0 {
-                fail.push(Error::appraisal("policy.guest_policy", format!("POLICY.{name} is allowed by the guest but not by the policy")));
+                fail.push(Error::appraisal(
+                    "policy.guest_policy",
+                    format!("POLICY.{name} is allowed by the guest but not by the policy"),
+                ));
             }
         }
         let restrictive = [
@@ -150,7 +166,10 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
         ];
         for (name, bit) in restrictive {
             if a.raw & bit != 0 && gp.raw & bit == 0 {
-                fail.push(Error::appraisal("policy.guest_policy", format!("POLICY.{name} is required by the policy but not set by the guest")));
+                fail.push(Error::appraisal(
+                    "policy.guest_policy",
+                    format!("POLICY.{name} is required by the policy but not set by the guest"),
+                ));
             }
         }
     }
@@ -160,18 +179,26 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
     if let Some(m) = &p.minimum_tcb
         && let Some((c, have, want)) = v.reported_tcb.first_below(&tcb_from_min(m, product))
     {
-        fail.push(Error::appraisal("policy.minimum_tcb", format!("REPORTED_TCB.{c} is {have}, below the minimum {want}")));
+        fail.push(Error::appraisal(
+            "policy.minimum_tcb",
+            format!("REPORTED_TCB.{c} is {have}, below the minimum {want}"),
+        ));
     }
     if let Some(m) = &p.minimum_launch_tcb
         && let Some((c, have, want)) = Tcb::decode(r.launch_tcb, product).first_below(&tcb_from_min(m, product))
     {
-        fail.push(Error::appraisal("policy.minimum_launch_tcb", format!("LAUNCH_TCB.{c} is {have}, below the minimum {want}")));
+        fail.push(Error::appraisal(
+            "policy.minimum_launch_tcb",
+            format!("LAUNCH_TCB.{c} is {have}, below the minimum {want}"),
+        ));
     }
     let current = Tcb::decode(r.current_tcb, product);
     if let Some((c, have, want)) = current.first_below(&v.reported_tcb) {
         fail.push(Error::appraisal(
             "policy.tcb",
-            format!("REPORTED_TCB.{c} {want} is above CURRENT_TCB.{c} {have}: the platform claims a TCB it does not run"),
+            format!(
+                "REPORTED_TCB.{c} {want} is above CURRENT_TCB.{c} {have}: the platform claims a TCB it does not run"
+            ),
         ));
     }
     // Firmware.
@@ -180,7 +207,10 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
     if com > cur {
         fail.push(Error::appraisal(
             "policy.firmware",
-            format!("COMMITTED firmware {}.{}.{} is newer than CURRENT {}.{}.{}", com.0, com.1, com.2, cur.0, cur.1, cur.2),
+            format!(
+                "COMMITTED firmware {}.{}.{} is newer than CURRENT {}.{}.{}",
+                com.0, com.1, com.2, cur.0, cur.1, cur.2
+            ),
         ));
     } else if (com < cur || r.committed_tcb != r.current_tcb) && p.allow_provisional_firmware == Some(false) {
         fail.push(Error::appraisal(
@@ -206,7 +236,10 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
     if let Some(b) = p.minimum_build
         && r.current_build < b
     {
-        fail.push(Error::appraisal("policy.firmware", format!("CURRENT_BUILD {} is below the minimum {b}", r.current_build)));
+        fail.push(Error::appraisal(
+            "policy.firmware",
+            format!("CURRENT_BUILD {} is below the minimum {b}", r.current_build),
+        ));
     }
     Ok((fail, warn))
 }

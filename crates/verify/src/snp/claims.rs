@@ -62,7 +62,9 @@ pub fn claims(v: &VerifiedSnp) -> Value {
     obj.insert("product".into(), json!(p));
     obj.insert("product_source".into(), json!(v.product_source));
     obj.insert("reported_tcb".into(), tcb_json(&v.reported_tcb));
-    for (name, raw) in [("current_tcb", r.current_tcb), ("committed_tcb", r.committed_tcb), ("launch_tcb", r.launch_tcb)] {
+    for (name, raw) in
+        [("current_tcb", r.current_tcb), ("committed_tcb", r.committed_tcb), ("launch_tcb", r.launch_tcb)]
+    {
         obj.insert(name.into(), tcb_json(&Tcb::decode(raw, p)));
     }
     obj.insert("debug".into(), json!(r.policy.debug));

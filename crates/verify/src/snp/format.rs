@@ -35,10 +35,7 @@ impl Product {
             "milan" => Ok(Product::Milan),
             "genoa" | "bergamo" | "siena" => Ok(Product::Genoa),
             "turin" => Ok(Product::Turin),
-            _ => Err(Error::usage(
-                "snp.product",
-                format!("unknown product '{s}' (expected milan, genoa or turin)"),
-            )),
+            _ => Err(Error::usage("snp.product", format!("unknown product '{s}' (expected milan, genoa or turin)"))),
         }
     }
     /// From CPUID family/model (report v3+).
@@ -93,7 +90,12 @@ impl Tcb {
         if let Some(f) = self.fmc {
             v.push(("fmc", f));
         }
-        v.extend([("bootloader", self.bootloader), ("tee", self.tee), ("snp", self.snp), ("microcode", self.microcode)]);
+        v.extend([
+            ("bootloader", self.bootloader),
+            ("tee", self.tee),
+            ("snp", self.snp),
+            ("microcode", self.microcode),
+        ]);
         v
     }
     /// Component-wise `self >= min` (a component absent from one side is ignored). Returns the
@@ -318,7 +320,9 @@ impl Report {
         if signature_algo != 1 {
             return Err(Error::evidence(
                 CHECK,
-                format!("SIGNATURE_ALGO (offset 0x034) is {signature_algo}; only 1 (ECDSA P-384 with SHA-384) is defined"),
+                format!(
+                    "SIGNATURE_ALGO (offset 0x034) is {signature_algo}; only 1 (ECDSA P-384 with SHA-384) is defined"
+                ),
             ));
         }
         let policy_raw = u64_at(b, 0x008);

@@ -177,17 +177,13 @@ fn table_collateral(entries: &[CertTableEntry]) -> Result<Collateral> {
         if e.kind == CertKind::Other {
             continue;
         }
-        let objs = read_objects(&e.data).map_err(|err| {
-            Error::evidence("snp.cert_table", format!("{:?} entry: {err}", e.kind))
-        })?;
+        let objs = read_objects(&e.data)
+            .map_err(|err| Error::evidence("snp.cert_table", format!("{:?} entry: {err}", e.kind)))?;
         for o in objs {
             match (&o, e.kind) {
                 (PkiObject::Crl(_), CertKind::Crl) | (PkiObject::Certificate(_), _) => c.add(o),
                 _ => {
-                    return Err(Error::evidence(
-                        "snp.cert_table",
-                        format!("{:?} entry holds a CRL", e.kind),
-                    ));
+                    return Err(Error::evidence("snp.cert_table", format!("{:?} entry holds a CRL", e.kind)));
                 }
             }
         }
@@ -245,7 +241,10 @@ pub fn verify(
         };
         return Err(Error::collateral(
             "snp.vek",
-            format!("no {} certificate among the evidence and collateral; {hint}", report.signing_key.name().to_uppercase()),
+            format!(
+                "no {} certificate among the evidence and collateral; {hint}",
+                report.signing_key.name().to_uppercase()
+            ),
         ));
     }
     // Several VCEKs (e.g. a bundle of chips): prefer the one whose hwID equals CHIP_ID.
@@ -269,7 +268,9 @@ pub fn verify(
         (None, None, Some(p)) => (p, "--product"),
         (None, None, None) => {
             let why = match report.cpuid {
-                Some((f, m, s)) => format!("CPUID family {f:#x} model {m:#x} stepping {s:#x} is not a known product line"),
+                Some((f, m, s)) => {
+                    format!("CPUID family {f:#x} model {m:#x} stepping {s:#x} is not a known product line")
+                }
                 None if report.chip_id_is_zero() => {
                     "a v2 report has no CPUID and its CHIP_ID is masked (all zero)".to_string()
                 }
@@ -304,12 +305,17 @@ pub fn verify(
                 report.signing_key.name().to_uppercase()
             )
         } else {
-            format!("no {inter_name} certificate: supply AMD KDS {}/v1/{}/cert_chain", report.signing_key.name(), product.name())
+            format!(
+                "no {inter_name} certificate: supply AMD KDS {}/v1/{}/cert_chain",
+                report.signing_key.name(),
+                product.name()
+            )
         };
         return Err(Error::collateral("snp.chain", msg));
     };
     let ark_name = format!("ARK-{}", product.name());
-    let arks: Vec<&Certificate> = all.iter().copied().filter(|c| role_of(c) == Role::Ark && c.subject_cn == ark_name).collect();
+    let arks: Vec<&Certificate> =
+        all.iter().copied().filter(|c| role_of(c) == Role::Ark && c.subject_cn == ark_name).collect();
     if arks.is_empty() {
         return Err(Error::collateral(
             "snp.ark",
@@ -344,7 +350,11 @@ pub fn verify(
     if opts.require_crl && our_crls.is_empty() {
         return Err(Error::collateral(
             "snp.crl",
-            format!("policy requires a CRL and none issued by {ark_name} was supplied (AMD KDS {}/v1/{}/crl)", report.signing_key.name(), product.name()),
+            format!(
+                "policy requires a CRL and none issued by {ark_name} was supplied (AMD KDS {}/v1/{}/crl)",
+                report.signing_key.name(),
+                product.name()
+            ),
         ));
     }
     let mut key = Vec::with_capacity(32 * (3 + our_crls.len()));
@@ -398,7 +408,11 @@ pub fn verify(
     if Tcb::reserved_nonzero(report.reported_tcb, product) {
         failures.push(Error::evidence(
             "snp.vek_tcb",
-            format!("REPORTED_TCB {:#018x} has non-zero reserved bytes for the {} layout", report.reported_tcb, product.name()),
+            format!(
+                "REPORTED_TCB {:#018x} has non-zero reserved bytes for the {} layout",
+                report.reported_tcb,
+                product.name()
+            ),
         ));
     }
     if let Some(name) = &ext.product_name
