@@ -33,7 +33,8 @@ pub fn collect_snp(dev: &dyn SevGuest, o: &SnpCollectOptions) -> Result<(Vec<u8>
         let resp = dev.get_report(o.msg_version, &req)?;
         return Ok((report_from_resp(&resp)?, None));
     }
-    let mut len = 4 * 4096;
+    // One page first, as the kernel's own default; the firmware says if it needs more.
+    let mut len = 4096;
     for _ in 0..EXT_RETRIES {
         let mut certs = vec![0u8; len];
         match dev.get_ext_report(o.msg_version, &req, &mut certs) {

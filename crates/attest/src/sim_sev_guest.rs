@@ -3,7 +3,7 @@
 //! needed length), signing with the simulated AMD PKI of `cloud-ra-sim`.
 
 use crate::sev_guest::{RESP_LEN, RESP_REPORT_OFFSET, ReportReq, SevGuest, SevGuestError};
-use cloud_ra_sim::{GUID_ARK, GUID_ASK, GUID_VCEK, GUID_VLEK, ReportBuilder, SimAmd, VekKind, cert_table};
+use cloud_ra_sim::{CrlSpec, GUID_ARK, GUID_ASK, GUID_CRL, GUID_VCEK, GUID_VLEK, ReportBuilder, SimAmd, VekKind, cert_table};
 
 /// Which certificates the simulated host caches for SNP_GET_EXT_REPORT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,11 @@ pub struct SimSevGuest {
     pub guest_vmpl: u32,
     pub measurement: [u8; 48],
     pub policy: u64,
+    /// When set, the host also caches an ARK-signed CRL issued at this time minus one hour and
+    /// valid for a week (so the table spans more than one page, as AMD's RSA-4096 chains do).
+    pub crl_issued_at: Option<i64>,
+    /// Further entries the host appends (unknown GUIDs must be carried through untouched).
+    pub extra_entries: Vec<([u8; 16], Vec<u8>)>,
 }
 
 impl Default for SimSevGuest {
@@ -33,7 +38,7 @@ impl Default for SimSevGuest {
         for (i, b) in measurement.iter_mut().enumerate() {
             *b = (i as u8).wrapping_mul(37).wrapping_add(0x5a);
         }
-        SimSevGuest { host_certs: HostCerts::VcekChain, guest_vmpl: 0, measurement, policy: 0x30000 }
+        SimSevGuest { host_certs: HostCerts::VcekChain, guest_vmpl: 0, measurement, policy: 0x30000, crl_issued_at: None, extra_entries: Vec::new() }
     }
 }
 
@@ -76,11 +81,20 @@ impl SimSevGuest {
     pub fn host_table(&self, b: &ReportBuilder) -> Vec<u8> {
         let sim = SimAmd::get();
         match self.host_certs {
-            HostCerts::VcekChain => cert_table(&[
-                (GUID_ARK, sim.ark_der().to_vec()),
-                (GUID_ASK, sim.ask_der().to_vec()),
-                (GUID_VCEK, sim.vek_der(&b.vek_spec(VekKind::Vcek))),
-            ]),
+            HostCerts::VcekChain => {
+                let mut entries = vec![
+                    (GUID_ARK, sim.ark_der().to_vec()),
+                    (GUID_ASK, sim.ask_der().to_vec()),
+                    (GUID_VCEK, sim.vek_der(&b.vek_spec(VekKind::Vcek))),
+                ];
+                if let Some(t) = self.crl_issued_at {
+                    let mut spec = CrlSpec::new(t - 3600);
+                    spec.next_update = Some(t + 7 * 86400);
+                    entries.push((GUID_CRL, sim.crl_der(&spec)));
+                }
+                entries.extend(self.extra_entries.iter().cloned());
+                cert_table(&entries)
+            }
             HostCerts::VlekOnly => cert_table(&[(GUID_VLEK, sim.vek_der(&b.vek_spec(VekKind::Vlek)))]),
             HostCerts::None => Vec::new(),
         }

@@ -89,9 +89,9 @@ pub fn run_demo(json: bool) -> i32 {
         Ok(n) => n,
         Err(e) => return fail(&e),
     };
-    let dev = SimSevGuest::default();
-    let o = SnpCollectOptions { report_data: nonce, vmpl: 0, extended: true, msg_version: 1 };
     let now = Timestamp::now();
+    let dev = SimSevGuest { crl_issued_at: Some(now.0), ..SimSevGuest::default() };
+    let o = SnpCollectOptions { report_data: nonce, vmpl: 0, extended: true, msg_version: 1 };
     let bundle = match collect_snp_bundle(&dev, &o, &nonce, now) {
         Ok(b) => b,
         Err(e) => return fail(&Error::usage("demo", e.to_string())),
@@ -104,6 +104,7 @@ pub fn run_demo(json: bool) -> i32 {
     let mut opts = VerifyOptions::at(now);
     opts.nonce = Some(nonce.to_vec());
     opts.trust_simulated = true;
+    opts.policy.require_crl = Some(true);
     let outcome = verify_evidence(bundle.to_json().as_bytes(), &Collateral::default(), &opts, None);
     print_outcome(&outcome, json);
     outcome.exit_code()

@@ -133,6 +133,9 @@ fn run_verify(a: VerifyArgs) -> i32 {
     if !a.no_builtin_certs {
         collateral.merge(&cloud_ra_collateral::builtin_amd());
     }
+    if a.trust_simulated {
+        collateral.merge(&cloud_ra_collateral::simulated_amd());
+    }
     let outcome = verify_evidence(&evidence, &collateral, &opts, None);
     print_outcome(&outcome, a.json);
     outcome.exit_code()

@@ -24,10 +24,32 @@ pub fn builtin_amd() -> Collateral {
     c
 }
 
+/// The simulated ARK, ASK and ASVK of `cloud-ra-sim` (offered only when the caller trusts the
+/// simulated root; the verifier refuses them otherwise anyway).
+pub fn simulated_amd() -> Collateral {
+    let sim = cloud_ra_sim::SimAmd::get();
+    let mut c = Collateral::default();
+    for (name, der) in [
+        ("simulated ARK", sim.ark_der()),
+        ("simulated ASK", sim.ask_der()),
+        ("simulated ASVK", sim.asvk_der()),
+    ] {
+        let _ = c.add_file(name, der);
+    }
+    c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use cloud_ra_verify::snp::roots::PINNED_ARKS;
+
+    #[test]
+    fn simulated_ark_matches_its_pin() {
+        let c = simulated_amd();
+        assert_eq!(c.certs.len(), 3);
+        assert_eq!(c.certs[0].fingerprint_hex(), cloud_ra_verify::snp::roots::SIMULATED_ARK);
+    }
 
     #[test]
     fn builtin_arks_match_the_pins() {

@@ -296,7 +296,11 @@ pub fn verify(
         Role::Vlek => (Role::Asvk, format!("SEV-VLEK-{}", product.name())),
         _ => (Role::Ask, format!("SEV-{}", product.name())),
     };
-    let inter = all.iter().copied().find(|c| role_of(c) == inter_role && c.subject_cn == inter_name);
+    // Follow the issuer names from the VEK; a same-named certificate of another PKI (e.g. the
+    // simulated one next to AMD's) is only a fallback, so the error names the real mismatch.
+    let inters: Vec<&Certificate> =
+        all.iter().copied().filter(|c| role_of(c) == inter_role && c.subject_cn == inter_name).collect();
+    let inter = inters.iter().copied().find(|c| c.subject_raw == vek.issuer_raw).or(inters.first().copied());
     let Some(inter) = inter else {
         let wrong = all.iter().any(|c| matches!(role_of(c), Role::Ask | Role::Asvk));
         let msg = if wrong {
@@ -314,13 +318,13 @@ pub fn verify(
         return Err(Error::collateral("snp.chain", msg));
     };
     let ark_name = format!("ARK-{}", product.name());
-    let arks: Vec<&Certificate> =
+    let mut arks: Vec<&Certificate> =
         all.iter().copied().filter(|c| role_of(c) == Role::Ark && c.subject_cn == ark_name).collect();
+    if arks.iter().any(|a| a.subject_raw == inter.issuer_raw) {
+        arks.retain(|a| a.subject_raw == inter.issuer_raw);
+    }
     if arks.is_empty() {
-        return Err(Error::collateral(
-            "snp.ark",
-            format!("no {ark_name} certificate among the evidence and collateral"),
-        ));
+        return Err(Error::collateral("snp.ark", format!("no {ark_name} certificate among the evidence and collateral")));
     }
     let pinned = roots::pinned_ark(product);
     let mut ark = None;
@@ -475,7 +479,9 @@ pub fn verify(
     Ok(VerifiedSnp { reported_tcb: reported, report, product, product_source, chain, warnings })
 }
 
-fn validate_chain(
+/// Validates ARK (self-signed; pinning is the caller's job) -> ASK/ASVK -> VEK at `at`, with the
+/// ARK's CRLs; returns the VEK key parsed once for the report signatures.
+pub fn validate_chain(
     ark: &Certificate,
     inter: &Certificate,
     vek: &Certificate,

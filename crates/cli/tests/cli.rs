@@ -1,0 +1,256 @@
+//! The `cloud-ra` binary as a user runs it: exit codes, JSON contract, bad input.
+
+use cloud_ra_sim::testdata;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cloud-ra"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("cloud-ra runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(o)))
+}
+
+fn tv(rel: &str) -> String {
+    testdata::path(rel).to_string_lossy().into_owned()
+}
+
+struct Scratch(PathBuf);
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let d = std::env::temp_dir().join(format!("cloud-ra-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("scratch dir");
+        Scratch(d)
+    }
+    fn file(&self, name: &str, bytes: &[u8]) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, bytes).expect("write scratch file");
+        p.to_string_lossy().into_owned()
+    }
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).to_string_lossy().into_owned()
+    }
+}
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn demo_verifies_with_a_fresh_nonce() {
+    let o = run(&["demo", "--json"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["verified"], true);
+    assert_eq!(j["status"], "affirming");
+    assert_eq!(j["claims"]["simulated"], true);
+    assert_eq!(j["claims"]["nonce_bound"], true);
+    // Two runs use two different nonces.
+    let j2 = json(&run(&["demo", "--json"]));
+    assert_ne!(j["claims"]["report_data"], j2["claims"]["report_data"]);
+    let human = run(&["demo"]);
+    assert_eq!(code(&human), 0);
+    assert!(stdout(&human).contains("VERIFIED, appraisal passed (affirming)"), "{}", stdout(&human));
+}
+
+#[test]
+fn verify_json_contract_on_real_evidence() {
+    let o = run(&[
+        "verify",
+        &tv("snp/go-sev-guest-milan/attestation.bin"),
+        "--collateral",
+        &tv("snp/go-sev-guest-milan/vcek.testcer"),
+        "--at",
+        "2022-09-24T01:00:00Z",
+        "--json",
+    ]);
+    assert_eq!(code(&o), 4, "debug refused by default: {}", stdout(&o));
+    let j = json(&o);
+    assert_eq!(j["platform"], "snp");
+    assert_eq!(j["verified"], true);
+    assert_eq!(j["status"], "contraindicated");
+    assert_eq!(j["failures"][0]["check"], "policy.debug");
+    for k in
+        ["measurement", "report_data", "host_data", "vmpl", "chip_id", "signing_key", "product", "reported_tcb", "policy", "version"]
+    {
+        assert!(j["claims"].get(k).is_some(), "claim {k} missing");
+    }
+    assert_eq!(j["claims"]["policy"]["debug"], true);
+    assert_eq!(j["claims"]["reported_tcb"]["microcode"], 68);
+    let ok = run(&[
+        "verify",
+        &tv("snp/go-sev-guest-milan/attestation.bin"),
+        "--collateral",
+        &tv("snp/go-sev-guest-milan/vcek.testcer"),
+        "--at",
+        "2022-09-24T01:00:00Z",
+        "--allow-debug",
+    ]);
+    assert_eq!(code(&ok), 0, "{}", stdout(&ok));
+    assert!(stdout(&ok).starts_with("VERIFIED"));
+}
+
+#[test]
+fn aws_vlek_with_policy_file_and_asvk_collateral() {
+    let s = Scratch::new("aws");
+    let policy = s.file("p.json", br#"{"snp": {"vmpl": 1, "signing_key": "vlek", "minimum_tcb": {"snp": 24}}}"#);
+    let args = |extra: &[&str]| {
+        let mut v = vec![
+            "verify".to_string(),
+            tv("snp/trustee-vlek-aws/test-vlek-report.bin"),
+            "--collateral".into(),
+            tv("snp/trustee-vlek-aws/test-vlek.der"),
+            "--at".into(),
+            "2025-06-01T00:00:00Z".into(),
+            "--policy".into(),
+            policy.clone(),
+        ];
+        v.extend(extra.iter().map(|x| x.to_string()));
+        v
+    };
+    let o = bin().args(args(&[])).output().expect("runs");
+    assert_eq!(code(&o), 3, "ASVK missing is collateral: {}", stdout(&o));
+    let o = bin().args(args(&["--collateral", &tv("roots/amd/ask_ark_milan_vlek.pem")])).output().expect("runs");
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+}
+
+#[test]
+fn attest_then_verify_on_the_simulated_device() {
+    let s = Scratch::new("attest");
+    let out = s.path("bundle.json");
+    let nonce = "00112233445566778899aabbccddeeff";
+    for platform in ["sim-snp", "sim-snp-vlek"] {
+        let a = run(&["attest", "--platform", platform, "--nonce", nonce, "--extended", "-o", &out]);
+        assert_eq!(code(&a), 0, "{}", stderr(&a));
+        let bundle: Value = serde_json::from_slice(&std::fs::read(&out).expect("bundle")).expect("bundle JSON");
+        assert_eq!(bundle["format"], "cloud-ra/evidence/v1");
+        assert_eq!(bundle["platform_info"]["simulated"], true);
+        let v = run(&["verify", &out, "--trust-simulated", "--nonce", nonce, "--json"]);
+        assert_eq!(code(&v), 0, "{platform}: {}", stdout(&v));
+        let j = json(&v);
+        assert_eq!(j["claims"]["nonce_bound"], true);
+        assert_eq!(j["claims"]["signing_key"], if platform == "sim-snp" { "vcek" } else { "vlek" });
+        // Without --trust-simulated the simulated root is refused; the VLEK host (like AWS's)
+        // ships no ASVK, and the simulated ASVK is offered only with --trust-simulated.
+        let v = run(&["verify", &out, "--json"]);
+        let (want_code, want_check) = if platform == "sim-snp" { (2, "snp.ark") } else { (3, "snp.chain") };
+        assert_eq!(code(&v), want_code, "{}", stdout(&v));
+        assert_eq!(json(&v)["failures"][0]["check"], want_check);
+        // Another nonce is refused.
+        let v = run(&["verify", &out, "--trust-simulated", "--nonce", "01"]);
+        assert_eq!(code(&v), 4);
+    }
+    // VMPL 2 requested explicitly (Sakura) is recorded and appraised.
+    let a = run(&["attest", "--platform", "sim-snp", "--vmpl", "2", "--extended", "-o", &out]);
+    assert_eq!(code(&a), 0);
+    let p = s.file("vmpl.toml", b"[snp]\nvmpl = 2\n");
+    let v = run(&["verify", &out, "--trust-simulated", "--policy", &p]);
+    assert_eq!(code(&v), 0, "{}", stdout(&v));
+    // Without --extended the bundle has no certificates: the VCEK is collateral that is missing.
+    let a = run(&["attest", "--platform", "sim-snp", "-o", &out]);
+    assert_eq!(code(&a), 0);
+    let v = run(&["verify", &out, "--trust-simulated"]);
+    assert_eq!(code(&v), 3, "{}", stdout(&v));
+}
+
+#[test]
+fn show_prints_every_field() {
+    let o = run(&["show", &tv("snp/trustee-vlek-aws/test-vlek-report.bin"), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    let r = &j["report"];
+    for k in [
+        "version", "guest_svn", "policy", "family_id", "image_id", "vmpl", "signature_algo", "current_tcb",
+        "platform_info", "author_key_en", "mask_chip_key", "signing_key", "report_data", "measurement", "host_data",
+        "id_key_digest", "author_key_digest", "report_id", "report_id_ma", "reported_tcb", "cpuid", "chip_id",
+        "committed_tcb", "current_firmware", "committed_firmware", "launch_tcb", "signature",
+    ] {
+        assert!(r.get(k).is_some(), "field {k} missing from show");
+    }
+    assert_eq!(r["signing_key"], "vlek");
+    assert_eq!(r["reported_tcb"]["components"]["snp"], 24);
+    let human = run(&["show", &tv("snp/trustee-milan/test-report.bin"), "--product", "milan"]);
+    assert_eq!(code(&human), 0);
+    assert!(stdout(&human).contains("measurement: a1f39304"), "{}", stdout(&human));
+    let cert = run(&["show", &tv("snp/trustee-vlek-aws/test-vlek.der")]);
+    assert_eq!(code(&cert), 0);
+    assert!(stdout(&cert).contains("SEV-VLEK"));
+}
+
+#[test]
+fn bad_input_gets_a_one_line_error_and_the_documented_exit_code() {
+    let s = Scratch::new("bad");
+    let report = testdata::read("snp/trustee-milan/test-report.bin");
+    let vcek = tv("snp/trustee-milan/test-vcek.der");
+    let at = "2024-01-01T00:00:00Z";
+    let cases: Vec<(Vec<String>, i32, &str)> = vec![
+        (vec!["verify".into(), s.file("empty.bin", b"")], 2, "empty"),
+        (vec!["verify".into(), s.file("trunc.bin", &report[..1000])], 2, "1000 bytes"),
+        (vec!["verify".into(), s.file("big.bin", &vec![0u8; 17 << 20])], 2, "more than"),
+        (
+            {
+                let mut r = report.clone();
+                r[0] = 6;
+                vec!["verify".into(), s.file("v6.bin", &r), "--collateral".into(), vcek.clone()]
+            },
+            2,
+            "VERSION",
+        ),
+        (vec!["verify".into(), s.path("missing.bin")], 1, "missing.bin"),
+        (
+            vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--collateral".into(), s.file("g.pem", b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n")],
+            3,
+            "base64",
+        ),
+        (
+            vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--collateral".into(), s.file("junk.der", b"\x30\x03\x02\x01\x00")],
+            3,
+            "junk.der",
+        ),
+        (
+            vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--collateral".into(), tv("roots/intel/TrustedRootCA.der"), "--no-builtin-certs".into(), "--at".into(), at.into()],
+            3,
+            "VCEK",
+        ),
+        (vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--product".into(), "venice".into()], 1, "venice"),
+        (vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--at".into(), "yesterday".into()], 1, "RFC 3339"),
+        (vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--policy".into(), s.file("bad.toml", b"[snp\nvmpl=")], 1, "TOML"),
+        (vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--policy".into(), s.file("typo.toml", b"[snp]\nmeasurment = \"00\"\n")], 1, "measurment"),
+        (vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--nonce".into(), "zz".into()], 1, "hex"),
+        (vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--nonce".into(), "00".repeat(65)], 1, "at most 64"),
+        (vec!["verify".into(), s.file("bundle.json", br#"{"format":"cloud-ra/evidence/v9","platform":"snp","evidence":{}}"#)], 2, "v9"),
+        (vec!["verify".into(), s.file("trail.json", br#"{"format":"cloud-ra/evidence/v1","platform":"snp","evidence":{}} x"#)], 2, "bundle"),
+        (vec!["verify".into(), s.file("plat.json", br#"{"format":"cloud-ra/evidence/v1","platform":"quantum","evidence":{}}"#)], 2, "quantum"),
+        (vec!["verify".into(), "--frobnicate".into()], 1, "frobnicate"),
+        (vec!["verify".into()], 1, "EVIDENCE"),
+        (vec!["show".into(), s.file("garbage.bin", b"hello world")], 2, "neither"),
+    ];
+    for (args, want, needle) in cases {
+        let o = bin().args(&args).output().expect("runs");
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert_eq!(code(&o), want, "{args:?}: {all}");
+        assert!(all.contains(needle), "{args:?}: expected '{needle}' in: {all}");
+        assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
+    }
+}
+
