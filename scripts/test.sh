@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Works on a fresh Debian machine with a Rust toolchain: it installs
+# the system packages the tests need (as root, via apt-get) and finds the shared test vectors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages. The SNP foundation needs none beyond a C compiler (aws-lc-sys); later issues
+# add swtpm, PostgreSQL and Chromium here.
+need=()
+command -v cc >/dev/null 2>&1 || need+=(build-essential)
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  else
+    echo "missing packages: ${need[*]} (run as root, or install them)" >&2
+    exit 1
+  fi
+fi
+
+# The read-only vectors under ../shared/testdata (see its MANIFEST.md). Tests fail loudly when
+# they are missing; never copy them into the repository.
+export CLOUD_RA_TESTDATA="${CLOUD_RA_TESTDATA:-$(cd .. && pwd)/shared/testdata}"
+if [ ! -f "$CLOUD_RA_TESTDATA/MANIFEST.md" ]; then
+  echo "test vectors not found at $CLOUD_RA_TESTDATA (set CLOUD_RA_TESTDATA)" >&2
+  exit 1
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+# One plain closing line over every test binary (cargo prints one summary per binary).
+read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p + 0, f + 0 }' "$log")
+echo "tests: ${passed} passed, ${failed} failed"
+exit "$rc"
