@@ -152,7 +152,8 @@ pub fn verify_detected(
             };
             let mut claims = snp::claims::claims(&verified);
             if let Some(obj) = claims.as_object_mut() {
-                let bound = opts.nonce.is_some() && !fails.iter().any(|f| f.check == "policy.nonce");
+                let bound = (opts.nonce.is_some() || opts.policy.nonce.is_some())
+                    && !fails.iter().any(|f| f.check == "policy.nonce");
                 obj.insert("nonce_bound".into(), json!(bound));
             }
             let status = if !fails.is_empty() {

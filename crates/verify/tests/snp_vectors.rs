@@ -3,7 +3,7 @@
 
 use cloud_ra_sim::testdata;
 use cloud_ra_verify::snp::format::Product;
-use cloud_ra_verify::snp::verify::{VekExtensions, role_of, Role};
+use cloud_ra_verify::snp::verify::{Role, VekExtensions, role_of};
 use cloud_ra_verify::{Collateral, Outcome, Status, Timestamp, VerifyOptions, verify_evidence};
 
 fn at(s: &str) -> Timestamp {
@@ -205,10 +205,12 @@ fn aws_vlek_report_with_vcek_of_another_machine_is_refused_as_signer_mismatch() 
 #[test]
 fn aws_vlek_policy_knobs() {
     let mut opts = VerifyOptions::at(at("2025-06-01T00:00:00Z"));
-    opts.policy = cloud_ra_verify::Policy::parse("p.toml", "[snp]\nvmpl = 1\nsigning_key = \"vlek\"\n").expect("policy");
+    opts.policy =
+        cloud_ra_verify::Policy::parse("p.toml", "[snp]\nvmpl = 1\nsigning_key = \"vlek\"\n").expect("policy");
     let o = run(&testdata::read(AWS), &[AWS_VLEK, ASVK_MILAN], &opts);
     assert_eq!(o.exit_code(), 0, "{:?}", o.failures);
-    opts.policy = cloud_ra_verify::Policy::parse("p.toml", "[snp]\nvmpl = 0\nsigning_key = \"vcek\"\n").expect("policy");
+    opts.policy =
+        cloud_ra_verify::Policy::parse("p.toml", "[snp]\nvmpl = 0\nsigning_key = \"vcek\"\n").expect("policy");
     let o = run(&testdata::read(AWS), &[AWS_VLEK, ASVK_MILAN], &opts);
     assert_eq!(o.exit_code(), 4);
     let checks: Vec<&str> = o.failures.iter().map(|f| f.check.as_str()).collect();
@@ -229,14 +231,18 @@ fn turin_vcek_chain_and_tcb_extensions() {
     assert!(ext.fmc.is_some(), "Turin VCEK carries fmcSPL");
     assert_eq!(ext.hwid.as_ref().map(|h| h.len()), Some(8), "Turin hwID is 8 bytes");
     let t = at("2025-01-01T00:00:00Z");
-    let chain = cloud_ra_verify::snp::verify::validate_chain(ark, ask, vcek, ext, &[], false, t).expect("Turin chain valid");
+    let chain =
+        cloud_ra_verify::snp::verify::validate_chain(ark, ask, vcek, ext, &[], false, t).expect("Turin chain valid");
     assert!(!chain.simulated);
     // A VCEK is not an issuer, and the ASK is not the root.
     assert!(ask.verify_issued_by(vcek).is_err());
     assert!(ask.verify_issued_by(ask).is_err());
     // Expired chain at 2032.
     let ext = VekExtensions::read(vcek).expect("extensions parse");
-    assert!(cloud_ra_verify::snp::verify::validate_chain(ark, ask, vcek, ext, &[], false, at("2032-01-01T00:00:00Z")).is_err());
+    assert!(
+        cloud_ra_verify::snp::verify::validate_chain(ark, ask, vcek, ext, &[], false, at("2032-01-01T00:00:00Z"))
+            .is_err()
+    );
 }
 
 #[test]
@@ -244,7 +250,11 @@ fn extended_and_bundle_forms_of_a_real_report_agree() {
     use cloud_ra_verify::snp::format::{CertKind, CertTableEntry, write_cert_table};
     let report = testdata::read(TM);
     let vcek = testdata::read(TM_VCEK);
-    let table = write_cert_table(&[CertTableEntry { guid: CertKind::Vcek.guid().expect("guid"), kind: CertKind::Vcek, data: vcek }]);
+    let table = write_cert_table(&[CertTableEntry {
+        guid: CertKind::Vcek.guid().expect("guid"),
+        kind: CertKind::Vcek,
+        data: vcek,
+    }]);
     let mut ext = report.clone();
     ext.extend_from_slice(&table);
     let opts = VerifyOptions::at(at("2024-01-01T00:00:00Z"));

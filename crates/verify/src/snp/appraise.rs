@@ -56,6 +56,9 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
         _ => None,
     };
     if let Some(n) = nonce {
+        if n.is_empty() {
+            return Err(Error::usage("nonce", "the nonce is empty"));
+        }
         if n.len() > 64 {
             return Err(Error::usage("nonce", format!("nonce is {} bytes, at most 64", n.len())));
         }

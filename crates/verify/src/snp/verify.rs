@@ -247,15 +247,23 @@ pub fn verify(
             ),
         ));
     }
-    // Several VCEKs (e.g. a bundle of chips): prefer the one whose hwID equals CHIP_ID.
-    let vek = candidates
-        .iter()
-        .copied()
-        .find(|c| {
-            VekExtensions::read(c)
-                .ok()
-                .and_then(|x| x.hwid)
-                .is_some_and(|h| !h.is_empty() && report.chip_id.starts_with(&h))
+    // Several VEKs (a bundle of chips, or one chip at several TCBs, or a masked CHIP_ID): prefer
+    // the one whose key verifies the report, then the one whose hwID equals CHIP_ID. Every check
+    // below still runs on the chosen VEK.
+    let signed_by = |c: &Certificate| {
+        c.public_key.as_ref().is_some_and(|k| {
+            k.verify(SigAlg::EcdsaP384Sha384Fixed, report.signed_bytes(), &report.signature_fixed()).is_ok()
+        })
+    };
+    let vek = if candidates.len() == 1 { None } else { candidates.iter().copied().find(|c| signed_by(c)) };
+    let vek = vek
+        .or_else(|| {
+            candidates.iter().copied().find(|c| {
+                VekExtensions::read(c)
+                    .ok()
+                    .and_then(|x| x.hwid)
+                    .is_some_and(|h| !h.is_empty() && report.chip_id.starts_with(&h))
+            })
         })
         .unwrap_or(candidates[0]);
     let vek_ext = VekExtensions::read(vek)?;
@@ -324,7 +332,10 @@ pub fn verify(
         arks.retain(|a| a.subject_raw == inter.issuer_raw);
     }
     if arks.is_empty() {
-        return Err(Error::collateral("snp.ark", format!("no {ark_name} certificate among the evidence and collateral")));
+        return Err(Error::collateral(
+            "snp.ark",
+            format!("no {ark_name} certificate among the evidence and collateral"),
+        ));
     }
     let pinned = roots::pinned_ark(product);
     let mut ark = None;
@@ -453,7 +464,7 @@ pub fn verify(
         }
         _ => {
             if ext.csp_id.is_none() {
-                failures.push(Error::evidence("snp.vek_hwid", "VLEK lacks the CSP_ID extension"));
+                failures.push(Error::evidence("snp.vek_csp_id", "VLEK lacks the CSP_ID extension"));
             }
         }
     }
