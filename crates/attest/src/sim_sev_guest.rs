@@ -3,7 +3,9 @@
 //! needed length), signing with the simulated AMD PKI of `cloud-ra-sim`.
 
 use crate::sev_guest::{RESP_LEN, RESP_REPORT_OFFSET, ReportReq, SevGuest, SevGuestError};
-use cloud_ra_sim::{CrlSpec, GUID_ARK, GUID_ASK, GUID_CRL, GUID_VCEK, GUID_VLEK, ReportBuilder, SimAmd, VekKind, cert_table};
+use cloud_ra_sim::{
+    CrlSpec, GUID_ARK, GUID_ASK, GUID_CRL, GUID_VCEK, GUID_VLEK, ReportBuilder, SimAmd, VekKind, cert_table,
+};
 
 /// Which certificates the simulated host caches for SNP_GET_EXT_REPORT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +40,14 @@ impl Default for SimSevGuest {
         for (i, b) in measurement.iter_mut().enumerate() {
             *b = (i as u8).wrapping_mul(37).wrapping_add(0x5a);
         }
-        SimSevGuest { host_certs: HostCerts::VcekChain, guest_vmpl: 0, measurement, policy: 0x30000, crl_issued_at: None, extra_entries: Vec::new() }
+        SimSevGuest {
+            host_certs: HostCerts::VcekChain,
+            guest_vmpl: 0,
+            measurement,
+            policy: 0x30000,
+            crl_issued_at: None,
+            extra_entries: Vec::new(),
+        }
     }
 }
 

@@ -90,9 +90,18 @@ fn verify_json_contract_on_real_evidence() {
     assert_eq!(j["verified"], true);
     assert_eq!(j["status"], "contraindicated");
     assert_eq!(j["failures"][0]["check"], "policy.debug");
-    for k in
-        ["measurement", "report_data", "host_data", "vmpl", "chip_id", "signing_key", "product", "reported_tcb", "policy", "version"]
-    {
+    for k in [
+        "measurement",
+        "report_data",
+        "host_data",
+        "vmpl",
+        "chip_id",
+        "signing_key",
+        "product",
+        "reported_tcb",
+        "policy",
+        "version",
+    ] {
         assert!(j["claims"].get(k).is_some(), "claim {k} missing");
     }
     assert_eq!(j["claims"]["policy"]["debug"], true);
@@ -180,10 +189,33 @@ fn show_prints_every_field() {
     let j = json(&o);
     let r = &j["report"];
     for k in [
-        "version", "guest_svn", "policy", "family_id", "image_id", "vmpl", "signature_algo", "current_tcb",
-        "platform_info", "author_key_en", "mask_chip_key", "signing_key", "report_data", "measurement", "host_data",
-        "id_key_digest", "author_key_digest", "report_id", "report_id_ma", "reported_tcb", "cpuid", "chip_id",
-        "committed_tcb", "current_firmware", "committed_firmware", "launch_tcb", "signature",
+        "version",
+        "guest_svn",
+        "policy",
+        "family_id",
+        "image_id",
+        "vmpl",
+        "signature_algo",
+        "current_tcb",
+        "platform_info",
+        "author_key_en",
+        "mask_chip_key",
+        "signing_key",
+        "report_data",
+        "measurement",
+        "host_data",
+        "id_key_digest",
+        "author_key_digest",
+        "report_id",
+        "report_id_ma",
+        "reported_tcb",
+        "cpuid",
+        "chip_id",
+        "committed_tcb",
+        "current_firmware",
+        "committed_firmware",
+        "launch_tcb",
+        "signature",
     ] {
         assert!(r.get(k).is_some(), "field {k} missing from show");
     }
@@ -218,29 +250,98 @@ fn bad_input_gets_a_one_line_error_and_the_documented_exit_code() {
         ),
         (vec!["verify".into(), s.path("missing.bin")], 1, "missing.bin"),
         (
-            vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--collateral".into(), s.file("g.pem", b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n")],
+            vec![
+                "verify".into(),
+                tv("snp/trustee-milan/test-report.bin"),
+                "--collateral".into(),
+                s.file("g.pem", b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"),
+            ],
             3,
             "base64",
         ),
         (
-            vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--collateral".into(), s.file("junk.der", b"\x30\x03\x02\x01\x00")],
+            vec![
+                "verify".into(),
+                tv("snp/trustee-milan/test-report.bin"),
+                "--collateral".into(),
+                s.file("junk.der", b"\x30\x03\x02\x01\x00"),
+            ],
             3,
             "junk.der",
         ),
         (
-            vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--collateral".into(), tv("roots/intel/TrustedRootCA.der"), "--no-builtin-certs".into(), "--at".into(), at.into()],
+            vec![
+                "verify".into(),
+                tv("snp/trustee-milan/test-report.bin"),
+                "--collateral".into(),
+                tv("roots/intel/TrustedRootCA.der"),
+                "--no-builtin-certs".into(),
+                "--at".into(),
+                at.into(),
+            ],
             3,
             "VCEK",
         ),
-        (vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--product".into(), "venice".into()], 1, "venice"),
-        (vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--at".into(), "yesterday".into()], 1, "RFC 3339"),
-        (vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--policy".into(), s.file("bad.toml", b"[snp\nvmpl=")], 1, "TOML"),
-        (vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--policy".into(), s.file("typo.toml", b"[snp]\nmeasurment = \"00\"\n")], 1, "measurment"),
+        (
+            vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--product".into(), "venice".into()],
+            1,
+            "venice",
+        ),
+        (
+            vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--at".into(), "yesterday".into()],
+            1,
+            "RFC 3339",
+        ),
+        (
+            vec![
+                "verify".into(),
+                tv("snp/trustee-milan/test-report.bin"),
+                "--policy".into(),
+                s.file("bad.toml", b"[snp\nvmpl="),
+            ],
+            1,
+            "TOML",
+        ),
+        (
+            vec![
+                "verify".into(),
+                tv("snp/trustee-milan/test-report.bin"),
+                "--policy".into(),
+                s.file("typo.toml", b"[snp]\nmeasurment = \"00\"\n"),
+            ],
+            1,
+            "measurment",
+        ),
         (vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--nonce".into(), "zz".into()], 1, "hex"),
-        (vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--nonce".into(), "00".repeat(65)], 1, "at most 64"),
-        (vec!["verify".into(), s.file("bundle.json", br#"{"format":"cloud-ra/evidence/v9","platform":"snp","evidence":{}}"#)], 2, "v9"),
-        (vec!["verify".into(), s.file("trail.json", br#"{"format":"cloud-ra/evidence/v1","platform":"snp","evidence":{}} x"#)], 2, "bundle"),
-        (vec!["verify".into(), s.file("plat.json", br#"{"format":"cloud-ra/evidence/v1","platform":"quantum","evidence":{}}"#)], 2, "quantum"),
+        (
+            vec!["verify".into(), tv("snp/trustee-milan/test-report.bin"), "--nonce".into(), "00".repeat(65)],
+            1,
+            "at most 64",
+        ),
+        (
+            vec![
+                "verify".into(),
+                s.file("bundle.json", br#"{"format":"cloud-ra/evidence/v9","platform":"snp","evidence":{}}"#),
+            ],
+            2,
+            "v9",
+        ),
+        (
+            vec![
+                "verify".into(),
+                s.file("trail.json", br#"{"format":"cloud-ra/evidence/v1","platform":"snp","evidence":{}} x"#),
+            ],
+            2,
+            "bundle",
+        ),
+        (
+            vec![
+                "verify".into(),
+                s.file("plat.json", br#"{"format":"cloud-ra/evidence/v1","platform":"quantum","evidence":{}}"#),
+            ],
+            2,
+            "quantum",
+        ),
         (vec!["verify".into(), "--frobnicate".into()], 1, "frobnicate"),
         (vec!["verify".into()], 1, "EVIDENCE"),
         (vec!["show".into(), s.file("garbage.bin", b"hello world")], 2, "neither"),
@@ -253,4 +354,3 @@ fn bad_input_gets_a_one_line_error_and_the_documented_exit_code() {
         assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
     }
 }
-

@@ -29,11 +29,9 @@ pub fn builtin_amd() -> Collateral {
 pub fn simulated_amd() -> Collateral {
     let sim = cloud_ra_sim::SimAmd::get();
     let mut c = Collateral::default();
-    for (name, der) in [
-        ("simulated ARK", sim.ark_der()),
-        ("simulated ASK", sim.ask_der()),
-        ("simulated ASVK", sim.asvk_der()),
-    ] {
+    for (name, der) in
+        [("simulated ARK", sim.ark_der()), ("simulated ASK", sim.ask_der()), ("simulated ASVK", sim.asvk_der())]
+    {
         let _ = c.add_file(name, der);
     }
     c
