@@ -244,6 +244,9 @@ fn run_show(file: &str, json_out: bool, product: Option<Product>) -> i32 {
                 }
                 Err(e) => return fail(&e),
             },
+            Evidence::Dcap { .. } | Evidence::Nitro { .. } => {
+                return fail(&Error::usage("show", format!("{}: not supported by this build yet", d.what)));
+            }
         },
         Err(evidence_err) => match read_objects(&bytes) {
             Ok(objs) => {

@@ -99,7 +99,18 @@ impl Bundle {
 /// Evidence, by platform, as raw bytes.
 #[derive(Debug, Clone)]
 pub enum Evidence {
-    Snp { report: Vec<u8>, cert_table: Vec<CertTableEntry> },
+    Snp {
+        report: Vec<u8>,
+        cert_table: Vec<CertTableEntry>,
+    },
+    /// An Intel DCAP quote (SGX v3, TDX v4/v5), possibly inside a zero-padded buffer.
+    Dcap {
+        quote: Vec<u8>,
+    },
+    /// An AWS Nitro Enclaves attestation document (COSE_Sign1, tagged or untagged).
+    Nitro {
+        document: Vec<u8>,
+    },
 }
 
 /// What `detect` found.
@@ -116,6 +127,38 @@ fn looks_like_snp_report(b: &[u8]) -> bool {
         let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         (1..=16).contains(&v) && u32::from_le_bytes([b[0x34], b[0x35], b[0x36], b[0x37]]) == 1
     }
+}
+
+/// A DCAP quote header: version 3..=5, attestation key type 2 (ECDSA-256-with-P-256) or 3,
+/// TEE type 0 (SGX) or 0x81 (TDX).
+fn looks_like_dcap_quote(b: &[u8]) -> Option<String> {
+    if b.len() < 48 {
+        return None;
+    }
+    let version = u16::from_le_bytes([b[0], b[1]]);
+    let key_type = u16::from_le_bytes([b[2], b[3]]);
+    let tee = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+    let tee_name = match tee {
+        0 => "SGX",
+        0x81 => "TDX",
+        _ => return None,
+    };
+    ((3..=5).contains(&version) && (key_type == 2 || key_type == 3))
+        .then(|| format!("Intel DCAP quote v{version} ({tee_name}, {} bytes)", b.len()))
+}
+
+/// CBOR array of four (0x84), optionally behind tag 18 (0xD2), whose first element is a byte
+/// string (the protected header).
+fn looks_like_cose_sign1(b: &[u8]) -> bool {
+    let b = b.strip_prefix(&[0xD2]).unwrap_or(b);
+    b.len() > 2 && b[0] == 0x84 && (0x40..=0x5B).contains(&b[1])
+}
+
+fn base64_cose(b: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(b).ok()?;
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let doc = base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()).ok()?;
+    looks_like_cose_sign1(&doc).then_some(doc)
 }
 
 /// Detects the kind of an evidence file from its content.
@@ -138,6 +181,23 @@ pub fn detect(bytes: &[u8]) -> Result<Detected> {
         return Ok(Detected {
             what: "raw SNP attestation report (1184 bytes)".into(),
             evidence: Evidence::Snp { report: bytes.to_vec(), cert_table: Vec::new() },
+            bundle: None,
+        });
+    }
+    if let Some(what) = looks_like_dcap_quote(bytes) {
+        return Ok(Detected { what, evidence: Evidence::Dcap { quote: bytes.to_vec() }, bundle: None });
+    }
+    if looks_like_cose_sign1(bytes) {
+        return Ok(Detected {
+            what: "AWS Nitro attestation document (COSE_Sign1)".into(),
+            evidence: Evidence::Nitro { document: bytes.to_vec() },
+            bundle: None,
+        });
+    }
+    if let Some(doc) = base64_cose(bytes) {
+        return Ok(Detected {
+            what: "AWS Nitro attestation document (COSE_Sign1, base64 text)".into(),
+            evidence: Evidence::Nitro { document: doc },
             bundle: None,
         });
     }

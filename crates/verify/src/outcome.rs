@@ -121,57 +121,86 @@ pub fn verify_detected(
     caches: Option<&Caches>,
 ) -> Outcome {
     match &d.evidence {
-        Evidence::Snp { report, cert_table } => {
-            let product = match (opts.product, opts.policy.snp.product.as_deref()) {
-                (Some(p), _) => Some(p),
-                (None, Some(s)) => match snp::Product::parse(s) {
-                    Ok(p) => Some(p),
-                    Err(e) => return Outcome::failed("snp", &d.what, &e),
-                },
-                _ => None,
-            };
-            let sopts = snp::SnpOptions {
-                at: opts.at,
-                product,
-                trust_simulated: opts.trust_simulated,
-                require_crl: opts.policy.require_crl.unwrap_or(false),
-            };
-            let ev = snp::SnpEvidence { report, cert_table };
-            let verified = match snp::verify::verify(&ev, collateral, &sopts, caches.map(|c| &c.snp)) {
-                Ok(v) => v,
-                Err(e) => return Outcome::failed("snp", &d.what, &e),
-            };
-            let ov = snp::appraise::Overrides { nonce: opts.nonce.clone(), allow_debug: opts.allow_debug };
-            let (fails, warns) = match snp::appraise::appraise(&verified, &opts.policy, &ov) {
-                Ok(x) => x,
-                Err(e) => {
-                    let mut o = Outcome::failed("snp", &d.what, &e);
-                    o.verified = true;
-                    return o;
-                }
-            };
-            let mut claims = snp::claims::claims(&verified);
-            if let Some(obj) = claims.as_object_mut() {
-                let bound = (opts.nonce.is_some() || opts.policy.nonce.is_some())
-                    && !fails.iter().any(|f| f.check == "policy.nonce");
-                obj.insert("nonce_bound".into(), json!(bound));
-            }
-            let status = if !fails.is_empty() {
-                Status::Contraindicated
-            } else if !warns.is_empty() {
-                Status::Warning
-            } else {
-                Status::Affirming
-            };
-            Outcome {
-                platform: "snp".into(),
-                detected: d.what.clone(),
-                verified: true,
-                status,
-                failures: fails.iter().map(Failure::from).collect(),
-                warnings: warns.iter().map(Failure::from).collect(),
-                claims,
-            }
+        Evidence::Snp { report, cert_table } => verify_snp(d, report, cert_table, collateral, opts, caches),
+        Evidence::Dcap { .. } => Outcome::failed(
+            "dcap",
+            &d.what,
+            &Error::usage("detect", "Intel DCAP quote verification is not implemented in this build yet"),
+        ),
+        Evidence::Nitro { .. } => Outcome::failed(
+            "nitro",
+            &d.what,
+            &Error::usage("detect", "AWS Nitro document verification is not implemented in this build yet"),
+        ),
+    }
+}
+
+impl Outcome {
+    /// The outcome of verified evidence: claims plus the appraisal's failures and warnings.
+    pub fn appraised(platform: &str, detected: &str, claims: Value, fails: &[Error], warns: &[Error]) -> Outcome {
+        let status = if !fails.is_empty() {
+            Status::Contraindicated
+        } else if !warns.is_empty() {
+            Status::Warning
+        } else {
+            Status::Affirming
+        };
+        Outcome {
+            platform: platform.into(),
+            detected: detected.into(),
+            verified: true,
+            status,
+            failures: fails.iter().map(Failure::from).collect(),
+            warnings: warns.iter().map(Failure::from).collect(),
+            claims,
         }
     }
+
+    /// Verified evidence whose appraisal could not run (a malformed policy value).
+    pub fn policy_error(platform: &str, detected: &str, e: &Error) -> Outcome {
+        let mut o = Outcome::failed(platform, detected, e);
+        o.verified = true;
+        o
+    }
+}
+
+fn verify_snp(
+    d: &Detected,
+    report: &[u8],
+    cert_table: &[snp::CertTableEntry],
+    collateral: &Collateral,
+    opts: &VerifyOptions,
+    caches: Option<&Caches>,
+) -> Outcome {
+    let product = match (opts.product, opts.policy.snp.product.as_deref()) {
+        (Some(p), _) => Some(p),
+        (None, Some(s)) => match snp::Product::parse(s) {
+            Ok(p) => Some(p),
+            Err(e) => return Outcome::failed("snp", &d.what, &e),
+        },
+        _ => None,
+    };
+    let sopts = snp::SnpOptions {
+        at: opts.at,
+        product,
+        trust_simulated: opts.trust_simulated,
+        require_crl: opts.policy.require_crl.unwrap_or(false),
+    };
+    let ev = snp::SnpEvidence { report, cert_table };
+    let verified = match snp::verify::verify(&ev, collateral, &sopts, caches.map(|c| &c.snp)) {
+        Ok(v) => v,
+        Err(e) => return Outcome::failed("snp", &d.what, &e),
+    };
+    let ov = snp::appraise::Overrides { nonce: opts.nonce.clone(), allow_debug: opts.allow_debug };
+    let (fails, warns) = match snp::appraise::appraise(&verified, &opts.policy, &ov) {
+        Ok(x) => x,
+        Err(e) => return Outcome::policy_error("snp", &d.what, &e),
+    };
+    let mut claims = snp::claims::claims(&verified);
+    if let Some(obj) = claims.as_object_mut() {
+        let bound =
+            (opts.nonce.is_some() || opts.policy.nonce.is_some()) && !fails.iter().any(|f| f.check == "policy.nonce");
+        obj.insert("nonce_bound".into(), json!(bound));
+    }
+    Outcome::appraised("snp", &d.what, claims, &fails, &warns)
 }
