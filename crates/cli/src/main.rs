@@ -50,7 +50,8 @@ struct VerifyArgs {
     /// Certificate, chain or CRL file (PEM or DER; kind detected from content). Repeatable.
     #[arg(long)]
     collateral: Vec<String>,
-    /// Evaluation time (RFC 3339). Default: now.
+    /// Evaluation time (RFC 3339). Default: now. For Nitro, `document` evaluates certificates at
+    /// the document's own signed timestamp (archived documents; bound its age with nitro.max_age).
     #[arg(long)]
     at: Option<String>,
     /// Policy file (TOML or JSON).
@@ -142,11 +143,13 @@ fn run_verify(a: VerifyArgs) -> i32 {
 }
 
 fn verify_options(a: &VerifyArgs) -> Result<VerifyOptions, Error> {
-    let at = match &a.at {
-        Some(s) => Timestamp::parse_rfc3339(s)?,
-        None => Timestamp::now(),
+    let (at, use_document_time) = match a.at.as_deref() {
+        Some("document") => (Timestamp::now(), true),
+        Some(s) => (Timestamp::parse_rfc3339(s)?, false),
+        None => (Timestamp::now(), false),
     };
     let mut opts = VerifyOptions::at(at);
+    opts.use_document_time = use_document_time;
     if let Some(p) = &a.policy {
         let text = String::from_utf8(read_file(p, "policy")?)
             .map_err(|_| Error::usage("policy", format!("{p} is not UTF-8 text")))?;
@@ -244,7 +247,19 @@ fn run_show(file: &str, json_out: bool, product: Option<Product>) -> i32 {
                 }
                 Err(e) => return fail(&e),
             },
-            Evidence::Dcap { .. } | Evidence::Nitro { .. } => {
+            Evidence::Nitro { document } => match cloud_ra_verify::nitro::Document::parse(document) {
+                Ok(doc) => json!({
+                    "detected": d.what,
+                    "cose": {"tagged": doc.cose.tagged, "alg": doc.cose.alg.to_string(), "protected": hex::encode(&doc.cose.protected), "signature": hex::encode(&doc.cose.signature)},
+                    "document": cloud_ra_verify::nitro::claims::document_fields(&doc.doc),
+                    "certificates": doc.doc.cabundle.iter().chain(std::iter::once(&doc.doc.certificate)).map(|c| match read_objects(c) {
+                        Ok(objs) => objs.iter().map(object_json).collect::<Vec<_>>().into(),
+                        Err(e) => json!({"error": e}),
+                    }).collect::<Vec<Value>>(),
+                }),
+                Err(e) => return fail(&e),
+            },
+            Evidence::Dcap { .. } => {
                 return fail(&Error::usage("show", format!("{}: not supported by this build yet", d.what)));
             }
         },

@@ -79,6 +79,12 @@ impl Bundle {
         }
     }
 
+    pub fn new_nitro(document: &[u8]) -> Self {
+        let mut evidence = BTreeMap::new();
+        evidence.insert("document".to_string(), B64(document.to_vec()));
+        Bundle { platform: "nitro".into(), evidence, ..Bundle::new_snp(&[], None) }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
@@ -258,9 +264,22 @@ fn from_bundle(bundle: Bundle) -> Result<Detected> {
                 bundle: Some(bundle),
             })
         }
+        "nitro" => {
+            let document = bundle
+                .evidence
+                .get("document")
+                .ok_or_else(|| Error::evidence("bundle", "platform nitro: evidence.document is missing"))?
+                .0
+                .clone();
+            Ok(Detected {
+                what: "cloud-ra evidence bundle v1, platform nitro".into(),
+                evidence: Evidence::Nitro { document },
+                bundle: Some(bundle),
+            })
+        }
         other => Err(Error::evidence(
             "bundle",
-            format!("platform '{other}' is not supported by this cloud-ra (supported: snp)"),
+            format!("platform '{other}' is not supported by this cloud-ra (supported: snp, nitro)"),
         )),
     }
 }

@@ -2,9 +2,11 @@
 //! appraisal. No network, no devices, no clock: the evaluation time is always an input.
 
 pub mod bundle;
+pub mod cbor;
 pub mod collateral;
 pub mod crypto;
 pub mod error;
+pub mod nitro;
 pub mod outcome;
 pub mod policy;
 pub mod snp;

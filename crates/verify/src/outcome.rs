@@ -27,6 +27,9 @@ pub struct VerifyOptions {
     pub product: Option<snp::Product>,
     pub allow_debug: bool,
     pub trust_simulated: bool,
+    /// Nitro: evaluate certificates at the document's own signed timestamp (`--at document`);
+    /// `at` then only bounds the document's age (policy `nitro.max_age`).
+    pub use_document_time: bool,
 }
 
 impl VerifyOptions {
@@ -38,6 +41,7 @@ impl VerifyOptions {
             product: None,
             allow_debug: false,
             trust_simulated: false,
+            use_document_time: false,
         }
     }
 }
@@ -46,6 +50,7 @@ impl VerifyOptions {
 #[derive(Default)]
 pub struct Caches {
     pub snp: snp::ChainCache,
+    pub nitro: crate::nitro::NitroCache,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -127,11 +132,7 @@ pub fn verify_detected(
             &d.what,
             &Error::usage("detect", "Intel DCAP quote verification is not implemented in this build yet"),
         ),
-        Evidence::Nitro { .. } => Outcome::failed(
-            "nitro",
-            &d.what,
-            &Error::usage("detect", "AWS Nitro document verification is not implemented in this build yet"),
-        ),
+        Evidence::Nitro { document } => verify_nitro(d, document, opts, caches),
     }
 }
 
@@ -203,4 +204,29 @@ fn verify_snp(
         obj.insert("nonce_bound".into(), json!(bound));
     }
     Outcome::appraised("snp", &d.what, claims, &fails, &warns)
+}
+
+fn verify_nitro(d: &Detected, document: &[u8], opts: &VerifyOptions, caches: Option<&Caches>) -> Outcome {
+    use crate::nitro;
+    let nopts = nitro::NitroOptions {
+        at: opts.at,
+        use_document_time: opts.use_document_time,
+        trust_simulated: opts.trust_simulated,
+    };
+    let verified = match nitro::verify::verify(document, &nopts, caches.map(|c| &c.nitro)) {
+        Ok(v) => v,
+        Err(e) => return Outcome::failed("nitro", &d.what, &e),
+    };
+    let (fails, warns) =
+        match nitro::appraise::appraise(&verified, &opts.policy, opts.nonce.as_deref(), opts.allow_debug, opts.at) {
+            Ok(x) => x,
+            Err(e) => return Outcome::policy_error("nitro", &d.what, &e),
+        };
+    let mut claims = nitro::claims::claims(&verified);
+    if let Some(obj) = claims.as_object_mut() {
+        let bound =
+            (opts.nonce.is_some() || opts.policy.nonce.is_some()) && !fails.iter().any(|f| f.check == "policy.nonce");
+        obj.insert("nonce_bound".into(), json!(bound));
+    }
+    Outcome::appraised("nitro", &d.what, claims, &fails, &warns)
 }

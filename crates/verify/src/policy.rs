@@ -90,6 +90,27 @@ pub struct SnpPolicy {
     pub product: Option<String>,
 }
 
+/// AWS Nitro reference values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NitroPolicy {
+    /// Expected PCRs by index ("0", "1", "2", "3", "4", "8", ...), hex; each optional (PCR4 is
+    /// per instance).
+    #[serde(default)]
+    pub pcrs: std::collections::BTreeMap<String, String>,
+    pub user_data: Option<String>,
+    pub public_key: Option<String>,
+    /// Largest accepted age of the document (seconds) relative to the evaluation time.
+    pub max_age: Option<u64>,
+}
+
+/// `nitro-cli build-enclave`'s `expected-measurements.json`.
+#[derive(Debug, Deserialize)]
+struct NitroCliMeasurements {
+    #[serde(rename = "Measurements")]
+    measurements: std::collections::BTreeMap<String, String>,
+}
+
 /// A whole policy file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,6 +123,8 @@ pub struct Policy {
     pub nonce: Option<String>,
     #[serde(default)]
     pub snp: SnpPolicy,
+    #[serde(default)]
+    pub nitro: NitroPolicy,
 }
 
 impl Policy {
@@ -109,10 +132,34 @@ impl Policy {
     pub fn parse(name: &str, text: &str) -> Result<Self> {
         let bad = |e: String| Error::usage("policy", format!("{name}: {e}"));
         if text.trim_start().starts_with('{') {
+            if let Ok(m) = serde_json::from_str::<NitroCliMeasurements>(text) {
+                return Self::from_nitro_cli(name, m);
+            }
             serde_json::from_str(text).map_err(|e| bad(format!("invalid JSON policy: {e}")))
         } else {
             toml::from_str(text).map_err(|e| bad(format!("invalid TOML policy: {}", e.message())))
         }
+    }
+}
+
+impl Policy {
+    fn from_nitro_cli(name: &str, m: NitroCliMeasurements) -> Result<Self> {
+        let mut p = Policy::default();
+        for (k, v) in m.measurements {
+            if k == "HashAlgorithm" {
+                if !v.to_ascii_lowercase().starts_with("sha384") {
+                    return Err(Error::usage("policy", format!("{name}: HashAlgorithm '{v}' is not Sha384")));
+                }
+                continue;
+            }
+            let idx = k
+                .strip_prefix("PCR")
+                .and_then(|i| i.parse::<u8>().ok())
+                .filter(|i| *i < 32)
+                .ok_or_else(|| Error::usage("policy", format!("{name}: unknown measurement '{k}'")))?;
+            p.nitro.pcrs.insert(idx.to_string(), v);
+        }
+        Ok(p)
     }
 }
 

@@ -1,0 +1,170 @@
+//! Nitro verification: ES384 over the COSE Sig_structure, and leaf -> cabundle (reversed) -> the
+//! pinned AWS root, every certificate checked (validity, basic constraints, key usage) at the
+//! evaluation time.
+
+use super::format::{ALG_ES384, AttestationDoc, CoseSign1, Document};
+use super::roots;
+use crate::crypto::{KeyKind, SigAlg};
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
+use crate::x509::Certificate;
+use aws_lc_rs::signature::ParsedPublicKey;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, Copy)]
+pub struct NitroOptions {
+    /// The evaluation time (now, or `--at`).
+    pub at: Timestamp,
+    /// Evaluate certificates at the document's own signed timestamp instead (archived documents).
+    pub use_document_time: bool,
+    pub trust_simulated: bool,
+}
+
+/// A chain that passed every check at any time inside `valid_from..=valid_until`.
+pub struct ValidChain {
+    pub valid_from: i64,
+    pub valid_until: i64,
+    pub leaf: Certificate,
+    pub leaf_key: ParsedPublicKey,
+    pub simulated: bool,
+}
+
+/// Validated chains keyed by the SHA-256 of the whole chain (leaf included): documents of one
+/// enclave share a leaf for its ~3-hour life, and the intermediates repeat across a region.
+#[derive(Default)]
+pub struct NitroCache {
+    map: Mutex<HashMap<[u8; 32], Arc<ValidChain>>>,
+}
+
+impl NitroCache {
+    pub fn len(&self) -> usize {
+        self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub struct VerifiedNitro {
+    pub doc: AttestationDoc,
+    pub cose: CoseSign1,
+    /// The time certificates were evaluated at.
+    pub evaluated_at: Timestamp,
+    pub chain: Arc<ValidChain>,
+}
+
+fn chain_key(doc: &AttestationDoc) -> [u8; 32] {
+    let mut all = Vec::with_capacity(32 * (doc.cabundle.len() + 1));
+    for c in doc.cabundle.iter().chain(std::iter::once(&doc.certificate)) {
+        all.extend_from_slice(&crate::crypto::sha256(c));
+    }
+    crate::crypto::sha256(&all)
+}
+
+fn validate_chain(doc: &AttestationDoc, opts: &NitroOptions, at: Timestamp) -> Result<ValidChain> {
+    let chain_err = |d: String| Error::evidence("nitro.chain", d);
+    let mut certs = Vec::with_capacity(doc.cabundle.len() + 1);
+    for (i, der) in doc.cabundle.iter().enumerate() {
+        certs.push(Certificate::from_der(der).map_err(|e| chain_err(format!("cabundle[{i}]: {e}")))?);
+    }
+    certs.push(Certificate::from_der(&doc.certificate).map_err(|e| chain_err(format!("certificate: {e}")))?);
+    let root = &certs[0];
+    let fp = root.fingerprint_hex();
+    let simulated = if fp == roots::AWS_NITRO_ROOT_G1 {
+        false
+    } else if fp == roots::SIMULATED_ROOT {
+        if !opts.trust_simulated {
+            return Err(Error::evidence(
+                "nitro.root",
+                "cabundle[0] is cloud-ra's SIMULATED Nitro root (trusted only with --trust-simulated)",
+            ));
+        }
+        true
+    } else {
+        return Err(Error::evidence(
+            "nitro.root",
+            format!(
+                "cabundle[0] '{}' (SHA-256 {fp}) is not the pinned AWS Nitro Enclaves Root-G1 ({}): the bundle must start with the root",
+                root.subject,
+                roots::AWS_NITRO_ROOT_G1
+            ),
+        ));
+    };
+    root.verify_issued_by(root).map_err(|e| Error::evidence("nitro.root", format!("root self-signature: {e}")))?;
+    let last = certs.len() - 1;
+    for (i, c) in certs.iter().enumerate() {
+        let name = if i == last { "certificate".to_string() } else { format!("cabundle[{i}]") };
+        c.check_critical_extensions().map_err(|e| chain_err(format!("{name}: {e}")))?;
+        c.check_validity(at).map_err(|e| chain_err(format!("{name}: {e}")))?;
+        if i < last && !c.is_ca {
+            return Err(chain_err(format!("{name} '{}' is not a CA (basicConstraints)", c.subject_cn)));
+        }
+        if i == last {
+            if c.is_ca {
+                return Err(chain_err(format!("the signing certificate '{}' is a CA", c.subject_cn)));
+            }
+            if let Some(ku) = c.key_usage
+                && ku & 1 == 0
+            {
+                return Err(chain_err(format!("certificate '{}' keyUsage lacks digitalSignature", c.subject_cn)));
+            }
+        }
+        if i > 0 {
+            c.verify_issued_by(&certs[i - 1]).map_err(|e| {
+                chain_err(format!(
+                    "{name} is not issued by cabundle[{}] (cabundle must be root first, in order): {e}",
+                    i - 1
+                ))
+            })?;
+        }
+    }
+    let leaf = certs.pop().ok_or_else(|| chain_err("empty chain".into()))?;
+    let key = leaf
+        .public_key
+        .as_ref()
+        .filter(|k| k.kind == KeyKind::EcP384)
+        .ok_or_else(|| chain_err(format!("certificate '{}' does not carry an ECDSA P-384 key", leaf.subject_cn)))?;
+    let leaf_key = key.parsed(SigAlg::EcdsaP384Sha384Fixed).map_err(chain_err)?;
+    let valid_from = certs.iter().map(|c| c.not_before).chain([leaf.not_before]).max().unwrap_or(i64::MAX);
+    let valid_until = certs.iter().map(|c| c.not_after).chain([leaf.not_after]).min().unwrap_or(i64::MIN);
+    Ok(ValidChain { valid_from, valid_until, leaf, leaf_key, simulated })
+}
+
+pub fn verify(bytes: &[u8], opts: &NitroOptions, cache: Option<&NitroCache>) -> Result<VerifiedNitro> {
+    let Document { cose, doc } = Document::parse(bytes)?;
+    if cose.alg != ALG_ES384 {
+        return Err(Error::evidence(
+            "nitro.alg",
+            format!("protected header alg is {}; Nitro documents are ES384 (-35)", cose.alg),
+        ));
+    }
+    let at = if opts.use_document_time { Timestamp((doc.timestamp / 1000) as i64) } else { opts.at };
+    let key = chain_key(&doc);
+    let cached = cache.and_then(|c| c.map.lock().ok().and_then(|m| m.get(&key).cloned()));
+    let chain = match cached {
+        Some(ch) if ch.valid_from <= at.0 && at.0 <= ch.valid_until && (!ch.simulated || opts.trust_simulated) => ch,
+        _ => {
+            let ch = Arc::new(validate_chain(&doc, opts, at)?);
+            if let Some(c) = cache
+                && let Ok(mut m) = c.map.lock()
+            {
+                m.insert(key, ch.clone());
+            }
+            ch
+        }
+    };
+    if cose.signature.len() != 96 {
+        return Err(Error::evidence(
+            "nitro.signature",
+            format!("COSE signature is {} bytes; ES384 signatures are 96 (r || s)", cose.signature.len()),
+        ));
+    }
+    chain.leaf_key.verify_sig(&cose.to_be_signed(), &cose.signature).map_err(|_| {
+        Error::evidence(
+            "nitro.signature",
+            format!("ES384 COSE_Sign1 signature does not verify with the key of '{}'", chain.leaf.subject_cn),
+        )
+    })?;
+    Ok(VerifiedNitro { doc, cose, evaluated_at: at, chain })
+}
