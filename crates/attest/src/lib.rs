@@ -3,8 +3,11 @@
 //! cannot exist; they speak the same byte protocol as the kernel interfaces.
 
 pub mod collect;
+pub mod nitro_service;
+pub mod nsm;
 pub mod sev_guest;
 pub mod sim_sev_guest;
+pub mod vsock;
 
 pub use collect::{SnpCollectOptions, collect_snp_bundle};
 pub use sev_guest::{DevSevGuest, SevGuest, SevGuestError};

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use std::process::ExitCode;
 
 mod demo;
+mod nitro;
 
 const LONG_ABOUT: &str = "cloud-ra collects attestation evidence on confidential machines and verifies it anywhere, offline if need be.
 
@@ -41,6 +42,9 @@ enum Cmd {
     },
     /// Collect evidence on this machine into a cloud-ra evidence bundle.
     Attest(demo::AttestArgs),
+    /// AWS Nitro Enclaves: the enclave's document server and the parent's verifying client.
+    #[command(subcommand)]
+    Nitro(nitro::NitroCmd),
 }
 
 #[derive(clap::Args)]
@@ -106,6 +110,7 @@ fn main() -> ExitCode {
         Cmd::Show { file, json, product } => run_show(&file, json, product),
         Cmd::Demo { json } => demo::run_demo(json),
         Cmd::Attest(a) => demo::run_attest(a),
+        Cmd::Nitro(c) => nitro::run(c),
     };
     ExitCode::from(code as u8)
 }
@@ -199,6 +204,12 @@ pub fn print_outcome(o: &Outcome, json: bool) {
         "simulated",
         "current_firmware",
         "crls_checked",
+        "module_id",
+        "parent_instance_id",
+        "timestamp_utc",
+        "evaluated_at",
+        "user_data",
+        "nonce",
     ] {
         if let Some(v) = c.get(key) {
             println!("  {key:<17} {}", plain(v));

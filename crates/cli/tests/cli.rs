@@ -354,3 +354,64 @@ fn bad_input_gets_a_one_line_error_and_the_documented_exit_code() {
         assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
     }
 }
+
+#[test]
+fn nitro_serve_and_request_over_loopback() {
+    // Pick a free port, then let the server bind it (the readiness probe is one connection).
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = bin()
+        .args(["nitro", "serve", "--tcp", &addr, "--simulated", "--max-connections", "4"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let mut ready = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(ready, "server did not start");
+    let s = Scratch::new("nitro");
+    let doc = s.path("doc.cbor");
+    let o = run(&["nitro", "request", "--tcp", &addr, "--trust-simulated", "--json", "-o", &doc]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["platform"], "nitro");
+    assert_eq!(j["claims"]["nonce_bound"], true);
+    assert_eq!(j["claims"]["user_data"], hex::encode("hello"));
+    // Without trusting the simulated root the client exits non-zero (the seed's client did not).
+    let o = run(&["nitro", "request", "--tcp", &addr]);
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    // A policy that the document does not meet.
+    let p = s.file("m.json", br#"{"Measurements": {"HashAlgorithm": "Sha384 { ... }", "PCR0": "00"}}"#);
+    let o = run(&["nitro", "request", "--tcp", &addr, "--trust-simulated", "--policy", &p]);
+    assert_eq!(code(&o), 4, "{}", stdout(&o));
+    let _ = server.wait();
+    // The saved document verifies offline at its own time, and `show` prints it.
+    let v = run(&["verify", &doc, "--trust-simulated", "--at", "document"]);
+    assert_eq!(code(&v), 0, "{}", stdout(&v));
+    let sh = run(&["show", &doc, "--json"]);
+    assert_eq!(code(&sh), 0);
+    assert_eq!(json(&sh)["document"]["digest"], "SHA384");
+}
+
+#[test]
+fn nitro_real_documents_from_the_cli() {
+    let f = tv("nitro/veracruz/aws_nitro_document.cbor");
+    let o = run(&["verify", &f, "--at", "2022-11-09T23:30:00Z", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let o = run(&["verify", &f]);
+    assert_eq!(code(&o), 2, "expired at now: {}", stdout(&o));
+    assert!(stdout(&o).contains("expired at"));
+    let o = run(&["verify", &tv("nitro/veracruz/aws_nitro_document_bad_sig.cbor"), "--at", "document"]);
+    assert_eq!(code(&o), 2);
+    assert!(stdout(&o).contains("nitro.signature"));
+    let o = run(&["verify", &tv("nitro/sparsity/attestation_1.report"), "--at", "document"]);
+    assert_eq!(code(&o), 4, "debug-mode enclave refused by default");
+    let o = run(&["show", &tv("nitro/evervault/valid-attestation-doc-base64")]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("module_id"));
+}
