@@ -270,9 +270,10 @@ fn run_show(file: &str, json_out: bool, product: Option<Product>) -> i32 {
                 }),
                 Err(e) => return fail(&e),
             },
-            Evidence::Dcap { .. } => {
-                return fail(&Error::usage("show", format!("{}: not supported by this build yet", d.what)));
-            }
+            Evidence::Dcap { quote } => match cloud_ra_verify::dcap::Quote::parse(quote) {
+                Ok(q) => json!({"detected": d.what, "quote": cloud_ra_verify::dcap::claims::quote_fields(&q)}),
+                Err(e) => return fail(&e),
+            },
         },
         Err(evidence_err) => match read_objects(&bytes) {
             Ok(objs) => {

@@ -10,11 +10,26 @@ pub struct Collateral {
     pub crls: Vec<Crl>,
     /// Where each item came from, for messages (parallel to nothing; free text).
     pub sources: Vec<String>,
+    /// Intel DCAP documents (TCB info, QE identity), signatures not yet checked.
+    pub dcap: Vec<crate::dcap::collateral::DcapItem>,
 }
 
 impl Collateral {
     /// Adds every certificate and CRL found in a DER or PEM file's bytes.
     pub fn add_file(&mut self, name: &str, bytes: &[u8]) -> Result<usize> {
+        // JSON: Intel PCS/PCCS TCB info or enclave identity, or a dcap-qvl collateral file.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            let f = crate::dcap::collateral::parse_json(name, bytes)?;
+            let n = f.items.len() + f.pki.len();
+            for o in f.pki {
+                self.add(o);
+            }
+            for d in f.items {
+                self.add_dcap(d);
+            }
+            self.sources.push(name.to_string());
+            return Ok(n);
+        }
         let objects = read_objects(bytes).map_err(|e| Error::collateral("collateral", format!("{name}: {e}")))?;
         let n = objects.len();
         for o in objects {
@@ -39,7 +54,16 @@ impl Collateral {
         }
     }
 
+    pub fn add_dcap(&mut self, d: crate::dcap::collateral::DcapItem) {
+        if !self.dcap.iter().any(|x| x.digest() == d.digest()) {
+            self.dcap.push(d)
+        }
+    }
+
     pub fn merge(&mut self, other: &Collateral) {
+        for d in &other.dcap {
+            self.add_dcap(d.clone());
+        }
         for c in &other.certs {
             self.add(PkiObject::Certificate(Box::new(c.clone())));
         }

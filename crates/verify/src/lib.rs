@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod cbor;
 pub mod collateral;
 pub mod crypto;
+pub mod dcap;
 pub mod error;
 pub mod nitro;
 pub mod outcome;

@@ -51,6 +51,7 @@ impl VerifyOptions {
 pub struct Caches {
     pub snp: snp::ChainCache,
     pub nitro: crate::nitro::NitroCache,
+    pub dcap: crate::dcap::CollateralCache,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -127,11 +128,7 @@ pub fn verify_detected(
 ) -> Outcome {
     match &d.evidence {
         Evidence::Snp { report, cert_table } => verify_snp(d, report, cert_table, collateral, opts, caches),
-        Evidence::Dcap { .. } => Outcome::failed(
-            "dcap",
-            &d.what,
-            &Error::usage("detect", "Intel DCAP quote verification is not implemented in this build yet"),
-        ),
+        Evidence::Dcap { quote } => verify_dcap(d, quote, collateral, opts, caches),
         Evidence::Nitro { document } => verify_nitro(d, document, opts, caches),
     }
 }
@@ -229,4 +226,37 @@ fn verify_nitro(d: &Detected, document: &[u8], opts: &VerifyOptions, caches: Opt
         obj.insert("nonce_bound".into(), json!(bound));
     }
     Outcome::appraised("nitro", &d.what, claims, &fails, &warns)
+}
+
+fn verify_dcap(
+    d: &Detected,
+    quote: &[u8],
+    collateral: &Collateral,
+    opts: &VerifyOptions,
+    caches: Option<&Caches>,
+) -> Outcome {
+    use crate::dcap;
+    // The platform name before verification: from the header's TEE type.
+    let platform = if quote.get(4..8) == Some(&[0x81, 0, 0, 0][..]) { "tdx" } else { "sgx" };
+    let dopts = dcap::DcapOptions {
+        at: opts.at,
+        require_crl: opts.policy.require_crl.unwrap_or(false),
+        trust_simulated: opts.trust_simulated,
+    };
+    let verified = match dcap::verify::verify(quote, collateral, &dopts, caches.map(|c| &c.dcap)) {
+        Ok(v) => v,
+        Err(e) => return Outcome::failed(platform, &d.what, &e),
+    };
+    let ov = dcap::appraise::Overrides { nonce: opts.nonce.clone(), allow_debug: opts.allow_debug };
+    let (fails, warns) = match dcap::appraise::appraise(&verified, &opts.policy, &ov) {
+        Ok(x) => x,
+        Err(e) => return Outcome::policy_error(platform, &d.what, &e),
+    };
+    let mut claims = dcap::claims::claims(&verified);
+    if let Some(obj) = claims.as_object_mut() {
+        let bound =
+            (opts.nonce.is_some() || opts.policy.nonce.is_some()) && !fails.iter().any(|f| f.check == "policy.nonce");
+        obj.insert("nonce_bound".into(), json!(bound));
+    }
+    Outcome::appraised(platform, &d.what, claims, &fails, &warns)
 }

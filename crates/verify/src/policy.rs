@@ -104,6 +104,43 @@ pub struct NitroPolicy {
     pub max_age: Option<u64>,
 }
 
+/// Intel TDX reference values and knobs (`[tdx]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TdxPolicy {
+    /// Accepted TCB statuses (Intel's names). Default: UpToDate; SWHardeningNeeded,
+    /// ConfigurationNeeded and ConfigurationAndSWHardeningNeeded with a warning. Revoked never.
+    pub accepted_tcb_statuses: Option<Vec<String>>,
+    /// Oldest acceptable tcbDate of the matched TCB level (RFC 3339).
+    pub minimum_tcb_date: Option<String>,
+    pub report_data: Option<String>,
+    pub mrtd: Option<OneOrMany>,
+    pub rtmr0: Option<OneOrMany>,
+    pub rtmr1: Option<OneOrMany>,
+    pub rtmr2: Option<OneOrMany>,
+    pub rtmr3: Option<OneOrMany>,
+    pub mrconfigid: Option<OneOrMany>,
+    pub mrowner: Option<OneOrMany>,
+    pub mrownerconfig: Option<OneOrMany>,
+    pub mrseam: Option<OneOrMany>,
+    /// Require TDATTRIBUTES.SEPT_VE_DISABLE (default false).
+    pub require_sept_ve_disable: Option<bool>,
+}
+
+/// Intel SGX reference values and knobs (`[sgx]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SgxPolicy {
+    /// Accepted TCB statuses, as for TDX.
+    pub accepted_tcb_statuses: Option<Vec<String>>,
+    pub minimum_tcb_date: Option<String>,
+    pub report_data: Option<String>,
+    pub mrenclave: Option<OneOrMany>,
+    pub mrsigner: Option<OneOrMany>,
+    pub isv_prod_id: Option<u16>,
+    pub minimum_isv_svn: Option<u16>,
+}
+
 /// `nitro-cli build-enclave`'s `expected-measurements.json`.
 #[derive(Debug, Deserialize)]
 struct NitroCliMeasurements {
@@ -125,6 +162,10 @@ pub struct Policy {
     pub snp: SnpPolicy,
     #[serde(default)]
     pub nitro: NitroPolicy,
+    #[serde(default)]
+    pub tdx: TdxPolicy,
+    #[serde(default)]
+    pub sgx: SgxPolicy,
 }
 
 impl Policy {

@@ -1,0 +1,201 @@
+//! Appraisal of a verified DCAP quote against policy. Returns (failures, warnings).
+//!
+//! TCB status: accepted statuses are explicit policy. Default: UpToDate affirms;
+//! SWHardeningNeeded, ConfigurationNeeded and ConfigurationAndSWHardeningNeeded are accepted with a
+//! warning; anything else is contraindicated. Revoked is never accepted.
+
+use super::claims::is_debug;
+use super::format::{Body, td_attr};
+use super::verify::{TcbStatus, VerifiedDcap};
+use crate::error::{Error, Result};
+use crate::policy::{OneOrMany, Policy, pad64, parse_hex};
+use crate::time::Timestamp;
+
+/// Settings that come from the CLI rather than the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub nonce: Option<Vec<u8>>,
+    pub allow_debug: bool,
+}
+
+const DEFAULT_WARN: &[TcbStatus] =
+    &[TcbStatus::SWHardeningNeeded, TcbStatus::ConfigurationNeeded, TcbStatus::ConfigurationAndSWHardeningNeeded];
+
+fn reference(fail: &mut Vec<Error>, field: &'static str, actual: &[u8], accepted: &Option<OneOrMany>) -> Result<()> {
+    let Some(acc) = accepted else { return Ok(()) };
+    let values = acc.values();
+    for a in &values {
+        if parse_hex(field, a, actual.len())?.as_slice() == actual {
+            return Ok(());
+        }
+    }
+    fail.push(Error::appraisal(
+        "policy.reference_value",
+        format!(
+            "{} {} is not among the accepted values ({})",
+            field.to_uppercase(),
+            hex::encode(actual),
+            values.join(", ")
+        ),
+    ));
+    Ok(())
+}
+
+/// Appraises. Errors in the policy itself (bad hex, unknown status name) are usage errors.
+pub fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Result<(Vec<Error>, Vec<Error>)> {
+    let mut fail = Vec::new();
+    let mut warn: Vec<Error> = v.warnings.clone();
+    let q = &v.quote;
+    let tdx = q.body.td().is_some();
+    let (accepted, min_date, report_data) = if tdx {
+        (&policy.tdx.accepted_tcb_statuses, &policy.tdx.minimum_tcb_date, &policy.tdx.report_data)
+    } else {
+        (&policy.sgx.accepted_tcb_statuses, &policy.sgx.minimum_tcb_date, &policy.sgx.report_data)
+    };
+
+    // TCB status.
+    let status = v.tcb.status;
+    let accepted: Option<Vec<TcbStatus>> = match accepted {
+        None => None,
+        Some(list) => Some(
+            list.iter()
+                .map(|s| {
+                    TcbStatus::parse(s).ok_or_else(|| {
+                        Error::usage("policy", format!("accepted_tcb_statuses: '{s}' is not an Intel TCB status"))
+                    })
+                })
+                .collect::<Result<_>>()?,
+        ),
+    };
+    let detail = || {
+        let ids = if v.advisory_ids.is_empty() {
+            String::new()
+        } else {
+            format!(", advisories {}", v.advisory_ids.join(", "))
+        };
+        format!(
+            "TCB status {} (platform level tcbDate {}{ids}; QE {})",
+            status.name(),
+            v.tcb_date.as_deref().unwrap_or("none"),
+            v.qe_status.name()
+        )
+    };
+    let ok = match &accepted {
+        _ if status == TcbStatus::Revoked => false,
+        None => status == TcbStatus::UpToDate || DEFAULT_WARN.contains(&status),
+        Some(list) => list.contains(&status),
+    };
+    if !ok {
+        fail.push(Error::appraisal(
+            "policy.tcb_status",
+            format!(
+                "{} is not accepted (accepted: {})",
+                detail(),
+                match &accepted {
+                    None => "UpToDate; with a warning SWHardeningNeeded, ConfigurationNeeded, ConfigurationAndSWHardeningNeeded".to_string(),
+                    Some(l) => l.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+                }
+            ),
+        ));
+    } else if status != TcbStatus::UpToDate {
+        warn.push(Error::appraisal("policy.tcb_status", format!("{} is accepted by policy", detail())));
+    }
+    if let Some(min) = min_date {
+        let want = Timestamp::parse_rfc3339(min)
+            .map_err(|_| Error::usage("policy", format!("minimum_tcb_date '{min}' is not an RFC 3339 time")))?;
+        let have = v.tcb_date.as_deref().and_then(|d| Timestamp::parse_rfc3339(d).ok());
+        match have {
+            Some(h) if h >= want => {}
+            _ => fail.push(Error::appraisal(
+                "policy.tcb_date",
+                format!("tcbDate {} is older than the minimum {min}", v.tcb_date.as_deref().unwrap_or("(no level)")),
+            )),
+        }
+    }
+
+    // Debug.
+    let debug_ok = ov.allow_debug || policy.allow_debug.unwrap_or(false);
+    if is_debug(q) && !debug_ok {
+        fail.push(Error::appraisal(
+            "policy.debug",
+            if tdx {
+                "TDATTRIBUTES.DEBUG is set: the host VMM can read and change the TD (use --allow-debug to accept)"
+            } else {
+                "ATTRIBUTES.DEBUG is set: the enclave is a debug enclave (use --allow-debug to accept)"
+            },
+        ));
+    }
+
+    // Binding.
+    let rd = q.body.report_data();
+    let nonce = match (&ov.nonce, &policy.nonce) {
+        (Some(n), _) => Some(n.clone()),
+        (None, Some(h)) => Some(parse_hex("nonce", h, 64)?),
+        _ => None,
+    };
+    if let Some(n) = nonce {
+        if n.is_empty() || n.len() > 64 {
+            return Err(Error::usage("nonce", format!("nonce is {} bytes, 1..64 expected", n.len())));
+        }
+        if &pad64(&n) != rd {
+            fail.push(Error::appraisal(
+                "policy.nonce",
+                format!(
+                    "REPORTDATA {} does not carry the nonce {} (zero-padded to 64 bytes)",
+                    hex::encode(rd),
+                    hex::encode(&n)
+                ),
+            ));
+        }
+    }
+    if let Some(h) = report_data {
+        let want = pad64(&parse_hex("report_data", h, 64)?);
+        if &want != rd {
+            fail.push(Error::appraisal(
+                "policy.report_data",
+                format!("REPORTDATA {} is not {}", hex::encode(rd), hex::encode(want)),
+            ));
+        }
+    }
+
+    // Reference values.
+    match &q.body {
+        Body::Td10(t) | Body::Td15(t) => {
+            let p = &policy.tdx;
+            reference(&mut fail, "mrtd", &t.mr_td, &p.mrtd)?;
+            reference(&mut fail, "rtmr0", &t.rt_mr[0], &p.rtmr0)?;
+            reference(&mut fail, "rtmr1", &t.rt_mr[1], &p.rtmr1)?;
+            reference(&mut fail, "rtmr2", &t.rt_mr[2], &p.rtmr2)?;
+            reference(&mut fail, "rtmr3", &t.rt_mr[3], &p.rtmr3)?;
+            reference(&mut fail, "mrconfigid", &t.mr_config_id, &p.mrconfigid)?;
+            reference(&mut fail, "mrowner", &t.mr_owner, &p.mrowner)?;
+            reference(&mut fail, "mrownerconfig", &t.mr_owner_config, &p.mrownerconfig)?;
+            reference(&mut fail, "mrseam", &t.mr_seam, &p.mrseam)?;
+            if p.require_sept_ve_disable == Some(true) && t.td_attributes_u64() & td_attr::SEPT_VE_DISABLE == 0 {
+                fail.push(Error::appraisal("policy.td_attributes", "TDATTRIBUTES.SEPT_VE_DISABLE is not set"));
+            }
+        }
+        Body::Sgx(e) => {
+            let p = &policy.sgx;
+            reference(&mut fail, "mrenclave", &e.mr_enclave, &p.mrenclave)?;
+            reference(&mut fail, "mrsigner", &e.mr_signer, &p.mrsigner)?;
+            if let Some(id) = p.isv_prod_id
+                && id != e.isv_prod_id
+            {
+                fail.push(Error::appraisal(
+                    "policy.reference_value",
+                    format!("ISVPRODID {} is not {id}", e.isv_prod_id),
+                ));
+            }
+            if let Some(min) = p.minimum_isv_svn
+                && e.isv_svn < min
+            {
+                fail.push(Error::appraisal(
+                    "policy.isv_svn",
+                    format!("ISVSVN {} is below the minimum {min}", e.isv_svn),
+                ));
+            }
+        }
+    }
+    Ok((fail, warn))
+}

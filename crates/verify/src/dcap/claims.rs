@@ -1,0 +1,239 @@
+//! What a verified DCAP quote says, as JSON claims, and every field of a quote with Intel's names
+//! (for `cloud-ra show`).
+
+use super::format::{Body, CertData, CertificationData, EnclaveReport, Quote, TdReport, td_attr};
+use super::verify::VerifiedDcap;
+use crate::time::Timestamp;
+use serde_json::{Value, json};
+
+fn enclave_report_fields(r: &EnclaveReport) -> Value {
+    json!({
+        "cpuSvn": hex::encode(r.cpu_svn),
+        "miscSelect": format!("{:08x}", r.misc_select),
+        "reserved1": hex::encode(r.reserved1),
+        "attributes": hex::encode(r.attributes),
+        "mrEnclave": hex::encode(r.mr_enclave),
+        "reserved2": hex::encode(r.reserved2),
+        "mrSigner": hex::encode(r.mr_signer),
+        "reserved3": hex::encode(r.reserved3),
+        "isvProdID": r.isv_prod_id,
+        "isvSvn": r.isv_svn,
+        "reserved4": hex::encode(r.reserved4),
+        "reportData": hex::encode(r.report_data),
+    })
+}
+
+fn td_report_fields(t: &TdReport) -> Value {
+    let mut v = json!({
+        "teeTcbSvn": hex::encode(t.tee_tcb_svn),
+        "mrSeam": hex::encode(t.mr_seam),
+        "mrSignerSeam": hex::encode(t.mr_signer_seam),
+        "seamAttributes": hex::encode(t.seam_attributes),
+        "tdAttributes": hex::encode(t.td_attributes),
+        "xFAM": hex::encode(t.xfam),
+        "mrTd": hex::encode(t.mr_td),
+        "mrConfigId": hex::encode(t.mr_config_id),
+        "mrOwner": hex::encode(t.mr_owner),
+        "mrOwnerConfig": hex::encode(t.mr_owner_config),
+        "rtMr0": hex::encode(t.rt_mr[0]),
+        "rtMr1": hex::encode(t.rt_mr[1]),
+        "rtMr2": hex::encode(t.rt_mr[2]),
+        "rtMr3": hex::encode(t.rt_mr[3]),
+        "reportData": hex::encode(t.report_data),
+    });
+    if let Some(obj) = v.as_object_mut() {
+        if let Some(s) = t.tee_tcb_svn2 {
+            obj.insert("teeTcbSvn2".into(), json!(hex::encode(s)));
+        }
+        if let Some(m) = t.mr_service_td {
+            obj.insert("mrServiceTd".into(), json!(hex::encode(m)));
+        }
+    }
+    v
+}
+
+fn cert_data_fields(c: &CertificationData) -> Value {
+    let data = match &c.data {
+        CertData::PpidCleartext { ppid, cpu_svn, pce_svn, pce_id } => json!({
+            "ppid": hex::encode(ppid), "cpuSvn": hex::encode(cpu_svn), "pceSvn": pce_svn, "pceId": format!("{pce_id:04x}"),
+        }),
+        CertData::PpidEncrypted { encrypted_ppid, cpu_svn, pce_svn, pce_id } => json!({
+            "encryptedPpid": hex::encode(encrypted_ppid), "cpuSvn": hex::encode(cpu_svn), "pceSvn": pce_svn, "pceId": format!("{pce_id:04x}"),
+        }),
+        CertData::PckLeaf { der, .. } | CertData::PckChain { der, .. } => {
+            let certs: Vec<Value> = der
+                .iter()
+                .map(|d| match crate::x509::Certificate::from_der(d) {
+                    Ok(c) => json!({
+                        "subject": c.subject, "issuer": c.issuer, "serial": hex::encode(&c.serial),
+                        "not_before": Timestamp(c.not_before).to_rfc3339(), "not_after": Timestamp(c.not_after).to_rfc3339(),
+                        "sha256": c.fingerprint_hex(),
+                    }),
+                    Err(e) => json!({"error": e}),
+                })
+                .collect();
+            json!({ "certificates": certs })
+        }
+        CertData::QeReport(q) => json!({
+            "qeReport": enclave_report_fields(&q.qe_report),
+            "qeReportSignature": hex::encode(q.qe_report_signature),
+            "qeAuthData": hex::encode(&q.qe_auth_data),
+            "certificationData": cert_data_fields(&q.certification_data),
+        }),
+    };
+    json!({ "certificationDataType": c.cert_type, "certificationDataSize": c.size, "data": data })
+}
+
+/// Every field of a quote, with Intel's names.
+pub fn quote_fields(q: &Quote) -> Value {
+    let h = &q.header;
+    let mut header = json!({
+        "version": h.version,
+        "attestationKeyType": h.attestation_key_type,
+        "teeType": format!("{:#x}", h.tee_type),
+        "qeVendorId": hex::encode(h.qe_vendor_id),
+        "userData": hex::encode(h.user_data),
+    });
+    if let Some(obj) = header.as_object_mut() {
+        if h.version == 3 {
+            obj.insert("qeSvn".into(), json!(h.qe_svn));
+            obj.insert("pceSvn".into(), json!(h.pce_svn));
+        } else {
+            obj.insert("reserved".into(), json!(format!("{:04x}{:04x}", h.qe_svn, h.pce_svn)));
+        }
+    }
+    let body = match &q.body {
+        Body::Sgx(e) => enclave_report_fields(e),
+        Body::Td10(t) | Body::Td15(t) => td_report_fields(t),
+    };
+    let mut sig = json!({
+        "ecdsa256BitSignature": hex::encode(q.quote_signature),
+        "ecdsaAttestationKey": hex::encode(q.attestation_key),
+    });
+    if let Some(obj) = sig.as_object_mut() {
+        if q.header.version == 3 {
+            obj.insert("qeReport".into(), enclave_report_fields(&q.qe_report));
+            obj.insert("qeReportSignature".into(), json!(hex::encode(q.qe_report_signature)));
+            obj.insert("qeAuthData".into(), json!(hex::encode(&q.qe_auth_data)));
+        }
+        obj.insert("certificationData".into(), cert_data_fields(&q.outer_certification));
+    }
+    let mut v = json!({
+        "header": header,
+        "body": body,
+        "bodyType": q.body.name(),
+        "signatureDataLength": q.signature_data_len,
+        "signatureData": sig,
+        "quoteLength": q.raw.len(),
+        "trailingBytes": q.trailing,
+    });
+    if let (Some((t, s)), Some(obj)) = (q.body_descriptor, v.as_object_mut()) {
+        obj.insert("bodyDescriptor".into(), json!({"type": t, "size": s}));
+    }
+    v
+}
+
+fn td_attributes(t: &TdReport) -> Value {
+    let a = t.td_attributes_u64();
+    json!({
+        "raw": hex::encode(t.td_attributes),
+        "debug": a & td_attr::DEBUG != 0,
+        "sept_ve_disable": a & td_attr::SEPT_VE_DISABLE != 0,
+        "pks": a & td_attr::PKS != 0,
+        "kl": a & td_attr::KL != 0,
+        "perfmon": a & td_attr::PERFMON != 0,
+        "reserved_bits_set": a & td_attr::RESERVED != 0,
+    })
+}
+
+/// Whether the quoted TD or enclave is in debug mode.
+pub fn is_debug(q: &Quote) -> bool {
+    match &q.body {
+        Body::Sgx(e) => e.debug(),
+        Body::Td10(t) | Body::Td15(t) => t.td_attributes_u64() & td_attr::DEBUG != 0,
+    }
+}
+
+/// Claims of a verified quote.
+pub fn claims(v: &VerifiedDcap) -> Value {
+    let q = &v.quote;
+    let c = &v.collateral;
+    let mut out = match &q.body {
+        Body::Sgx(e) => json!({
+            "platform": "sgx",
+            "mrenclave": hex::encode(e.mr_enclave),
+            "mrsigner": hex::encode(e.mr_signer),
+            "isv_prod_id": e.isv_prod_id,
+            "isv_svn": e.isv_svn,
+            "attributes": {"raw": hex::encode(e.attributes), "debug": e.debug(), "mode64bit": e.attributes[0] & 0x04 != 0},
+            "misc_select": format!("{:08x}", e.misc_select),
+            "cpu_svn": hex::encode(e.cpu_svn),
+            "report_data": hex::encode(e.report_data),
+        }),
+        Body::Td10(t) | Body::Td15(t) => {
+            let mut m = json!({
+                "platform": "tdx",
+                "mrtd": hex::encode(t.mr_td),
+                "rtmr0": hex::encode(t.rt_mr[0]),
+                "rtmr1": hex::encode(t.rt_mr[1]),
+                "rtmr2": hex::encode(t.rt_mr[2]),
+                "rtmr3": hex::encode(t.rt_mr[3]),
+                "mrconfigid": hex::encode(t.mr_config_id),
+                "mrowner": hex::encode(t.mr_owner),
+                "mrownerconfig": hex::encode(t.mr_owner_config),
+                "mrseam": hex::encode(t.mr_seam),
+                "mrsignerseam": hex::encode(t.mr_signer_seam),
+                "seam_attributes": hex::encode(t.seam_attributes),
+                "td_attributes": td_attributes(t),
+                "xfam": hex::encode(t.xfam),
+                "report_data": hex::encode(t.report_data),
+                "tee_tcb_svn": hex::encode(t.tee_tcb_svn),
+            });
+            if let Some(obj) = m.as_object_mut() {
+                if let Some(s) = t.tee_tcb_svn2 {
+                    obj.insert("tee_tcb_svn2".into(), json!(hex::encode(s)));
+                }
+                if let Some(s) = t.mr_service_td {
+                    obj.insert("mrservicetd".into(), json!(hex::encode(s)));
+                }
+            }
+            m
+        }
+    };
+    if let Some(obj) = out.as_object_mut() {
+        obj.insert("quote_version".into(), json!(q.header.version));
+        obj.insert("body_type".into(), json!(q.body.name()));
+        obj.insert("debug".into(), json!(is_debug(q)));
+        obj.insert("fmspc".into(), json!(hex::encode_upper(c.pck_ext.fmspc)));
+        obj.insert("pce_id".into(), json!(hex::encode_upper(c.pck_ext.pce_id)));
+        obj.insert("tcb_status".into(), json!(v.tcb.status.name()));
+        obj.insert("advisory_ids".into(), json!(v.advisory_ids));
+        obj.insert("tcb_date".into(), json!(v.tcb_date));
+        obj.insert("qe_tcb_status".into(), json!(v.qe_status.name()));
+        obj.insert("qe_tcb_date".into(), json!(v.qe_level.as_ref().map(|l| l.tcb_date.clone())));
+        obj.insert(
+            "tdx_module".into(),
+            match &v.tcb.module {
+                Some(m) => json!({"id": m.id, "isv_svn": m.isv_svn, "tcb_status": m.status.name(),
+                    "tcb_date": m.level.as_ref().map(|l| l.tcb_date.clone())}),
+                None => Value::Null,
+            },
+        );
+        obj.insert("tcb_evaluation_data_number".into(), json!(c.tcb_info.json.tcb_evaluation_data_number));
+        obj.insert("pck_sgx_tcb_components".into(), json!(c.pck_ext.sgx_tcb_components.to_vec()));
+        obj.insert("pck_pce_svn".into(), json!(c.pck_ext.pce_svn));
+        obj.insert(
+            "pck".into(),
+            json!({
+                "subject": c.pck.subject,
+                "issuer": c.pck_ca.subject_cn,
+                "serial": hex::encode(&c.pck.serial),
+                "not_after": Timestamp(c.pck.not_after).to_rfc3339(),
+            }),
+        );
+        obj.insert("root_sha256".into(), json!(hex::encode(c.root_sha256)));
+        obj.insert("simulated".into(), json!(c.simulated));
+        obj.insert("crls_checked".into(), json!(c.crls_checked));
+    }
+    out
+}

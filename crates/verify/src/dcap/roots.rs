@@ -1,0 +1,18 @@
+//! The pinned Intel SGX Root CA, by SHA-256 of its DER. The certificate itself comes from the
+//! quote's PCK chain or from collateral; only this fingerprint decides trust.
+
+/// Intel SGX Root CA (CN=Intel SGX Root CA, 2018-05-21 → 2049-12-31).
+pub const INTEL_SGX_ROOT_CA: &str = "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3";
+
+/// Subject common names of Intel's DCAP PKI.
+pub const ROOT_CN: &str = "Intel SGX Root CA";
+pub const PLATFORM_CA_CN: &str = "Intel SGX PCK Platform CA";
+pub const PROCESSOR_CA_CN: &str = "Intel SGX PCK Processor CA";
+pub const TCB_SIGNING_CN: &str = "Intel SGX TCB Signing";
+/// Intel QVL 4.1.2.4.4: the PCK certificate's CN contains this phrase.
+pub const PCK_CN_PHRASE: &str = "SGX PCK Certificate";
+
+/// SHA-256 of cloud-ra's simulated Intel SGX Root CA (crate `cloud-ra-sim`, `intel` module).
+/// Trusted only when the caller asks for it (`--trust-simulated`). Empty until the simulated
+/// Intel PKI lands.
+pub const SIMULATED_ROOT_CA: &[&str] = &[];

@@ -1,0 +1,1080 @@
+//! DCAP quote verification, step by step as Intel's QVL (`QuoteVerifier.cpp`, numbered 4.1.2.4.x)
+//! with the TCB level matching and status convergence of `TcbLevelCheck.cpp`, `TdxModuleCheck.cpp`
+//! and `TDRelaunchCheck.cpp`. Each failure names its check:
+//!
+//! 1. `dcap.quote`            byte-exact parse (trailing bytes: a warning)
+//! 2. `dcap.pck_chain`        PCK → PCK Platform/Processor CA → Intel SGX Root CA (pinned), validity
+//! 3. `dcap.root_crl`         Root CA CRL fresh, signed by the root; PCK CA and TCB Signing not revoked
+//! 4. `dcap.pck_crl`          PCK CRL of the PCK's issuer fresh and signed; PCK not revoked
+//! 5. `dcap.tcb_info`         id/version/FMSPC/PCE-ID, TCB Signing chain, signature over the raw bytes, dates
+//! 6. `dcap.qe_identity`      id (TD_QE / QE), version, signature over the raw bytes, dates
+//! 7. `dcap.tdx_module`       MRSIGNERSEAM and SEAMATTRIBUTES against the TDX module (identity)
+//! 8. `dcap.qe_report`        QE report signature by the PCK key
+//! 9. `dcap.qe_report_data`   QE report data = SHA-256(attestation key || QE auth data)
+//! 10. `dcap.qe_identity`     QE report against the identity (MISCSELECT, ATTRIBUTES, MRSIGNER, ISVPRODID)
+//! 11. `dcap.quote_signature` quote signature by the attestation key over header (+ descriptor) + body
+//! 12. `dcap.tcb_level`       TCB level matching and status convergence
+//!
+//! Steps 2 to 6 depend only on collateral: they run once per collateral set and are cached, keyed
+//! by the content of every certificate, CRL and document involved.
+
+use super::collateral::{DcapItem, EnclaveIdentity, IsvTcbLevel, TcbInfo, TcbLevel};
+use super::format::{Body, Quote};
+use super::pck::PckExtensions;
+use super::roots;
+use crate::collateral::Collateral;
+use crate::crypto::{KeyKind, PublicKey, SigAlg, sha256};
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
+use crate::x509::{Certificate, Crl};
+use aws_lc_rs::signature::ParsedPublicKey;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Options of one verification. `at` is the evaluation time: nothing here reads the clock.
+#[derive(Debug, Clone, Copy)]
+pub struct DcapOptions {
+    pub at: Timestamp,
+    /// Root CA CRL and PCK CRL must be supplied (otherwise a missing CRL is a warning).
+    pub require_crl: bool,
+    /// Trust cloud-ra's simulated Intel root (negative tests, demos).
+    pub trust_simulated: bool,
+}
+
+/// The TCB status, with Intel's names. `TcbLevelNotFound` is QVL's TCB_NOT_SUPPORTED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum TcbStatus {
+    UpToDate,
+    SWHardeningNeeded,
+    ConfigurationNeeded,
+    ConfigurationAndSWHardeningNeeded,
+    OutOfDate,
+    OutOfDateConfigurationNeeded,
+    Revoked,
+    TDRelaunchAdvised,
+    TDRelaunchAdvisedConfigurationNeeded,
+    TcbLevelNotFound,
+}
+
+impl TcbStatus {
+    pub fn name(self) -> &'static str {
+        use TcbStatus::*;
+        match self {
+            UpToDate => "UpToDate",
+            SWHardeningNeeded => "SWHardeningNeeded",
+            ConfigurationNeeded => "ConfigurationNeeded",
+            ConfigurationAndSWHardeningNeeded => "ConfigurationAndSWHardeningNeeded",
+            OutOfDate => "OutOfDate",
+            OutOfDateConfigurationNeeded => "OutOfDateConfigurationNeeded",
+            Revoked => "Revoked",
+            TDRelaunchAdvised => "TDRelaunchAdvised",
+            TDRelaunchAdvisedConfigurationNeeded => "TDRelaunchAdvisedConfigurationNeeded",
+            TcbLevelNotFound => "TcbLevelNotFound",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        use TcbStatus::*;
+        [
+            UpToDate,
+            SWHardeningNeeded,
+            ConfigurationNeeded,
+            ConfigurationAndSWHardeningNeeded,
+            OutOfDate,
+            OutOfDateConfigurationNeeded,
+            Revoked,
+            TDRelaunchAdvised,
+            TDRelaunchAdvisedConfigurationNeeded,
+            TcbLevelNotFound,
+        ]
+        .into_iter()
+        .find(|x| x.name().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// Intel's VALID_TCB_INFO_STATUSES.
+const TCB_INFO_STATUSES: &[TcbStatus] = &[
+    TcbStatus::UpToDate,
+    TcbStatus::OutOfDate,
+    TcbStatus::ConfigurationNeeded,
+    TcbStatus::Revoked,
+    TcbStatus::OutOfDateConfigurationNeeded,
+    TcbStatus::SWHardeningNeeded,
+    TcbStatus::ConfigurationAndSWHardeningNeeded,
+];
+/// Intel's VALID_MODULE_TCB_STATUSES.
+const MODULE_STATUSES: &[TcbStatus] = &[TcbStatus::UpToDate, TcbStatus::OutOfDate, TcbStatus::Revoked];
+
+fn status_of(s: &str, valid: &[TcbStatus], what: &str) -> Result<TcbStatus> {
+    valid.iter().copied().find(|v| v.name() == s).ok_or_else(|| {
+        Error::collateral(
+            "dcap.tcb_level",
+            format!("{what} has the unrecognised TCB status \"{s}\" (QVL: TCB_UNRECOGNIZED_STATUS)"),
+        )
+    })
+}
+
+/// The QE identity result (Intel's STATUS_SGX_ENCLAVE_REPORT_ISVSVN_*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum QeStatus {
+    UpToDate,
+    OutOfDate,
+    Revoked,
+    TcbLevelNotFound,
+}
+
+impl QeStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            QeStatus::UpToDate => "UpToDate",
+            QeStatus::OutOfDate => "OutOfDate",
+            QeStatus::Revoked => "Revoked",
+            QeStatus::TcbLevelNotFound => "TcbLevelNotFound",
+        }
+    }
+}
+
+/// Collateral checks that passed, for one collateral set, inside `valid_from..=valid_until`.
+pub struct VerifiedCollateral {
+    pub valid_from: i64,
+    pub valid_until: i64,
+    pub pck: Certificate,
+    pub pck_key: ParsedPublicKey,
+    pub pck_ext: PckExtensions,
+    pub pck_ca: Certificate,
+    pub root_sha256: [u8; 32],
+    pub simulated: bool,
+    pub tcb_info: Arc<TcbInfo>,
+    pub qe_identity: Arc<EnclaveIdentity>,
+    pub crls_checked: usize,
+    pub warnings: Vec<Error>,
+}
+
+/// Verified collateral keyed by content (certificates, CRLs, TCB info, QE identity). Safe to share.
+#[derive(Default)]
+pub struct CollateralCache {
+    map: Mutex<HashMap<[u8; 32], Arc<VerifiedCollateral>>>,
+}
+
+impl CollateralCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn len(&self) -> usize {
+        self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The TDX module evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleEval {
+    pub id: String,
+    pub isv_svn: u8,
+    pub status: TcbStatus,
+    pub level: Option<IsvTcbLevel>,
+}
+
+/// The outcome of TCB level matching (step 12).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcbEval {
+    pub status: TcbStatus,
+    /// The level matched on SGX components + PCESVN.
+    pub sgx_level: Option<TcbLevel>,
+    /// TDX: the level also matched on TEE_TCB_SVN.
+    pub tdx_level: Option<TcbLevel>,
+    pub module: Option<ModuleEval>,
+}
+
+/// What a successful verification established.
+pub struct VerifiedDcap {
+    pub quote: Quote,
+    pub collateral: Arc<VerifiedCollateral>,
+    pub tcb: TcbEval,
+    pub qe_status: QeStatus,
+    pub qe_level: Option<IsvTcbLevel>,
+    /// Union of the advisory IDs of the platform level, the TDX module level and the QE level.
+    pub advisory_ids: Vec<String>,
+    /// tcbDate of the platform level that decided the status.
+    pub tcb_date: Option<String>,
+    pub warnings: Vec<Error>,
+}
+
+impl VerifiedDcap {
+    pub fn tcb_status(&self) -> TcbStatus {
+        self.tcb.status
+    }
+}
+
+fn ev(check: &'static str, d: impl Into<String>) -> Error {
+    Error::evidence(check, d)
+}
+fn co(check: &'static str, d: impl Into<String>) -> Error {
+    Error::collateral(check, d)
+}
+
+/// Fresh CRLs of one issuer (thisUpdate <= at < nextUpdate), signature-checked; `None` when none
+/// was supplied. Stale or future CRLs are ignored when a fresh one is present, refused otherwise.
+fn crls_for<'a>(
+    check: &'static str,
+    crls: &[&'a Crl],
+    issuer: &Certificate,
+    at: Timestamp,
+) -> Result<Option<Vec<&'a Crl>>> {
+    let mine: Vec<&Crl> = crls.iter().copied().filter(|c| c.issuer_raw == issuer.subject_raw).collect();
+    if mine.is_empty() {
+        return Ok(None);
+    }
+    let mut fresh = Vec::new();
+    let mut why = Vec::new();
+    for c in &mine {
+        match c.check(issuer, at) {
+            Ok(()) => fresh.push(*c),
+            Err(e) if e.contains("stale") || e.contains("thisUpdate") || e.contains("nextUpdate") => why.push(e),
+            Err(e) => return Err(ev(check, format!("CRL of '{}': {e}", issuer.subject_cn))),
+        }
+    }
+    if fresh.is_empty() {
+        return Err(co(check, format!("no CRL of '{}' is fresh at {at}: {}", issuer.subject_cn, why.join("; "))));
+    }
+    Ok(Some(fresh))
+}
+
+fn pinned(root: &Certificate, trust_simulated: bool) -> Result<bool> {
+    let fp = root.fingerprint_hex();
+    if fp == roots::INTEL_SGX_ROOT_CA {
+        return Ok(false);
+    }
+    if trust_simulated && roots::SIMULATED_ROOT_CA.contains(&fp.as_str()) {
+        return Ok(true);
+    }
+    Err(ev(
+        "dcap.pck_chain",
+        format!(
+            "root '{}' ({fp}) is not the pinned Intel SGX Root CA ({}){}",
+            root.subject_cn,
+            roots::INTEL_SGX_ROOT_CA,
+            if roots::SIMULATED_ROOT_CA.contains(&fp.as_str()) {
+                "; it is cloud-ra's SIMULATED Intel root (trusted only with --trust-simulated)"
+            } else {
+                ""
+            }
+        ),
+    ))
+}
+
+struct Docs {
+    tcb_info: Arc<TcbInfo>,
+    qe_identity: Arc<EnclaveIdentity>,
+}
+
+/// Chooses the TCB info and QE identity for this quote (steps 5 and 6, selection part).
+fn select_docs(items: &[&DcapItem], fmspc: &[u8; 6], pce_id: &[u8; 2], tdx: bool, at: Timestamp) -> Result<Docs> {
+    let want_tcb = if tdx { "TDX" } else { "SGX" };
+    let want_qe = if tdx { "TD_QE" } else { "QE" };
+    let fmspc_hex = hex::encode_upper(fmspc);
+    let infos: Vec<&Arc<TcbInfo>> = items
+        .iter()
+        .filter_map(|i| match i {
+            DcapItem::TcbInfo(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    if infos.is_empty() {
+        return Err(co(
+            "dcap.tcb_info",
+            format!(
+                "no TCB info supplied: fetch Intel PCS /{}/certification/v4/tcb?fmspc={fmspc_hex}",
+                if tdx { "tdx" } else { "sgx" }
+            ),
+        ));
+    }
+    let same_fmspc: Vec<&Arc<TcbInfo>> = infos.iter().copied().filter(|t| &t.fmspc == fmspc).collect();
+    if same_fmspc.is_empty() {
+        let have: Vec<String> = infos.iter().map(|t| hex::encode_upper(t.fmspc)).collect();
+        return Err(co(
+            "dcap.tcb_info",
+            format!("TCB info is for FMSPC {} but the PCK certificate says FMSPC {fmspc_hex}", have.join(", ")),
+        ));
+    }
+    let same_id: Vec<&Arc<TcbInfo>> = same_fmspc.iter().copied().filter(|t| t.id() == want_tcb).collect();
+    if same_id.is_empty() {
+        return Err(co(
+            "dcap.tcb_info",
+            format!(
+                "TCB info id is \"{}\" but a {} quote needs \"{want_tcb}\" (QVL 4.1.2.4.9: TCB_INFO_MISMATCH)",
+                same_fmspc[0].id(),
+                if tdx { "TDX" } else { "SGX" }
+            ),
+        ));
+    }
+    let fresh: Vec<&Arc<TcbInfo>> =
+        same_id.iter().copied().filter(|t| t.issue_date <= at && at < t.next_update).collect();
+    let tcb_info = match fresh.iter().max_by_key(|t| t.json.tcb_evaluation_data_number.unwrap_or(0)) {
+        Some(t) => (*t).clone(),
+        None => {
+            let t = same_id
+                .iter()
+                .max_by_key(|t| t.next_update.0)
+                .map(|t| (*t).clone())
+                .ok_or_else(|| co("dcap.tcb_info", "no TCB info"))?;
+            let what = if at < t.issue_date { "is not yet valid: issueDate" } else { "has expired: nextUpdate" };
+            let when = if at < t.issue_date { t.issue_date } else { t.next_update };
+            return Err(co(
+                "dcap.tcb_info",
+                format!("TCB info ({}) {what} {when}, evaluation time {at}", t.signed.source),
+            ));
+        }
+    };
+    if tcb_info.json.version < 3 {
+        return Err(co(
+            "dcap.tcb_info",
+            format!("TCB info version {} is not supported (Intel PCS API v4 serves version 3)", tcb_info.json.version),
+        ));
+    }
+    if &tcb_info.pce_id != pce_id {
+        return Err(co(
+            "dcap.tcb_info",
+            format!(
+                "TCB info pceId {} is not the PCK certificate's PCE-ID {} (QVL 4.1.2.4.10)",
+                hex::encode_upper(tcb_info.pce_id),
+                hex::encode_upper(pce_id)
+            ),
+        ));
+    }
+
+    let ids: Vec<&Arc<EnclaveIdentity>> = items
+        .iter()
+        .filter_map(|i| match i {
+            DcapItem::EnclaveIdentity(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    if ids.is_empty() {
+        return Err(co(
+            "dcap.qe_identity",
+            format!(
+                "no QE identity supplied: fetch Intel PCS /{}/certification/v4/qe/identity",
+                if tdx { "tdx" } else { "sgx" }
+            ),
+        ));
+    }
+    let right: Vec<&Arc<EnclaveIdentity>> = ids.iter().copied().filter(|e| e.json.id == want_qe).collect();
+    if right.is_empty() {
+        return Err(co(
+            "dcap.qe_identity",
+            format!(
+                "enclave identity id is \"{}\" but a {} quote needs \"{want_qe}\" (QVL 4.1.2.4.14: QE_IDENTITY_MISMATCH)",
+                ids[0].json.id,
+                if tdx { "TDX" } else { "SGX" }
+            ),
+        ));
+    }
+    let fresh: Vec<&Arc<EnclaveIdentity>> =
+        right.iter().copied().filter(|e| e.issue_date <= at && at < e.next_update).collect();
+    let qe_identity = match fresh.iter().max_by_key(|e| e.json.tcb_evaluation_data_number.unwrap_or(0)) {
+        Some(e) => (*e).clone(),
+        None => {
+            let e = right
+                .iter()
+                .max_by_key(|e| e.next_update.0)
+                .map(|e| (*e).clone())
+                .ok_or_else(|| co("dcap.qe_identity", "no QE identity"))?;
+            let what = if at < e.issue_date { "is not yet valid: issueDate" } else { "has expired: nextUpdate" };
+            let when = if at < e.issue_date { e.issue_date } else { e.next_update };
+            return Err(co(
+                "dcap.qe_identity",
+                format!("QE identity ({}) {what} {when}, evaluation time {at}", e.signed.source),
+            ));
+        }
+    };
+    if qe_identity.json.version < 2 {
+        return Err(co(
+            "dcap.qe_identity",
+            format!("enclave identity version {} is not supported (QVL requires version 2)", qe_identity.json.version),
+        ));
+    }
+    Ok(Docs { tcb_info, qe_identity })
+}
+
+/// Verifies a quote. `collateral` holds every certificate, CRL and DCAP document the caller has;
+/// the PCK chain embedded in the quote is added to it.
+pub fn verify(
+    quote_bytes: &[u8],
+    collateral: &Collateral,
+    opts: &DcapOptions,
+    cache: Option<&CollateralCache>,
+) -> Result<VerifiedDcap> {
+    // 1. Quote.
+    let quote = Quote::parse(quote_bytes)?;
+    let mut warnings = Vec::new();
+    if quote.trailing > 0 {
+        warnings.push(ev(
+            "dcap.quote",
+            format!(
+                "{} bytes after the declared signature data (offset {:#x}) were ignored{}",
+                quote.trailing,
+                quote.raw.len(),
+                if quote.trailing_zero { " (zero padding)" } else { " (not zero)" }
+            ),
+        ));
+    }
+    let coll = verify_collateral(&quote, collateral, opts, cache)?;
+    warnings.extend(coll.warnings.iter().cloned());
+    let tdx = quote.is_tdx();
+
+    // 7. TDX module (QVL 4.1.2.4.11).
+    if let Some(td) = quote.body.td() {
+        check_tdx_module(&quote, td, &coll.tcb_info)?;
+    }
+
+    // 8. QE report signature by the PCK key (4.1.2.4.12).
+    coll.pck_key.verify_sig(&quote.qe_report.raw, &quote.qe_report_signature).map_err(|_| {
+        ev(
+            "dcap.qe_report",
+            format!(
+                "QE report signature does not verify with the PCK key of '{}' (serial {})",
+                coll.pck.subject_cn,
+                hex::encode(&coll.pck.serial)
+            ),
+        )
+    })?;
+    // 9. QE report data (4.1.2.4.13).
+    let mut ak_auth = Vec::with_capacity(64 + quote.qe_auth_data.len());
+    ak_auth.extend_from_slice(&quote.attestation_key);
+    ak_auth.extend_from_slice(&quote.qe_auth_data);
+    let h = sha256(&ak_auth);
+    if quote.qe_report.report_data[..32] != h {
+        return Err(ev(
+            "dcap.qe_report_data",
+            format!(
+                "qeReport.reportData[0..32] {} is not SHA-256(attestation key || QE auth data) {}",
+                hex::encode(&quote.qe_report.report_data[..32]),
+                hex::encode(h)
+            ),
+        ));
+    }
+    // 10. QE identity (4.1.2.4.14, 4.1.2.4.15 / 4.1.2.9.x).
+    let (qe_status, qe_level) = check_qe_identity(&quote, &coll.qe_identity)?;
+    // 11. Quote signature (4.1.2.4.16).
+    let mut point = Vec::with_capacity(65);
+    point.push(0x04);
+    point.extend_from_slice(&quote.attestation_key);
+    let ak = PublicKey { kind: KeyKind::EcP256, bytes: point };
+    ak.verify(SigAlg::EcdsaP256Sha256Fixed, quote.signed_bytes(), &quote.quote_signature).map_err(|e| {
+        ev(
+            "dcap.quote_signature",
+            format!(
+                "quote signature over bytes 0x0..{:#x} (header{} + body) does not verify with the attestation key: {e}",
+                quote.signed_len,
+                if quote.body_descriptor.is_some() { " + body descriptor" } else { "" }
+            ),
+        )
+    })?;
+    // 12. TCB level (4.1.2.4.17).
+    let tcb = check_tcb_level(&coll.tcb_info, &coll.pck_ext, &quote, qe_status)?;
+    let platform = if tdx { tcb.tdx_level.as_ref() } else { tcb.sgx_level.as_ref() };
+    let mut advisory_ids: Vec<String> = Vec::new();
+    let mut add = |ids: &[String]| {
+        for a in ids {
+            if !advisory_ids.contains(a) {
+                advisory_ids.push(a.clone());
+            }
+        }
+    };
+    if let Some(l) = platform {
+        add(&l.advisory_ids);
+    }
+    if let Some(l) = tcb.module.as_ref().and_then(|m| m.level.as_ref()) {
+        add(&l.advisory_ids);
+    }
+    if let Some(l) = &qe_level {
+        add(&l.advisory_ids);
+    }
+    let tcb_date = platform.map(|l| l.tcb_date.clone());
+    Ok(VerifiedDcap { quote, collateral: coll, tcb, qe_status, qe_level, advisory_ids, tcb_date, warnings })
+}
+
+/// Steps 2 to 6, cached by content.
+fn verify_collateral(
+    quote: &Quote,
+    collateral: &Collateral,
+    opts: &DcapOptions,
+    cache: Option<&CollateralCache>,
+) -> Result<Arc<VerifiedCollateral>> {
+    let at = opts.at;
+    // 2. PCK chain: from the quote (types 4/5), else from collateral.
+    let mut quote_certs = Vec::new();
+    if let Some(ders) = quote.pck_certification().pck_chain() {
+        for (i, d) in ders.iter().enumerate() {
+            quote_certs.push(
+                Certificate::from_der(d)
+                    .map_err(|e| ev("dcap.pck_chain", format!("certificate {i} of the quote's PCK chain: {e}")))?,
+            );
+        }
+    }
+    let pool: Vec<&Certificate> = quote_certs.iter().chain(collateral.certs.iter()).collect();
+    let pck = match quote_certs.first() {
+        Some(c) => c,
+        None => {
+            // Types 1..3: the PCK certificate must come as collateral; the one whose key signed the QE report.
+            let signs = |c: &&Certificate| {
+                c.public_key.as_ref().is_some_and(|k| {
+                    k.verify(SigAlg::EcdsaP256Sha256Fixed, &quote.qe_report.raw, &quote.qe_report_signature).is_ok()
+                })
+            };
+            collateral.certs.iter().filter(|c| c.subject_cn.contains(roots::PCK_CN_PHRASE)).find(signs).ok_or_else(|| {
+                co(
+                    "dcap.pck_chain",
+                    format!(
+                        "the quote carries certification data type {} (no PCK certificate) and no supplied PCK certificate signed its QE report: fetch it from Intel PCS /sgx/certification/v4/pckcert",
+                        quote.pck_certification().cert_type
+                    ),
+                )
+            })?
+        }
+    };
+    if !pck.subject_cn.contains(roots::PCK_CN_PHRASE) {
+        return Err(ev(
+            "dcap.pck_chain",
+            format!(
+                "leaf '{}' is not a PCK certificate (CN must contain \"{}\", QVL 4.1.2.4.4)",
+                pck.subject,
+                roots::PCK_CN_PHRASE
+            ),
+        ));
+    }
+    let cas: Vec<&Certificate> = pool
+        .iter()
+        .copied()
+        .filter(|c| {
+            c.subject_raw == pck.issuer_raw
+                && (c.subject_cn == roots::PLATFORM_CA_CN || c.subject_cn == roots::PROCESSOR_CA_CN)
+        })
+        .collect();
+    let pck_ca =
+        cas.iter().copied().find(|c| pck.verify_issued_by(c).is_ok()).or(cas.first().copied()).ok_or_else(|| {
+            co(
+                "dcap.pck_chain",
+                format!("the PCK's issuer '{}' (Intel SGX PCK Platform/Processor CA) is not supplied", pck.issuer),
+            )
+        })?;
+    let root_c: Vec<&Certificate> =
+        pool.iter().copied().filter(|c| c.subject_raw == pck_ca.issuer_raw && c.is_self_issued()).collect();
+    let root = root_c
+        .iter()
+        .copied()
+        .find(|c| c.fingerprint_hex() == roots::INTEL_SGX_ROOT_CA)
+        .or(root_c.first().copied())
+        .ok_or_else(|| co("dcap.pck_chain", format!("the root '{}' is not supplied", pck_ca.issuer)))?;
+    let simulated = pinned(root, opts.trust_simulated)?;
+    let crls: Vec<&Crl> = collateral.crls.iter().collect();
+    let docs: Vec<&DcapItem> = collateral.dcap.iter().collect();
+
+    // Validity first (cheap, and it names the certificate), signatures below (cached).
+    let chain_err = |d: String| ev("dcap.pck_chain", d);
+    for c in [pck, pck_ca, root] {
+        c.check_critical_extensions().map_err(chain_err)?;
+        c.check_validity(at).map_err(chain_err)?;
+    }
+    let pck_ext = PckExtensions::read(pck)?;
+    let docs = select_docs(&docs, &pck_ext.fmspc, &pck_ext.pce_id, quote.is_tdx(), at)?;
+
+    // Cache key: every input of steps 2..6.
+    let root_crls: Vec<&Crl> = crls.iter().copied().filter(|c| c.issuer_raw == root.subject_raw).collect();
+    let ca_crls: Vec<&Crl> = crls.iter().copied().filter(|c| c.issuer_raw == pck_ca.subject_raw).collect();
+    let signers: Vec<&Certificate> = pool
+        .iter()
+        .copied()
+        .filter(|c| c.subject_cn == roots::TCB_SIGNING_CN && c.issuer_raw == root.subject_raw)
+        .collect();
+    let mut key = Vec::with_capacity(32 * 8);
+    for c in [root, pck_ca, pck] {
+        key.extend_from_slice(&c.sha256);
+    }
+    for c in &signers {
+        key.extend_from_slice(&c.sha256);
+    }
+    for c in root_crls.iter().chain(ca_crls.iter()) {
+        key.extend_from_slice(&c.sha256);
+    }
+    key.extend_from_slice(&docs.tcb_info.signed.digest);
+    key.extend_from_slice(&docs.qe_identity.signed.digest);
+    key.push(opts.require_crl as u8);
+    key.push(opts.trust_simulated as u8);
+    let key = sha256(&key);
+    if let Some(c) = cache
+        && let Some(v) = c.map.lock().ok().and_then(|m| m.get(&key).cloned())
+        && v.valid_from <= at.0
+        && at.0 <= v.valid_until
+    {
+        return Ok(v);
+    }
+
+    root.verify_issued_by(root).map_err(|e| chain_err(format!("root self-signature: {e}")))?;
+    pck_ca.verify_issued_by(root).map_err(chain_err)?;
+    pck.verify_issued_by(pck_ca).map_err(chain_err)?;
+    if pck.is_ca {
+        return Err(chain_err(format!("PCK '{}' is a CA certificate", pck.subject_cn)));
+    }
+    let mut from = root.not_before.max(pck_ca.not_before).max(pck.not_before);
+    let mut until = root.not_after.min(pck_ca.not_after).min(pck.not_after);
+    let mut warnings = Vec::new();
+    let mut crls_checked = 0;
+
+    // 3. Root CA CRL.
+    let root_fresh = crls_for("dcap.root_crl", &root_crls, root, at)?;
+    match &root_fresh {
+        None if opts.require_crl => {
+            return Err(co(
+                "dcap.root_crl",
+                "policy requires CRLs and no Intel SGX Root CA CRL was supplied (Intel PCS /sgx/certification/v4/rootcacrl)",
+            ));
+        }
+        None => warnings.push(co(
+            "dcap.root_crl",
+            "no Intel SGX Root CA CRL supplied: revocation of the PCK CA and TCB Signing certificates was not checked",
+        )),
+        Some(list) => {
+            for crl in list {
+                crls_checked += 1;
+                if crl.is_revoked(&pck_ca.serial) {
+                    return Err(ev(
+                        "dcap.root_crl",
+                        format!(
+                            "'{}' serial {} is revoked by the Root CA CRL",
+                            pck_ca.subject_cn,
+                            hex::encode(&pck_ca.serial)
+                        ),
+                    ));
+                }
+                from = from.max(crl.this_update);
+                until = until.min(crl.next_update.unwrap_or(i64::MIN).saturating_sub(1));
+            }
+        }
+    }
+    // 4. PCK CRL.
+    let ca_fresh = crls_for("dcap.pck_crl", &ca_crls, pck_ca, at)?;
+    match &ca_fresh {
+        None if opts.require_crl => {
+            return Err(co(
+                "dcap.pck_crl",
+                format!(
+                    "policy requires CRLs and no CRL of '{}' was supplied (Intel PCS /sgx/certification/v4/pckcrl?ca={})",
+                    pck_ca.subject_cn,
+                    if pck_ca.subject_cn == roots::PROCESSOR_CA_CN { "processor" } else { "platform" }
+                ),
+            ));
+        }
+        None => warnings.push(co(
+            "dcap.pck_crl",
+            format!("no CRL of '{}' supplied: revocation of the PCK certificate was not checked", pck_ca.subject_cn),
+        )),
+        Some(list) => {
+            for crl in list {
+                crls_checked += 1;
+                if crl.is_revoked(&pck.serial) {
+                    return Err(ev(
+                        "dcap.pck_crl",
+                        format!(
+                            "PCK certificate serial {} is revoked by the CRL of '{}' (QVL: PCK_REVOKED)",
+                            hex::encode(&pck.serial),
+                            pck_ca.subject_cn
+                        ),
+                    ));
+                }
+                from = from.max(crl.this_update);
+                until = until.min(crl.next_update.unwrap_or(i64::MIN).saturating_sub(1));
+            }
+        }
+    }
+    let pck_key = pck
+        .public_key
+        .as_ref()
+        .ok_or_else(|| chain_err("PCK public key is not supported".into()))?
+        .parsed(SigAlg::EcdsaP256Sha256Fixed)
+        .map_err(|e| chain_err(format!("PCK public key: {e} (an ECDSA P-256 key is required)")))?;
+
+    // TCB Signing certificate (signs TCB info and QE identity).
+    let mut refused = Vec::new();
+    let mut signer = None;
+    for s in &signers {
+        let r = s
+            .check_critical_extensions()
+            .and_then(|_| s.check_validity(at))
+            .and_then(|_| s.verify_issued_by(root))
+            .and_then(|_| match &root_fresh {
+                Some(l) if l.iter().any(|c| c.is_revoked(&s.serial)) => {
+                    Err(format!("'{}' serial {} is revoked by the Root CA CRL", s.subject_cn, hex::encode(&s.serial)))
+                }
+                _ => Ok(()),
+            });
+        match r {
+            Ok(()) => {
+                signer = Some(*s);
+                break;
+            }
+            Err(e) => refused.push(e),
+        }
+    }
+    let Some(signer) = signer else {
+        return Err(co(
+            "dcap.tcb_info",
+            if refused.is_empty() {
+                "no Intel SGX TCB Signing certificate issued by the root was supplied (the TCB info issuer chain)"
+                    .to_string()
+            } else {
+                format!("no usable Intel SGX TCB Signing certificate: {}", refused.join("; "))
+            },
+        ));
+    };
+    let signer_key =
+        signer.public_key.as_ref().ok_or_else(|| co("dcap.tcb_info", "TCB Signing key is not supported"))?;
+    from = from.max(signer.not_before);
+    until = until.min(signer.not_after);
+
+    // 5. TCB info signature over the raw bytes.
+    let ti = &docs.tcb_info;
+    signer_key.verify(SigAlg::EcdsaP256Sha256Fixed, &ti.signed.raw, &ti.signed.signature).map_err(|e| {
+        co(
+            "dcap.tcb_info",
+            format!("TCB info ({}) signature over its {} raw bytes: {e}", ti.signed.source, ti.signed.raw.len()),
+        )
+    })?;
+    from = from.max(ti.issue_date.0);
+    until = until.min(ti.next_update.0.saturating_sub(1));
+    // 6. QE identity signature.
+    let qi = &docs.qe_identity;
+    signer_key.verify(SigAlg::EcdsaP256Sha256Fixed, &qi.signed.raw, &qi.signed.signature).map_err(|e| {
+        co(
+            "dcap.qe_identity",
+            format!("QE identity ({}) signature over its {} raw bytes: {e}", qi.signed.source, qi.signed.raw.len()),
+        )
+    })?;
+    from = from.max(qi.issue_date.0);
+    until = until.min(qi.next_update.0.saturating_sub(1));
+
+    let v = Arc::new(VerifiedCollateral {
+        valid_from: from,
+        valid_until: until,
+        pck: pck.clone(),
+        pck_key,
+        pck_ext,
+        pck_ca: pck_ca.clone(),
+        root_sha256: root.sha256,
+        simulated,
+        tcb_info: docs.tcb_info.clone(),
+        qe_identity: docs.qe_identity.clone(),
+        crls_checked,
+        warnings,
+    });
+    if let Some(c) = cache
+        && let Ok(mut m) = c.map.lock()
+    {
+        m.insert(key, v.clone());
+    }
+    Ok(v)
+}
+
+fn find_module(info: &TcbInfo, version: u8) -> Option<&super::collateral::TdxModuleIdentity> {
+    let want = format!("TDX_{version:02X}");
+    info.json.tdx_module_identities.as_ref()?.iter().find(|m| m.id.to_ascii_uppercase() == want)
+}
+
+fn hex_field<const N: usize>(s: &str, what: &str) -> Result<[u8; N]> {
+    let v = hex::decode(s).map_err(|e| co("dcap.tdx_module", format!("{what} '{s}' is not hex: {e}")))?;
+    v.as_slice().try_into().map_err(|_| co("dcap.tdx_module", format!("{what} is {} bytes, expected {N}", v.len())))
+}
+
+/// QVL 4.1.2.4.11: MRSIGNERSEAM equal to the module's mrsigner; SEAMATTRIBUTES all zero and equal
+/// to the module's attributes (Intel does not apply the mask).
+fn check_tdx_module(quote: &Quote, td: &super::format::TdReport, info: &TcbInfo) -> Result<()> {
+    if info.id() != "TDX" {
+        return Ok(());
+    }
+    let version = td.tee_tcb_svn[1];
+    let (mrsigner, attributes, src) = if quote.header.version > 3 && version > 0 {
+        let m = find_module(info, version).ok_or_else(|| {
+            ev(
+                "dcap.tdx_module",
+                format!("TCB info has no tdxModuleIdentities entry TDX_{version:02X} for TEE_TCB_SVN[1] = {version} (QVL: TDX_MODULE_MISMATCH)"),
+            )
+        })?;
+        (m.mrsigner.as_str(), m.attributes.as_str(), format!("tdxModuleIdentities {}", m.id))
+    } else {
+        let m = info.json.tdx_module.as_ref().ok_or_else(|| co("dcap.tdx_module", "TDX TCB info has no tdxModule"))?;
+        (m.mrsigner.as_str(), m.attributes.as_str(), "tdxModule".to_string())
+    };
+    let mrsigner: [u8; 48] = hex_field(mrsigner, "mrsigner")?;
+    let attributes: [u8; 8] = hex_field(attributes, "attributes")?;
+    if mrsigner != td.mr_signer_seam {
+        return Err(ev(
+            "dcap.tdx_module",
+            format!(
+                "MRSIGNERSEAM {} is not the {src} mrsigner {}",
+                hex::encode(td.mr_signer_seam),
+                hex::encode(mrsigner)
+            ),
+        ));
+    }
+    if td.seam_attributes.iter().zip(attributes.iter()).any(|(q, a)| *q != 0 || q != a) {
+        return Err(ev(
+            "dcap.tdx_module",
+            format!(
+                "SEAMATTRIBUTES {} must be zero and equal to the {src} attributes {}",
+                hex::encode(td.seam_attributes),
+                hex::encode(attributes)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// QVL 4.1.2.4.14/15 and EnclaveReportVerifier 4.1.2.9.5..10.
+fn check_qe_identity(quote: &Quote, id: &EnclaveIdentity) -> Result<(QeStatus, Option<IsvTcbLevel>)> {
+    let r = &quote.qe_report;
+    let bad = |d: String| ev("dcap.qe_identity", format!("{d} (QVL: QE_IDENTITY_MISMATCH)"));
+    if r.misc_select & id.miscselect_mask != id.miscselect {
+        return Err(bad(format!(
+            "qeReport.miscSelect {:08x} & mask {:08x} is not {:08x}",
+            r.misc_select, id.miscselect_mask, id.miscselect
+        )));
+    }
+    let mut masked = r.attributes;
+    for (a, m) in masked.iter_mut().zip(id.attributes_mask.iter()) {
+        *a &= m;
+    }
+    if masked != id.attributes {
+        return Err(bad(format!(
+            "qeReport.attributes {} & mask {} is not {}",
+            hex::encode(r.attributes),
+            hex::encode(id.attributes_mask),
+            hex::encode(id.attributes)
+        )));
+    }
+    if r.mr_signer != id.mrsigner {
+        return Err(bad(format!("qeReport.mrSigner {} is not {}", hex::encode(r.mr_signer), hex::encode(id.mrsigner))));
+    }
+    if u32::from(r.isv_prod_id) != id.json.isvprodid {
+        return Err(bad(format!("qeReport.isvProdID {} is not {}", r.isv_prod_id, id.json.isvprodid)));
+    }
+    let level = id.json.tcb_levels.iter().find(|l| l.tcb.isvsvn <= u32::from(r.isv_svn));
+    Ok(match level {
+        None => (QeStatus::TcbLevelNotFound, None),
+        Some(l) if l.tcb_status == "UpToDate" => (QeStatus::UpToDate, Some(l.clone())),
+        Some(l) if l.tcb_status == "Revoked" => (QeStatus::Revoked, Some(l.clone())),
+        Some(l) => (QeStatus::OutOfDate, Some(l.clone())),
+    })
+}
+
+fn comps(level: &TcbLevel, tdx: bool) -> Result<Vec<u32>> {
+    let list = if tdx { level.tcb.tdxtcbcomponents.as_deref().unwrap_or(&[]) } else { &level.tcb.sgxtcbcomponents };
+    if list.len() != 16 {
+        return Err(co(
+            "dcap.tcb_info",
+            format!(
+                "a TCB level has {} {} components, 16 expected",
+                list.len(),
+                if tdx { "tdxtcbcomponents" } else { "sgxtcbcomponents" }
+            ),
+        ));
+    }
+    Ok(list.iter().map(|c| c.svn).collect())
+}
+
+/// The levels in Intel's order: a `std::set<TcbLevel, std::greater>` (SGX components, then PCESVN,
+/// then, for TDX v3, the TDX components, descending; equal levels kept once).
+/// (SGX components, PCESVN, TDX components, level).
+type SortedLevel<'a> = (Vec<u32>, u32, Vec<u32>, &'a TcbLevel);
+
+fn sorted_levels(info: &TcbInfo, tdx_id: bool) -> Result<Vec<SortedLevel<'_>>> {
+    let mut v = Vec::with_capacity(info.json.tcb_levels.len());
+    for l in &info.json.tcb_levels {
+        let t = if tdx_id { comps(l, true)? } else { Vec::new() };
+        v.push((comps(l, false)?, l.tcb.pcesvn, t, l));
+    }
+    v.sort_by(|a, b| (&b.0, b.1, &b.2).cmp(&(&a.0, a.1, &a.2)));
+    v.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2);
+    Ok(v)
+}
+
+fn converge_with_qe(t: TcbStatus, qe: QeStatus) -> TcbStatus {
+    use TcbStatus::*;
+    if qe == QeStatus::OutOfDate {
+        match t {
+            UpToDate | SWHardeningNeeded => return OutOfDate,
+            ConfigurationNeeded | ConfigurationAndSWHardeningNeeded => return OutOfDateConfigurationNeeded,
+            _ => {}
+        }
+    }
+    match qe {
+        QeStatus::Revoked => Revoked,
+        QeStatus::TcbLevelNotFound => TcbLevelNotFound,
+        _ => t,
+    }
+}
+
+fn converge_with_module(t: TcbStatus, m: TcbStatus) -> TcbStatus {
+    use TcbStatus::*;
+    if m == OutOfDate {
+        match t {
+            UpToDate | SWHardeningNeeded => return OutOfDate,
+            ConfigurationNeeded | ConfigurationAndSWHardeningNeeded => return OutOfDateConfigurationNeeded,
+            _ => {}
+        }
+    }
+    if m == Revoked { Revoked } else { t }
+}
+
+fn is_configuration_needed(s: TcbStatus) -> bool {
+    use TcbStatus::*;
+    matches!(
+        s,
+        ConfigurationNeeded
+            | OutOfDateConfigurationNeeded
+            | ConfigurationAndSWHardeningNeeded
+            | TDRelaunchAdvisedConfigurationNeeded
+    )
+}
+
+/// TdxModuleCheck.cpp `checkTdxModuleTcbStatus`: Ok(None) when the module version is 0.
+fn module_status(quote: &Quote, tee: &[u8; 16], info: &TcbInfo) -> Result<Option<ModuleEval>> {
+    let (version, isv_svn) = (tee[1], tee[0]);
+    if quote.header.version > 3 && version == 0 {
+        return Ok(None);
+    }
+    let m = find_module(info, version).ok_or_else(|| {
+        ev("dcap.tdx_module", format!("no tdxModuleIdentities entry TDX_{version:02X} (QVL: TDX_MODULE_MISMATCH)"))
+    })?;
+    let level = m.tcb_levels.iter().find(|l| u32::from(isv_svn) >= l.tcb.isvsvn);
+    let (status, level) = match level {
+        None => (TcbStatus::TcbLevelNotFound, None),
+        Some(l) => (status_of(&l.tcb_status, MODULE_STATUSES, &format!("{} level", m.id))?, Some(l.clone())),
+    };
+    Ok(Some(ModuleEval { id: m.id.clone(), isv_svn, status, level }))
+}
+
+/// TcbLevelCheck.cpp `checkTcbLevel`.
+pub fn check_tcb_level(info: &TcbInfo, pck: &PckExtensions, quote: &Quote, qe: QeStatus) -> Result<TcbEval> {
+    let is_tdx = info.json.version >= 3 && info.id() == "TDX" && quote.is_tdx();
+    let tee = if is_tdx { quote.body.td().map(|t| t.tee_tcb_svn) } else { None };
+    let levels = sorted_levels(info, info.id() == "TDX")?;
+    let mut sgx_level: Option<&TcbLevel> = None;
+    let mut tdx_level: Option<&TcbLevel> = None;
+    for (sgx, pcesvn, tdxc, level) in &levels {
+        let sgx_ok = sgx.iter().zip(pck.sgx_tcb_components.iter()).all(|(l, p)| u32::from(*p) >= *l);
+        if !(sgx_ok && u32::from(pck.pce_svn) >= *pcesvn) {
+            continue;
+        }
+        match &tee {
+            Some(t) => {
+                if sgx_level.is_none() {
+                    sgx_level = Some(level);
+                }
+                let start = if t[1] > 0 { 2 } else { 0 };
+                if (start..16).all(|i| u32::from(t[i]) >= tdxc.get(i).copied().unwrap_or(u32::MAX)) {
+                    tdx_level = Some(level);
+                    break;
+                }
+            }
+            None => {
+                sgx_level = Some(level);
+                break;
+            }
+        }
+    }
+    let mut eval = TcbEval {
+        status: TcbStatus::TcbLevelNotFound,
+        sgx_level: sgx_level.cloned(),
+        tdx_level: tdx_level.cloned(),
+        module: None,
+    };
+    let Some(sgx_level) = sgx_level else {
+        return Ok(eval);
+    };
+    let sgx_status = status_of(&sgx_level.tcb_status, TCB_INFO_STATUSES, "TCB level")?;
+    let Some(tee) = tee else {
+        eval.status = converge_with_qe(sgx_status, qe);
+        return Ok(eval);
+    };
+    let Some(tdx_level) = tdx_level else {
+        return Ok(eval);
+    };
+    // 4.1.2.4.17.4.1
+    let module = module_status(quote, &tee, info)?;
+    let module_st = module.as_ref().map(|m| m.status).unwrap_or(TcbStatus::UpToDate);
+    eval.module = module;
+    if module_st == TcbStatus::TcbLevelNotFound {
+        return Ok(eval);
+    }
+    let mut tdx_status =
+        converge_with_module(status_of(&tdx_level.tcb_status, TCB_INFO_STATUSES, "TCB level")?, module_st);
+    if tdx_status == TcbStatus::Revoked {
+        eval.status = tdx_status;
+        return Ok(eval);
+    }
+    // 4.1.2.4.17.4.3
+    if let Body::Td15(td) = &quote.body
+        && let Some(tee2) = td.tee_tcb_svn2
+    {
+        tdx_status = check_for_relaunch(&tee2, info, &levels, sgx_status, tdx_status, module_st, qe)?;
+    }
+    eval.status = converge_with_qe(tdx_status, qe);
+    Ok(eval)
+}
+
+/// TDRelaunchCheck.cpp `checkForRelaunch`.
+fn check_for_relaunch(
+    tee2: &[u8; 16],
+    info: &TcbInfo,
+    levels: &[SortedLevel<'_>],
+    sgx: TcbStatus,
+    tdx: TcbStatus,
+    module: TcbStatus,
+    qe: QeStatus,
+) -> Result<TcbStatus> {
+    use TcbStatus::*;
+    let qe_ok = !matches!(qe, QeStatus::OutOfDate | QeStatus::Revoked | QeStatus::TcbLevelNotFound);
+    if !(qe_ok
+        && matches!(sgx, UpToDate | SWHardeningNeeded | ConfigurationNeeded | ConfigurationAndSWHardeningNeeded)
+        && matches!(tdx, OutOfDate | OutOfDateConfigurationNeeded)
+        && module == OutOfDate)
+    {
+        return Ok(tdx);
+    }
+    let Some((_, _, latest_tdx, _)) = levels.first() else {
+        return Ok(TcbLevelNotFound);
+    };
+    let c = |i: usize| latest_tdx.get(i).copied().unwrap_or(u32::MAX);
+    let relaunch = || {
+        if is_configuration_needed(sgx) || is_configuration_needed(tdx) {
+            TDRelaunchAdvisedConfigurationNeeded
+        } else {
+            TDRelaunchAdvised
+        }
+    };
+    if tee2[1] == 0 {
+        if u32::from(tee2[0]) >= c(0) && u32::from(tee2[2]) >= c(2) {
+            return Ok(relaunch());
+        }
+    } else {
+        let m = find_module(info, tee2[1]).ok_or_else(|| {
+            ev(
+                "dcap.tdx_module",
+                format!(
+                    "no tdxModuleIdentities entry TDX_{:02X} for TEE_TCB_SVN2[1] (QVL: TDX_MODULE_MISMATCH)",
+                    tee2[1]
+                ),
+            )
+        })?;
+        let Some(latest) = m.tcb_levels.first() else {
+            return Ok(TcbLevelNotFound);
+        };
+        if u32::from(tee2[0]) >= latest.tcb.isvsvn && u32::from(tee2[2]) >= c(2) {
+            return Ok(relaunch());
+        }
+    }
+    Ok(tdx)
+}
