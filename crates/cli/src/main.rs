@@ -97,6 +97,13 @@ fn read_file(path: &str, what: &str) -> Result<Vec<u8>, Error> {
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`cloud-ra show ... | head`), as Unix tools do, instead of
+    // panicking inside println!.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -191,6 +198,14 @@ pub fn print_outcome(o: &Outcome, json: bool) {
     println!("{verdict}: {} [{}]", o.platform, o.detected);
     let c = &o.claims;
     for key in [
+        "tcb_status",
+        "advisory_ids",
+        "tcb_date",
+        "qe_tcb_status",
+        "fmspc",
+        "mrtd",
+        "mrenclave",
+        "mrsigner",
         "product",
         "signing_key",
         "version",
