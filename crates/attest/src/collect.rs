@@ -95,3 +95,30 @@ pub fn fresh_nonce() -> Result<[u8; 64], String> {
     getrandom::fill(&mut n).map_err(|e| format!("no randomness available: {e}"))?;
     Ok(n)
 }
+
+/// A quote from the SIMULATED Intel quoting enclave (crate `cloud-ra-sim`, published seed): TDX
+/// v4 (`tdx`) or SGX v3, REPORTDATA = `report_data`, with the simulated platform's collateral
+/// valid at `now` (TCB info, QE identity, TCB Signing chain, Root CA and PCK CRLs) in `certs`.
+/// Verifies only with `--trust-simulated`.
+pub fn collect_sim_dcap_bundle(tdx: bool, report_data: [u8; 64], nonce: &[u8], now: Timestamp) -> Bundle {
+    use cloud_ra_sim::intel::{QuoteKind, QuoteSpec, SimIntel};
+    use cloud_ra_verify::bundle::{B64, BundleCert};
+    let sim = SimIntel::get();
+    let spec = QuoteSpec { report_data, ..QuoteSpec::new(if tdx { QuoteKind::TdxV4 } else { QuoteKind::SgxV3 }) };
+    let mut b = Bundle::new_dcap(if tdx { "tdx" } else { "sgx" }, &sim.quote(&spec));
+    b.certs = sim
+        .collateral(tdx, now.0)
+        .into_iter()
+        .map(|(name, bytes)| BundleCert {
+            kind: name.split('.').next().unwrap_or("collateral").into(),
+            der: B64(bytes),
+        })
+        .collect();
+    b.nonce = Some(hex::encode(nonce));
+    b.collected_at = Some(now.to_rfc3339());
+    b.platform_info = json!({
+        "interface": if tdx { "simulated TDX quoting enclave (cloud-ra-sim)" } else { "simulated SGX quoting enclave (cloud-ra-sim)" },
+        "simulated": true,
+    });
+    b
+}

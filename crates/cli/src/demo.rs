@@ -9,7 +9,8 @@ use cloud_ra_verify::{Collateral, Error, Timestamp, VerifyOptions, verify_eviden
 
 #[derive(clap::Args)]
 pub struct AttestArgs {
-    /// snp (/dev/sev-guest), sim-snp (simulated device, VCEK chain like GCP), sim-snp-vlek (simulated, VLEK like AWS).
+    /// snp (/dev/sev-guest), sim-snp (simulated device, VCEK chain like GCP), sim-snp-vlek (simulated, VLEK like AWS),
+    /// sim-tdx / sim-sgx (simulated Intel quoting enclave: TDX v4 / SGX v3 quote with its collateral).
     #[arg(long, default_value = "snp")]
     platform: String,
     /// Nonce from the verifier (hex, up to 64 bytes). Default: 64 fresh random bytes (printed on stderr).
@@ -40,9 +41,10 @@ fn device(platform: &str, path: &str) -> Result<Box<dyn SevGuest>, Error> {
             .map_err(|e| Error::usage("attest", e.to_string())),
         "sim-snp" => Ok(Box::new(SimSevGuest::default())),
         "sim-snp-vlek" => Ok(Box::new(SimSevGuest { host_certs: HostCerts::VlekOnly, ..SimSevGuest::default() })),
-        other => {
-            Err(Error::usage("attest", format!("platform '{other}' is not supported yet (snp, sim-snp, sim-snp-vlek)")))
-        }
+        other => Err(Error::usage(
+            "attest",
+            format!("platform '{other}' is not supported yet (snp, sim-snp, sim-snp-vlek, sim-tdx, sim-sgx)"),
+        )),
     }
 }
 
@@ -60,6 +62,14 @@ pub fn run_attest(a: AttestArgs) -> i32 {
             Err(e) => return fail(&e),
         },
     };
+    if let Some(tdx) = match a.platform.as_str() {
+        "sim-tdx" => Some(true),
+        "sim-sgx" => Some(false),
+        _ => None,
+    } {
+        let bundle = cloud_ra_attest::collect::collect_sim_dcap_bundle(tdx, pad64(&nonce), &nonce, Timestamp::now());
+        return write_bundle(&bundle.to_json(), a.output.as_deref(), &a.platform);
+    }
     let dev = match device(&a.platform, &a.device) {
         Ok(d) => d,
         Err(e) => return fail(&e),
@@ -69,13 +79,16 @@ pub fn run_attest(a: AttestArgs) -> i32 {
         Ok(b) => b,
         Err(e) => return fail(&Error::usage("attest", e.to_string())),
     };
-    let text = bundle.to_json();
-    match &a.output {
+    write_bundle(&bundle.to_json(), a.output.as_deref(), &dev.describe())
+}
+
+fn write_bundle(text: &str, output: Option<&str>, source: &str) -> i32 {
+    match output {
         Some(path) => {
             if let Err(e) = std::fs::write(path, text.as_bytes()) {
                 return fail(&Error::usage("attest", format!("{path}: {e}")));
             }
-            eprintln!("wrote {path} ({})", dev.describe());
+            eprintln!("wrote {path} ({source})");
         }
         None => println!("{text}"),
     }

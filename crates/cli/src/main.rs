@@ -8,7 +8,9 @@ use cloud_ra_verify::{Collateral, Error, Outcome, Policy, Status, Timestamp, Ver
 use serde_json::{Value, json};
 use std::process::ExitCode;
 
+mod collateral;
 mod demo;
+mod eventlog;
 mod nitro;
 
 const LONG_ABOUT: &str = "cloud-ra collects attestation evidence on confidential machines and verifies it anywhere, offline if need be.
@@ -45,6 +47,12 @@ enum Cmd {
     /// AWS Nitro Enclaves: the enclave's document server and the parent's verifying client.
     #[command(subcommand)]
     Nitro(nitro::NitroCmd),
+    /// Collateral (AMD KDS, Intel PCS/PCCS, Azure THIM, AWS root): fetch into the cache, list, export/import offline bundles.
+    #[command(subcommand)]
+    Collateral(collateral::CollateralCmd),
+    /// Measured boot: decode (show) or replay TCG event logs and TDX CCELs, optionally against a verified quote.
+    #[command(subcommand)]
+    Eventlog(eventlog::EventlogCmd),
 }
 
 #[derive(clap::Args)]
@@ -61,6 +69,9 @@ struct VerifyArgs {
     /// Policy file (TOML or JSON).
     #[arg(long)]
     policy: Option<String>,
+    /// Event log to replay against the verified registers (TPM log or CCEL, detected from content). Repeatable.
+    #[arg(long)]
+    eventlog: Vec<String>,
     /// The nonce the verifier issued (hex, up to 64 bytes): REPORT_DATA must equal it, zero-padded.
     #[arg(long)]
     nonce: Option<String>,
@@ -82,6 +93,10 @@ struct VerifyArgs {
     /// One JSON object on stdout.
     #[arg(long)]
     json: bool,
+    /// Collateral sources and cache: the cache is used automatically; missing required
+    /// collateral is fetched unless --offline.
+    #[command(flatten)]
+    sources: collateral::SourceArgs,
 }
 
 fn parse_product(s: &str) -> Result<Product, String> {
@@ -118,6 +133,8 @@ fn main() -> ExitCode {
         Cmd::Demo { json } => demo::run_demo(json),
         Cmd::Attest(a) => demo::run_attest(a),
         Cmd::Nitro(c) => nitro::run(c),
+        Cmd::Collateral(c) => collateral::run(c),
+        Cmd::Eventlog(c) => eventlog::run(c),
     };
     ExitCode::from(code as u8)
 }
@@ -149,6 +166,11 @@ fn run_verify(a: VerifyArgs) -> i32 {
     if a.trust_simulated {
         collateral.merge(&cloud_ra_collateral::simulated_amd());
     }
+    let require_crl = opts.policy.require_crl.unwrap_or(false);
+    match collateral::for_verify(&a.sources, &evidence, &collateral, opts.product, require_crl, opts.at) {
+        Ok(c) => collateral.merge(&c),
+        Err(e) => return fail(&e),
+    }
     let outcome = verify_evidence(&evidence, &collateral, &opts, None);
     print_outcome(&outcome, a.json);
     outcome.exit_code()
@@ -173,6 +195,9 @@ fn verify_options(a: &VerifyArgs) -> Result<VerifyOptions, Error> {
             return Err(Error::usage("nonce", "--nonce is empty"));
         }
         opts.nonce = Some(v);
+    }
+    for path in &a.eventlog {
+        opts.eventlogs.push(eventlog::load(path, None, eventlog::LogKind::Auto)?);
     }
     opts.product = a.product;
     opts.allow_debug = a.allow_debug;

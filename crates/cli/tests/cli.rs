@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cloud-ra"))
+    // No network and no user cache in these tests: collateral comes from the files given.
+    let cache = std::env::temp_dir().join(format!("cloud-ra-cli-cache-{}", std::process::id()));
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cloud-ra"));
+    c.env("CLOUD_RA_OFFLINE", "1").env("CLOUD_RA_CACHE_DIR", cache).env_remove("CLOUD_RA_CONFIG");
+    c
 }
 
 fn run(args: &[&str]) -> Output {

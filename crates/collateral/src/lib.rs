@@ -1,7 +1,29 @@
-//! cloud-ra collateral. For now: the AMD ARK/ASK certificates that the `sev` registry crate ships
-//! (Milan, Genoa, Turin), offered as one more collateral source. Trust is never taken from them:
-//! the verifier accepts an ARK only when its fingerprint is pinned. Fetching from AMD KDS, Intel
-//! PCS and Azure THIM, and the on-disk cache, come with the collateral issue.
+//! cloud-ra collateral: the AMD ARK/ASK certificates that the `sev` registry crate ships, and
+//! collateral fetched from AMD KDS, Intel PCS/PCCS, Azure THIM and AWS, validated against the
+//! pinned roots before use, kept in an on-disk cache, and carried to offline machines in bundles.
+//! Trust is never taken from a source: the verifier (and [`validate`] before caching) accepts a
+//! root only when its fingerprint is pinned. The verifier crate itself never touches the network.
+//!
+//! * [`needs::needs`]: what a piece of evidence needs;
+//! * [`store::Store`]: cache first, then the network ([`config::Config`] says where);
+//! * [`offline`]: export/import of the cache as one file.
+
+pub mod cache;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod item;
+pub mod needs;
+pub mod offline;
+pub mod store;
+pub mod validate;
+mod zip;
+
+pub use config::{Config, Overrides};
+pub use error::{CollError, Kind};
+pub use item::Item;
+pub use needs::{Need, NeedOptions, Needs, needs};
+pub use store::{Gathered, Got, Origin, Store};
 
 use cloud_ra_verify::Collateral;
 

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod der;
+pub mod intel;
 pub mod nitro;
 mod report;
 pub mod testdata;

@@ -7,7 +7,8 @@
 //! * `{tdx,sgx}_verify_{cached,uncached}`: `dcap::verify::verify` on the dcap-qvl TDX v4 and SGX v3
 //!   quotes with their collateral files, with a warmed `CollateralCache` / without one.
 //!
-//! Not yet here: the `dcap-qvl::verify` baseline (it belongs in a separate dev/bench-only crate).
+//! The `dcap-qvl::verify` baseline is in `crates/dcap-diff` (`cargo bench -p cloud-ra-dcap-diff`),
+//! so that dcap-qvl never becomes a dependency of cloud-ra-verify.
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ParsedPublicKey};
 use cloud_ra_verify::dcap::verify::verify;

@@ -33,7 +33,9 @@ impl<'de> Deserialize<'de> for B64 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BundleCert {
-    /// ark, ask, asvk, vcek, vlek, crl, or other.
+    /// ark, ask, asvk, vcek, vlek, crl, or other. For tdx/sgx bundles: any collateral file
+    /// (`tcb_info`, `qe_identity`, `tcb_info_issuer_chain`, `root_ca_crl`, `pck_crl`), whose bytes
+    /// (PCS JSON body, DER or PEM) are read like `--collateral FILE`.
     pub kind: String,
     pub der: B64,
 }
@@ -83,6 +85,14 @@ impl Bundle {
         let mut evidence = BTreeMap::new();
         evidence.insert("document".to_string(), B64(document.to_vec()));
         Bundle { platform: "nitro".into(), evidence, ..Bundle::new_snp(&[], None) }
+    }
+
+    /// An Intel DCAP quote (`platform` tdx or sgx). Collateral (PCS bodies, certificates, CRLs)
+    /// may ride along in `certs`; the verifier checks it like any other collateral.
+    pub fn new_dcap(platform: &str, quote: &[u8]) -> Self {
+        let mut evidence = BTreeMap::new();
+        evidence.insert("quote".to_string(), B64(quote.to_vec()));
+        Bundle { platform: platform.into(), evidence, ..Bundle::new_snp(&[], None) }
     }
 
     pub fn to_json(&self) -> String {
@@ -167,6 +177,20 @@ fn base64_cose(b: &[u8]) -> Option<Vec<u8>> {
     looks_like_cose_sign1(&doc).then_some(doc)
 }
 
+/// Hex text (optionally `0x`-prefixed, any whitespace) that decodes to a DCAP quote, as
+/// dcap-qvl's and Automata's `*.hex` vectors and tappd's API return them.
+fn hex_dcap_quote(b: &[u8]) -> Option<(Vec<u8>, String)> {
+    let text = std::str::from_utf8(b).ok()?.trim();
+    let text = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
+    if text.is_empty() || !text.bytes().all(|c| c.is_ascii_hexdigit() || c.is_ascii_whitespace()) {
+        return None;
+    }
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let quote = hex::decode(compact).ok()?;
+    let what = looks_like_dcap_quote(&quote)?;
+    Some((quote, format!("{what}, from hex text")))
+}
+
 /// Detects the kind of an evidence file from its content.
 pub fn detect(bytes: &[u8]) -> Result<Detected> {
     if bytes.is_empty() {
@@ -192,6 +216,10 @@ pub fn detect(bytes: &[u8]) -> Result<Detected> {
     }
     if let Some(what) = looks_like_dcap_quote(bytes) {
         return Ok(Detected { what, evidence: Evidence::Dcap { quote: bytes.to_vec() }, bundle: None });
+    }
+    // Before base64: hex digits are base64 characters too.
+    if let Some((quote, what)) = hex_dcap_quote(bytes) {
+        return Ok(Detected { what, evidence: Evidence::Dcap { quote }, bundle: None });
     }
     if looks_like_cose_sign1(bytes) {
         return Ok(Detected {
@@ -277,9 +305,42 @@ fn from_bundle(bundle: Bundle) -> Result<Detected> {
                 bundle: Some(bundle),
             })
         }
+        "tdx" | "sgx" => {
+            let p = bundle.platform.as_str();
+            let quote = bundle
+                .evidence
+                .get("quote")
+                .ok_or_else(|| Error::evidence("bundle", format!("platform {p}: evidence.quote is missing")))?
+                .0
+                .clone();
+            let tee = quote.get(4..8).map(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]]));
+            let want = if p == "tdx" { 0x81 } else { 0 };
+            if tee != Some(want) {
+                return Err(Error::evidence(
+                    "bundle",
+                    format!(
+                        "platform {p}: evidence.quote is not a {} quote (header.teeType {})",
+                        p.to_uppercase(),
+                        tee.map(|t| format!("{t:#x}")).unwrap_or_else(|| "missing".into())
+                    ),
+                ));
+            }
+            Ok(Detected {
+                what: format!(
+                    "cloud-ra evidence bundle v1, platform {p}{}",
+                    if bundle.platform_info.get("simulated").and_then(|v| v.as_bool()) == Some(true) {
+                        " (collected from the SIMULATED quoting enclave)"
+                    } else {
+                        ""
+                    }
+                ),
+                evidence: Evidence::Dcap { quote },
+                bundle: Some(bundle),
+            })
+        }
         other => Err(Error::evidence(
             "bundle",
-            format!("platform '{other}' is not supported by this cloud-ra (supported: snp, nitro)"),
+            format!("platform '{other}' is not supported by this cloud-ra (supported: snp, nitro, tdx, sgx)"),
         )),
     }
 }

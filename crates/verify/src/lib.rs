@@ -7,11 +7,13 @@ pub mod collateral;
 pub mod crypto;
 pub mod dcap;
 pub mod error;
+pub mod eventlog;
 pub mod nitro;
 pub mod outcome;
 pub mod policy;
 pub mod snp;
 pub mod time;
+pub mod tpm;
 pub mod x509;
 
 pub use collateral::Collateral;

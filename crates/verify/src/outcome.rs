@@ -30,6 +30,8 @@ pub struct VerifyOptions {
     /// Nitro: evaluate certificates at the document's own signed timestamp (`--at document`);
     /// `at` then only bounds the document's age (policy `nitro.max_age`).
     pub use_document_time: bool,
+    /// Event logs (TPM or CCEL) to replay against the verified registers (`verify --eventlog`).
+    pub eventlogs: Vec<crate::eventlog::EventLog>,
 }
 
 impl VerifyOptions {
@@ -42,6 +44,7 @@ impl VerifyOptions {
             allow_debug: false,
             trust_simulated: false,
             use_document_time: false,
+            eventlogs: Vec::new(),
         }
     }
 }
@@ -126,11 +129,16 @@ pub fn verify_detected(
     opts: &VerifyOptions,
     caches: Option<&Caches>,
 ) -> Outcome {
-    match &d.evidence {
+    let mut o = match &d.evidence {
         Evidence::Snp { report, cert_table } => verify_snp(d, report, cert_table, collateral, opts, caches),
         Evidence::Dcap { quote } => verify_dcap(d, quote, collateral, opts, caches),
         Evidence::Nitro { document } => verify_nitro(d, document, opts, caches),
+    };
+    // Measured boot: replay given logs against the verified registers (claims + `[eventlog]`).
+    if !opts.eventlogs.is_empty() || opts.policy.eventlog.is_active() {
+        crate::eventlog::bind::attach(&mut o, &opts.eventlogs, &opts.policy.eventlog);
     }
+    o
 }
 
 impl Outcome {
@@ -238,6 +246,21 @@ fn verify_dcap(
     use crate::dcap;
     // The platform name before verification: from the header's TEE type.
     let platform = if quote.get(4..8) == Some(&[0x81, 0, 0, 0][..]) { "tdx" } else { "sgx" };
+    // Collateral carried in a bundle (`certs`: PCS bodies, certificates, CRLs) joins the caller's.
+    let merged;
+    let collateral = match d.bundle.as_ref().filter(|b| !b.certs.is_empty()) {
+        None => collateral,
+        Some(b) => {
+            let mut c = collateral.clone();
+            for (i, cert) in b.certs.iter().enumerate() {
+                if let Err(e) = c.add_file(&format!("bundle certs[{i}] ({})", cert.kind), &cert.der.0) {
+                    return Outcome::failed(platform, &d.what, &e);
+                }
+            }
+            merged = c;
+            &merged
+        }
+    };
     let dopts = dcap::DcapOptions {
         at: opts.at,
         require_crl: opts.policy.require_crl.unwrap_or(false),

@@ -166,6 +166,34 @@ pub struct Policy {
     pub tdx: TdxPolicy,
     #[serde(default)]
     pub sgx: SgxPolicy,
+    #[serde(default)]
+    pub eventlog: EventlogPolicy,
+}
+
+/// Measured-boot requirements (`[eventlog]`), appraised on what replayed event logs say about
+/// registers a verified quote vouches for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventlogPolicy {
+    /// Secure boot must be reported enabled by a vouched SecureBoot variable.
+    pub require_secure_boot: Option<bool>,
+    /// Accepted kernel command line(s), exact text.
+    pub kernel_cmdline: Option<OneOrMany>,
+    /// Accepted boot-application digests (hex, any bank); every vouched boot application must be one.
+    pub allowed_boot_applications: Option<Vec<String>>,
+    /// Expected replayed-and-vouched RTMR values by RTMR index ("0".."3").
+    #[serde(default)]
+    pub rtmr: std::collections::BTreeMap<String, OneOrMany>,
+    /// Expected replayed-and-vouched PCR values by bank ("sha256") and index ("7").
+    #[serde(default)]
+    pub pcrs: std::collections::BTreeMap<String, std::collections::BTreeMap<String, OneOrMany>>,
+}
+
+impl EventlogPolicy {
+    /// Whether any requirement is set.
+    pub fn is_active(&self) -> bool {
+        *self != EventlogPolicy::default()
+    }
 }
 
 impl Policy {

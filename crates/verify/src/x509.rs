@@ -318,9 +318,10 @@ pub fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
         let body_start = &after[label_end + 5..];
         let end_marker = format!("-----END {label}-----");
         let end = body_start.find(&end_marker).ok_or_else(|| format!("PEM block '{label}' has no END line"))?;
-        let body: String = body_start[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        let mut body = Vec::with_capacity(end);
+        body.extend(body_start[..end].bytes().filter(|c| !c.is_ascii_whitespace()));
         let der = base64::engine::general_purpose::STANDARD
-            .decode(body.as_bytes())
+            .decode(&body)
             .map_err(|e| format!("PEM block '{label}' is not base64: {e}"))?;
         out.push((label, der));
         rest = &body_start[end + end_marker.len()..];

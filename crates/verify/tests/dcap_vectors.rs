@@ -522,3 +522,42 @@ fn missing_collateral_is_exit_3() {
     assert_eq!(o.exit_code(), 3, "{:?}", o.failures);
     assert_eq!(first_check(&o), "dcap.tcb_info");
 }
+
+#[test]
+fn hex_text_quotes_detected() {
+    use cloud_ra_verify::bundle::{Evidence, detect};
+    for (f, coll, t, status) in [
+        ("tdx/dcap-qvl-emr-v4/quote-from-tappd.hex", &[QVL_V4_COLL][..], "2025-07-19T10:00:34Z", "TcbLevelNotFound"),
+        ("sgx/automata-icx-0825/quotev3.hex", ICX, "2025-09-01T00:00:00Z", "SWHardeningNeeded"),
+    ] {
+        let text = testdata::read(f);
+        let d = detect(&text).expect("detected");
+        assert!(d.what.contains("from hex text"), "{}", d.what);
+        let Evidence::Dcap { quote: q } = &d.evidence else { panic!("not DCAP: {}", d.what) };
+        assert_eq!(q, &quote(f));
+        // The hex file verifies as the binary quote does.
+        let o = verify_evidence(&text, &collateral(coll), &VerifyOptions::at(at(t)), None);
+        assert_tcb(&o, status, &advisories(&o).iter().map(String::as_str).collect::<Vec<_>>());
+        // 0x prefix, line breaks, upper case.
+        let s = String::from_utf8(text).expect("utf8");
+        let wrapped: Vec<String> =
+            s.trim().as_bytes().chunks(64).map(|c| String::from_utf8_lossy(c).to_uppercase()).collect();
+        let variant = format!("0x{}\n", wrapped.join("\r\n"));
+        assert!(matches!(detect(variant.as_bytes()).expect("detected").evidence, Evidence::Dcap { .. }));
+    }
+    // Hex text that is not a quote, odd-length hex and mixed garbage stay unrecognised.
+    for bad in ["00112233", "abc", "0400020081000000zz"] {
+        let e = detect(bad.as_bytes()).expect_err(bad);
+        assert_eq!(e.check, "detect", "{bad}: {e}");
+    }
+    // Truncated hex quote: detected (header is a DCAP header), then refused by the parser with an offset.
+    let text = testdata::read("tdx/dcap-qvl-emr-v4/quote-from-tappd.hex");
+    let o = verify_evidence(
+        &text[..2000],
+        &collateral(&[QVL_V4_COLL]),
+        &VerifyOptions::at(at("2025-07-19T10:00:34Z")),
+        None,
+    );
+    assert_eq!(o.exit_code(), 2, "{:?}", o.failures);
+    assert!(o.failures[0].detail.contains("offset"), "{:?}", o.failures);
+}

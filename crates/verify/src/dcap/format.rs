@@ -42,7 +42,8 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, field: &str) -> Result<&'a [u8]> {
+    /// `field` names the field in errors; it is only formatted when there is one.
+    fn take(&mut self, n: usize, field: impl std::fmt::Display) -> Result<&'a [u8]> {
         let start = self.pos;
         let stop = start.checked_add(n).filter(|&s| s <= self.end).ok_or_else(|| {
             err(format!(
@@ -56,17 +57,26 @@ impl<'a> Reader<'a> {
         self.pos = stop;
         Ok(s)
     }
-    fn arr<const N: usize>(&mut self, field: &str) -> Result<[u8; N]> {
+    fn arr<const N: usize>(&mut self, field: impl std::fmt::Display) -> Result<[u8; N]> {
         let s = self.take(N, field)?;
         let mut out = [0u8; N];
         out.copy_from_slice(s);
         Ok(out)
     }
-    fn u16(&mut self, field: &str) -> Result<u16> {
+    fn u16(&mut self, field: impl std::fmt::Display) -> Result<u16> {
         Ok(u16::from_le_bytes(self.arr::<2>(field)?))
     }
-    fn u32(&mut self, field: &str) -> Result<u32> {
+    fn u32(&mut self, field: impl std::fmt::Display) -> Result<u32> {
         Ok(u32::from_le_bytes(self.arr::<4>(field)?))
+    }
+}
+
+/// `<structure>.<field>`, formatted only for an error message.
+struct Field<'a>(&'a str, &'static str);
+
+impl std::fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
     }
 }
 
@@ -108,20 +118,20 @@ pub struct EnclaveReport {
 impl EnclaveReport {
     fn read(r: &mut Reader<'_>, what: &str) -> Result<Self> {
         let start = r.pos;
-        let f = |n: &str| format!("{what}.{n}");
+        let f = |n: &'static str| Field(what, n);
         let rep = EnclaveReport {
-            cpu_svn: r.arr(&f("cpuSvn"))?,
-            misc_select: r.u32(&f("miscSelect"))?,
-            reserved1: r.arr(&f("reserved1"))?,
-            attributes: r.arr(&f("attributes"))?,
-            mr_enclave: r.arr(&f("mrEnclave"))?,
-            reserved2: r.arr(&f("reserved2"))?,
-            mr_signer: r.arr(&f("mrSigner"))?,
-            reserved3: r.arr(&f("reserved3"))?,
-            isv_prod_id: r.u16(&f("isvProdID"))?,
-            isv_svn: r.u16(&f("isvSvn"))?,
-            reserved4: r.arr(&f("reserved4"))?,
-            report_data: r.arr(&f("reportData"))?,
+            cpu_svn: r.arr(f("cpuSvn"))?,
+            misc_select: r.u32(f("miscSelect"))?,
+            reserved1: r.arr(f("reserved1"))?,
+            attributes: r.arr(f("attributes"))?,
+            mr_enclave: r.arr(f("mrEnclave"))?,
+            reserved2: r.arr(f("reserved2"))?,
+            mr_signer: r.arr(f("mrSigner"))?,
+            reserved3: r.arr(f("reserved3"))?,
+            isv_prod_id: r.u16(f("isvProdID"))?,
+            isv_svn: r.u16(f("isvSvn"))?,
+            reserved4: r.arr(f("reserved4"))?,
+            report_data: r.arr(f("reportData"))?,
             raw: Vec::new(),
         };
         let raw = r.b.get(start..r.pos).map(|s| s.to_vec()).unwrap_or_default();
@@ -277,10 +287,10 @@ fn read_pem(data: &[u8], off: usize, what: &str) -> Result<Vec<Vec<u8>>> {
 impl CertificationData {
     fn read(r: &mut Reader<'_>, what: &str, nested: bool) -> Result<Self> {
         let type_off = r.pos;
-        let cert_type = r.u16(&format!("{what}.certificationDataType"))?;
-        let size = r.u32(&format!("{what}.certificationDataSize"))?;
+        let cert_type = r.u16(Field(what, "certificationDataType"))?;
+        let size = r.u32(Field(what, "certificationDataSize"))?;
         let offset = r.pos;
-        let data = r.take(size as usize, &format!("{what}.certificationData (type {cert_type})"))?;
+        let data = r.take(size as usize, format_args!("{what}.certificationData (type {cert_type})"))?;
         let mut sub = Reader { b: r.b, pos: offset, end: offset + data.len() };
         let fixed = |n: usize| -> Result<()> {
             if data.len() != n {

@@ -13,6 +13,6 @@ pub const TCB_SIGNING_CN: &str = "Intel SGX TCB Signing";
 pub const PCK_CN_PHRASE: &str = "SGX PCK Certificate";
 
 /// SHA-256 of cloud-ra's simulated Intel SGX Root CA (crate `cloud-ra-sim`, `intel` module).
-/// Trusted only when the caller asks for it (`--trust-simulated`). Empty until the simulated
-/// Intel PKI lands.
-pub const SIMULATED_ROOT_CA: &[&str] = &[];
+/// Trusted only when the caller asks for it (`--trust-simulated`). Checked against the generator
+/// by `cloud-ra-sim`'s tests (`intel_root_fingerprint_pinned`).
+pub const SIMULATED_ROOT_CA: &[&str] = &["7aed2ae7ecbbfcb79c3b55a5171fd7ab7646f94359794d6b10ccb0310e148f24"];

@@ -19,7 +19,7 @@
 //! by the content of every certificate, CRL and document involved.
 
 use super::collateral::{DcapItem, EnclaveIdentity, IsvTcbLevel, TcbInfo, TcbLevel};
-use super::format::{Body, Quote};
+use super::format::{Body, CertData, Quote};
 use super::pck::PckExtensions;
 use super::roots;
 use crate::collateral::Collateral;
@@ -150,11 +150,17 @@ pub struct VerifiedCollateral {
     pub warnings: Vec<Error>,
 }
 
-/// Verified collateral keyed by content (certificates, CRLs, TCB info, QE identity). Safe to share.
+/// Verified collateral keyed by content (certificates, CRLs, TCB info, QE identity), and the
+/// parsed PCK chains of quotes keyed by SHA-256 of their raw PEM bytes (so repeated quotes from
+/// one platform skip parsing their three certificates). Safe to share.
 #[derive(Default)]
 pub struct CollateralCache {
     map: Mutex<HashMap<[u8; 32], Arc<VerifiedCollateral>>>,
+    chains: Mutex<HashMap<[u8; 32], Arc<Vec<Certificate>>>>,
 }
+
+/// At most this many parsed PCK chains are kept (one per platform; cleared when full).
+const MAX_CACHED_CHAINS: usize = 4096;
 
 impl CollateralCache {
     pub fn new() -> Self {
@@ -165,6 +171,10 @@ impl CollateralCache {
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+    /// The number of parsed PCK chains kept.
+    pub fn parsed_chains(&self) -> usize {
+        self.chains.lock().map(|m| m.len()).unwrap_or(0)
     }
 }
 
@@ -497,6 +507,44 @@ pub fn verify(
     Ok(VerifiedDcap { quote, collateral: coll, tcb, qe_status, qe_level, advisory_ids, tcb_date, warnings })
 }
 
+/// The PCK chain the quote carries (types 4 and 5), parsed; empty for types 1..3. With a cache,
+/// parsed chains are reused, keyed by SHA-256 of the raw PEM bytes they were parsed from.
+fn quote_chain(quote: &Quote, cache: Option<&CollateralCache>) -> Result<Arc<Vec<Certificate>>> {
+    let cd = quote.pck_certification();
+    let (pem, ders) = match &cd.data {
+        CertData::PckChain { pem, der } | CertData::PckLeaf { pem, der } => (pem, der),
+        _ => return Ok(Arc::new(Vec::new())),
+    };
+    let key = cache.map(|_| {
+        let mut k = Vec::with_capacity(pem.len() + 2);
+        k.extend_from_slice(&cd.cert_type.to_le_bytes());
+        k.extend_from_slice(pem);
+        sha256(&k)
+    });
+    if let (Some(c), Some(k)) = (cache, key)
+        && let Some(v) = c.chains.lock().ok().and_then(|m| m.get(&k).cloned())
+    {
+        return Ok(v);
+    }
+    let mut certs = Vec::with_capacity(ders.len());
+    for (i, d) in ders.iter().enumerate() {
+        certs.push(
+            Certificate::from_der(d)
+                .map_err(|e| ev("dcap.pck_chain", format!("certificate {i} of the quote's PCK chain: {e}")))?,
+        );
+    }
+    let certs = Arc::new(certs);
+    if let (Some(c), Some(k)) = (cache, key)
+        && let Ok(mut m) = c.chains.lock()
+    {
+        if m.len() >= MAX_CACHED_CHAINS {
+            m.clear();
+        }
+        m.insert(k, certs.clone());
+    }
+    Ok(certs)
+}
+
 /// Steps 2 to 6, cached by content.
 fn verify_collateral(
     quote: &Quote,
@@ -506,15 +554,7 @@ fn verify_collateral(
 ) -> Result<Arc<VerifiedCollateral>> {
     let at = opts.at;
     // 2. PCK chain: from the quote (types 4/5), else from collateral.
-    let mut quote_certs = Vec::new();
-    if let Some(ders) = quote.pck_certification().pck_chain() {
-        for (i, d) in ders.iter().enumerate() {
-            quote_certs.push(
-                Certificate::from_der(d)
-                    .map_err(|e| ev("dcap.pck_chain", format!("certificate {i} of the quote's PCK chain: {e}")))?,
-            );
-        }
-    }
+    let quote_certs = quote_chain(quote, cache)?;
     let pool: Vec<&Certificate> = quote_certs.iter().chain(collateral.certs.iter()).collect();
     let pck = match quote_certs.first() {
         Some(c) => c,
@@ -554,8 +594,17 @@ fn verify_collateral(
                 && (c.subject_cn == roots::PLATFORM_CA_CN || c.subject_cn == roots::PROCESSOR_CA_CN)
         })
         .collect();
-    let pck_ca =
-        cas.iter().copied().find(|c| pck.verify_issued_by(c).is_ok()).or(cas.first().copied()).ok_or_else(|| {
+    // One candidate (the usual case, possibly supplied twice: in the quote and in collateral) is
+    // taken as is: its signature on the PCK is checked below, or was checked when the cached entry
+    // (keyed by this exact CA certificate) was made.
+    let pck_ca = match cas.first() {
+        Some(first) if cas.iter().all(|c| c.sha256 == first.sha256) => Some(*first),
+        _ => None,
+    };
+    let pck_ca = pck_ca
+        .or_else(|| cas.iter().copied().find(|c| pck.verify_issued_by(c).is_ok()))
+        .or(cas.first().copied())
+        .ok_or_else(|| {
             co(
                 "dcap.pck_chain",
                 format!("the PCK's issuer '{}' (Intel SGX PCK Platform/Processor CA) is not supplied", pck.issuer),

@@ -1,0 +1,418 @@
+//! Binding a replayed log to verified registers: per register, matches / mismatches (with the
+//! first diverging event when it can be told) / not covered / unverified (RTMR3: runtime
+//! extendable, never trusted). And the `verify` hook: replay results, claims from vouched
+//! registers only, and the `[eventlog]` policy.
+
+use super::claims::{self, Analysis, SecureBoot};
+use super::format::*;
+use super::replay::{Divergence, Replay, replay};
+use crate::error::Error;
+use crate::outcome::{Failure, Outcome, Status};
+use crate::policy::{EventlogPolicy, OneOrMany, parse_hex};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// The replay equals the verified register: its events are vouched for.
+    Matches,
+    /// The replay differs from the verified register.
+    Mismatches,
+    /// The log has nothing to say about this register (or the register is not quoted).
+    NotCovered,
+    /// Runtime-extendable (RTMR3): reported, never trusted.
+    Unverified,
+}
+
+/// The comparison of one register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegisterCheck {
+    /// `MRTD`, `RTMR0`..`RTMR3`, or `PCR7`.
+    pub register: String,
+    pub bank: String,
+    /// PCR index, or CC MR index for a CCEL.
+    pub index: u32,
+    pub status: CheckStatus,
+    pub replayed: Option<String>,
+    pub quoted: Option<String>,
+    /// The first event not reflected in the quoted value, when the quoted value is a prefix of the replay.
+    pub first_divergent_event: Option<usize>,
+    pub detail: String,
+}
+
+/// The measurement registers of a verified TD quote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TdxRegisters {
+    pub mrtd: Vec<u8>,
+    pub rtmr: [Vec<u8>; 4],
+}
+
+impl TdxRegisters {
+    /// From the claims of a verified TDX outcome (`mrtd`, `rtmr0`..`rtmr3`).
+    pub fn from_claims(c: &Value) -> Option<TdxRegisters> {
+        let h = |k: &str| c.get(k).and_then(|v| v.as_str()).and_then(|s| hex::decode(s).ok()).filter(|v| v.len() == 48);
+        Some(TdxRegisters { mrtd: h("mrtd")?, rtmr: [h("rtmr0")?, h("rtmr1")?, h("rtmr2")?, h("rtmr3")?] })
+    }
+}
+
+fn divergence(r: &super::replay::Register, quoted: &[u8]) -> Option<usize> {
+    r.divergence(quoted).map(|Divergence::ExtraEventsFrom(n)| n)
+}
+
+/// Compares a replayed CCEL with the registers of a verified TD quote.
+pub fn compare_tdx(log: &EventLog, rep: &Replay, regs: &TdxRegisters) -> Vec<RegisterCheck> {
+    let bank = rep.banks.get(&AlgId::SHA384);
+    let mut out = Vec::new();
+    // MR index 0 = MRTD: not an extend register; a single logged digest can be compared directly.
+    let mrtd_events: Vec<&Event> = log.body().filter(|e| e.register == 0 && e.extends()).collect();
+    let (status, detail, replayed) = match mrtd_events.as_slice() {
+        [] => (CheckStatus::NotCovered, "the log has no MRTD (CC MR 0) event".to_string(), None),
+        [e] => match e.digest(AlgId::SHA384) {
+            Some(d) if d == regs.mrtd.as_slice() => {
+                (CheckStatus::Matches, format!("event {} logs the quote's MRTD", e.number), Some(hex::encode(d)))
+            }
+            Some(d) => (
+                CheckStatus::Mismatches,
+                format!("event {} logs an MRTD other than the quote's", e.number),
+                Some(hex::encode(d)),
+            ),
+            None => (CheckStatus::NotCovered, "the MRTD event has no SHA-384 digest".into(), None),
+        },
+        _ => (
+            CheckStatus::NotCovered,
+            format!("{} MRTD (CC MR 0) events: MRTD is not an extend register", mrtd_events.len()),
+            None,
+        ),
+    };
+    out.push(RegisterCheck {
+        register: "MRTD".into(),
+        bank: "sha384".into(),
+        index: 0,
+        status,
+        replayed,
+        quoted: Some(hex::encode(&regs.mrtd)),
+        first_divergent_event: None,
+        detail,
+    });
+    for (i, q) in regs.rtmr.iter().enumerate() {
+        let mr = i as u32 + 1;
+        let r = bank.and_then(|b| b.get(&mr));
+        let zero = q.iter().all(|&x| x == 0);
+        let (mut status, mut detail, div) = match r {
+            Some(r) if r.value == *q => {
+                (CheckStatus::Matches, format!("{} events replay to the quoted value", r.history.len()), None)
+            }
+            Some(r) => {
+                let div = divergence(r, q);
+                let d = match div {
+                    Some(n) => format!(
+                        "the quoted value equals the replay before event {n}: event {n} and later are not in the quote"
+                    ),
+                    None => "the replay differs from the quoted value (no prefix of the log reaches it)".to_string(),
+                };
+                (CheckStatus::Mismatches, d, div)
+            }
+            None if zero => {
+                (CheckStatus::NotCovered, "the log has no events for it and the quoted value is zero".into(), None)
+            }
+            None => {
+                (CheckStatus::Mismatches, "the quoted value is extended but the log has no events for it".into(), None)
+            }
+        };
+        if i == 3 {
+            detail = format!("runtime-extendable, not trusted: {detail}");
+            status = CheckStatus::Unverified;
+        }
+        out.push(RegisterCheck {
+            register: format!("RTMR{i}"),
+            bank: "sha384".into(),
+            index: mr,
+            status,
+            replayed: r.map(|r| hex::encode(&r.value)),
+            quoted: Some(hex::encode(q)),
+            first_divergent_event: div,
+            detail,
+        });
+    }
+    out
+}
+
+/// Compares a replayed TPM log with PCR values (bank → index → value). Whether those values are
+/// vouched for (a verified quote) is the caller's to say.
+pub fn compare_pcrs(rep: &Replay, quoted: &BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>>) -> Vec<RegisterCheck> {
+    let mut out = Vec::new();
+    let mut keys: Vec<(AlgId, u32)> = Vec::new();
+    for (a, m) in quoted {
+        keys.extend(m.keys().map(|i| (*a, *i)));
+    }
+    for (a, m) in &rep.banks {
+        keys.extend(m.keys().map(|i| (*a, *i)));
+    }
+    keys.sort();
+    keys.dedup();
+    for (alg, idx) in keys {
+        let r = rep.banks.get(&alg).and_then(|m| m.get(&idx));
+        let q = quoted.get(&alg).and_then(|m| m.get(&idx));
+        let (status, detail, div) = match (r, q) {
+            (Some(r), Some(q)) if r.value == *q => {
+                (CheckStatus::Matches, format!("{} events replay to the quoted value", r.history.len()), None)
+            }
+            (Some(r), Some(q)) => {
+                let div = divergence(r, q);
+                let d = match div {
+                    Some(n) => format!("the quoted value equals the replay before event {n}"),
+                    None => "the replay differs from the quoted value".to_string(),
+                };
+                (CheckStatus::Mismatches, d, div)
+            }
+            (Some(_), None) => (CheckStatus::NotCovered, "not quoted".into(), None),
+            (None, Some(_)) => (CheckStatus::NotCovered, "the log has no events for it".into(), None),
+            (None, None) => continue,
+        };
+        out.push(RegisterCheck {
+            register: format!("PCR{idx}"),
+            bank: alg.name(),
+            index: idx,
+            status,
+            replayed: r.map(|r| hex::encode(&r.value)),
+            quoted: q.map(hex::encode),
+            first_divergent_event: div,
+            detail,
+        });
+    }
+    out
+}
+
+/// The registers that matched, as a predicate over the log's register index. For a TPM log a
+/// PCR is vouched only when every bank that replays it matches.
+pub fn vouched(checks: &[RegisterCheck]) -> impl Fn(u32) -> bool + '_ {
+    move |r: u32| {
+        let mine: Vec<&RegisterCheck> = checks.iter().filter(|c| c.index == r && c.register != "MRTD").collect();
+        !mine.is_empty()
+            && mine.iter().all(|c| c.status == CheckStatus::Matches || c.status == CheckStatus::NotCovered)
+            && mine.iter().any(|c| c.status == CheckStatus::Matches)
+    }
+}
+
+/// One log's result in `verify`.
+#[derive(Debug, Clone)]
+pub struct LogResult {
+    pub checks: Vec<RegisterCheck>,
+    pub analysis: Option<Analysis>,
+    pub json: Value,
+}
+
+/// Binds one log to a verified TDX outcome's registers.
+pub fn bind_tdx(log: &EventLog, regs: &TdxRegisters) -> Result<LogResult, Error> {
+    let rep = replay(log)?;
+    if log.format != LogFormat::Ccel {
+        return Err(Error::evidence(
+            "eventlog.binding",
+            "a TPM event log cannot be checked against a TD quote (it needs a verified TPM quote)",
+        ));
+    }
+    let checks = compare_tdx(log, &rep, regs);
+    let a = {
+        let v = vouched(&checks);
+        claims::analyse(log, &|r| r != 4 && v(r))
+    };
+    if let Some(e) = &a.refused {
+        return Err(e.clone());
+    }
+    let json = json!({
+        "format": log.format,
+        "events": log.events.len(),
+        "registers": checks,
+        "findings": a.findings,
+        "claims": a.claims,
+    });
+    Ok(LogResult { checks, analysis: Some(a), json })
+}
+
+fn fail(fails: &mut Vec<Error>, check: &'static str, detail: String) {
+    fails.push(Error::appraisal(check, detail));
+}
+
+fn accepted(field: &'static str, v: &OneOrMany, have: &[u8]) -> Result<bool, Error> {
+    for s in v.values() {
+        if parse_hex(field, s, 64)? == have {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The `verify` hook: replays `logs` against the registers of a verified outcome, adds the results
+/// to its claims (`eventlog`, `secure_boot`, `measured_boot`), and appraises `[eventlog]`.
+pub fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
+    let mut fails: Vec<Error> = Vec::new();
+    let mut warns: Vec<Error> = Vec::new();
+    let mut results: Vec<Value> = Vec::new();
+    let mut analyses: Vec<(Analysis, Vec<RegisterCheck>)> = Vec::new();
+    if !o.verified {
+        if let Some(c) = o.claims.as_object_mut() {
+            c.insert("eventlog".into(), json!({"evaluated": false, "reason": "the evidence is not verified"}));
+        }
+        return;
+    }
+    let regs = if o.platform == "tdx" { TdxRegisters::from_claims(&o.claims) } else { None };
+    for (i, log) in logs.iter().enumerate() {
+        let Some(regs) = &regs else {
+            warns.push(Error::appraisal(
+                "eventlog.binding",
+                format!("log {i}: platform {} has no verified registers this log can be replayed against; nothing from it is trusted", o.platform),
+            ));
+            results.push(json!({"format": log.format, "events": log.events.len(), "evaluated": false}));
+            continue;
+        };
+        match bind_tdx(log, regs) {
+            Ok(r) => {
+                for c in &r.checks {
+                    if c.status == CheckStatus::Mismatches && c.register != "MRTD" {
+                        fail(&mut fails, "eventlog.binding", format!("log {i}: {}: {}", c.register, c.detail));
+                    }
+                    if c.status == CheckStatus::Mismatches && c.register == "MRTD" {
+                        fail(&mut fails, "eventlog.binding", format!("log {i}: MRTD: {}", c.detail));
+                    }
+                    if c.status == CheckStatus::Unverified {
+                        warns
+                            .push(Error::appraisal("eventlog.rtmr3", format!("log {i}: {}: {}", c.register, c.detail)));
+                    }
+                }
+                if let Some(a) = &r.analysis {
+                    for f in &a.findings {
+                        warns.push(Error::appraisal(
+                            "eventlog.findings",
+                            format!("log {i}: event {} (offset {}): {}: {}", f.event, f.offset, f.check, f.detail),
+                        ));
+                    }
+                }
+                results.push(r.json);
+                if let Some(a) = r.analysis {
+                    analyses.push((a, r.checks));
+                }
+            }
+            Err(e) => {
+                results.push(json!({"format": log.format, "events": log.events.len(), "error": e.to_string()}));
+                o.failures.insert(0, Failure::from(&e));
+            }
+        }
+    }
+    // Claims: the first log whose registers vouch for a secure-boot state wins.
+    let secure_boot =
+        analyses.iter().map(|(a, _)| a.secure_boot).find(|s| *s != SecureBoot::Unknown).unwrap_or(SecureBoot::Unknown);
+    let measured = analyses.first().map(|(a, _)| a.claims.clone()).unwrap_or(Value::Null);
+    appraise(policy, logs.is_empty(), secure_boot, &analyses, &mut fails);
+    if let Some(c) = o.claims.as_object_mut() {
+        c.insert("eventlog".into(), json!(results));
+        if !logs.is_empty() {
+            c.insert("secure_boot".into(), json!(secure_boot));
+            c.insert("measured_boot".into(), measured);
+        }
+    }
+    o.failures.extend(fails.iter().map(Failure::from));
+    o.warnings.extend(warns.iter().map(Failure::from));
+    o.status = if !o.failures.is_empty() {
+        Status::Contraindicated
+    } else if !o.warnings.is_empty() {
+        Status::Warning
+    } else {
+        Status::Affirming
+    };
+}
+
+fn appraise(
+    p: &EventlogPolicy,
+    no_logs: bool,
+    secure_boot: SecureBoot,
+    analyses: &[(Analysis, Vec<RegisterCheck>)],
+    fails: &mut Vec<Error>,
+) {
+    if !p.is_active() {
+        return;
+    }
+    if no_logs || analyses.is_empty() {
+        fail(
+            fails,
+            "policy.eventlog",
+            "the policy has [eventlog] requirements but no event log was bound to verified registers".into(),
+        );
+        return;
+    }
+    if p.require_secure_boot == Some(true) && secure_boot != SecureBoot::Enabled {
+        fail(fails, "policy.eventlog.secure_boot", format!("secure boot is required; vouched state: {secure_boot:?}"));
+    }
+    if let Some(want) = &p.kernel_cmdline {
+        let have: Vec<String> = analyses
+            .iter()
+            .filter_map(|(a, _)| a.claims["kernel_cmdline"]["text"].as_str().map(String::from))
+            .collect();
+        if !have.iter().any(|h| want.values().contains(&h.as_str())) {
+            fail(
+                fails,
+                "policy.eventlog.kernel_cmdline",
+                format!("vouched kernel command line {have:?} is not an accepted one"),
+            );
+        }
+    }
+    if let Some(allowed) = &p.allowed_boot_applications {
+        let allowed: Vec<String> =
+            allowed.iter().map(|s| s.trim().trim_start_matches("0x").to_ascii_lowercase()).collect();
+        for (a, checks) in analyses {
+            let v = vouched(checks);
+            if !v(2) {
+                fail(
+                    fails,
+                    "policy.eventlog.boot_applications",
+                    "the boot-application register (RTMR1) is not vouched for".into(),
+                );
+                continue;
+            }
+            for app in a.claims["boot_applications"].as_array().into_iter().flatten() {
+                let ok = app["digests"]
+                    .as_object()
+                    .is_some_and(|m| m.values().any(|d| d.as_str().is_some_and(|d| allowed.iter().any(|x| x == d))));
+                if !ok {
+                    fail(
+                        fails,
+                        "policy.eventlog.boot_applications",
+                        format!("boot application at event {} is not allowed", app["event"]),
+                    );
+                }
+            }
+        }
+    }
+    for (k, want) in &p.rtmr {
+        let Ok(i) = k.parse::<u32>() else {
+            fail(fails, "policy.eventlog.rtmr", format!("RTMR index '{k}' is not a number"));
+            continue;
+        };
+        let name = format!("RTMR{i}");
+        let have = analyses
+            .iter()
+            .flat_map(|(_, c)| c.iter())
+            .find(|c| c.register == name && c.status == CheckStatus::Matches);
+        let ok = match have.and_then(|c| c.replayed.as_deref()).and_then(|h| hex::decode(h).ok()) {
+            Some(v) => match accepted("eventlog.rtmr", want, &v) {
+                Ok(b) => b,
+                Err(e) => {
+                    fails.push(e);
+                    continue;
+                }
+            },
+            None => false,
+        };
+        if !ok {
+            fail(fails, "policy.eventlog.rtmr", format!("{name}: no replayed, vouched value equal to an accepted one"));
+        }
+    }
+    if !p.pcrs.is_empty() {
+        fail(
+            fails,
+            "policy.eventlog.pcrs",
+            "PCR values require a verified TPM quote, which this evidence does not carry".into(),
+        );
+    }
+}

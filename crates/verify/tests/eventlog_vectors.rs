@@ -1,0 +1,302 @@
+//! Event logs of shared/testdata/{ccel,tpm}: CCEL replay against a verified TD quote (gcp-cos113),
+//! the other CCELs against expected_rtmrs.json and trustee's decodings, every crypto-agile TPM
+//! log against expected_pcrs.json, the legacy SHA-1 log, strict-parsing findings, secure boot.
+
+use cloud_ra_sim::testdata;
+use cloud_ra_verify::eventlog::bind::{self, CheckStatus, TdxRegisters};
+use cloud_ra_verify::eventlog::claims::{SecureBoot, analyse};
+use cloud_ra_verify::eventlog::{self, AlgId, Flavour, LogFormat, parse, parse_ccel, replay};
+use cloud_ra_verify::{Collateral, Status, Timestamp, VerifyOptions, verify_evidence};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn json(rel: &str) -> Value {
+    serde_json::from_slice(&testdata::read(rel)).expect("json")
+}
+
+const CCELS: &[&str] = &[
+    "ccel/gcp-cos113/ccel_data.dat",
+    "ccel/go-eventlog/CCEL_unpadded.data.bin",
+    "ccel/go-eventlog/cos-113-intel-tdx-dupe-separator.bin",
+    "ccel/go-eventlog/event_log.bin",
+    "ccel/trustee/CCEL_data",
+    "ccel/trustee/CCEL_data_grub",
+    "ccel/trustee/CCEL_data_grub_gke",
+    "ccel/trustee/CCEL_data_ovmf",
+];
+
+#[test]
+fn ccels_replay_to_expected_rtmrs() {
+    let exp = json("ccel/expected_rtmrs.json");
+    for f in CCELS {
+        let log = parse(&testdata::read(f), Flavour::Auto).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert_eq!(log.format, LogFormat::Ccel, "{f}");
+        let e = &exp["logs"][*f];
+        assert_eq!(log.log_bytes as u64, e["log_bytes"].as_u64().expect("log_bytes"), "{f}");
+        assert_eq!(log.body().count() as u64, e["events"].as_u64().expect("events"), "{f}: event count");
+        let r = replay(&log).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert_eq!(r.to_json()["mr"], e["mr"], "{f}");
+    }
+}
+
+#[test]
+fn ccel_duplicate_separator_refused() {
+    let f = "ccel/go-eventlog/cos-113-intel-tdx-dupe-separator.bin";
+    let log = parse_ccel(&testdata::read("ccel/go-eventlog/CCEL.bin"), &testdata::read(f)).expect("parses");
+    // It replays (expected_rtmrs.json has its values) but its boot state is refused.
+    replay(&log).expect("replays");
+    let a = analyse(&log, &|_| true);
+    let e = a.refused.expect("duplicate separator refused");
+    assert_eq!(a.secure_boot, SecureBoot::Unknown);
+    assert_eq!(e.check, "eventlog.separator");
+    assert!(e.detail.contains("event 16"), "{e}");
+    assert!(e.detail.contains("duplicate separator at event"), "{e}");
+}
+
+#[test]
+fn ccel_table_parses() {
+    let t = eventlog::parse_ccel_table(&testdata::read("ccel/gcp-cos113/ccel_table.dat")).expect("table");
+    assert!(t.checksum_ok);
+    assert_eq!(t.cc_type, 2, "TDX");
+    assert_eq!(t.log_area_minimum_length, 0x40000);
+    let log =
+        parse_ccel(&testdata::read("ccel/gcp-cos113/ccel_table.dat"), &testdata::read("ccel/gcp-cos113/ccel_data.dat"))
+            .expect("ccel");
+    assert!(log.ccel_table.is_some());
+}
+
+#[test]
+fn trustee_decodings_match_event_by_event() {
+    for f in [
+        "ccel/trustee/CCEL_data",
+        "ccel/trustee/CCEL_data_grub",
+        "ccel/trustee/CCEL_data_grub_gke",
+        "ccel/trustee/CCEL_data_ovmf",
+    ] {
+        let log = parse(&testdata::read(f), Flavour::Ccel).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let out = json(&format!("{f}_out.json"));
+        let want = out["uefi_event_logs"].as_array().expect("uefi_event_logs");
+        let have: Vec<_> = log.body().collect();
+        assert_eq!(have.len(), want.len(), "{f}: event count");
+        for (h, w) in have.iter().zip(want) {
+            assert_eq!(h.type_name(), w["type_name"].as_str().expect("type"), "{f} event {}", h.number);
+            assert_eq!(u64::from(h.register), w["index"].as_u64().expect("index"), "{f} event {}", h.number);
+            let wd = w["digests"][0]["digest"].as_str().expect("digest");
+            assert_eq!(hex::encode(h.digest(AlgId::SHA384).expect("sha384")), wd, "{f} event {}", h.number);
+            if w["digest_matches_event"] == Value::Bool(true) {
+                assert_eq!(
+                    eventlog::decode::digest_check(h),
+                    eventlog::decode::DigestCheck::Matches,
+                    "{f} event {} ({})",
+                    h.number,
+                    h.type_name()
+                );
+            }
+        }
+    }
+}
+
+fn gcp_outcome(logs: Vec<eventlog::EventLog>) -> cloud_ra_verify::Outcome {
+    let mut c = Collateral::default();
+    for f in [
+        "tdx/automata-spr-collateral-1025/tcb_info.json",
+        "tdx/automata-spr-collateral-1025/identity.json",
+        "tdx/automata-spr-collateral-1025/pck_crl.der",
+        "roots/intel/intel_root_ca_crl.der",
+        "roots/intel/tcb_signing.der",
+    ] {
+        c.add_file(f, &testdata::read(f)).expect("collateral");
+    }
+    let mut opts = VerifyOptions::at(Timestamp::parse_rfc3339("2025-11-01T00:00:00Z").expect("time"));
+    opts.eventlogs = logs;
+    verify_evidence(&testdata::read("ccel/gcp-cos113/cos-113-tdx-quote.dat"), &c, &opts, None)
+}
+
+#[test]
+fn gcp_cos113_binds_to_verified_quote_secure_boot_disabled() {
+    let log =
+        parse_ccel(&testdata::read("ccel/gcp-cos113/ccel_table.dat"), &testdata::read("ccel/gcp-cos113/ccel_data.dat"))
+            .expect("ccel");
+    let o = gcp_outcome(vec![log.clone()]);
+    assert!(o.verified, "{:?}", o.failures);
+    assert_eq!(o.status, Status::Warning, "{:?}", o.failures);
+    assert!(o.failures.is_empty(), "{:?}", o.failures);
+    let regs = o.claims["eventlog"][0]["registers"].as_array().expect("registers");
+    let st = |r: &str| regs.iter().find(|c| c["register"] == r).map(|c| c["status"].as_str().unwrap_or("").to_string());
+    assert_eq!(st("RTMR0").as_deref(), Some("matches"));
+    assert_eq!(st("RTMR1").as_deref(), Some("matches"));
+    assert_eq!(st("RTMR2").as_deref(), Some("matches"));
+    assert_eq!(st("RTMR3").as_deref(), Some("unverified"));
+    assert_eq!(st("MRTD").as_deref(), Some("not_covered"));
+    assert_eq!(o.claims["secure_boot"], "disabled");
+    assert_eq!(o.claims["measured_boot"]["secure_boot_variable"]["variable_data"], "00");
+    assert!(o.warnings.iter().any(|w| w.check == "eventlog.rtmr3"));
+
+    // The same registers from the library API.
+    let regs = TdxRegisters::from_claims(&o.claims).expect("registers");
+    let r = bind::bind_tdx(&log, &regs).expect("binds");
+    assert!(r.checks.iter().filter(|c| (1..=3).contains(&c.index)).all(|c| c.status == CheckStatus::Matches));
+}
+
+#[test]
+fn gcp_cos113_wrong_log_fails_binding() {
+    // A different VM's log against this quote: mismatches, and no claims from it.
+    let log = parse(&testdata::read("ccel/trustee/CCEL_data_grub_gke"), Flavour::Ccel).expect("ccel");
+    let o = gcp_outcome(vec![log]);
+    assert!(o.verified);
+    assert_eq!(o.status, Status::Contraindicated);
+    assert_eq!(o.exit_code(), 4);
+    assert!(o.failures.iter().any(|f| f.check == "eventlog.binding"), "{:?}", o.failures);
+    assert_eq!(o.claims["secure_boot"], "unknown");
+    // A log whose boot state is refused (duplicate separator) is invalid evidence.
+    let log = parse(&testdata::read("ccel/trustee/CCEL_data_ovmf"), Flavour::Ccel).expect("ccel");
+    let o = gcp_outcome(vec![log]);
+    assert_eq!(o.exit_code(), 2);
+    assert_eq!(o.failures[0].check, "eventlog.separator");
+}
+
+#[test]
+fn gcp_cos113_policy() {
+    let log =
+        parse_ccel(&testdata::read("ccel/gcp-cos113/ccel_table.dat"), &testdata::read("ccel/gcp-cos113/ccel_data.dat"))
+            .expect("ccel");
+    let mut c = Collateral::default();
+    for f in [
+        "tdx/automata-spr-collateral-1025/tcb_info.json",
+        "tdx/automata-spr-collateral-1025/identity.json",
+        "tdx/automata-spr-collateral-1025/pck_crl.der",
+        "roots/intel/intel_root_ca_crl.der",
+        "roots/intel/tcb_signing.der",
+    ] {
+        c.add_file(f, &testdata::read(f)).expect("collateral");
+    }
+    let mut opts = VerifyOptions::at(Timestamp::parse_rfc3339("2025-11-01T00:00:00Z").expect("time"));
+    opts.policy = cloud_ra_verify::Policy::parse("p", "[eventlog]\nrequire_secure_boot = true\n").expect("policy");
+    opts.eventlogs = vec![log];
+    let q = testdata::read("ccel/gcp-cos113/cos-113-tdx-quote.dat");
+    let o = verify_evidence(&q, &c, &opts, None);
+    assert!(o.failures.iter().any(|f| f.check == "policy.eventlog.secure_boot"), "{:?}", o.failures);
+    // No log at all: an [eventlog] policy fails closed.
+    opts.eventlogs.clear();
+    let o = verify_evidence(&q, &c, &opts, None);
+    assert!(o.failures.iter().any(|f| f.check == "policy.eventlog"), "{:?}", o.failures);
+    assert!(cloud_ra_verify::Policy::parse("p", "[eventlog]\nrequire_secureboot = true\n").is_err());
+}
+
+#[test]
+fn tpm_logs_replay_to_expected_pcrs() {
+    let exp = json("tpm/eventlogs/expected_pcrs.json");
+    let logs = exp["logs"].as_object().expect("logs");
+    assert_eq!(logs.len(), 8);
+    for (name, e) in logs {
+        let f = format!("tpm/eventlogs/{name}");
+        let log = parse(&testdata::read(&f), Flavour::Auto).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert_eq!(log.format, LogFormat::CryptoAgile, "{f}");
+        assert_eq!(log.body().count() as u64, e["events"].as_u64().expect("events"), "{f}: event count");
+        assert_eq!(log.startup_locality.map(u64::from), e["startup_locality"].as_u64(), "{f}");
+        let r = replay(&log).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert_eq!(r.to_json()["pcrs"], e["pcrs"], "{f}");
+    }
+}
+
+#[test]
+fn debian_10_is_legacy_sha1() {
+    let log = parse(&testdata::read("tpm/eventlogs/debian-10.bin"), Flavour::Auto).expect("legacy");
+    assert_eq!(log.format, LogFormat::LegacySha1);
+    assert!(log.spec_id.is_none());
+    assert!(log.events.len() > 10);
+    let r = replay(&log).expect("replays");
+    assert!(r.to_json()["pcrs"]["sha1"]["0"].is_string());
+}
+
+#[test]
+fn arch_linux_strict_findings() {
+    let log = parse(&testdata::read("tpm/eventlogs/arch-linux-workstation.bin"), Flavour::Auto).expect("parses");
+    let a = analyse(&log, &|_| true);
+    let details: Vec<&str> = a.findings.iter().map(|f| f.detail.as_str()).collect();
+    assert!(details.iter().any(|d| d.contains("SecureBoot data len is 0, expected 1")), "{details:?}");
+    assert!(
+        details.iter().any(|d| d.contains("found EFIBootServicesApplication in PCR4 before CallingEFIApp event")),
+        "{details:?}"
+    );
+    assert_eq!(a.secure_boot, SecureBoot::Unknown);
+}
+
+#[test]
+fn secure_boot_from_tpm_logs() {
+    let sb = |f: &str| {
+        let log = parse(&testdata::read(f), Flavour::Auto).expect("parses");
+        analyse(&log, &|_| true).secure_boot
+    };
+    assert_eq!(sb("tpm/eventlogs/rhel8-uefi.bin"), SecureBoot::Enabled);
+    assert_eq!(sb("tpm/eventlogs/ubuntu-2104-no-secure-boot.bin"), SecureBoot::Disabled);
+    // Unvouched registers give nothing.
+    let log = parse(&testdata::read("tpm/eventlogs/rhel8-uefi.bin"), Flavour::Auto).expect("parses");
+    assert_eq!(analyse(&log, &|_| false).secure_boot, SecureBoot::Unknown);
+}
+
+fn gce_quoted_pcrs() -> BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>> {
+    let q = json("tpm/gce-cos-85/derived/quoted_pcrs.json");
+    let mut quoted: BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>> = BTreeMap::new();
+    for (bank, m) in q["pcrs"].as_object().expect("pcrs") {
+        let alg = AlgId::from_name(bank).expect("bank");
+        for (i, v) in m.as_object().expect("map") {
+            quoted
+                .entry(alg)
+                .or_default()
+                .insert(i.parse().expect("idx"), hex::decode(v.as_str().expect("hex")).expect("hex"));
+        }
+    }
+    quoted
+}
+
+#[test]
+fn gce_cos_85_replays_against_verified_quotes_in_three_banks() {
+    use cloud_ra_verify::tpm::{AkPublic, verify_quote};
+    use cloud_ra_verify::x509::Certificate;
+    let ak = AkPublic::parse(&testdata::read("tpm/gce-cos-85/derived/ak_pub.tpmt_public")).expect("AK");
+    // The AK certificate carries the same key and chains to Google's EK/AK roots.
+    let cert = Certificate::from_der(&testdata::read("tpm/gce-cos-85/derived/ak_cert.der")).expect("cert");
+    assert_eq!(cert.public_key.as_ref().map(|k| &k.bytes), Some(&ak.key.bytes));
+    let inter = Certificate::from_der(&testdata::read("roots/google/tpm_ek_intermediate_2.crt")).expect("inter");
+    let root = Certificate::from_der(&testdata::read("roots/google/tpm_ek_root_1.cer")).expect("root");
+    cert.verify_issued_by(&inter).expect("AK cert by intermediate");
+    inter.verify_issued_by(&root).expect("intermediate by root");
+    let at = Timestamp::parse_rfc3339("2025-01-01T00:00:00Z").expect("time");
+    for c in [&cert, &inter, &root] {
+        c.check_validity(at).expect("valid");
+    }
+
+    let carried = gce_quoted_pcrs();
+    let log = parse(&testdata::read("tpm/gce-cos-85/derived/event_log.bin"), Flavour::Auto).expect("parses");
+    let r = replay(&log).expect("replays");
+    for bank in ["sha1", "sha256", "sha384"] {
+        let attest = testdata::read(&format!("tpm/gce-cos-85/derived/quote_{bank}.tpms_attest"));
+        let sig = testdata::read(&format!("tpm/gce-cos-85/derived/quote_{bank}.tpmt_signature"));
+        let vouched =
+            verify_quote(&ak, &attest, &sig, &[0x90, 0x09], &carried).unwrap_or_else(|e| panic!("{bank}: {e}"));
+        let alg = AlgId::from_name(bank).expect("bank");
+        assert_eq!(vouched.get(&alg).map(|m| m.len()), Some(24), "{bank}: all 24 PCRs quoted");
+        let checks = bind::compare_pcrs(&r, &vouched);
+        for i in 0..=9 {
+            let c = checks.iter().find(|c| c.bank == bank && c.index == i).expect("check");
+            assert_eq!(c.status, CheckStatus::Matches, "{bank} PCR{i}: {}", c.detail);
+        }
+        // Tampering: a wrong nonce, a flipped attest byte, a changed PCR value are refused.
+        assert_eq!(verify_quote(&ak, &attest, &sig, &[0x90, 0x0a], &carried).expect_err("nonce").check, "tpm.nonce");
+        let mut bad = attest.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert_eq!(verify_quote(&ak, &bad, &sig, &[0x90, 0x09], &carried).expect_err("sig").check, "tpm.signature");
+        let mut pcrs = carried.clone();
+        if let Some(v) = pcrs.get_mut(&alg).and_then(|m| m.get_mut(&0)) {
+            v[0] ^= 1;
+        }
+        assert_eq!(verify_quote(&ak, &attest, &sig, &[0x90, 0x09], &pcrs).expect_err("pcrs").check, "tpm.pcrs");
+    }
+    // Truncated structures never panic.
+    let attest = testdata::read("tpm/gce-cos-85/derived/quote_sha256.tpms_attest");
+    for n in 0..attest.len() {
+        assert!(cloud_ra_verify::tpm::Attest::parse(&attest[..n]).is_err());
+    }
+}
