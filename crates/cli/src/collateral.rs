@@ -300,7 +300,12 @@ pub fn for_verify(
     let Ok(d) = detect(evidence) else {
         return Ok(Collateral::default());
     };
-    let Ok(n) = needs(&d, have, &NeedOptions { product, require_crl }) else {
+    // What the bundle itself carries is not fetched again.
+    let mut have = have.clone();
+    if let Ok(carried) = d.bundle_collateral() {
+        have.merge(&carried);
+    }
+    let Ok(n) = needs(&d, &have, &NeedOptions { product, require_crl }) else {
         return Ok(Collateral::default());
     };
     if n.items.is_empty() {

@@ -3,10 +3,10 @@
 
 use aws_lc_rs::signature::{ECDSA_P384_SHA384_FIXED, ParsedPublicKey};
 use cloud_ra_sim::testdata;
-use cloud_ra_verify::nitro::verify::{NitroCache, NitroOptions, verify};
-use cloud_ra_verify::nitro::Document;
-use cloud_ra_verify::x509::Certificate;
 use cloud_ra_verify::Timestamp;
+use cloud_ra_verify::nitro::Document;
+use cloud_ra_verify::nitro::verify::{NitroCache, NitroOptions, verify};
+use cloud_ra_verify::x509::Certificate;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 

@@ -112,6 +112,20 @@ impl Bundle {
     }
 }
 
+impl Detected {
+    /// Collateral carried in a bundle's `certs` (certificates, CRLs, PCS bodies), parsed; empty for
+    /// raw evidence. SNP bundles' certs are already part of the certificate table.
+    pub fn bundle_collateral(&self) -> Result<crate::collateral::Collateral> {
+        let mut c = crate::collateral::Collateral::default();
+        if let (Some(b), false) = (&self.bundle, matches!(self.evidence, Evidence::Snp { .. })) {
+            for (i, cert) in b.certs.iter().enumerate() {
+                c.add_file(&format!("bundle certs[{i}] ({})", cert.kind), &cert.der.0)?;
+            }
+        }
+        Ok(c)
+    }
+}
+
 /// Evidence, by platform, as raw bytes.
 #[derive(Debug, Clone)]
 pub enum Evidence {

@@ -248,16 +248,13 @@ fn verify_dcap(
     let platform = if quote.get(4..8) == Some(&[0x81, 0, 0, 0][..]) { "tdx" } else { "sgx" };
     // Collateral carried in a bundle (`certs`: PCS bodies, certificates, CRLs) joins the caller's.
     let merged;
-    let collateral = match d.bundle.as_ref().filter(|b| !b.certs.is_empty()) {
-        None => collateral,
-        Some(b) => {
-            let mut c = collateral.clone();
-            for (i, cert) in b.certs.iter().enumerate() {
-                if let Err(e) = c.add_file(&format!("bundle certs[{i}] ({})", cert.kind), &cert.der.0) {
-                    return Outcome::failed(platform, &d.what, &e);
-                }
-            }
-            merged = c;
+    let collateral = match d.bundle_collateral() {
+        Err(e) => return Outcome::failed(platform, &d.what, &e),
+        Ok(c) if c.certs.is_empty() && c.crls.is_empty() && c.dcap.is_empty() => collateral,
+        Ok(c) => {
+            let mut all = collateral.clone();
+            all.merge(&c);
+            merged = all;
             &merged
         }
     };
