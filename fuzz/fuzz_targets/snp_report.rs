@@ -1,0 +1,18 @@
+//! SNP ATTESTATION_REPORT parser: never panics on arbitrary bytes, and a report that parses
+//! re-parses from its kept raw bytes to an equal report.
+#![no_main]
+
+use cloud_ra_verify::snp::format::Report;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(report) = Report::parse(data) {
+        assert_eq!(&report.raw[..], data, "raw must be the received bytes");
+        let again = Report::parse(&report.raw[..]).expect("the raw bytes of a parsed report parse again");
+        assert_eq!(report, again);
+        // Accessors on a parsed report must not panic either.
+        let _ = report.signed_bytes();
+        let _ = report.signature_fixed();
+        let _ = report.product_from_cpuid();
+    }
+});
