@@ -5,7 +5,7 @@
 mod common;
 
 use cloud_ra_sim::testdata;
-use common::{DER_CT, PEM_CT, Reply, Server};
+use common::{DER_CT, JSON_CT, PEM_CT, Reply, Server};
 use std::process::{Command, Output};
 
 fn run(cache: &std::path::Path, args: &[&str]) -> Output {
@@ -75,5 +75,56 @@ fn fetch_then_verify_offline_and_bundle_round_trip() {
     let o = run(&other, &["collateral", "fetch", &gsg, "--product", "milan", "--kds-url", &server.base]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("404") && text(&o).contains("masked"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// `--allow-stale`: a cached TCB info past its nextUpdate whose refresh fails is served with a
+/// warning only when allowed; otherwise `collateral fetch` refuses it, naming the cached window.
+#[test]
+fn allow_stale_through_the_binary() {
+    let pcs = Server::start();
+    pcs.route(
+        "/tdx/certification/v4/tcb?fmspc=00806F050000",
+        Reply::ok(JSON_CT, testdata::read("tdx/automata-gcp-spr-0725/tcb_info_v3_with_tdx_module.json"))
+            .header("TCB-Info-Issuer-Chain", &common::tcb_signing_chain()),
+    );
+    pcs.route(
+        "/tdx/certification/v4/qe/identity",
+        Reply::ok(JSON_CT, testdata::read("tdx/automata-gcp-spr-0725/qe_identity.json"))
+            .header("SGX-Enclave-Identity-Issuer-Chain", &common::tcb_signing_chain()),
+    );
+    let tmp = std::env::temp_dir().join(format!("cloud-ra-cli-stale-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let cache = tmp.join("cache");
+    let quote = testdata::path("tdx/automata-gcp-spr-0725/quote_tdx.bin").to_string_lossy().into_owned();
+    let o = run(&cache, &["collateral", "fetch", &quote, "--pcs-url", &pcs.base, "--at", "2025-07-20T00:00:00Z"]);
+    assert!(text(&o).contains("2 from the network"), "{}", text(&o));
+
+    // A month after nextUpdate; the source is down (every request answers 503).
+    let down = Server::start();
+    for p in ["/tdx/certification/v4/tcb?fmspc=00806F050000", "/tdx/certification/v4/qe/identity"] {
+        down.fault(p, &vec![common::Fault::Status(503, None); 4]);
+    }
+    // No retries, so the test stays fast (retries are covered by the collateral crate's tests).
+    let conf = tmp.join("config.toml");
+    std::fs::write(&conf, "[collateral]\nretries = 0\n").expect("config");
+    let conf = conf.to_string_lossy().into_owned();
+    let args =
+        ["collateral", "fetch", &quote, "--pcs-url", &down.base, "--at", "2025-09-01T00:00:00Z", "--config", &conf];
+    let o = run(&cache, &args);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o).contains("503")
+            && text(&o).contains("valid 2025-07-07T09:06:43Z .. 2025-08-06T09:06:43Z, not at 2025-09-01T00:00:00Z")
+            && text(&o).contains("--allow-stale would serve it"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("STALE"), "{}", text(&o));
+
+    let o = run(&cache, &[&args[..], &["--allow-stale"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("STALE cache") && text(&o).contains("2 stale"), "{}", text(&o));
+    assert!(text(&o).contains("warning: serving the EXPIRED cached Intel TDX TCB info"), "{}", text(&o));
     let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -27,6 +27,10 @@ pub struct Config {
     pub offline: bool,
     /// Serve an expired copy when refreshing it fails (and say so).
     pub allow_stale: bool,
+    /// Also accept AMD collateral (chains, VCEKs, CRLs) that chains to cloud-ra's simulated ARK
+    /// (`cloud-ra-sim`). Never set from files or the environment: only a caller that trusts the
+    /// simulated root (`--trust-simulated`) sets it.
+    pub trust_simulated: bool,
     pub timeout: Duration,
     pub connect_timeout: Duration,
     /// Attempts after the first on 5xx, 429 and transport errors.
@@ -119,6 +123,7 @@ impl Config {
             cache_dir: cache_dir.into(),
             offline: false,
             allow_stale: false,
+            trust_simulated: false,
             timeout: Duration::from_secs(20),
             connect_timeout: Duration::from_secs(10),
             retries: 3,

@@ -115,12 +115,13 @@ pub fn import(store: &Store, file: &Path) -> Result<usize, CollError> {
     // Validate all (in a scratch store sharing the context), then write all.
     let mut checked = Vec::new();
     for (e, body) in &entries {
-        let v = crate::validate::validate(
+        let v = crate::validate::validate_trusting(
             &e.item,
             body,
             e.content_type.as_deref(),
             e.issuer_chain.as_deref(),
             &store.ctx_snapshot(),
+            store.cfg.trust_simulated,
         )
         .map_err(|why| bad(format!("item {} ({}): {why}", e.key, e.item.describe())))?;
         let mut e = e.clone();

@@ -9,7 +9,7 @@ use crate::error::{CollError, Kind};
 use crate::http::Http;
 use crate::item::Item;
 use crate::needs::{Need, Needs};
-use crate::validate::{issuer_chain_headers, load, percent_decode, validate};
+use crate::validate::{issuer_chain_headers, load, percent_decode, validate_trusting};
 use cloud_ra_verify::{Collateral, Timestamp};
 use std::sync::{Mutex, OnceLock};
 
@@ -185,6 +185,14 @@ impl Store {
                     );
                     Ok(Got { entry: e, origin: Origin::Stale, attempts: 0, note: Some(note) })
                 }
+                Some(e) if err.kind != Kind::Cache => Err(CollError::new(
+                    err.kind,
+                    format!(
+                        "{err}; the cached {} is valid {}, not at {at}, and is not served (--allow-stale would serve it with a warning)",
+                        item.describe(),
+                        window(&e)
+                    ),
+                )),
                 _ => Err(err),
             },
         }
@@ -240,12 +248,14 @@ impl Store {
         content_type: Option<&str>,
         issuer_chain: Option<String>,
     ) -> Result<Entry, CollError> {
-        let v = validate(item, body, content_type, issuer_chain.as_deref(), &self.ctx()).map_err(|why| {
-            CollError::new(
-                Kind::Invalid,
-                format!("{source}: not a valid {} ({why}); nothing was cached", item.describe()),
-            )
-        })?;
+        let v =
+            validate_trusting(item, body, content_type, issuer_chain.as_deref(), &self.ctx(), self.cfg.trust_simulated)
+                .map_err(|why| {
+                    CollError::new(
+                        Kind::Invalid,
+                        format!("{source}: not a valid {} ({why}); nothing was cached", item.describe()),
+                    )
+                })?;
         let mut e = Entry::new(item, source, Timestamp::now(), body);
         e.valid_from = v.from;
         e.valid_until = v.until;

@@ -103,35 +103,58 @@ fn hex_text(b: &[u8]) -> Option<Vec<u8>> {
     hex::decode(t).ok()
 }
 
-fn pinned_ark(pool: &[Certificate], product: Product) -> Result<&Certificate, String> {
+/// The ARKs of `product` among `pool` whose fingerprint is pinned (and, when `sim` is set, the
+/// simulated ARK, which names itself ARK-Milan like the real one).
+fn pinned_arks(pool: &[Certificate], product: Product, sim: bool) -> Result<Vec<&Certificate>, String> {
     let fp = amd_roots::pinned_ark(product);
-    pool.iter()
-        .find(|c| role_of(c) == Role::Ark && c.fingerprint_hex() == fp)
-        .ok_or_else(|| format!("no ARK-{} with the pinned fingerprint {fp}", product.name()))
+    let cn = format!("ARK-{}", product.name());
+    let arks: Vec<&Certificate> = pool
+        .iter()
+        .filter(|c| {
+            role_of(c) == Role::Ark
+                && (c.fingerprint_hex() == fp
+                    || (sim && c.subject_cn == cn && c.fingerprint_hex() == amd_roots::SIMULATED_ARK))
+        })
+        .collect();
+    if arks.is_empty() {
+        return Err(format!("no ARK-{} with the pinned fingerprint {fp}", product.name()));
+    }
+    Ok(arks)
 }
 
-/// ARK (pinned) -> intermediate of `product`/`key` among `pool`.
-fn amd_intermediate(pool: &[Certificate], product: Product, key: KeyType) -> Result<&Certificate, String> {
-    let ark = pinned_ark(pool, product)?;
+/// ARK (pinned) -> intermediate of `product`/`key` among `pool`: (intermediate, its ARK).
+fn amd_intermediate(
+    pool: &[Certificate],
+    product: Product,
+    key: KeyType,
+    sim: bool,
+) -> Result<(&Certificate, &Certificate), String> {
+    let arks = pinned_arks(pool, product, sim)?;
     let (role, cn) = match key {
         KeyType::Vcek => (Role::Ask, format!("SEV-{}", product.name())),
         KeyType::Vlek => (Role::Asvk, format!("SEV-VLEK-{}", product.name())),
     };
     let mut why = format!("no {cn} certificate");
     for c in pool.iter().filter(|c| role_of(c) == role && c.subject_cn == cn) {
-        match c.verify_issued_by(ark) {
-            Ok(()) => return Ok(c),
-            Err(e) => why = format!("{cn} is not issued by the pinned ARK: {e}"),
+        for ark in &arks {
+            match c.verify_issued_by(ark) {
+                Ok(()) => return Ok((c, ark)),
+                Err(e) => why = format!("{cn} is not issued by the pinned ARK: {e}"),
+            }
         }
     }
     Err(why)
 }
 
-/// The certificates the AMD checks may chain through: built-in ARK/ASK plus `ctx`.
-fn amd_pool(ctx: &Collateral, extra: &[Certificate]) -> Vec<Certificate> {
+/// The certificates the AMD checks may chain through: built-in ARK/ASK plus `ctx` (plus the
+/// simulated ARK/ASK/ASVK when `sim`).
+fn amd_pool(ctx: &Collateral, extra: &[Certificate], sim: bool) -> Vec<Certificate> {
     let mut pool: Vec<Certificate> = extra.to_vec();
     pool.extend(ctx.certs.iter().cloned());
     pool.extend(crate::builtin_amd().certs);
+    if sim {
+        pool.extend(crate::simulated_amd().certs);
+    }
     pool
 }
 
@@ -141,12 +164,26 @@ fn check_vcek(
     hwid: &[u8],
     tcb: &crate::item::SnpTcb,
     pool: &[Certificate],
+    sim: bool,
 ) -> Result<(), String> {
     if role_of(vcek) != Role::Vcek {
         return Err(format!("'{}' is not a VCEK (CN SEV-VCEK)", vcek.subject_cn));
     }
-    let ask = amd_intermediate(pool, product, KeyType::Vcek)?;
-    vcek.verify_issued_by(ask).map_err(|e| format!("VCEK is not issued by SEV-{}: {e}", product.name()))?;
+    // Any acceptable ASK may have issued it (real and simulated ones share their names).
+    let arks = pinned_arks(pool, product, sim)?;
+    let cn = format!("SEV-{}", product.name());
+    let asks: Vec<&Certificate> = pool
+        .iter()
+        .filter(|c| role_of(c) == Role::Ask && c.subject_cn == cn)
+        .filter(|c| arks.iter().any(|ark| c.verify_issued_by(ark).is_ok()))
+        .collect();
+    let Some(first) = asks.first() else {
+        return Err(format!("no {cn} certificate issued by the pinned ARK"));
+    };
+    if !asks.iter().any(|ask| vcek.verify_issued_by(ask).is_ok()) {
+        let e = vcek.verify_issued_by(first).err().unwrap_or_default();
+        return Err(format!("VCEK is not issued by {cn}: {e}"));
+    }
     let ext = VekExtensions::read(vcek).map_err(|e| e.detail)?;
     if ext.hwid.as_deref() != Some(hwid) {
         return Err(format!(
@@ -204,6 +241,19 @@ pub fn validate(
     issuer_chain: Option<&str>,
     ctx: &Collateral,
 ) -> Result<Validity, String> {
+    validate_trusting(item, body, content_type, issuer_chain, ctx, false)
+}
+
+/// [`validate`], also accepting AMD collateral under the simulated ARK when `sim` is set
+/// ([`crate::Config::trust_simulated`]).
+pub fn validate_trusting(
+    item: &Item,
+    body: &[u8],
+    content_type: Option<&str>,
+    issuer_chain: Option<&str>,
+    ctx: &Collateral,
+    sim: bool,
+) -> Result<Validity, String> {
     reject_error_page(body, content_type)?;
     match item {
         Item::AmdCertChain { product, key } => {
@@ -214,8 +264,7 @@ pub fn validate(
                     certs.len()
                 ));
             }
-            amd_intermediate(&certs, *product, *key)?;
-            let ark = pinned_ark(&certs, *product)?;
+            let (_, ark) = amd_intermediate(&certs, *product, *key, sim)?;
             ark.verify_issued_by(ark).map_err(|e| format!("ARK self-signature: {e}"))?;
             Ok(Validity::default())
         }
@@ -232,7 +281,7 @@ pub fn validate(
             let [vcek] = vcek.as_slice() else {
                 return Err("expected exactly one VCEK certificate".into());
             };
-            check_vcek(vcek, *product, hwid, tcb, &amd_pool(ctx, &extra))?;
+            check_vcek(vcek, *product, hwid, tcb, &amd_pool(ctx, &extra, sim), sim)?;
             Ok(Validity::default())
         }
         Item::AmdCrl { product, .. } => {
@@ -240,10 +289,23 @@ pub fn validate(
                 return Err("not a DER CRL (KDS answers the CRL in DER)".into());
             }
             let crl = one_crl(body, "CRL")?;
-            let pool = amd_pool(ctx, &[]);
-            let ark = pinned_ark(&pool, *product)?;
-            crl.check(ark, Timestamp(crl.this_update)).map_err(|e| format!("CRL: {e}"))?;
-            Ok(Validity { from: Some(crl.this_update), until: crl.next_update })
+            let pool = amd_pool(ctx, &[], sim);
+            // Signed by an acceptable ARK (real and simulated ARKs share their name), and
+            // fresh: a nextUpdate after thisUpdate (the window is recorded with the entry).
+            // The error reported is that of an ARK the CRL names as its issuer, if any.
+            let mut why = String::new();
+            let mut named = false;
+            for ark in pinned_arks(&pool, *product, sim)? {
+                match crl.check(ark, Timestamp(crl.this_update)) {
+                    Ok(()) => return Ok(Validity { from: Some(crl.this_update), until: crl.next_update }),
+                    Err(e) if !named || ark.subject_raw == crl.issuer_raw => {
+                        named = ark.subject_raw == crl.issuer_raw;
+                        why = format!("CRL: {e}");
+                    }
+                    Err(_) => {}
+                }
+            }
+            Err(why)
         }
         Item::IntelTcbInfo { tee, fmspc } => {
             if let Some(ct) = content_type
