@@ -85,8 +85,6 @@ pub fn run(cmd: NitroCmd) -> i32 {
 }
 
 fn serve(nsm: &dyn Nsm, port: u32, tcp: Option<&str>, max: Option<usize>) -> i32 {
-    let mut handled = 0usize;
-    let done = |n: usize| max.is_some_and(|m| n >= m);
     match tcp {
         Some(addr) => {
             let l = match TcpListener::bind(addr) {
@@ -94,20 +92,7 @@ fn serve(nsm: &dyn Nsm, port: u32, tcp: Option<&str>, max: Option<usize>) -> i32
                 Err(e) => return fail(&Error::usage("nitro.serve", format!("listen on {addr}: {e}"))),
             };
             eprintln!("serving attestation documents from the {} on tcp {}", nsm.describe(), addr);
-            for conn in l.incoming() {
-                match conn {
-                    Ok(s) => {
-                        if let Err(e) = nitro_service::serve_connection(nsm, s) {
-                            eprintln!("connection: {e}");
-                        }
-                    }
-                    Err(e) => eprintln!("accept: {e}"),
-                }
-                handled += 1;
-                if done(handled) {
-                    break;
-                }
-            }
+            accept_loop(nsm, max, || l.accept().map(|(s, _)| s))
         }
         None => {
             #[cfg(target_os = "linux")]
@@ -117,24 +102,31 @@ fn serve(nsm: &dyn Nsm, port: u32, tcp: Option<&str>, max: Option<usize>) -> i32
                     Err(e) => return fail(&Error::usage("nitro.serve", format!("vsock port {port}: {e}"))),
                 };
                 eprintln!("serving attestation documents from the {} on vsock port {port}", nsm.describe());
-                loop {
-                    match l.accept() {
-                        Ok(s) => {
-                            if let Err(e) = nitro_service::serve_connection(nsm, s) {
-                                eprintln!("connection: {e}");
-                            }
-                        }
-                        Err(e) => eprintln!("accept: {e}"),
-                    }
-                    handled += 1;
-                    if done(handled) {
-                        break;
-                    }
-                }
+                accept_loop(nsm, max, || l.accept())
             }
             #[cfg(not(target_os = "linux"))]
-            return fail(&Error::usage("nitro.serve", format!("vsock (port {port}) needs Linux; use --tcp")));
+            fail(&Error::usage("nitro.serve", format!("vsock (port {port}) needs Linux; use --tcp")))
         }
+    }
+}
+
+/// Serves connections one after another until `max` have been handled (or forever).
+fn accept_loop<S: std::io::Read + std::io::Write>(
+    nsm: &dyn Nsm,
+    max: Option<usize>,
+    mut accept: impl FnMut() -> std::io::Result<S>,
+) -> i32 {
+    let mut handled = 0usize;
+    while max.is_none_or(|m| handled < m) {
+        match accept() {
+            Ok(s) => {
+                if let Err(e) = nitro_service::serve_connection(nsm, s) {
+                    eprintln!("connection: {e}");
+                }
+            }
+            Err(e) => eprintln!("accept: {e}"),
+        }
+        handled += 1;
     }
     0
 }

@@ -280,6 +280,54 @@ struct Docs {
     qe_identity: Arc<EnclaveIdentity>,
 }
 
+/// A signed Intel document with an issueDate..nextUpdate window.
+trait Dated {
+    fn window(&self) -> (Timestamp, Timestamp);
+    fn evaluation_number(&self) -> u32;
+    fn source(&self) -> &str;
+}
+
+impl Dated for TcbInfo {
+    fn window(&self) -> (Timestamp, Timestamp) {
+        (self.issue_date, self.next_update)
+    }
+    fn evaluation_number(&self) -> u32 {
+        self.json.tcb_evaluation_data_number.unwrap_or(0)
+    }
+    fn source(&self) -> &str {
+        &self.signed.source
+    }
+}
+
+impl Dated for EnclaveIdentity {
+    fn window(&self) -> (Timestamp, Timestamp) {
+        (self.issue_date, self.next_update)
+    }
+    fn evaluation_number(&self) -> u32 {
+        self.json.tcb_evaluation_data_number.unwrap_or(0)
+    }
+    fn source(&self) -> &str {
+        &self.signed.source
+    }
+}
+
+/// The candidate valid at `at` with the highest TCB evaluation number; when none is valid, an
+/// error naming the one that expired last (or is not valid yet).
+fn freshest<T: Dated>(candidates: &[&Arc<T>], at: Timestamp, check: &'static str, what: &str) -> Result<Arc<T>> {
+    let fresh = candidates.iter().filter(|t| {
+        let (issued, next) = t.window();
+        issued <= at && at < next
+    });
+    if let Some(t) = fresh.max_by_key(|t| t.evaluation_number()) {
+        return Ok((*t).clone());
+    }
+    let t = candidates.iter().max_by_key(|t| t.window().1.0).ok_or_else(|| co(check, format!("no {what}")))?;
+    let (issued, next) = t.window();
+    let (state, when) =
+        if at < issued { ("is not yet valid: issueDate", issued) } else { ("has expired: nextUpdate", next) };
+    Err(co(check, format!("{what} ({}) {state} {when}, evaluation time {at}", t.source())))
+}
+
 /// Chooses the TCB info and QE identity for this quote (steps 5 and 6, selection part).
 fn select_docs(items: &[&DcapItem], fmspc: &[u8; 6], pce_id: &[u8; 2], tdx: bool, at: Timestamp) -> Result<Docs> {
     let want_tcb = if tdx { "TDX" } else { "SGX" };
@@ -320,24 +368,7 @@ fn select_docs(items: &[&DcapItem], fmspc: &[u8; 6], pce_id: &[u8; 2], tdx: bool
             ),
         ));
     }
-    let fresh: Vec<&Arc<TcbInfo>> =
-        same_id.iter().copied().filter(|t| t.issue_date <= at && at < t.next_update).collect();
-    let tcb_info = match fresh.iter().max_by_key(|t| t.json.tcb_evaluation_data_number.unwrap_or(0)) {
-        Some(t) => (*t).clone(),
-        None => {
-            let t = same_id
-                .iter()
-                .max_by_key(|t| t.next_update.0)
-                .map(|t| (*t).clone())
-                .ok_or_else(|| co("dcap.tcb_info", "no TCB info"))?;
-            let what = if at < t.issue_date { "is not yet valid: issueDate" } else { "has expired: nextUpdate" };
-            let when = if at < t.issue_date { t.issue_date } else { t.next_update };
-            return Err(co(
-                "dcap.tcb_info",
-                format!("TCB info ({}) {what} {when}, evaluation time {at}", t.signed.source),
-            ));
-        }
-    };
+    let tcb_info = freshest(&same_id, at, "dcap.tcb_info", "TCB info")?;
     if tcb_info.json.version < 3 {
         return Err(co(
             "dcap.tcb_info",
@@ -382,24 +413,7 @@ fn select_docs(items: &[&DcapItem], fmspc: &[u8; 6], pce_id: &[u8; 2], tdx: bool
             ),
         ));
     }
-    let fresh: Vec<&Arc<EnclaveIdentity>> =
-        right.iter().copied().filter(|e| e.issue_date <= at && at < e.next_update).collect();
-    let qe_identity = match fresh.iter().max_by_key(|e| e.json.tcb_evaluation_data_number.unwrap_or(0)) {
-        Some(e) => (*e).clone(),
-        None => {
-            let e = right
-                .iter()
-                .max_by_key(|e| e.next_update.0)
-                .map(|e| (*e).clone())
-                .ok_or_else(|| co("dcap.qe_identity", "no QE identity"))?;
-            let what = if at < e.issue_date { "is not yet valid: issueDate" } else { "has expired: nextUpdate" };
-            let when = if at < e.issue_date { e.issue_date } else { e.next_update };
-            return Err(co(
-                "dcap.qe_identity",
-                format!("QE identity ({}) {what} {when}, evaluation time {at}", e.signed.source),
-            ));
-        }
-    };
+    let qe_identity = freshest(&right, at, "dcap.qe_identity", "QE identity")?;
     if qe_identity.json.version < 2 {
         return Err(co(
             "dcap.qe_identity",
