@@ -2,6 +2,7 @@
 //! appraisal. No network, no devices, no clock: the evaluation time is always an input.
 
 pub mod bundle;
+pub mod cache;
 pub mod cbor;
 pub mod collateral;
 pub mod crypto;

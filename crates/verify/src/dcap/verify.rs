@@ -22,6 +22,7 @@ use super::collateral::{DcapItem, EnclaveIdentity, IsvTcbLevel, TcbInfo, TcbLeve
 use super::format::{Body, CertData, Quote};
 use super::pck::PckExtensions;
 use super::roots;
+use crate::cache::VerifiedCache;
 use crate::collateral::Collateral;
 use crate::crypto::{KeyKind, PublicKey, SigAlg, sha256};
 use crate::error::{Error, Result};
@@ -29,8 +30,8 @@ use crate::time::Timestamp;
 use crate::x509::{Certificate, Crl};
 use aws_lc_rs::signature::ParsedPublicKey;
 use serde::Serialize;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+
+use std::sync::Arc;
 
 /// Options of one verification. `at` is the evaluation time: nothing here reads the clock.
 #[derive(Debug, Clone, Copy)]
@@ -155,26 +156,32 @@ pub struct VerifiedCollateral {
 /// one platform skip parsing their three certificates). Safe to share.
 #[derive(Default)]
 pub struct CollateralCache {
-    map: Mutex<HashMap<[u8; 32], Arc<VerifiedCollateral>>>,
-    chains: Mutex<HashMap<[u8; 32], Arc<Vec<Certificate>>>>,
+    map: VerifiedCache<VerifiedCollateral>,
+    chains: VerifiedCache<Vec<Certificate>>,
 }
 
-/// At most this many parsed PCK chains are kept (one per platform; cleared when full).
-const MAX_CACHED_CHAINS: usize = 4096;
+impl crate::cache::Window for VerifiedCollateral {
+    fn valid_from(&self) -> i64 {
+        self.valid_from
+    }
+    fn valid_until(&self) -> i64 {
+        self.valid_until
+    }
+}
 
 impl CollateralCache {
     pub fn new() -> Self {
         Self::default()
     }
     pub fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
+        self.map.len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     /// The number of parsed PCK chains kept.
     pub fn parsed_chains(&self) -> usize {
-        self.chains.lock().map(|m| m.len()).unwrap_or(0)
+        self.chains.len()
     }
 }
 
@@ -536,7 +543,7 @@ fn quote_chain(quote: &Quote, cache: Option<&CollateralCache>) -> Result<Arc<Vec
         sha256(&k)
     });
     if let (Some(c), Some(k)) = (cache, key)
-        && let Some(v) = c.chains.lock().ok().and_then(|m| m.get(&k).cloned())
+        && let Some(v) = c.chains.get(&k)
     {
         return Ok(v);
     }
@@ -548,13 +555,8 @@ fn quote_chain(quote: &Quote, cache: Option<&CollateralCache>) -> Result<Arc<Vec
         );
     }
     let certs = Arc::new(certs);
-    if let (Some(c), Some(k)) = (cache, key)
-        && let Ok(mut m) = c.chains.lock()
-    {
-        if m.len() >= MAX_CACHED_CHAINS {
-            m.clear();
-        }
-        m.insert(k, certs.clone());
+    if let (Some(c), Some(k)) = (cache, key) {
+        c.chains.insert(k, certs.clone());
     }
     Ok(certs)
 }
@@ -668,11 +670,7 @@ fn verify_collateral(
     key.push(opts.require_crl as u8);
     key.push(opts.trust_simulated as u8);
     let key = sha256(&key);
-    if let Some(c) = cache
-        && let Some(v) = c.map.lock().ok().and_then(|m| m.get(&key).cloned())
-        && v.valid_from <= at.0
-        && at.0 <= v.valid_until
-    {
+    if let Some(v) = cache.and_then(|c| c.map.get_valid(&key, at)) {
         return Ok(v);
     }
 
@@ -833,10 +831,8 @@ fn verify_collateral(
         crls_checked,
         warnings,
     });
-    if let Some(c) = cache
-        && let Ok(mut m) = c.map.lock()
-    {
-        m.insert(key, v.clone());
+    if let Some(c) = cache {
+        c.map.insert(key, v.clone());
     }
     Ok(v)
 }

@@ -9,8 +9,7 @@ use crate::error::{Error, Result};
 use crate::time::Timestamp;
 use crate::x509::Certificate;
 use aws_lc_rs::signature::ParsedPublicKey;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy)]
 pub struct NitroOptions {
@@ -32,17 +31,14 @@ pub struct ValidChain {
 
 /// Validated chains keyed by the SHA-256 of the whole chain (leaf included): documents of one
 /// enclave share a leaf for its ~3-hour life, and the intermediates repeat across a region.
-#[derive(Default)]
-pub struct NitroCache {
-    map: Mutex<HashMap<[u8; 32], Arc<ValidChain>>>,
-}
+pub type NitroCache = crate::cache::VerifiedCache<ValidChain>;
 
-impl NitroCache {
-    pub fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
+impl crate::cache::Window for ValidChain {
+    fn valid_from(&self) -> i64 {
+        self.valid_from
     }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    fn valid_until(&self) -> i64 {
+        self.valid_until
     }
 }
 
@@ -141,15 +137,13 @@ pub fn verify(bytes: &[u8], opts: &NitroOptions, cache: Option<&NitroCache>) -> 
     }
     let at = if opts.use_document_time { Timestamp((doc.timestamp / 1000) as i64) } else { opts.at };
     let key = chain_key(&doc);
-    let cached = cache.and_then(|c| c.map.lock().ok().and_then(|m| m.get(&key).cloned()));
+    let cached = cache.and_then(|c| c.get_valid(&key, at)).filter(|ch| !ch.simulated || opts.trust_simulated);
     let chain = match cached {
-        Some(ch) if ch.valid_from <= at.0 && at.0 <= ch.valid_until && (!ch.simulated || opts.trust_simulated) => ch,
-        _ => {
+        Some(ch) => ch,
+        None => {
             let ch = Arc::new(validate_chain(&doc, opts, at)?);
-            if let Some(c) = cache
-                && let Ok(mut m) = c.map.lock()
-            {
-                m.insert(key, ch.clone());
+            if let Some(c) = cache {
+                c.insert(key, ch.clone());
             }
             ch
         }

@@ -9,8 +9,7 @@ use crate::error::{Error, Result};
 use crate::time::Timestamp;
 use crate::x509::{Certificate, Crl, PkiObject, read_objects};
 use aws_lc_rs::signature::ParsedPublicKey;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// AMD certificate extension OIDs (1.3.6.1.4.1.3704.1.*).
 pub mod oid {
@@ -135,23 +134,17 @@ pub struct VerifiedChain {
     pub crls_checked: usize,
 }
 
-/// Validated chains keyed by the fingerprints of ARK, ASK/ASVK, VEK and CRLs. Safe to share.
-#[derive(Default)]
-pub struct ChainCache {
-    map: Mutex<HashMap<Vec<u8>, Arc<VerifiedChain>>>,
+impl crate::cache::Window for VerifiedChain {
+    fn valid_from(&self) -> i64 {
+        self.valid_from
+    }
+    fn valid_until(&self) -> i64 {
+        self.valid_until
+    }
 }
 
-impl ChainCache {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    pub fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+/// Validated chains keyed by the fingerprints of ARK, ASK/ASVK, VEK and CRLs. Safe to share.
+pub type ChainCache = crate::cache::VerifiedCache<VerifiedChain>;
 
 /// What a successful verification established.
 pub struct VerifiedSnp {
@@ -379,15 +372,13 @@ pub fn verify(
     for c in &our_crls {
         key.extend_from_slice(&c.sha256);
     }
-    let cached = cache.and_then(|c| c.map.lock().ok().and_then(|m| m.get(&key).cloned()));
-    let chain = match cached {
-        Some(ch) if ch.valid_from <= opts.at.0 && opts.at.0 <= ch.valid_until => ch,
-        _ => {
+    let key = crate::crypto::sha256(&key);
+    let chain = match cache.and_then(|c| c.get_valid(&key, opts.at)) {
+        Some(ch) => ch,
+        None => {
             let ch = Arc::new(validate_chain(ark, inter, vek, vek_ext, &our_crls, simulated, opts.at)?);
-            if let Some(c) = cache
-                && let Ok(mut m) = c.map.lock()
-            {
-                m.insert(key, ch.clone());
+            if let Some(c) = cache {
+                c.insert(key, ch.clone());
             }
             ch
         }
