@@ -34,7 +34,9 @@ done
 seed_dirs() {
     case "$1" in
         dcap_*) echo tdx sgx ;;
-        evidence_detect) echo snp tdx sgx ;;
+        evidence_detect) echo snp tdx sgx nitro ;;
+        nitro_document) echo nitro ;;
+        eventlog) echo ccel tpm/eventlogs ;;
         *) echo snp ;;
     esac
 }
@@ -85,8 +87,15 @@ for t in "${targets[@]}"; do
     done
 
     stamp "running $t for ${seconds}s ($(find "$corpus" -type f | wc -l) seeds)"
-    if ! cargo "+$toolchain" fuzz run -s "$sanitizer" "$t" "$corpus" -- \
-        -max_total_time="$seconds" -print_final_stats=1; then
+    # libFuzzer's progress lines go to a log: on success only its final stats are shown, on
+    # failure the tail of the log.
+    log="$work/$t.log"
+    if cargo "+$toolchain" fuzz run -s "$sanitizer" "$t" "$corpus" -- \
+        -max_total_time="$seconds" -print_final_stats=1 -print_funcs=0 >"$log" 2>&1; then
+        grep -E '^stat::(number_of_executed_units|peak_rss_mb|new_units_added)' "$log" | tr '\n' ' ' || true
+        echo
+    else
+        tail -n 80 "$log" >&2
         # cargo fuzz run rebuilds first: a non-zero status is a crash, a leak, a timeout or OOM
         # reported by libFuzzer, or a build error (see the log above).
         if compgen -G "$root/fuzz/artifacts/$t/*" >/dev/null; then
