@@ -98,8 +98,8 @@ pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Ap
     let ud = v.hcl.claims.user_data;
     let mut nonce_bound = false;
     if let Some(n) = &nonce {
-        if n.is_empty() {
-            return Err(Error::usage("nonce", "the nonce is empty"));
+        if n.is_empty() || n.len() > 64 {
+            return Err(Error::usage("nonce", format!("the nonce is {} bytes, 1..64 expected", n.len())));
         }
         let before = failures.len();
         match v.freshness {

@@ -179,7 +179,7 @@ pub fn verify(
     }
 
     // 4. AK: HCLAkPub, and the TPM's AK public if given.
-    let ak = AkPublic::from_params(hcl.claims.ak_pub.params.clone())
+    let mut ak = AkPublic::from_params(hcl.claims.ak_pub.params.clone())
         .map_err(|e| ev("azure.ak", format!("HCLAkPub in the runtime claims: {e}")))?;
     let mut ak_public_checked = false;
     if let Some(tp) = &e.ak_public {
@@ -195,6 +195,8 @@ pub fn verify(
             ));
         }
         ak_public_checked = true;
+        // The same key; the TPM's copy also says which scheme it signs with.
+        ak = tpm_ak;
     }
 
     // 5. Quote.
