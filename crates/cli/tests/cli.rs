@@ -419,3 +419,54 @@ fn nitro_real_documents_from_the_cli() {
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("module_id"));
 }
+
+#[test]
+fn azure_trustee_evidence_verify_and_show() {
+    use base64::Engine;
+    let ev = tv("azure/trustee-az-snp-vtpm/evidence-v1.json");
+    let nonce = hex::encode("challenge");
+    let at = "2025-06-01T00:00:00Z";
+    let o = run(&["verify", &ev, "--nonce", &nonce, "--at", at, "--offline", "--json"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["platform"], "azure-snp-vtpm");
+    assert_eq!(j["verified"], true);
+    assert_eq!(j["claims"]["freshness"], "tpm-quote");
+    assert_eq!(j["claims"]["nonce_bound"], true);
+    assert_eq!(j["claims"]["pcrs"].as_object().map(|m| m.len()), Some(24));
+    // Human output names the freshness.
+    let o = run(&["verify", &ev, "--nonce", &nonce, "--at", at, "--offline"]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("freshness         tpm-quote"), "{}", stdout(&o));
+    // Another nonce: appraisal fails (4).
+    let o = run(&["verify", &ev, "--nonce", "0102030405", "--at", at, "--offline", "--json"]);
+    assert_eq!(code(&o), 4, "{}", stdout(&o));
+    assert_eq!(json(&o)["failures"][0]["check"], "policy.nonce");
+    // One byte of the runtime claims changed: the binding to the SNP report breaks (2).
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&ev).expect("read")).expect("JSON");
+    let b64 = base64::engine::general_purpose::URL_SAFE;
+    let mut hcl = b64.decode(v["hcl_report"].as_str().expect("hcl")).expect("b64url");
+    hcl[0x6e0] ^= 1;
+    v["hcl_report"] = Value::String(b64.encode(&hcl));
+    let s = Scratch::new("azure");
+    let bad = s.file("tampered.json", v.to_string().as_bytes());
+    let o = run(&["verify", &bad, "--nonce", &nonce, "--at", at, "--offline", "--json"]);
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    assert_eq!(json(&o)["failures"][0]["check"], "azure.binding");
+    // show: the HCL report, the binding, the runtime claims and the quote.
+    let o = run(&["show", &ev, "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["hcl_report"]["tee"], "snp");
+    assert_eq!(j["binding"]["holds"], true);
+    assert_eq!(j["runtime_claims"]["json"]["keys"][0]["kid"], "HCLAkPub");
+    assert_eq!(j["tpm_quote"]["extra_data"], nonce);
+    assert_eq!(j["hardware_report"]["version"], 3);
+    // A raw HCL report with a lying size: one line, exit 2.
+    let mut raw = std::fs::read(tv("azure/kinvolk/hcl-report-snp.bin")).expect("read");
+    raw[8] ^= 1;
+    let f = s.file("lying.bin", &raw);
+    let o = run(&["show", &f]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("header.report_size at offset 0x8"), "{}", stderr(&o));
+}
