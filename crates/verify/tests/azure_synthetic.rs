@@ -117,7 +117,10 @@ fn pcr_values(n: u32) -> Vec<Vec<u8>> {
 
 /// A quote over SHA-256 PCRs `sel` with `extra`, signed RSASSA-SHA256 by `key`.
 fn rsa_quote(key: &aws_lc_rs::rsa::KeyPair, sel: &[u32], extra: &[u8], pss: bool) -> QuoteParts {
-    let vals = pcr_values(24);
+    rsa_quote_over(key, sel, extra, pss, &pcr_values(24))
+}
+
+fn rsa_quote_over(key: &aws_lc_rs::rsa::KeyPair, sel: &[u32], extra: &[u8], pss: bool, vals: &[Vec<u8>]) -> QuoteParts {
     let mut concat = Vec::new();
     for i in sel {
         concat.extend_from_slice(&vals[*i as usize]);
@@ -150,6 +153,7 @@ struct Case {
     ak_public: Option<Vec<u8>>,
     nonce: Option<String>,
     aux: serde_json::Value,
+    eventlog: Option<Vec<u8>>,
     opts: VerifyOptions,
 }
 
@@ -171,6 +175,7 @@ impl Case {
             ak_public: Some(rsa_tpmt_public(&modulus(rsa_ak()))),
             nonce: Some(hex::encode(NONCE)),
             aux: serde_json::json!({"fresh_report": false}),
+            eventlog: None,
             opts,
         }
     }
@@ -186,6 +191,9 @@ impl Case {
             [("vcek", sim.vek_der(&spec)), ("ask", sim.ask_der().to_vec()), ("ark", sim.ark_der().to_vec())]
         {
             b.certs.push(BundleCert { kind: kind.into(), der: B64(der) });
+        }
+        if let Some(l) = &self.eventlog {
+            b.evidence.insert("eventlog_tpm".into(), B64(l.clone()));
         }
         b.nonce = self.nonce.clone();
         b.aux = self.aux.clone();
@@ -634,4 +642,47 @@ fn tpm_structures_round_trip_and_refuse_garbage() {
     kb.extend(300u64.to_le_bytes());
     kb.extend([0u8; 10]);
     assert!(format::kinvolk_quote(&kb).is_err());
+}
+
+#[test]
+fn tpm_event_log_replays_against_the_quoted_pcrs() {
+    use cloud_ra_verify::eventlog::{Flavour, parse, replay};
+    // A real crypto-agile log (GCE RHEL 8, Secure Boot on); the quote vouches for its replay.
+    let log_bytes = cloud_ra_sim::testdata::read("tpm/eventlogs/rhel8-uefi.bin");
+    let rep = replay(&parse(&log_bytes, Flavour::Auto).expect("log")).expect("replay");
+    let bank = rep.banks.get(&AlgId::SHA256).expect("sha256 bank");
+    let vals: Vec<Vec<u8>> =
+        (0..24u32).map(|i| bank.get(&i).map(|r| r.value.clone()).unwrap_or(vec![0u8; 32])).collect();
+    let all: Vec<u32> = (0..24).collect();
+    let mut c = Case::new();
+    c.quote = Some(rsa_quote_over(rsa_ak(), &all, NONCE, false, &vals));
+    c.eventlog = Some(log_bytes.clone());
+    c.opts.policy.eventlog.require_secure_boot = Some(true);
+    let mut m = std::collections::BTreeMap::new();
+    m.insert("7".to_string(), OneOrMany::One(hex::encode(&vals[7])));
+    c.opts.policy.eventlog.pcrs.insert("sha256".into(), m);
+    let o = c.run();
+    assert_eq!(o.exit_code(), 0, "{:?}", o.failures);
+    assert_eq!(o.claims["secure_boot"], "enabled", "{}", o.claims["eventlog"]);
+    // The same log given with --eventlog (not in the bundle) binds the same way.
+    let mut d = c.clone();
+    d.eventlog = None;
+    d.opts.eventlogs.push(parse(&log_bytes, Flavour::Auto).expect("log"));
+    assert_eq!(d.run().exit_code(), 0);
+    // A PCR reference value the replay does not reach.
+    let mut d = c.clone();
+    d.opts.policy.eventlog.pcrs.get_mut("sha256").expect("bank").insert("7".into(), OneOrMany::One("00".repeat(32)));
+    assert_eq!(first(&d.run()).0, "policy.eventlog.pcrs");
+    // The quote says another PCR4 than the log replays to: the log does not bind.
+    let mut v2 = vals.clone();
+    v2[4][0] ^= 1;
+    let mut d = c.clone();
+    d.quote = Some(rsa_quote_over(rsa_ak(), &all, NONCE, false, &v2));
+    d.opts.policy.eventlog = Default::default();
+    let o = d.run();
+    assert!(o.failures.iter().any(|f| f.check == "eventlog.binding" && f.detail.contains("PCR4")), "{:?}", o.failures);
+    // A log that is not a log.
+    let mut d = c.clone();
+    d.eventlog = Some(vec![1, 2, 3]);
+    assert_eq!(first(&d.run()).0, "eventlog.format");
 }
