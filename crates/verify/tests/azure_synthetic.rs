@@ -686,3 +686,28 @@ fn tpm_event_log_replays_against_the_quoted_pcrs() {
     d.eventlog = Some(vec![1, 2, 3]);
     assert_eq!(first(&d.run()).0, "eventlog.format");
 }
+
+#[test]
+fn vcek_from_a_thim_response() {
+    let sim = SimAmd::get();
+    let spec = ReportBuilder::new().vek_spec(VekKind::Vcek);
+    let thim = serde_json::json!({
+        "vcekCert": cloud_ra_sim::pem("CERTIFICATE", &sim.vek_der(&spec)),
+        "certificateChain": format!("{}{}", cloud_ra_sim::pem("CERTIFICATE", sim.ask_der()), cloud_ra_sim::pem("CERTIFICATE", sim.ark_der())),
+        "tcbm": "0300000000000008",
+    });
+    let c = Case::new();
+    let mut b: serde_json::Value = serde_json::from_slice(&c.bundle()).expect("json");
+    b["certs"] = serde_json::json!([]);
+    // Without any certificate: the VCEK is missing (collateral).
+    let o = verify_evidence(b.to_string().as_bytes(), &Collateral::default(), &c.opts, None);
+    assert_eq!(o.exit_code(), 3, "{:?}", o.failures);
+    b["evidence"]["thim"] = serde_json::json!(base64::engine::general_purpose::STANDARD.encode(thim.to_string()));
+    let o = verify_evidence(b.to_string().as_bytes(), &Collateral::default(), &c.opts, None);
+    assert_eq!(o.exit_code(), 0, "{:?}", o.failures);
+    // A THIM response that is not one.
+    b["evidence"]["thim"] = serde_json::json!(base64::engine::general_purpose::STANDARD.encode("{\"vcekCert\": 1}"));
+    let o = verify_evidence(b.to_string().as_bytes(), &Collateral::default(), &c.opts, None);
+    assert_eq!(first(&o).0, "azure.thim");
+    assert_eq!(o.exit_code(), 3);
+}
