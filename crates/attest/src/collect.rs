@@ -122,3 +122,83 @@ pub fn collect_sim_dcap_bundle(tdx: bool, report_data: [u8; 64], nonce: &[u8], n
     });
     b
 }
+
+/// Why a configfs-tsm collection failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CollectError {
+    #[error(transparent)]
+    Tsm(#[from] crate::configfs_tsm::TsmError),
+    /// The provider answered, but not with evidence of the kind it claims.
+    #[error("configfs-tsm provider '{provider}': {detail}")]
+    Garbage { provider: String, detail: String },
+}
+
+/// Collects through configfs-tsm: `sev_guest` gives an SNP report (+ certificate table in
+/// `auxblob`), `tdx_guest` a TDX quote. The outblob is parsed before it is bundled, so a provider
+/// answering garbage is refused here, naming the field. With `simulated_collateral`, the simulated
+/// Intel collateral valid at `now` rides along (as `collect_sim_dcap_bundle` does).
+pub fn collect_tsm_bundle(
+    tsm: &crate::configfs_tsm::ConfigfsTsm,
+    nonce: &[u8],
+    vmpl: Option<u32>,
+    expect_provider: Option<&str>,
+    now: Timestamp,
+) -> Result<Bundle, CollectError> {
+    use crate::configfs_tsm::TsmRequest;
+    let req = TsmRequest {
+        inblob: nonce.to_vec(),
+        privlevel: vmpl,
+        expect_provider: expect_provider.map(str::to_string),
+    };
+    let resp = tsm.get(&req)?;
+    let garbage = |detail: String| CollectError::Garbage { provider: resp.provider.clone(), detail };
+    let mut b = match resp.provider.as_str() {
+        "sev_guest" => {
+            let report = cloud_ra_verify::snp::Report::parse(&resp.outblob)
+                .map_err(|e| garbage(format!("outblob is not an SNP report: {e}")))?;
+            let table = match &resp.auxblob {
+                Some(a) if a.iter().any(|&x| x != 0) => {
+                    let entries = cloud_ra_verify::snp::format::parse_cert_table(a)
+                        .map_err(|e| garbage(format!("auxblob is not a certificate table: {e}")))?;
+                    Some(cloud_ra_verify::snp::format::write_cert_table(&entries))
+                }
+                _ => None,
+            };
+            Bundle::new_snp(&report.raw[..], table.as_deref())
+        }
+        "tdx_guest" => {
+            let q = cloud_ra_verify::dcap::Quote::parse(&resp.outblob)
+                .map_err(|e| garbage(format!("outblob is not a TDX quote: {e}")))?;
+            let mut b = Bundle::new_dcap("tdx", &q.raw);
+            if tsm.fs.simulated() {
+                use cloud_ra_verify::bundle::{B64, BundleCert};
+                b.certs = cloud_ra_sim::intel::SimIntel::get()
+                    .collateral(true, now.0)
+                    .into_iter()
+                    .map(|(name, bytes)| BundleCert {
+                        kind: name.split('.').next().unwrap_or("collateral").into(),
+                        der: B64(bytes),
+                    })
+                    .collect();
+            }
+            b
+        }
+        other => {
+            return Err(garbage(format!(
+                "cloud-ra collects sev_guest and tdx_guest reports; this provider ('{other}') is not supported"
+            )));
+        }
+    };
+    b.nonce = Some(hex::encode(nonce));
+    b.collected_at = Some(now.to_rfc3339());
+    b.platform_info = json!({
+        "interface": tsm.describe(),
+        "simulated": tsm.fs.simulated(),
+        "provider": resp.provider,
+        "requested_vmpl": vmpl,
+        "privlevel_floor": resp.privlevel_floor,
+        "generation": resp.generation,
+        "extended": resp.auxblob.is_some(),
+    });
+    Ok(b)
+}
