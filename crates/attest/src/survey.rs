@@ -590,23 +590,6 @@ pub fn survey(probe: &Probe<'_>) -> Survey {
             Err(e) => s.set("tpm.nv_indexes", Value::Null, format!("TPM probe failed: {e}"), Trust::Tpm),
         }
     }
-    if !tpm_nodes.is_empty() || sys_tpm {
-        let (rooted, how, trust) = if driver.as_deref() == Some("tpm_svsm") {
-            ("vmpl-hosted", "the tpm_svsm driver: an SVSM vTPM at VMPL 0 inside the TEE", Trust::GuestOs)
-        } else if nv.as_ref().is_some_and(|v| v.contains(&0x0140_0001)) {
-            (
-                "paravisor",
-                "NV 0x01400001 (HCL report) present: the paravisor's vTPM, its AK bound to the CPU report",
-                Trust::Tpm,
-            )
-        } else if cloud == "azure" {
-            ("paravisor", "Azure CVM: the vTPM lives in the paravisor (OpenHCL) at VMPL 0", Trust::GuestOs)
-        } else {
-            ("no", "hypervisor-provided vTPM: not covered by the CPU's attestation", Trust::GuestOs)
-        };
-        s.set("vtpm.tee_rooted", json!(rooted), how, trust);
-    }
-
     // Secure boot, event logs.
     let efi = probe.path("/sys/firmware/efi");
     let sb_path = format!("/sys/firmware/efi/efivars/SecureBoot-{EFI_GLOBAL_GUID}");
@@ -655,12 +638,41 @@ pub fn survey(probe: &Probe<'_>) -> Survey {
         ("nitro-enclave", "/dev/nsm present".into(), Trust::GuestOs)
     } else if node_kind(&probe.path("/dev/sgx_enclave")).is_some() {
         ("sgx", "/dev/sgx_enclave present (SGX enclaves can run here)".into(), Trust::GuestOs)
+    } else if cloud == "azure" && has("sev") {
+        (
+            "sev-snp",
+            "Azure CVM: under vTOM the guest kernel shows only the cpuinfo flag sev, and Azure's AMD CVMs are SEV-SNP; confirm with CPUID 0x4000000C (hyperv.isolation) or the HCL report in vTPM NV 0x01400001".into(),
+            Trust::GuestOs,
+        )
+    } else if cloud == "azure" && (!tpm_nodes.is_empty() || sys_tpm) {
+        (
+            "unknown",
+            "Azure hides the guest devices: the isolation type is in CPUID 0x4000000C (not read here) or the HCL report in vTPM NV 0x01400001".into(),
+            Trust::GuestOs,
+        )
     } else if has("sev") {
         ("sev", "cpuinfo flag sev without sev_snp (Azure vTOM guests show only this)".into(), Trust::GuestOs)
     } else {
         ("none", "no confidential-computing interface or CPU flag found".into(), Trust::GuestOs)
     };
     s.set("tee", json!(tee), how, trust);
+    if !tpm_nodes.is_empty() || sys_tpm {
+        let (rooted, how, trust) = if driver.as_deref() == Some("tpm_svsm") {
+            ("vmpl-hosted", "the tpm_svsm driver: an SVSM vTPM at VMPL 0 inside the TEE", Trust::GuestOs)
+        } else if nv.as_ref().is_some_and(|v| v.contains(&0x0140_0001)) {
+            (
+                "paravisor",
+                "NV 0x01400001 (HCL report) present: the paravisor's vTPM, its AK bound to the CPU report",
+                Trust::Tpm,
+            )
+        } else if cloud == "azure" && matches!(tee, "sev-snp" | "tdx" | "unknown") {
+            ("paravisor", "Azure CVM: the vTPM lives in the paravisor (OpenHCL) at VMPL 0", Trust::GuestOs)
+        } else {
+            ("no", "hypervisor-provided vTPM: not covered by the CPU's attestation", Trust::GuestOs)
+        };
+        s.set("vtpm.tee_rooted", json!(rooted), how, trust);
+    }
+
     s.machine = format!("{cloud}-{tee}");
     s
 }
