@@ -145,11 +145,8 @@ pub fn collect_tsm_bundle(
     now: Timestamp,
 ) -> Result<Bundle, CollectError> {
     use crate::configfs_tsm::TsmRequest;
-    let req = TsmRequest {
-        inblob: nonce.to_vec(),
-        privlevel: vmpl,
-        expect_provider: expect_provider.map(str::to_string),
-    };
+    let req =
+        TsmRequest { inblob: nonce.to_vec(), privlevel: vmpl, expect_provider: expect_provider.map(str::to_string) };
     let resp = tsm.get(&req)?;
     let garbage = |detail: String| CollectError::Garbage { provider: resp.provider.clone(), detail };
     let mut b = match resp.provider.as_str() {

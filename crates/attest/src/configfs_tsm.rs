@@ -37,9 +37,13 @@ pub enum TsmError {
     ProviderMismatch { expected: String, found: String },
     #[error("inblob is {0} bytes; configfs-tsm takes at most {INBLOB_MAX}")]
     InblobTooLarge(usize),
-    #[error("provider '{provider}' has no privlevel attribute: a privilege level (VMPL) can only be requested from sev_guest")]
+    #[error(
+        "provider '{provider}' has no privlevel attribute: a privilege level (VMPL) can only be requested from sev_guest"
+    )]
     PrivlevelUnsupported { provider: String },
-    #[error("privlevel {level} refused by the kernel (privlevel_floor is {floor}: the guest runs at VMPL {floor} and cannot ask for a more privileged level)")]
+    #[error(
+        "privlevel {level} refused by the kernel (privlevel_floor is {floor}: the guest runs at VMPL {floor} and cannot ask for a more privileged level)"
+    )]
     PrivlevelRefused { level: u32, floor: String },
     #[error(
         "configfs-tsm generation is {found}, expected {expected}: another process wrote to the entry concurrently; the report may carry its data, retry"

@@ -107,11 +107,8 @@ impl Survey {
     pub fn parse(source: &str, bytes: &[u8]) -> Result<Survey, SurveyError> {
         let not = |detail: String| SurveyError::NotASurvey { file: source.into(), detail };
         let v: Value = serde_json::from_slice(bytes).map_err(|e| not(format!("not JSON: {e}")))?;
-        let format = v
-            .get("format")
-            .and_then(Value::as_str)
-            .ok_or_else(|| not("no \"format\" string".into()))?
-            .to_string();
+        let format =
+            v.get("format").and_then(Value::as_str).ok_or_else(|| not("no \"format\" string".into()))?.to_string();
         if format != SURVEY_FORMAT {
             if let Some(n) = format.strip_prefix(SURVEY_PREFIX).and_then(|n| n.parse::<u32>().ok())
                 && n > SURVEY_VERSION
@@ -323,8 +320,10 @@ pub fn survey(probe: &Probe<'_>) -> Survey {
             })
         })
         .unwrap_or_default();
-    let cc_flags: Vec<&String> =
-        flags.iter().filter(|f| ["sev", "sev_es", "sev_snp", "tdx_guest", "hypervisor"].contains(&f.as_str())).collect();
+    let cc_flags: Vec<&String> = flags
+        .iter()
+        .filter(|f| ["sev", "sev_es", "sev_snp", "tdx_guest", "hypervisor"].contains(&f.as_str()))
+        .collect();
     if !flags.is_empty() {
         s.set("cpu.flags", json!(cc_flags), probe.shown("/proc/cpuinfo"), Trust::GuestOs);
     }
@@ -571,7 +570,11 @@ pub fn survey(probe: &Probe<'_>) -> Survey {
         match t.persistent_handles() {
             Ok(h) => s.set(
                 "tpm.persistent_handles",
-                json!(h.iter().map(|h| json!({"handle": format!("0x{:08x}", h.handle), "kind": h.kind})).collect::<Vec<_>>()),
+                json!(
+                    h.iter()
+                        .map(|h| json!({"handle": format!("0x{:08x}", h.handle), "kind": h.kind}))
+                        .collect::<Vec<_>>()
+                ),
                 "TPM2_GetCapability(TPM_CAP_HANDLES, 0x81000000) + ReadPublic",
                 Trust::Tpm,
             ),
@@ -602,7 +605,11 @@ pub fn survey(probe: &Probe<'_>) -> Survey {
             Trust::GuestOs,
         ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let why = if efi.exists() { "EFI boot without a SecureBoot variable" } else { "legacy BIOS boot (no /sys/firmware/efi)" };
+            let why = if efi.exists() {
+                "EFI boot without a SecureBoot variable"
+            } else {
+                "legacy BIOS boot (no /sys/firmware/efi)"
+            };
             s.set("secure_boot", json!(false), format!("{}: {why}", probe.shown(&sb_path)), Trust::GuestOs)
         }
         Err(e) => s.set("secure_boot", Value::Null, format!("{}: {e}", probe.shown(&sb_path)), Trust::GuestOs),
@@ -622,7 +629,8 @@ pub fn survey(probe: &Probe<'_>) -> Survey {
         ("sev-snp", "an SNP report was obtained".to_string(), Trust::CpuSigned)
     } else if s.fact("quote.version").is_some() {
         ("tdx", "a TDX quote was obtained".to_string(), Trust::CpuSigned)
-    } else if let Some(iso) = s.fact("hyperv.isolation").and_then(Value::as_str).filter(|i| *i == "snp" || *i == "tdx") {
+    } else if let Some(iso) = s.fact("hyperv.isolation").and_then(Value::as_str).filter(|i| *i == "snp" || *i == "tdx")
+    {
         (
             if iso == "snp" { "sev-snp" } else { "tdx" },
             "Hyper-V isolation type (CPUID 0x4000000C): an Azure CVM behind a paravisor".into(),
@@ -632,7 +640,11 @@ pub fn survey(probe: &Probe<'_>) -> Survey {
         ("tdx", "CPUID leaf 0x21".into(), Trust::Cpuid)
     } else if has("sev_snp") || tsm_provider.as_deref() == Some("sev_guest") || node_kind(&sev_path).is_some() {
         ("sev-snp", "guest kernel: cpuinfo flag sev_snp, /dev/sev-guest or provider sev_guest".into(), Trust::GuestOs)
-    } else if has("tdx_guest") || tsm_provider.as_deref() == Some("tdx_guest") || tdreport.is_some() || node_kind(&tdx_path).is_some() {
+    } else if has("tdx_guest")
+        || tsm_provider.as_deref() == Some("tdx_guest")
+        || tdreport.is_some()
+        || node_kind(&tdx_path).is_some()
+    {
         ("tdx", "guest kernel: cpuinfo flag tdx_guest, /dev/tdx_guest or provider tdx_guest".into(), Trust::GuestOs)
     } else if node_kind(&probe.path("/dev/nsm")).is_some() {
         ("nitro-enclave", "/dev/nsm present".into(), Trust::GuestOs)
@@ -689,12 +701,8 @@ fn lowest_vmpl(dev: &dyn SevGuest) -> Result<(u32, cloud_ra_verify::snp::Report,
         match report_from_resp(&resp) {
             Ok(raw) => {
                 let r = cloud_ra_verify::snp::Report::parse(&raw).map_err(|e| e.to_string())?;
-                let o = crate::collect::SnpCollectOptions {
-                    report_data: [0; 64],
-                    vmpl,
-                    extended: true,
-                    msg_version: 1,
-                };
+                let o =
+                    crate::collect::SnpCollectOptions { report_data: [0; 64], vmpl, extended: true, msg_version: 1 };
                 let table = crate::collect::collect_snp(dev, &o).ok().and_then(|(_, t)| t);
                 return Ok((vmpl, r, table));
             }
@@ -716,8 +724,18 @@ fn quote_facts(s: &mut Survey, outblob: &[u8]) {
         let src = "TDX quote (requested by survey through configfs-tsm)";
         s.set("quote.version", json!(q.header.version), format!("{src}: header version"), Trust::CpuSigned);
         if let cloud_ra_verify::dcap::format::Body::Td10(td) | cloud_ra_verify::dcap::format::Body::Td15(td) = &q.body {
-            s.set("report.tcb", json!({"tee_tcb_svn": hex::encode(td.tee_tcb_svn)}), format!("{src}: TEE_TCB_SVN"), Trust::CpuSigned);
-            s.set("td.debug", json!(td.td_attributes[0] & 1 == 1), format!("{src}: TD_ATTRIBUTES.DEBUG"), Trust::CpuSigned);
+            s.set(
+                "report.tcb",
+                json!({"tee_tcb_svn": hex::encode(td.tee_tcb_svn)}),
+                format!("{src}: TEE_TCB_SVN"),
+                Trust::CpuSigned,
+            );
+            s.set(
+                "td.debug",
+                json!(td.td_attributes[0] & 1 == 1),
+                format!("{src}: TD_ATTRIBUTES.DEBUG"),
+                Trust::CpuSigned,
+            );
         }
     }
 }

@@ -115,10 +115,7 @@ impl TdReport {
             return Err(TdxGuestError::BadReport(format!("{} bytes, expected {TDREPORT_LEN}", b.len())));
         }
         if b[0] != 0x81 {
-            return Err(TdxGuestError::BadReport(format!(
-                "REPORTTYPE.TYPE is {:#x}, expected 0x81 (TDX)",
-                b[0]
-            )));
+            return Err(TdxGuestError::BadReport(format!("REPORTTYPE.TYPE is {:#x}, expected 0x81 (TDX)", b[0])));
         }
         if b[32..80] != sha384(&b[TEE_TCB_INFO]) {
             return Err(TdxGuestError::BadReport("TEE_TCB_INFO_HASH (offset 32) does not match TEE_TCB_INFO".into()));

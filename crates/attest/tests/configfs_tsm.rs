@@ -104,7 +104,8 @@ fn generation_race_is_detected_before_and_during_the_read() {
 #[test]
 fn privlevel_rules_follow_the_kernel() {
     // A guest at VMPL 2 (Sakura) cannot ask for VMPL 0 or 1.
-    let sim = SimTsm::new(SimProvider::SevGuest(SimSevGuest { guest_vmpl: 2, ..SimSevGuest::default() })).expect("tree");
+    let sim =
+        SimTsm::new(SimProvider::SevGuest(SimSevGuest { guest_vmpl: 2, ..SimSevGuest::default() })).expect("tree");
     let tsm = sim.into_tsm();
     let e = tsm.get(&TsmRequest { inblob: vec![1], privlevel: Some(1), expect_provider: None }).expect_err("refused");
     assert_eq!(e, TsmError::PrivlevelRefused { level: 1, floor: "2".into() });
@@ -116,7 +117,8 @@ fn privlevel_rules_follow_the_kernel() {
     assert_eq!(report.report_data[0], 1);
     // TDX has no privlevel.
     let tdx = SimTsm::new(SimProvider::TdxGuest).expect("tree").into_tsm();
-    let e = tdx.get(&TsmRequest { inblob: vec![1], privlevel: Some(0), expect_provider: None }).expect_err("no privlevel");
+    let e =
+        tdx.get(&TsmRequest { inblob: vec![1], privlevel: Some(0), expect_provider: None }).expect_err("no privlevel");
     assert_eq!(e, TsmError::PrivlevelUnsupported { provider: "tdx_guest".into() });
 }
 
@@ -147,7 +149,8 @@ fn garbage_from_the_provider_is_refused_naming_the_blob() {
         assert!(msg.contains(want) && msg.contains(name), "{msg}");
     }
     // An empty outblob.
-    let tsm = SimTsm::new(SimProvider::Garbage { name: "sev_guest".into(), outblob: Vec::new() }).expect("t").into_tsm();
+    let tsm =
+        SimTsm::new(SimProvider::Garbage { name: "sev_guest".into(), outblob: Vec::new() }).expect("t").into_tsm();
     let e = tsm.get(&TsmRequest { inblob: vec![1], privlevel: None, expect_provider: None }).expect_err("empty");
     assert!(e.to_string().contains("empty report"), "{e}");
 }

@@ -57,7 +57,8 @@ fn iface<'a>(s: &'a Survey, name: &str) -> &'a cloud_ra_attest::survey::Interfac
 #[test]
 fn each_cloud_fixture_is_recognised_from_its_files() {
     // (root, tee, cloud, vtpm present, tee_rooted, secure boot, ccel)
-    let cases: [(&str, &str, &str, bool, Option<&str>, Value, bool); 9] = [
+    type Case = (&'static str, &'static str, &'static str, bool, Option<&'static str>, Value, bool);
+    let cases: [Case; 9] = [
         ("aws-snp", "sev-snp", "aws", false, None, json!(false), false),
         ("azure-snp", "sev-snp", "azure", true, Some("paravisor"), json!(true), false),
         ("gcp-snp", "sev-snp", "gcp", true, Some("no"), json!(true), false),
@@ -107,9 +108,21 @@ fn device_nodes_that_are_not_devices_are_present_but_not_usable() {
 fn vmpl_signing_key_and_tcb_come_from_a_report_and_are_cpu_signed() {
     // AWS: VLEK, VMPL 0; Sakura: guest at VMPL 2, no host certificates.
     for (root, guest, vmpl, key, table) in [
-        ("aws-snp", SimSevGuest { host_certs: HostCerts::VlekOnly, ..SimSevGuest::default() }, 0, "vlek", Some(json!(["vlek"]))),
+        (
+            "aws-snp",
+            SimSevGuest { host_certs: HostCerts::VlekOnly, ..SimSevGuest::default() },
+            0,
+            "vlek",
+            Some(json!(["vlek"])),
+        ),
         ("gcp-snp", SimSevGuest::default(), 0, "vcek", Some(json!(["ark", "ask", "vcek"]))),
-        ("sakura-snp", SimSevGuest { host_certs: HostCerts::None, guest_vmpl: 2, ..SimSevGuest::default() }, 2, "vcek", None),
+        (
+            "sakura-snp",
+            SimSevGuest { host_certs: HostCerts::None, guest_vmpl: 2, ..SimSevGuest::default() },
+            2,
+            "vcek",
+            None,
+        ),
     ] {
         let mut p = Probe::new(fixture(root));
         p.sev_guest = Some(Box::new(guest));
@@ -251,7 +264,10 @@ fn survey_files_round_trip_and_newer_formats_are_refused_precisely() {
     assert_eq!(e, SurveyError::Newer { file: "new.json".into(), format: "cloud-ra/survey/v2".into(), version: 2 });
     assert!(e.to_string().contains("newer than this cloud-ra reads (cloud-ra/survey/v1); upgrade cloud-ra"), "{e}");
     v["format"] = json!("cloud-ra/evidence/v1");
-    assert!(matches!(Survey::parse("b.json", &serde_json::to_vec(&v).expect("j")), Err(SurveyError::Unsupported { .. })));
+    assert!(matches!(
+        Survey::parse("b.json", &serde_json::to_vec(&v).expect("j")),
+        Err(SurveyError::Unsupported { .. })
+    ));
     v["format"] = json!("cloud-ra/survey/v1");
     v["surprise"] = json!(1);
     let e = Survey::parse("u.json", &serde_json::to_vec(&v).expect("j")).expect_err("unknown field");
@@ -296,7 +312,10 @@ fn tdx_guest_device_errors_name_what_is_missing() {
     let e = DevTdxGuest::open("/nonexistent/dev/tdx_guest").err().expect("absent");
     assert!(matches!(e, TdxGuestError::Absent { .. }));
     let msg = e.to_string();
-    assert!(msg.contains("modprobe tdx-guest") && msg.contains("mknod /nonexistent/dev/tdx_guest c MAJOR MINOR"), "{msg}");
+    assert!(
+        msg.contains("modprobe tdx-guest") && msg.contains("mknod /nonexistent/dev/tdx_guest c MAJOR MINOR"),
+        "{msg}"
+    );
     let f = fixture("gcp-tdx").join("dev/tdx_guest");
     let dev = DevTdxGuest::open(&f.to_string_lossy()).expect("a regular file opens");
     let e = dev.get_report0(&[0; 64]).expect_err("not a device");

@@ -73,7 +73,9 @@ pub fn detect_platform(root: &Path) -> Result<&'static str, Error> {
         return match tsm.provider() {
             Ok(p) if p == "tdx_guest" => Ok("tdx"),
             Ok(p) if p == "sev_guest" => Ok("snp"),
-            Ok(p) => Err(usage(format!("configfs-tsm provider '{p}' is not one cloud-ra collects from (sev_guest, tdx_guest)"))),
+            Ok(p) => Err(usage(format!(
+                "configfs-tsm provider '{p}' is not one cloud-ra collects from (sev_guest, tdx_guest)"
+            ))),
             Err(e) if exists("/dev/sev-guest") => {
                 eprintln!("note: configfs-tsm unusable ({e}); using /dev/sev-guest");
                 Ok("snp")
@@ -129,7 +131,8 @@ pub fn collect(a: &AttestArgs, nonce: &[u8]) -> Result<Bundle, Error> {
     }
     let now = Timestamp::now();
     let platform = if a.platform == "auto" { detect_platform(&a.root)? } else { a.platform.as_str() };
-    let snp_opts = |vmpl: u32| SnpCollectOptions { report_data: pad64(nonce), vmpl, extended: a.extended, msg_version: 1 };
+    let snp_opts =
+        |vmpl: u32| SnpCollectOptions { report_data: pad64(nonce), vmpl, extended: a.extended, msg_version: 1 };
     let vmpl = a.vmpl.unwrap_or(0);
     let announce_vmpl = || {
         eprintln!(
@@ -147,7 +150,8 @@ pub fn collect(a: &AttestArgs, nonce: &[u8]) -> Result<Bundle, Error> {
         "sim-snp-tsm" => {
             announce_vmpl();
             let guest = sim_snp(platform).unwrap_or_default();
-            let sim = SimTsm::new(SimProvider::SevGuest(guest)).map_err(|e| usage(format!("simulated configfs-tsm: {e}")))?;
+            let sim =
+                SimTsm::new(SimProvider::SevGuest(guest)).map_err(|e| usage(format!("simulated configfs-tsm: {e}")))?;
             collect_tsm_bundle(&sim.into_tsm(), nonce, Some(vmpl), Some("sev_guest"), now).map_err(tsm_err)?
         }
         p if sim_snp(p).is_some() => {
@@ -182,9 +186,11 @@ pub fn collect(a: &AttestArgs, nonce: &[u8]) -> Result<Bundle, Error> {
             if use_tsm {
                 collect_tsm_bundle(&tsm, nonce, Some(vmpl), Some("sev_guest"), now).map_err(tsm_err)?
             } else {
-                let path = a.device.clone().unwrap_or_else(|| under(&a.root, "/dev/sev-guest").to_string_lossy().into_owned());
+                let path =
+                    a.device.clone().unwrap_or_else(|| under(&a.root, "/dev/sev-guest").to_string_lossy().into_owned());
                 let dev = DevSevGuest::open(&path).map_err(|e| usage(e.to_string()))?;
-                collect_snp_bundle(&dev as &dyn SevGuest, &snp_opts(vmpl), nonce, now).map_err(|e| usage(e.to_string()))?
+                collect_snp_bundle(&dev as &dyn SevGuest, &snp_opts(vmpl), nonce, now)
+                    .map_err(|e| usage(e.to_string()))?
             }
         }
         "tdx" => {
@@ -348,7 +354,12 @@ fn print_survey(s: &Survey, all: bool) {
             (true, Some(false)) => "present, NOT usable",
             (true, None) => "present",
         };
-        println!("  {:<14} {:<40} {state}{}", i.name, i.path, if i.detail.is_empty() { String::new() } else { format!(": {}", i.detail) });
+        println!(
+            "  {:<14} {:<40} {state}{}",
+            i.name,
+            i.path,
+            if i.detail.is_empty() { String::new() } else { format!(": {}", i.detail) }
+        );
     }
     if all {
         println!("facts:");

@@ -95,7 +95,10 @@ fn rows() -> Vec<Row> {
             }
             if usable.is_empty() {
                 let present: Vec<&str> = s.interfaces.iter().filter(|i| i.present).map(|i| i.path.as_str()).collect();
-                format!("none usable (present: {})", if present.is_empty() { "none".into() } else { present.join(", ") })
+                format!(
+                    "none usable (present: {})",
+                    if present.is_empty() { "none".into() } else { present.join(", ") }
+                )
             } else {
                 usable.join(", ")
             }
@@ -127,10 +130,13 @@ fn rows() -> Vec<Row> {
             };
             with_note(base.into(), m, "secure_boot_setting")
         }),
-        ("CPU attestation key", |m| m.text("report.signing_key").map(|k| k.to_uppercase()).unwrap_or_else(|| "—".into())),
+        ("CPU attestation key", |m| {
+            m.text("report.signing_key").map(|k| k.to_uppercase()).unwrap_or_else(|| "—".into())
+        }),
         ("TPM attestation key", |m| {
             let last = m.surveys.last().and_then(handles).unwrap_or_default();
-            let aks: Vec<String> = last.iter().filter(|(_, k)| k.starts_with("AK")).map(|(h, k)| format!("{k} at {h}")).collect();
+            let aks: Vec<String> =
+                last.iter().filter(|(_, k)| k.starts_with("AK")).map(|(h, k)| format!("{k} at {h}")).collect();
             if aks.is_empty() { "—".into() } else { aks.join(", ") }
         }),
         ("Report version", |m| {
@@ -160,12 +166,15 @@ fn rows() -> Vec<Row> {
         ("TPM handles: initial", |m| handles_cell(m, "initial")),
         ("TPM handles: after EK/AK setup", |m| handles_cell(m, "after-setup")),
         ("TPM handles: after reboot", |m| handles_cell(m, "after-reboot")),
-        ("Keys survive reboot", |m| match (m.phase("after-setup").and_then(handles), m.phase("after-reboot").and_then(handles)) {
-            (Some(before), Some(after)) => {
-                let lost: Vec<&str> = before.iter().filter(|h| !after.contains(h)).map(|(h, _)| h.as_str()).collect();
-                if lost.is_empty() { "yes".into() } else { format!("no (lost {})", lost.join(", ")) }
+        ("Keys survive reboot", |m| {
+            match (m.phase("after-setup").and_then(handles), m.phase("after-reboot").and_then(handles)) {
+                (Some(before), Some(after)) => {
+                    let lost: Vec<&str> =
+                        before.iter().filter(|h| !after.contains(h)).map(|(h, _)| h.as_str()).collect();
+                    if lost.is_empty() { "yes".into() } else { format!("no (lost {})", lost.join(", ")) }
+                }
+                _ => "—".into(),
             }
-            _ => "—".into(),
         }),
     ]
 }
@@ -286,7 +295,11 @@ tr.differs th,tr.differs td{background:#fff3cd}tr.differs th::after{content:\" \
 <p class=\"note\">Rows highlighted and marked &ne; differ between machines of the same TEE: interoperability differences.</p>\n",
     );
     for t in tables {
-        out += &format!("<h2>{} on clouds</h2>\n<table id=\"{}\">\n<thead><tr><th></th>", esc(&tee_title(&t.tee)), esc(&t.tee));
+        out += &format!(
+            "<h2>{} on clouds</h2>\n<table id=\"{}\">\n<thead><tr><th></th>",
+            esc(&tee_title(&t.tee)),
+            esc(&t.tee)
+        );
         for m in &t.machines {
             out += &format!("<th>{}</th>", esc(&m.label));
         }

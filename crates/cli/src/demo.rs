@@ -1,8 +1,8 @@
 //! `cloud-ra demo`: the simulated device, a bundle, and its verification in one step.
 
 use crate::{fail, print_outcome};
-use cloud_ra_attest::collect::{SnpCollectOptions, collect_snp_bundle};
 use cloud_ra_attest::SevGuest;
+use cloud_ra_attest::collect::{SnpCollectOptions, collect_snp_bundle};
 use cloud_ra_attest::sim_sev_guest::SimSevGuest;
 use cloud_ra_verify::{Collateral, Error, Timestamp, VerifyOptions, verify_evidence};
 

@@ -25,7 +25,13 @@ struct Guide {
 }
 
 const GUIDES: &[Guide] = &[
-    Guide { file: "aws-snp.md", root: "aws-snp", platforms: &[("snp", "sim-snp-vlek")], simulated: true, recorded: &[] },
+    Guide {
+        file: "aws-snp.md",
+        root: "aws-snp",
+        platforms: &[("snp", "sim-snp-vlek")],
+        simulated: true,
+        recorded: &[],
+    },
     Guide { file: "gcp-snp.md", root: "gcp-snp", platforms: &[("snp", "sim-snp")], simulated: true, recorded: &[] },
     Guide {
         file: "sakura-snp.md",
@@ -116,8 +122,10 @@ fn every_guide_command_runs_on_simulated_platforms_or_recorded_evidence() {
     let vcek = cloud_ra_sim::SimAmd::get().vek_der(&spec);
     std::fs::write(scratch.join("vcek.pem"), cloud_ra_sim::pem("CERTIFICATE", &vcek)).expect("vcek");
 
-    let mut listed: Vec<String> =
-        std::fs::read_dir(repo().join("docs/clouds")).expect("docs/clouds").map(|e| e.expect("e").file_name().to_string_lossy().into_owned()).collect();
+    let mut listed: Vec<String> = std::fs::read_dir(repo().join("docs/clouds"))
+        .expect("docs/clouds")
+        .map(|e| e.expect("e").file_name().to_string_lossy().into_owned())
+        .collect();
     listed.sort();
     let mut known: Vec<String> = GUIDES.iter().map(|g| g.file.to_string()).collect();
     known.sort();
@@ -130,7 +138,8 @@ fn every_guide_command_runs_on_simulated_platforms_or_recorded_evidence() {
         let cmds = commands(&text);
         assert!(!cmds.is_empty(), "{}: no cloud-ra commands", g.file);
         for (orig, want) in cmds {
-            let mut args: Vec<String> = orig.iter().map(|a| if a == "$NONCE" { NONCE.to_string() } else { a.clone() }).collect();
+            let mut args: Vec<String> =
+                orig.iter().map(|a| if a == "$NONCE" { NONCE.to_string() } else { a.clone() }).collect();
             for (name, rel) in g.recorded {
                 for a in args.iter_mut() {
                     if a == name {
@@ -164,9 +173,15 @@ fn every_guide_command_runs_on_simulated_platforms_or_recorded_evidence() {
                 }
                 ("show" | "compare", _) => {}
                 ("nitro", Some("serve")) => {
-                    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("a").port();
+                    let port =
+                        std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("a").port();
                     let addr = format!("127.0.0.1:{port}");
-                    assert!(replace_pair(&mut args, "--port", "5000", &["--tcp", &addr, "--simulated", "--max-connections", "8"]));
+                    assert!(replace_pair(
+                        &mut args,
+                        "--port",
+                        "5000",
+                        &["--tcp", &addr, "--simulated", "--max-connections", "8"]
+                    ));
                     let child = bin(&scratch).args(&args).stderr(std::process::Stdio::null()).spawn().expect("server");
                     let up = (0..100).any(|_| {
                         std::thread::sleep(std::time::Duration::from_millis(50));

@@ -83,7 +83,11 @@ fn attest_through_every_simulated_interface_then_verify() {
         let b: Value = serde_json::from_slice(&std::fs::read(&file).expect("bundle")).expect("JSON");
         assert_eq!(b["platform"], kind, "{platform}");
         assert_eq!(b["platform_info"]["simulated"], true, "{platform}: the bundle says it is simulated");
-        assert!(b["platform_info"]["interface"].as_str().is_some_and(|i| i.contains(iface)), "{platform}: {}", b["platform_info"]);
+        assert!(
+            b["platform_info"]["interface"].as_str().is_some_and(|i| i.contains(iface)),
+            "{platform}: {}",
+            b["platform_info"]
+        );
         let mut v = vec!["verify", &file, "--trust-simulated", "--nonce", nonce, "--json"];
         let vcek;
         if platform == "sim-snp-vmpl2" {
@@ -124,8 +128,16 @@ fn attest_errors_say_what_is_missing() {
         (vec!["attest", "--root", &bare, "--nonce", "01"], 1, "mount -t configfs"),
         (vec!["attest", "--root", &azure, "--nonce", "01"], 1, "--platform azure-snp or azure-tdx"),
         (vec!["attest", "--root", &gcp_tdx, "--nonce", "01"], 1, "a TDX quote needs configfs-tsm"),
-        (vec!["attest", "--platform", "snp", "--root", &bare, "--nonce", "01"], 1, "mknod /dev/sev-guest c MAJOR MINOR"),
-        (vec!["attest", "--platform", "snp", "--interface", "configfs-tsm", "--root", &aws, "--nonce", "01"], 1, "configfs is not mounted"),
+        (
+            vec!["attest", "--platform", "snp", "--root", &bare, "--nonce", "01"],
+            1,
+            "mknod /dev/sev-guest c MAJOR MINOR",
+        ),
+        (
+            vec!["attest", "--platform", "snp", "--interface", "configfs-tsm", "--root", &aws, "--nonce", "01"],
+            1,
+            "configfs is not mounted",
+        ),
         (vec!["attest", "--platform", "snp", "--root", &aws, "--nonce", "01"], 1, "/dev/sev-guest request failed"),
         (vec!["attest", "--platform", "tdx", "--root", &gcp_tdx, "--nonce", "01"], 1, "configfs is not mounted"),
         (vec!["attest", "--platform", "nitro", "--root", &bare, "--nonce", "01"], 1, "nsm"),
@@ -135,7 +147,11 @@ fn attest_errors_say_what_is_missing() {
         (vec!["attest", "--platform", "sim-snp-tsm", "--vmpl", "4", "--nonce", "01"], 1, "does not exist"),
         (vec!["attest", "--platform", "mars", "--nonce", "01"], 1, "platform 'mars' is not known"),
         (vec!["attest", "--platform", "sim-snp", "--nonce", "zz"], 1, "nonce"),
-        (vec!["attest", "--platform", "snp", "--interface", "ioctl", "--root", &aws, "--nonce", "01"], 1, "--interface 'ioctl'"),
+        (
+            vec!["attest", "--platform", "snp", "--interface", "ioctl", "--root", &aws, "--nonce", "01"],
+            1,
+            "--interface 'ioctl'",
+        ),
     ];
     for (args, want, msg) in cases {
         let o = run(&args);
@@ -172,7 +188,17 @@ fn detect_and_survey_on_cloud_fixture_trees() {
     let s = Scratch::new("survey");
     let f = s.path("gcp.json");
     let o = run(&[
-        "survey", "--root", &root("gcp-snp"), "--label", "GCP", "--phase", "initial", "--note", "vtpm_setting=immutable after VM creation", "-o", &f,
+        "survey",
+        "--root",
+        &root("gcp-snp"),
+        "--label",
+        "GCP",
+        "--phase",
+        "initial",
+        "--note",
+        "vtpm_setting=immutable after VM creation",
+        "-o",
+        &f,
     ]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     let j: Value = serde_json::from_slice(&std::fs::read(&f).expect("survey")).expect("JSON");
@@ -182,7 +208,11 @@ fn detect_and_survey_on_cloud_fixture_trees() {
     assert_eq!(j["facts"]["note.vtpm_setting"]["value"], "immutable after VM creation");
     assert_eq!(j["facts"]["note.vtpm_setting"]["trust"], "operator");
     assert_eq!(j["facts"]["secure_boot"]["value"], true);
-    assert!(j["facts"]["secure_boot"]["source"].as_str().is_some_and(|s| s.ends_with("SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c")));
+    assert!(
+        j["facts"]["secure_boot"]["source"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"))
+    );
     assert_eq!(j["facts"]["vtpm.driver"]["value"], "tpm_tis");
     // Human output lists every fact with its trust level.
     let o = run(&["survey", "--root", &root("gcp-tdx"), "--no-report"]);
@@ -222,7 +252,10 @@ fn compare_reproduces_the_talks_tables() {
     let snp = "AMD SEV-SNP on clouds";
     assert!(md.contains("| | AWS | Azure | GCP | Sakura |"), "{md}");
     // "AMD SEV-SNP on Clouds": attestation interface, VMPL, vTPM, secure boot.
-    assert_eq!(row(&md, snp, "Attestation interface"), ["/dev/sev-guest", "/dev/tpm0", "/dev/sev-guest", "/dev/sev-guest"]);
+    assert_eq!(
+        row(&md, snp, "Attestation interface"),
+        ["/dev/sev-guest", "/dev/tpm0", "/dev/sev-guest", "/dev/sev-guest"]
+    );
     let vmpl = row(&md, snp, "VMPL of the OS");
     assert_eq!(vmpl[0], "0");
     assert!(vmpl[1].starts_with("0 (") && vmpl[1].contains("true result 2?"), "{}", vmpl[1]);
@@ -249,10 +282,7 @@ fn compare_reproduces_the_talks_tables() {
         ["0x81010001 (EK-RSA), 0x81010016 (EK-ECC)", "0x81000001 (EK-RSA), 0x81000003 (unknown-RSA)", "None", "None"]
     );
     let setup = row(&md, snp, "TPM handles: after EK/AK setup");
-    assert_eq!(
-        setup[1],
-        "0x81000001 (EK-RSA), 0x81000002 (AK-RSA), 0x81000003 (unknown-RSA), 0x81010001 (EK-RSA)"
-    );
+    assert_eq!(setup[1], "0x81000001 (EK-RSA), 0x81000002 (AK-RSA), 0x81000003 (unknown-RSA), 0x81010001 (EK-RSA)");
     assert_eq!(setup[3], "0x81000002 (AK-RSA), 0x81010001 (EK-RSA)");
     assert_eq!(row(&md, snp, "TPM handles: after reboot")[3], "None");
     assert_eq!(row(&md, snp, "Keys survive reboot"), ["yes", "yes", "yes", "no (lost 0x81000002, 0x81010001)"]);
