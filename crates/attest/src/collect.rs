@@ -199,3 +199,35 @@ pub fn collect_tsm_bundle(
     });
     Ok(b)
 }
+
+/// The TPM event log the kernel exposes (securityfs).
+pub const TPM_EVENTLOG: &str = "/sys/kernel/security/tpm0/binary_bios_measurements";
+/// The TDX CC event log (ACPI CCEL table data).
+pub const CCEL_DATA: &str = "/sys/firmware/acpi/tables/data/CCEL";
+const MAX_EVENTLOG: u64 = 16 << 20;
+
+/// Adds the event logs present under `root` to the bundle (`evidence.eventlog_tpm`,
+/// `evidence.eventlog_ccel`, as the shared bundle contract names them). Returns a note for each
+/// log that exists but could not be read (e.g. securityfs needs root); absent logs are skipped.
+pub fn add_eventlogs(b: &mut Bundle, root: &std::path::Path) -> Vec<String> {
+    use std::io::Read;
+    let mut notes = Vec::new();
+    for (key, abs) in [("eventlog_tpm", TPM_EVENTLOG), ("eventlog_ccel", CCEL_DATA)] {
+        let p = root.join(abs.trim_start_matches('/'));
+        if std::fs::symlink_metadata(&p).is_err() {
+            continue;
+        }
+        let mut buf = Vec::new();
+        match std::fs::File::open(&p).and_then(|f| f.take(MAX_EVENTLOG + 1).read_to_end(&mut buf)) {
+            Ok(_) if buf.len() as u64 > MAX_EVENTLOG => {
+                notes.push(format!("{}: larger than {MAX_EVENTLOG} bytes, not included", p.display()))
+            }
+            Ok(_) if buf.is_empty() => notes.push(format!("{}: empty, not included", p.display())),
+            Ok(_) => {
+                b.evidence.insert(key.into(), cloud_ra_verify::bundle::B64(buf));
+            }
+            Err(e) => notes.push(format!("{}: {e}, not included", p.display())),
+        }
+    }
+    notes
+}

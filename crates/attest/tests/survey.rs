@@ -321,3 +321,46 @@ fn tdx_guest_device_errors_name_what_is_missing() {
     let e = dev.get_report0(&[0; 64]).expect_err("not a device");
     assert!(e.to_string().contains("TDX_CMD_GET_REPORT0 failed"), "{e}");
 }
+
+#[test]
+fn event_logs_present_under_the_root_ride_along_in_the_bundle() {
+    use cloud_ra_attest::collect::{SnpCollectOptions, add_eventlogs, collect_snp_bundle};
+    let o = SnpCollectOptions { report_data: [1; 64], vmpl: 0, extended: false, msg_version: 1 };
+    let now = cloud_ra_verify::Timestamp(1_760_000_000);
+    let mut b = collect_snp_bundle(&SimSevGuest::default(), &o, &[1], now).expect("bundle");
+    assert!(add_eventlogs(&mut b, &fixture("gcp-tdx")).is_empty());
+    let root = fixture("gcp-tdx");
+    assert_eq!(
+        b.evidence["eventlog_tpm"].0,
+        std::fs::read(root.join("sys/kernel/security/tpm0/binary_bios_measurements")).expect("log")
+    );
+    assert_eq!(
+        b.evidence["eventlog_ccel"].0,
+        std::fs::read(root.join("sys/firmware/acpi/tables/data/CCEL")).expect("ccel")
+    );
+    // Absent: nothing added, nothing to say. Unreadable: a note naming the file.
+    let mut b2 = collect_snp_bundle(&SimSevGuest::default(), &o, &[1], now).expect("bundle");
+    assert!(add_eventlogs(&mut b2, &fixture("bare")).is_empty());
+    assert!(!b2.evidence.contains_key("eventlog_tpm"));
+    let r = Scratch::copy_of("azure-snp");
+    let log = r.0.join("sys/kernel/security/tpm0/binary_bios_measurements");
+    std::fs::remove_file(&log).expect("rm");
+    std::fs::create_dir(&log).expect("dir in its place");
+    let notes = add_eventlogs(&mut b2, &r.0);
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0].contains("binary_bios_measurements") && notes[0].contains("not included"), "{notes:?}");
+    // The bundle still verifies as before (the verifier ignores logs it is not asked to replay).
+    let mut vo = cloud_ra_verify::VerifyOptions::at(now);
+    vo.trust_simulated = true;
+    let sim = cloud_ra_sim::SimAmd::get();
+    let mut c = cloud_ra_verify::Collateral::default();
+    for der in [
+        sim.ark_der().to_vec(),
+        sim.ask_der().to_vec(),
+        sim.vek_der(&cloud_ra_sim::ReportBuilder::new().vek_spec(cloud_ra_sim::VekKind::Vcek)),
+    ] {
+        c.add_file("sim", &der).expect("cert");
+    }
+    let out = cloud_ra_verify::verify_evidence(b.to_json().as_bytes(), &c, &vo, None);
+    assert!(out.verified, "{:?}", out.failures);
+}

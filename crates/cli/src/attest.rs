@@ -38,6 +38,9 @@ pub struct AttestArgs {
     /// SNP: use SNP_GET_EXT_REPORT and include the host's certificate table (configfs-tsm always returns it).
     #[arg(long)]
     extended: bool,
+    /// SNP guest message version for the /dev/sev-guest ioctls (1 on every kernel so far).
+    #[arg(long, default_value_t = 1)]
+    msg_version: u8,
     /// Device node for the /dev/sev-guest interface (default: <root>/dev/sev-guest).
     #[arg(long)]
     device: Option<String>,
@@ -131,8 +134,12 @@ pub fn collect(a: &AttestArgs, nonce: &[u8]) -> Result<Bundle, Error> {
     }
     let now = Timestamp::now();
     let platform = if a.platform == "auto" { detect_platform(&a.root)? } else { a.platform.as_str() };
-    let snp_opts =
-        |vmpl: u32| SnpCollectOptions { report_data: pad64(nonce), vmpl, extended: a.extended, msg_version: 1 };
+    let snp_opts = |vmpl: u32| SnpCollectOptions {
+        report_data: pad64(nonce),
+        vmpl,
+        extended: a.extended,
+        msg_version: a.msg_version,
+    };
     let vmpl = a.vmpl.unwrap_or(0);
     let announce_vmpl = || {
         eprintln!(
@@ -200,6 +207,17 @@ pub fn collect(a: &AttestArgs, nonce: &[u8]) -> Result<Bundle, Error> {
         "azure-snp" | "azure-tdx" => collect_azure(platform, nonce, a)?,
         other => return Err(usage(format!("platform '{other}' is not known ({PLATFORMS})"))),
     };
+    let mut bundle = bundle;
+    // The machine's event logs ride along (a simulated platform is not this machine: none).
+    if bundle.platform_info.get("simulated").and_then(Value::as_bool) != Some(true) {
+        let notes = cloud_ra_attest::collect::add_eventlogs(&mut bundle, &a.root);
+        for n in &notes {
+            eprintln!("note: event log {n}");
+        }
+        if !notes.is_empty() {
+            bundle.platform_info["eventlog_notes"] = json!(notes);
+        }
+    }
     Ok(bundle)
 }
 
@@ -265,9 +283,17 @@ pub struct SurveyArgs {
     output: Option<String>,
 }
 
+/// The vTPM probe (persistent handles, NV indexes) for `survey`. Hook: the TPM backend wires its
+/// `cloud_ra_attest::survey::TpmProbe` here; without it survey reports the device nodes only.
+fn tpm_probe(_root: &Path) -> Option<Box<dyn cloud_ra_attest::survey::TpmProbe>> {
+    None
+}
+
 fn run_probe(root: &Path, no_report: bool) -> Survey {
+    let tpm = tpm_probe(root);
     let mut p = Probe::new(root);
     p.request_report = !no_report;
+    p.tpm = tpm.as_deref();
     survey(&p)
 }
 

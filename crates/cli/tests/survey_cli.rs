@@ -146,6 +146,7 @@ fn attest_errors_say_what_is_missing() {
         (vec!["attest", "--platform", "sim-snp-vmpl2", "--nonce", "01"], 1, "STATUS is 0x16"),
         (vec!["attest", "--platform", "sim-snp-tsm", "--vmpl", "4", "--nonce", "01"], 1, "does not exist"),
         (vec!["attest", "--platform", "mars", "--nonce", "01"], 1, "platform 'mars' is not known"),
+        (vec!["attest", "--platform", "sim-snp", "--msg-version", "2", "--nonce", "01"], 1, "errno 22"),
         (vec!["attest", "--platform", "sim-snp", "--nonce", "zz"], 1, "nonce"),
         (
             vec!["attest", "--platform", "snp", "--interface", "ioctl", "--root", &aws, "--nonce", "01"],
