@@ -696,6 +696,11 @@ fn lowest_vmpl(dev: &dyn SevGuest) -> Result<(u32, cloud_ra_verify::snp::Report,
         let req = ReportReq { user_data: [0; 64], vmpl };
         let resp = match dev.get_report(1, &req) {
             Ok(r) => r,
+            // Some kernels fail the ioctl itself when the firmware refuses the VMPL.
+            Err(e @ SevGuestError::Firmware { .. }) => {
+                last = e.to_string();
+                continue;
+            }
             Err(e) => return Err(e.to_string()),
         };
         match report_from_resp(&resp) {

@@ -204,3 +204,31 @@ fn a_garbage_generation_attribute_is_refused() {
     let e = tsm.get(&TsmRequest { inblob: vec![1], privlevel: None, expect_provider: None }).expect_err("bad gen");
     assert!(e.to_string().contains("'lots' is not a decimal number"), "{e}");
 }
+
+#[test]
+fn permission_denied_names_the_path() {
+    struct NoAccess(SimTsm);
+    impl cloud_ra_attest::configfs_tsm::TsmFs for NoAccess {
+        fn create_dir(&self, _p: &std::path::Path) -> std::io::Result<()> {
+            Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied))
+        }
+        fn remove_dir(&self, p: &std::path::Path) -> std::io::Result<()> {
+            self.0.remove_dir(p)
+        }
+        fn read(&self, p: &std::path::Path) -> std::io::Result<Vec<u8>> {
+            self.0.read(p)
+        }
+        fn write(&self, p: &std::path::Path, d: &[u8]) -> std::io::Result<()> {
+            self.0.write(p, d)
+        }
+        fn describe(&self) -> String {
+            "not root".into()
+        }
+    }
+    let sim = SimTsm::new(SimProvider::TdxGuest).expect("tree");
+    let root = sim.report_root();
+    let tsm = ConfigfsTsm { root: root.clone(), fs: Box::new(NoAccess(sim)) };
+    let e = tsm.get(&TsmRequest { inblob: vec![1], privlevel: None, expect_provider: None }).expect_err("denied");
+    assert!(matches!(&e, TsmError::PermissionDenied { path } if path.starts_with(&root.display().to_string())), "{e}");
+    assert!(e.to_string().contains("permission denied (configfs-tsm needs root"), "{e}");
+}
