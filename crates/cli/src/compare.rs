@@ -134,7 +134,8 @@ fn rows() -> Vec<Row> {
             m.text("report.signing_key").map(|k| k.to_uppercase()).unwrap_or_else(|| "—".into())
         }),
         ("TPM attestation key", |m| {
-            let last = m.surveys.last().and_then(handles).unwrap_or_default();
+            // After the talk's EK/AK setup when surveyed, else the latest survey.
+            let last = m.phase("after-setup").or(m.surveys.last()).and_then(handles).unwrap_or_default();
             let aks: Vec<String> =
                 last.iter().filter(|(_, k)| k.starts_with("AK")).map(|(h, k)| format!("{k} at {h}")).collect();
             if aks.is_empty() { "—".into() } else { aks.join(", ") }

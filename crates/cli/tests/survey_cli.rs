@@ -277,6 +277,10 @@ fn compare_reproduces_the_talks_tables() {
     assert!(sb[3].contains("cannot be set on a CVM"));
     assert_eq!(row(&md, snp, "vTPM rooted in the TEE")[1], "via the paravisor (HCL report)");
     assert_eq!(row(&md, snp, "CPU attestation key"), ["VLEK", "VCEK", "VCEK", "VCEK"]);
+    assert_eq!(
+        row(&md, snp, "TPM attestation key"),
+        ["AK-RSA at 0x81000002", "AK-RSA at 0x81000002", "AK-RSA at 0x81000002", "AK-RSA at 0x81000002"]
+    );
     // "AMD SEV-SNP TPM Persistent Keys".
     assert_eq!(
         row(&md, snp, "TPM handles: initial"),
