@@ -72,6 +72,21 @@ impl PublicKey {
         PublicKey { kind: KeyKind::Rsa, bytes: der }
     }
 
+    /// Modulus and exponent of an RSA key (big-endian, leading zeros stripped).
+    pub fn rsa_parts(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+        if self.kind != KeyKind::Rsa {
+            return None;
+        }
+        let (t, seq, _) = der_tlv(&self.bytes)?;
+        let (t1, n, rest) = der_tlv(seq)?;
+        let (t2, e, _) = der_tlv(rest)?;
+        if t != 0x30 || t1 != 2 || t2 != 2 {
+            return None;
+        }
+        let strip = |v: &[u8]| v.iter().position(|&x| x != 0).map(|i| v[i..].to_vec()).unwrap_or_else(|| vec![0]);
+        Some((strip(n), strip(e)))
+    }
+
     /// An EC key from big-endian affine coordinates (left-padded to the field size).
     pub fn ec(kind: KeyKind, x: &[u8], y: &[u8]) -> Result<PublicKey, String> {
         let size = match kind {
@@ -149,4 +164,25 @@ fn der_uint(v: &[u8], out: &mut Vec<u8>) {
         out.push(0);
     }
     out.extend_from_slice(v);
+}
+
+/// One DER TLV: (tag, value, rest); None when malformed (lengths up to 3 bytes).
+pub(crate) fn der_tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *b.first()?;
+    let l0 = *b.get(1)?;
+    let (len, hdr) = if l0 < 0x80 {
+        (l0 as usize, 2)
+    } else {
+        let n = (l0 & 0x7F) as usize;
+        if n == 0 || n > 3 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | *b.get(2 + i)? as usize;
+        }
+        (len, 2 + n)
+    };
+    let end = hdr.checked_add(len)?;
+    Some((tag, b.get(hdr..end)?, b.get(end..)?))
 }

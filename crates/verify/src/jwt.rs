@@ -104,7 +104,7 @@ impl Jwk {
     pub fn public_json(key: &PublicKey) -> Value {
         match key.kind {
             KeyKind::Rsa => {
-                let (n, e) = rsa_parts(&key.bytes).unwrap_or_default();
+                let (n, e) = key.rsa_parts().unwrap_or_default();
                 serde_json::json!({"kty": "RSA", "n": B64URL.encode(n), "e": B64URL.encode(e)})
             }
             KeyKind::EcP256 | KeyKind::EcP384 => {
@@ -135,40 +135,6 @@ impl Jwk {
 
 fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or_default()
-}
-
-/// Modulus and exponent of a PKCS#1 RSAPublicKey (big-endian, leading zeros stripped).
-pub fn rsa_parts(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-        let tag = *b.first()?;
-        let first = *b.get(1)? as usize;
-        let (len, hdr) = if first < 0x80 {
-            (first, 2)
-        } else {
-            let n = first & 0x7f;
-            if n == 0 || n > 2 {
-                return None;
-            }
-            let mut l = 0usize;
-            for i in 0..n {
-                l = (l << 8) | *b.get(2 + i)? as usize;
-            }
-            (l, 2 + n)
-        };
-        let body = b.get(hdr..hdr.checked_add(len)?)?;
-        Some((tag, body, b.get(hdr + len..)?))
-    }
-    let (t, seq, _) = tlv(der)?;
-    if t != 0x30 {
-        return None;
-    }
-    let (t1, n, rest) = tlv(seq)?;
-    let (t2, e, _) = tlv(rest)?;
-    if t1 != 2 || t2 != 2 {
-        return None;
-    }
-    let strip = |v: &[u8]| v.iter().position(|&x| x != 0).map(|i| v[i..].to_vec()).unwrap_or_else(|| vec![0]);
-    Some((strip(n), strip(e)))
 }
 
 /// A JSON Web Key Set.

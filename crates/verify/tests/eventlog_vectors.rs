@@ -96,7 +96,8 @@ fn trustee_decodings_match_event_by_event() {
     }
 }
 
-fn gcp_outcome(logs: Vec<eventlog::EventLog>) -> cloud_ra_verify::Outcome {
+/// The Intel collateral that covers the cos-113 quote on 2025-11-01.
+fn cos113_collateral() -> Collateral {
     let mut c = Collateral::default();
     for f in [
         "tdx/automata-spr-collateral-1025/tcb_info.json",
@@ -107,6 +108,11 @@ fn gcp_outcome(logs: Vec<eventlog::EventLog>) -> cloud_ra_verify::Outcome {
     ] {
         c.add_file(f, &testdata::read(f)).expect("collateral");
     }
+    c
+}
+
+fn gcp_outcome(logs: Vec<eventlog::EventLog>) -> cloud_ra_verify::Outcome {
+    let c = cos113_collateral();
     let mut opts = VerifyOptions::at(Timestamp::parse_rfc3339("2025-11-01T00:00:00Z").expect("time"));
     opts.eventlogs = logs;
     verify_evidence(&testdata::read("ccel/gcp-cos113/cos-113-tdx-quote.dat"), &c, &opts, None)
@@ -160,16 +166,7 @@ fn gcp_cos113_policy() {
     let log =
         parse_ccel(&testdata::read("ccel/gcp-cos113/ccel_table.dat"), &testdata::read("ccel/gcp-cos113/ccel_data.dat"))
             .expect("ccel");
-    let mut c = Collateral::default();
-    for f in [
-        "tdx/automata-spr-collateral-1025/tcb_info.json",
-        "tdx/automata-spr-collateral-1025/identity.json",
-        "tdx/automata-spr-collateral-1025/pck_crl.der",
-        "roots/intel/intel_root_ca_crl.der",
-        "roots/intel/tcb_signing.der",
-    ] {
-        c.add_file(f, &testdata::read(f)).expect("collateral");
-    }
+    let c = cos113_collateral();
     let mut opts = VerifyOptions::at(Timestamp::parse_rfc3339("2025-11-01T00:00:00Z").expect("time"));
     opts.policy = cloud_ra_verify::Policy::parse("p", "[eventlog]\nrequire_secure_boot = true\n").expect("policy");
     opts.eventlogs = vec![log];
@@ -311,16 +308,7 @@ fn gcp_bundle(extra: &[(&str, Vec<u8>)]) -> Vec<u8> {
 }
 
 fn gcp_bundle_outcome(extra: &[(&str, Vec<u8>)]) -> cloud_ra_verify::Outcome {
-    let mut c = Collateral::default();
-    for f in [
-        "tdx/automata-spr-collateral-1025/tcb_info.json",
-        "tdx/automata-spr-collateral-1025/identity.json",
-        "tdx/automata-spr-collateral-1025/pck_crl.der",
-        "roots/intel/intel_root_ca_crl.der",
-        "roots/intel/tcb_signing.der",
-    ] {
-        c.add_file(f, &testdata::read(f)).expect("collateral");
-    }
+    let c = cos113_collateral();
     let opts = VerifyOptions::at(Timestamp::parse_rfc3339("2025-11-01T00:00:00Z").expect("time"));
     verify_evidence(&gcp_bundle(extra), &c, &opts, None)
 }
