@@ -202,17 +202,22 @@ pub fn collect_tsm_bundle(
 
 /// The TPM event log the kernel exposes (securityfs).
 pub const TPM_EVENTLOG: &str = "/sys/kernel/security/tpm0/binary_bios_measurements";
-/// The TDX CC event log (ACPI CCEL table data).
+/// The TDX CC event log (the log area the ACPI CCEL table points to).
 pub const CCEL_DATA: &str = "/sys/firmware/acpi/tables/data/CCEL";
+/// The ACPI CCEL table itself (its log-area length lets the verifier check the log).
+pub const CCEL_TABLE: &str = "/sys/firmware/acpi/tables/CCEL";
 const MAX_EVENTLOG: u64 = 16 << 20;
 
 /// Adds the event logs present under `root` to the bundle (`evidence.eventlog_tpm`,
-/// `evidence.eventlog_ccel`, as the shared bundle contract names them). Returns a note for each
+/// `evidence.eventlog_ccel` and `evidence.eventlog_ccel_table`, as the shared bundle contract
+/// names them; `verify` replays them). Returns a note for each
 /// log that exists but could not be read (e.g. securityfs needs root); absent logs are skipped.
 pub fn add_eventlogs(b: &mut Bundle, root: &std::path::Path) -> Vec<String> {
     use std::io::Read;
     let mut notes = Vec::new();
-    for (key, abs) in [("eventlog_tpm", TPM_EVENTLOG), ("eventlog_ccel", CCEL_DATA)] {
+    for (key, abs) in
+        [("eventlog_tpm", TPM_EVENTLOG), ("eventlog_ccel", CCEL_DATA), ("eventlog_ccel_table", CCEL_TABLE)]
+    {
         let p = root.join(abs.trim_start_matches('/'));
         if std::fs::symlink_metadata(&p).is_err() {
             continue;

@@ -17,7 +17,9 @@ fn fixture(name: &str) -> PathBuf {
 struct Scratch(PathBuf);
 impl Scratch {
     fn copy_of(name: &str) -> Self {
-        let dst = std::env::temp_dir().join(format!("cloud-ra-survey-{name}-{}-{:p}", std::process::id(), &name));
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dst = std::env::temp_dir().join(format!("cloud-ra-survey-{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dst);
         copy(&fixture(name), &dst);
         Scratch(dst)
@@ -325,23 +327,54 @@ fn tdx_guest_device_errors_name_what_is_missing() {
 #[test]
 fn event_logs_present_under_the_root_ride_along_in_the_bundle() {
     use cloud_ra_attest::collect::{SnpCollectOptions, add_eventlogs, collect_snp_bundle};
-    let o = SnpCollectOptions { report_data: [1; 64], vmpl: 0, extended: false, msg_version: 1 };
-    let now = cloud_ra_verify::Timestamp(1_760_000_000);
-    let mut b = collect_snp_bundle(&SimSevGuest::default(), &o, &[1], now).expect("bundle");
-    assert!(add_eventlogs(&mut b, &fixture("gcp-tdx")).is_empty());
-    let root = fixture("gcp-tdx");
-    assert_eq!(
-        b.evidence["eventlog_tpm"].0,
-        std::fs::read(root.join("sys/kernel/security/tpm0/binary_bios_measurements")).expect("log")
-    );
-    assert_eq!(
-        b.evidence["eventlog_ccel"].0,
-        std::fs::read(root.join("sys/firmware/acpi/tables/data/CCEL")).expect("ccel")
-    );
-    // Absent: nothing added, nothing to say. Unreadable: a note naming the file.
-    let mut b2 = collect_snp_bundle(&SimSevGuest::default(), &o, &[1], now).expect("bundle");
+    use cloud_ra_verify::{Collateral, Status, Timestamp, VerifyOptions, verify_evidence};
+    let o = SnpCollectOptions { report_data: [1; 64], vmpl: 0, extended: true, msg_version: 1 };
+    let now = Timestamp::now();
+    let bundle = || collect_snp_bundle(&SimSevGuest::default(), &o, &[1], now).expect("bundle");
+    let verify = |b: &cloud_ra_verify::bundle::Bundle| {
+        let mut vo = VerifyOptions::at(now);
+        vo.trust_simulated = true;
+        verify_evidence(b.to_json().as_bytes(), &Collateral::default(), &vo, None)
+    };
+    // A machine root whose logs are real recorded logs (linked from the shared vectors, read in place).
+    let r = Scratch::copy_of("bare");
+    for (abs, rel) in [
+        ("sys/kernel/security/tpm0/binary_bios_measurements", "tpm/eventlogs/cos-101-amd-sev.bin"),
+        ("sys/firmware/acpi/tables/data/CCEL", "ccel/gcp-cos113/ccel_data.dat"),
+        ("sys/firmware/acpi/tables/CCEL", "ccel/gcp-cos113/ccel_table.dat"),
+    ] {
+        let p = r.0.join(abs);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::os::unix::fs::symlink(cloud_ra_sim::testdata::path(rel), &p).expect("symlink");
+    }
+    let mut b = bundle();
+    assert!(add_eventlogs(&mut b, &r.0).is_empty());
+    for (key, rel) in [
+        ("eventlog_tpm", "tpm/eventlogs/cos-101-amd-sev.bin"),
+        ("eventlog_ccel", "ccel/gcp-cos113/ccel_data.dat"),
+        ("eventlog_ccel_table", "ccel/gcp-cos113/ccel_table.dat"),
+    ] {
+        assert_eq!(b.evidence[key].0, std::fs::read(cloud_ra_sim::testdata::path(rel)).expect("vector"), "{key}");
+    }
+    // verify replays what the bundle carries; an SNP report has no registers to bind them to, so
+    // nothing from them is trusted (a warning), and the evidence still verifies.
+    let out = verify(&b);
+    assert!(out.verified && out.status != Status::Contraindicated, "{:?}", out.failures);
+    assert!(out.claims.get("eventlog").is_some(), "{}", out.claims);
+    assert!(out.warnings.iter().any(|w| w.check == "eventlog.binding"), "{:?}", out.warnings);
+
+    // Absent: nothing added, nothing to say.
+    let mut b2 = bundle();
     assert!(add_eventlogs(&mut b2, &fixture("bare")).is_empty());
     assert!(!b2.evidence.contains_key("eventlog_tpm"));
+    // The reconstructed fixtures' placeholder logs are not event logs: verify refuses the bundle
+    // naming the key (fail closed), exit 2.
+    let mut b3 = bundle();
+    assert!(add_eventlogs(&mut b3, &fixture("gcp-tdx")).is_empty());
+    let out = verify(&b3);
+    assert_eq!(out.exit_code(), 2);
+    assert!(out.failures[0].detail.contains("bundle evidence 'eventlog_"), "{:?}", out.failures);
+    // Unreadable: a note naming the file.
     let r = Scratch::copy_of("azure-snp");
     let log = r.0.join("sys/kernel/security/tpm0/binary_bios_measurements");
     std::fs::remove_file(&log).expect("rm");
@@ -349,18 +382,4 @@ fn event_logs_present_under_the_root_ride_along_in_the_bundle() {
     let notes = add_eventlogs(&mut b2, &r.0);
     assert_eq!(notes.len(), 1);
     assert!(notes[0].contains("binary_bios_measurements") && notes[0].contains("not included"), "{notes:?}");
-    // The bundle still verifies as before (the verifier ignores logs it is not asked to replay).
-    let mut vo = cloud_ra_verify::VerifyOptions::at(now);
-    vo.trust_simulated = true;
-    let sim = cloud_ra_sim::SimAmd::get();
-    let mut c = cloud_ra_verify::Collateral::default();
-    for der in [
-        sim.ark_der().to_vec(),
-        sim.ask_der().to_vec(),
-        sim.vek_der(&cloud_ra_sim::ReportBuilder::new().vek_spec(cloud_ra_sim::VekKind::Vcek)),
-    ] {
-        c.add_file("sim", &der).expect("cert");
-    }
-    let out = cloud_ra_verify::verify_evidence(b.to_json().as_bytes(), &c, &vo, None);
-    assert!(out.verified, "{:?}", out.failures);
 }
