@@ -584,7 +584,11 @@ pub fn survey(probe: &Probe<'_>) -> Survey {
             Ok(v) => {
                 s.set(
                     "tpm.nv_indexes",
-                    json!(v.iter().map(|i| format!("0x{i:08x}")).collect::<Vec<_>>()),
+                    json!(
+                        v.iter()
+                            .map(|i| json!({"index": format!("0x{i:08x}"), "what": nv_name(*i)}))
+                            .collect::<Vec<_>>()
+                    ),
                     "TPM2_GetCapability(TPM_CAP_HANDLES, 0x01000000)",
                     Trust::Tpm,
                 );
@@ -687,6 +691,20 @@ pub fn survey(probe: &Probe<'_>) -> Survey {
 
     s.machine = format!("{cloud}-{tee}");
     s
+}
+
+/// What a well-known NV index holds.
+fn nv_name(index: u32) -> &'static str {
+    match index {
+        0x0140_0001 => "Azure HCL report (SNP/TDX report + runtime claims)",
+        0x0140_0002 => "Azure HCL user data (64 bytes written to refresh the report)",
+        0x01C1_01D0 => "AK certificate (Azure)",
+        0x01C0_0002 => "EK certificate (RSA)",
+        0x01C0_000A => "EK certificate (ECC NIST P-256)",
+        0x01C0_0003 => "EK template (RSA)",
+        0x01C0_000B => "EK template (ECC)",
+        _ => "unknown",
+    }
 }
 
 /// Finds the guest's VMPL: the lowest VMPL the firmware accepts a report request for.

@@ -226,7 +226,14 @@ fn the_tpm_probe_adds_handles_and_nv_indexes() {
         val(&s, "tpm.persistent_handles"),
         &json!([{"handle": "0x81000001", "kind": "EK-RSA"}, {"handle": "0x81000003", "kind": "unknown-RSA"}])
     );
-    assert_eq!(val(&s, "tpm.nv_indexes"), &json!(["0x01400001", "0x01400002", "0x01c101d0"]));
+    assert_eq!(
+        val(&s, "tpm.nv_indexes"),
+        &json!([
+            {"index": "0x01400001", "what": "Azure HCL report (SNP/TDX report + runtime claims)"},
+            {"index": "0x01400002", "what": "Azure HCL user data (64 bytes written to refresh the report)"},
+            {"index": "0x01c101d0", "what": "AK certificate (Azure)"}
+        ])
+    );
     assert_eq!(val(&s, "vtpm.tee_rooted"), "paravisor");
     assert_eq!(trust(&s, "vtpm.tee_rooted"), Trust::Tpm);
     let broken = FakeTpm { handles: Err("TPM_RC_LOCKOUT".into()), nv: Err("TPM_RC_LOCKOUT".into()) };
