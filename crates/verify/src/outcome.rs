@@ -139,8 +139,10 @@ pub fn verify_detected(
     let carried = match crate::eventlog::bind::bundle_logs(d) {
         Ok(l) => l,
         Err(e) => {
+            // Part of the evidence is invalid: the outcome as a whole is not verified.
             o.failures.insert(0, Failure::from(&e));
             o.status = Status::Contraindicated;
+            o.verified = false;
             Vec::new()
         }
     };
