@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 # add swtpm, PostgreSQL and Chromium here.
 need=()
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
+# `compare --html` is rendered in headless Chromium (crates/cli/tests/survey_cli.rs).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

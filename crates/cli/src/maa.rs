@@ -1,6 +1,12 @@
-//! `cloud-ra maa request`: the Microsoft Azure Attestation request bodies the seed sends
-//! (seed-system §2.9), built from the evidence files with a fresh nonce.
+//! Microsoft Azure Attestation.
 //!
+//! `cloud-ra maa verify`: MAA tokens checked as a relying party should (the seed's scripts only
+//! base64-decode them): signature against the provider's JWKS, `jku` and `kid`, `iss`,
+//! exp/nbf/iat at the evaluation time, and the nonce echoed.
+//!
+//! `cloud-ra maa request`: the request bodies the seed sends (seed-system §2.9), built from the
+//! evidence files with a fresh nonce; `--dry-run` prints them, otherwise they are POSTed to the
+//! provider and the returned token is verified as `maa verify` does.
 //! * SevSnpVm: `{"report": b64url(JSON {"SnpReport": b64url(1184-byte report), "VcekCertChain":
 //!   b64url(VCEK + chain PEM)}), "runtimeData": {"data": b64url(runtime claims), "dataType":
 //!   "JSON"}, "nonce": hex}` — the report and the runtime claims come from the HCL report.
@@ -8,21 +14,155 @@
 //! * SgxEnclave: `{"quote": b64url(quote), "runtimeData": {"data": b64url(bytes), "dataType":
 //!   "Binary"}, "nonce": hex}`.
 //!
-//! base64url is padded, as `basenc --base64url` in the seed's scripts writes it. Only `--dry-run`
-//! is implemented: sending needs the verification of MAA's token (JWT), which is not in this
-//! build.
+//! base64url is padded, as `basenc --base64url` in the seed's scripts writes it.
 
-use crate::read_file;
+use crate::{fail, print_tree, read_file};
 use base64::Engine;
-use clap::{Subcommand, ValueEnum};
-use cloud_ra_verify::Error;
+use clap::{Args, ValueEnum};
 use cloud_ra_verify::azure::{HclReport, Tee};
-use serde_json::{Value, json};
+use cloud_ra_verify::jwt::{self, Checks, Jwks};
+use cloud_ra_verify::{Error, Timestamp};
+use serde_json::{Map, Value, json};
 
-#[derive(Subcommand)]
+#[derive(clap::Subcommand)]
 pub enum MaaCmd {
-    /// Build the attestation request for MAA (`--dry-run` prints it; sending is not in this build).
+    /// Verify an MAA token (JWT) and print its x-ms-* claims.
+    Verify(VerifyArgs),
+    /// Build the attestation request for MAA; send it and verify the returned token (or --dry-run).
     Request(RequestArgs),
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The token: a file holding the JWT or MAA's response JSON `{"token": ...}`, or the JWT itself.
+    token: String,
+    /// The provider's signing keys: a JWKS file, or its URL (`{provider}/certs`).
+    #[arg(long, value_name = "FILE|URL")]
+    jwks: String,
+    /// The attestation provider (e.g. https://sharedjpe.jpe.attest.azure.net): `iss` must equal it
+    /// and the token's `jku` must be `{provider}/certs`.
+    #[arg(long, value_name = "URL")]
+    provider: Option<String>,
+    /// The nonce sent in the request: the token's `nonce` claim must echo it.
+    #[arg(long)]
+    nonce: Option<String>,
+    /// Evaluation time (RFC 3339). Default: now.
+    #[arg(long)]
+    at: Option<String>,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Never use the network (a JWKS URL is then refused; env CLOUD_RA_OFFLINE=1).
+    #[arg(long)]
+    offline: bool,
+}
+
+pub fn run(c: MaaCmd) -> i32 {
+    match c {
+        MaaCmd::Verify(a) => match verify(&a) {
+            Ok(v) => {
+                if a.json {
+                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                } else {
+                    println!("MAA token VERIFIED");
+                    print_tree(&v, 1);
+                }
+                0
+            }
+            Err(e) => fail(&e),
+        },
+        MaaCmd::Request(a) => run_request(&a),
+    }
+}
+
+/// Reads a JWKS from a file or fetches it from a URL (with the collateral crate's HTTP rules).
+pub fn load_jwks(src: &str, offline: bool) -> Result<Jwks, Error> {
+    if src.starts_with("https://") || src.starts_with("http://") {
+        let offline = offline || std::env::var("CLOUD_RA_OFFLINE").is_ok_and(|v| v == "1" || v == "true");
+        if offline {
+            return Err(Error::collateral("jwks", format!("offline: cannot fetch the JWKS {src}")));
+        }
+        let cfg = cloud_ra_collateral::Config::with_cache_dir(std::env::temp_dir());
+        let http = cloud_ra_collateral::http::Http::new(&cfg).map_err(|e| Error::collateral("jwks", e.detail))?;
+        let r = http
+            .get(src, &[], "is this the provider's /certs URL?")
+            .map_err(|e| Error::collateral("jwks", e.detail))?;
+        return Jwks::parse(&r.body);
+    }
+    Jwks::parse(&read_file(src, "JWKS")?)
+}
+
+/// A token given inline, in a file, or inside MAA's response JSON.
+pub fn read_token(arg: &str) -> Result<String, Error> {
+    let text = if std::path::Path::new(arg).is_file() {
+        String::from_utf8(read_file(arg, "token")?).map_err(|_| Error::usage("input", format!("{arg} is not text")))?
+    } else {
+        arg.to_string()
+    };
+    let t = text.trim();
+    if t.starts_with('{') {
+        let v: Value =
+            serde_json::from_str(t).map_err(|e| Error::evidence("jwt.format", format!("{arg}: not JSON: {e}")))?;
+        return v
+            .get("token")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| Error::evidence("jwt.format", format!("{arg}: JSON without a 'token' string")));
+    }
+    Ok(t.to_string())
+}
+
+fn verify(a: &VerifyArgs) -> Result<Value, Error> {
+    let at = match a.at.as_deref() {
+        Some(s) => Timestamp::parse_rfc3339(s)?,
+        None => Timestamp::now(),
+    };
+    let token = read_token(&a.token)?;
+    let jwks = load_jwks(&a.jwks, a.offline)?;
+    let provider = a.provider.as_deref().map(|p| p.trim_end_matches('/'));
+    check_token(&token, &jwks, provider, a.nonce.as_deref(), at)
+}
+
+/// The relying party's checks of an MAA token: signature by `jwks`, times at `at`; with a
+/// provider, `iss` = provider and `jku` = `{provider}/certs`; with a nonce, the token echoes it.
+fn check_token(
+    token: &str,
+    jwks: &Jwks,
+    provider: Option<&str>,
+    nonce: Option<&str>,
+    at: Timestamp,
+) -> Result<Value, Error> {
+    let mut checks = Checks::at(at);
+    checks.issuer = provider.map(str::to_string);
+    let v = jwt::verify(token, jwks, &checks)?;
+    if let Some(p) = provider {
+        let want = format!("{p}/certs");
+        if v.jku.as_deref() != Some(want.as_str()) {
+            return Err(Error::evidence("jwt.jku", format!("jku {:?}, expected '{want}'", v.jku)));
+        }
+    }
+    if let Some(n) = nonce {
+        match v.claims.get("nonce").and_then(Value::as_str) {
+            Some(got) if got.eq_ignore_ascii_case(n) => {}
+            got => {
+                return Err(Error::evidence("jwt.nonce", format!("the token echoes nonce {got:?}, not the one sent")));
+            }
+        }
+    }
+    let ms: Map<String, Value> =
+        v.claims.iter().filter(|(k, _)| k.starts_with("x-ms-")).map(|(k, x)| (k.clone(), x.clone())).collect();
+    Ok(json!({
+        "verified": true,
+        "alg": v.alg,
+        "kid": v.kid,
+        "jku": v.jku,
+        "iss": v.claims.get("iss"),
+        "iat": v.claims.get("iat"),
+        "exp": v.claims.get("exp"),
+        "nonce": v.claims.get("nonce"),
+        "nonce_checked": nonce.is_some(),
+        "x_ms": ms,
+    }))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -82,6 +222,15 @@ pub struct RequestArgs {
     /// Print the request body (JSON) on stdout and the URL on stderr; send nothing.
     #[arg(long)]
     dry_run: bool,
+    /// The provider's signing keys for the returned token: a JWKS file or URL. Default: `{provider}/certs`.
+    #[arg(long, value_name = "FILE|URL")]
+    jwks: Option<String>,
+    /// Evaluation time of the returned token (RFC 3339). Default: now.
+    #[arg(long)]
+    at: Option<String>,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 fn b64url(b: &[u8]) -> String {
@@ -123,8 +272,8 @@ fn runtime_json(h: &HclReport) -> Value {
     json!({"data": b64url(&h.claims.raw), "dataType": "JSON"})
 }
 
-/// Builds (URL, body).
-pub fn build(a: &RequestArgs) -> Result<(String, Value), Error> {
+/// Builds (provider, URL, nonce hex, body).
+pub fn build(a: &RequestArgs) -> Result<(String, String, String, Value), Error> {
     let nonce = match &a.nonce {
         Some(n) => {
             let v = cloud_ra_verify::policy::parse_hex("nonce", n, 64)?;
@@ -179,27 +328,70 @@ pub fn build(a: &RequestArgs) -> Result<(String, Value), Error> {
     let (provider, version) = a.tee.defaults();
     let provider = a.provider.as_deref().unwrap_or(provider).trim_end_matches('/');
     let url = format!("{provider}/attest/{}?api-version={}", a.tee.name(), a.api_version.as_deref().unwrap_or(version));
-    Ok((url, body))
+    Ok((provider.to_string(), url, hex::encode(&nonce), body))
 }
 
-pub fn run(c: MaaCmd) -> i32 {
-    match c {
-        MaaCmd::Request(a) => {
-            let (url, body) = match build(&a) {
-                Ok(x) => x,
-                Err(e) => return crate::fail(&e),
-            };
-            if !a.dry_run {
-                return crate::fail(&Error::usage(
-                    "maa",
-                    format!(
-                        "sending to {url} and verifying MAA's token is not in this build; use --dry-run to print the request"
-                    ),
-                ));
+/// POSTs the request and verifies the token MAA returns: signature by the provider's JWKS, `jku`
+/// = `{provider}/certs`, `iss` = the provider, times, and our nonce echoed.
+fn send(a: &RequestArgs, provider: &str, url: &str, nonce: &str, body: &Value) -> Result<Value, Error> {
+    let at = match a.at.as_deref() {
+        Some(s) => Timestamp::parse_rfc3339(s)?,
+        None => Timestamp::now(),
+    };
+    if std::env::var("CLOUD_RA_OFFLINE").is_ok_and(|v| v == "1" || v == "true") {
+        return Err(Error::collateral(
+            "maa",
+            format!("offline (CLOUD_RA_OFFLINE): not sending to {url}; --dry-run prints the request"),
+        ));
+    }
+    let cfg = cloud_ra_collateral::Config::with_cache_dir(std::env::temp_dir());
+    let http = cloud_ra_collateral::http::Http::new(&cfg).map_err(|e| Error::collateral("maa", e.detail))?;
+    let r = http
+        .post_json(
+            url,
+            &[],
+            body.to_string().as_bytes(),
+            "is this an MAA provider URL (https://NAME.REGION.attest.azure.net)?",
+        )
+        .map_err(|e| Error::collateral("maa", e.detail))?;
+    let resp: Value = serde_json::from_slice(&r.body)
+        .map_err(|e| Error::evidence("maa", format!("MAA's answer is not JSON: {e}")))?;
+    let token = resp
+        .get("token")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::evidence("maa", format!("MAA's answer has no \"token\": {}", resp)))?;
+    let jwks_src = a.jwks.clone().unwrap_or_else(|| format!("{provider}/certs"));
+    let jwks = load_jwks(&jwks_src, false)?;
+    let mut v = check_token(token, &jwks, Some(provider), Some(nonce), at)?;
+    v["url"] = json!(url);
+    v["token"] = json!(token);
+    Ok(v)
+}
+
+fn run_request(a: &RequestArgs) -> i32 {
+    let (provider, url, nonce, body) = match build(a) {
+        Ok(x) => x,
+        Err(e) => return fail(&e),
+    };
+    eprintln!("POST {url}");
+    if a.dry_run {
+        println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+        return 0;
+    }
+    match send(a, &provider, &url, &nonce, &body) {
+        Ok(v) => {
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            } else {
+                println!("MAA token VERIFIED (nonce {nonce})");
+                let mut shown = v.clone();
+                if let Some(o) = shown.as_object_mut() {
+                    o.remove("token");
+                }
+                print_tree(&shown, 1);
             }
-            eprintln!("POST {url}");
-            println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
             0
         }
+        Err(e) => fail(&e),
     }
 }

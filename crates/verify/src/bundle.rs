@@ -429,8 +429,10 @@ fn azure_from_bundle(b: &Bundle) -> Result<crate::azure::AzureEvidence> {
         "ak_public",
         "td_quote",
         "thim",
+        // Event logs: replayed by the measured-boot step (eventlog::bind::bundle_logs).
         "eventlog_tpm",
         "eventlog_ccel",
+        "eventlog_ccel_table",
     ];
     if let Some(k) = b.evidence.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(Error::evidence("bundle", format!("platform {p}: unknown evidence.{k}")));
@@ -454,8 +456,6 @@ fn azure_from_bundle(b: &Bundle) -> Result<crate::azure::AzureEvidence> {
     e.ak_public = get("ak_public");
     e.td_quote = get("td_quote");
     e.thim = get("thim");
-    e.eventlog_tpm = get("eventlog_tpm");
-    e.eventlog_ccel = get("eventlog_ccel");
     if tee == Tee::Snp && e.td_quote.is_some() {
         return Err(Error::evidence("bundle", "platform azure-snp-vtpm: evidence.td_quote belongs to azure-tdx-vtpm"));
     }

@@ -135,26 +135,20 @@ pub fn verify_detected(
         Evidence::Nitro { document } => verify_nitro(d, document, opts, caches),
         Evidence::AzureVtpm(e) => verify_azure(d, e, collateral, opts, caches),
     };
-    // Event logs carried by Azure evidence join the given ones.
-    let mut carried = Vec::new();
-    if let Evidence::AzureVtpm(e) = &d.evidence {
-        for (name, log) in [("eventlog_tpm", &e.eventlog_tpm), ("eventlog_ccel", &e.eventlog_ccel)] {
-            let Some(bytes) = log else { continue };
-            match crate::eventlog::parse(bytes, crate::eventlog::format::Flavour::Auto) {
-                Ok(l) => carried.push(l),
-                Err(err) => {
-                    let mut err = err;
-                    err.detail = format!("bundle evidence.{name}: {}", err.detail);
-                    o.failures.insert(0, Failure::from(&err));
-                    o.status = Status::Contraindicated;
-                }
-            }
+    // Measured boot: replay the given logs and those the bundle carries against the verified
+    // registers (claims + `[eventlog]`). A carried log that does not parse fails the evidence.
+    let carried = match crate::eventlog::bind::bundle_logs(d) {
+        Ok(l) => l,
+        Err(e) => {
+            // Part of the evidence is invalid: the outcome as a whole is not verified.
+            o.failures.insert(0, Failure::from(&e));
+            o.status = Status::Contraindicated;
+            o.verified = false;
+            Vec::new()
         }
-    }
-    // Measured boot: replay given logs against the verified registers (claims + `[eventlog]`).
+    };
     if !opts.eventlogs.is_empty() || !carried.is_empty() || opts.policy.eventlog.is_active() {
-        let mut logs = opts.eventlogs.clone();
-        logs.extend(carried);
+        let logs: Vec<crate::eventlog::EventLog> = opts.eventlogs.iter().cloned().chain(carried).collect();
         crate::eventlog::bind::attach(&mut o, &logs, &opts.policy.eventlog);
     }
     o

@@ -437,9 +437,6 @@ pub struct AzureEvidence {
     pub user_data_input: Option<Vec<u8>>,
     /// The HCL `user-data` carries the verifier's nonce (trustee evidence v2).
     pub user_data_carries_nonce: bool,
-    /// Event logs carried by the bundle.
-    pub eventlog_tpm: Option<Vec<u8>>,
-    pub eventlog_ccel: Option<Vec<u8>>,
 }
 
 impl AzureEvidence {
@@ -457,8 +454,6 @@ impl AzureEvidence {
             fresh_user_data: None,
             user_data_input: None,
             user_data_carries_nonce: false,
-            eventlog_tpm: None,
-            eventlog_ccel: None,
         }
     }
 }
