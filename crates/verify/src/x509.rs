@@ -373,36 +373,12 @@ fn der_object(der: &[u8]) -> Result<PkiObject, String> {
 /// The key of a DER SubjectPublicKeyInfo as TPM-style parameters (RSA modulus and exponent, or
 /// an uncompressed P-256/P-384 point). Trailing bytes are refused.
 pub fn spki_params(der: &[u8]) -> Result<crate::tpm::KeyParams, String> {
-    use x509_parser::public_key::PublicKey as Pk;
     let (rest, spki) = SubjectPublicKeyInfo::from_der(der).map_err(|e| format!("not DER: {e}"))?;
     if !rest.is_empty() {
         return Err(format!("{} bytes after the SubjectPublicKeyInfo", rest.len()));
     }
-    match spki.parsed().map_err(|e| format!("key does not parse: {e}"))? {
-        Pk::RSA(rsa) => {
-            let e = rsa.exponent.iter().skip_while(|&&b| b == 0).copied().collect::<Vec<u8>>();
-            if e.is_empty() || e.len() > 4 {
-                return Err(format!("RSA exponent of {} bytes", e.len()));
-            }
-            let exponent = e.iter().fold(0u32, |a, &b| (a << 8) | b as u32);
-            let modulus = rsa.modulus.iter().skip_while(|&&b| b == 0).copied().collect();
-            Ok(crate::tpm::KeyParams::Rsa { modulus, exponent })
-        }
-        Pk::EC(point) => {
-            let p = point.data();
-            let curve = match p.len() {
-                65 => 0x0003u16,
-                97 => 0x0004,
-                n => return Err(format!("EC point of {n} bytes (uncompressed P-256 or P-384 expected)")),
-            };
-            if p[0] != 4 {
-                return Err("EC point is not uncompressed".into());
-            }
-            let size = (p.len() - 1) / 2;
-            Ok(crate::tpm::KeyParams::Ecc { curve, x: p[1..1 + size].to_vec(), y: p[1 + size..].to_vec() })
-        }
-        _ => Err("neither an RSA nor an EC key".into()),
-    }
+    let key = public_key(&spki).ok_or("neither an RSA nor a P-256/P-384 EC key")?;
+    crate::tpm::KeyParams::from_public_key(&key)
 }
 
 /// The public key of PEM text (`-----BEGIN PUBLIC KEY-----`) or DER SubjectPublicKeyInfo bytes.

@@ -361,9 +361,9 @@ fn runtime_claims_that_are_not_json_or_lack_hclakpub() {
         (b"[1,2,3]".to_vec(), "not a JSON object"),
         (br#"{"vm-configuration":{}}"#.to_vec(), "no \"keys\" array"),
         (claims_json(&rsa_jwk("HCLEkPub", &modulus(other_rsa())), &z), "no key with kid \"HCLAkPub\""),
-        (claims_json(r#"{"kid":"HCLAkPub","kty":"RSA","e":"AQAB"}"#, &z), "no string member \"n\""),
-        (claims_json(r#"{"kid":"HCLAkPub","kty":"RSA","e":"AQAB","n":"!!"}"#, &z), "not base64url"),
-        (claims_json(r#"{"kid":"HCLAkPub","kty":"oct","k":"AA"}"#, &z), "is not RSA or EC"),
+        (claims_json(r#"{"kid":"HCLAkPub","kty":"RSA","e":"AQAB"}"#, &z), "neither key parameters nor x5c"),
+        (claims_json(r#"{"kid":"HCLAkPub","kty":"RSA","e":"AQAB","n":"!!"}"#, &z), "member 'n' is not base64url"),
+        (claims_json(r#"{"kid":"HCLAkPub","kty":"oct","k":"AA"}"#, &z), "key type 'oct' is not RSA or EC"),
         (
             format!(r#"{{"keys":[{}],"user-data":"1234"}}"#, rsa_jwk("HCLAkPub", &modulus(rsa_ak()))).into_bytes(),
             "\"user-data\" is 2 bytes",
@@ -380,9 +380,10 @@ fn runtime_claims_that_are_not_json_or_lack_hclakpub() {
         assert_eq!(first(&o).0, "azure.runtime_claims", "{want}");
         assert!(first(&o).1.contains(want), "{want}: {}", first(&o).1);
     }
-    // A short modulus in HCLAkPub parses but cannot be an AK.
+    // A short modulus in HCLAkPub cannot be an AK.
     let o = Case::with_claims(&claims_json(&rsa_jwk("HCLAkPub", &[0xC5; 64]), &z), 1, 0).run();
-    assert_eq!(first(&o).0, "azure.ak");
+    assert_eq!(first(&o).0, "azure.runtime_claims");
+    assert!(first(&o).1.contains("RSA modulus of 64 bytes"), "{}", first(&o).1);
 }
 
 #[test]

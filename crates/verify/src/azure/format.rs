@@ -135,51 +135,12 @@ fn claims_err(why: impl std::fmt::Display) -> Error {
     Error::evidence("azure.runtime_claims", why.to_string())
 }
 
-fn b64url(field: &str, s: &str) -> Result<Vec<u8>> {
-    let t = s.trim_end_matches('=');
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(t)
-        .map_err(|e| claims_err(format!("{field} is not base64url: {e}")))
-}
-
 impl Jwk {
+    /// One member of `keys`, read by the one JWK reader (`jwt::Jwk`).
     fn parse(v: &Value, idx: usize) -> Result<Jwk> {
-        let kid = v.get("kid").and_then(|k| k.as_str()).unwrap_or("").to_string();
-        let kty = v.get("kty").and_then(|k| k.as_str()).unwrap_or("");
-        let field = |k: &str| {
-            v.get(k)
-                .and_then(|x| x.as_str())
-                .ok_or_else(|| claims_err(format!("keys[{idx}] ('{kid}'): no string member \"{k}\"")))
-        };
-        let params = match kty {
-            "RSA" => {
-                let n = b64url(&format!("keys[{idx}] ('{kid}').n"), field("n")?)?;
-                let e = b64url(&format!("keys[{idx}] ('{kid}').e"), field("e")?)?;
-                let e: Vec<u8> = e.into_iter().skip_while(|&b| b == 0).collect();
-                if e.is_empty() || e.len() > 4 {
-                    return Err(claims_err(format!("keys[{idx}] ('{kid}').e is {} bytes", e.len())));
-                }
-                let exponent = e.iter().fold(0u32, |a, &b| (a << 8) | b as u32);
-                let modulus: Vec<u8> = n.into_iter().skip_while(|&b| b == 0).collect();
-                KeyParams::Rsa { modulus, exponent }
-            }
-            "EC" => {
-                let crv = field("crv")?;
-                let (curve, size) = match crv {
-                    "P-256" => (0x0003u16, 32usize),
-                    "P-384" => (0x0004, 48),
-                    c => return Err(claims_err(format!("keys[{idx}] ('{kid}').crv '{c}' is not P-256 or P-384"))),
-                };
-                let x = b64url(&format!("keys[{idx}] ('{kid}').x"), field("x")?)?;
-                let y = b64url(&format!("keys[{idx}] ('{kid}').y"), field("y")?)?;
-                if x.len() != size || y.len() != size {
-                    return Err(claims_err(format!("keys[{idx}] ('{kid}'): coordinates are not {size} bytes")));
-                }
-                KeyParams::Ecc { curve, x, y }
-            }
-            other => return Err(claims_err(format!("keys[{idx}] ('{kid}').kty '{other}' is not RSA or EC"))),
-        };
-        Ok(Jwk { kid, params })
+        let j = crate::jwt::Jwk::from_json(v).map_err(|e| claims_err(format!("keys[{idx}]: {}", e.detail)))?;
+        let params = KeyParams::from_public_key(&j.key).map_err(|e| claims_err(format!("keys[{idx}]: {e}")))?;
+        Ok(Jwk { kid: j.kid.unwrap_or_default(), params })
     }
 }
 

@@ -1,6 +1,6 @@
 //! TPMT_PUBLIC, TPMS_ATTEST (TPM_ST_ATTEST_QUOTE) and TPMT_SIGNATURE.
 
-use crate::crypto::{KeyKind, PublicKey, SigAlg};
+use crate::crypto::{KeyKind, PublicKey, SigAlg, der_put as der_tlv};
 use crate::error::{Error, Result};
 use crate::eventlog::AlgId;
 use std::collections::BTreeMap;
@@ -81,36 +81,6 @@ pub struct AkPublic {
     pub scheme_hash: Option<u16>,
 }
 
-fn der_len(n: usize, out: &mut Vec<u8>) {
-    if n < 0x80 {
-        out.push(n as u8);
-    } else if n < 0x100 {
-        out.extend([0x81, n as u8]);
-    } else {
-        out.extend([0x82, (n >> 8) as u8, n as u8]);
-    }
-}
-
-fn der_tlv(tag: u8, body: &[u8], out: &mut Vec<u8>) {
-    out.push(tag);
-    der_len(body.len(), out);
-    out.extend_from_slice(body);
-}
-
-fn der_uint(v: &[u8], out: &mut Vec<u8>) {
-    let v = match v.iter().position(|&x| x != 0) {
-        Some(i) => &v[i..],
-        None => &[0u8][..],
-    };
-    let pad = v.first().is_some_and(|&x| x & 0x80 != 0);
-    out.push(0x02);
-    der_len(v.len() + usize::from(pad), out);
-    if pad {
-        out.push(0);
-    }
-    out.extend_from_slice(v);
-}
-
 fn strip_zeros(v: &[u8]) -> Vec<u8> {
     let i = v.iter().position(|&x| x != 0).unwrap_or(v.len());
     v[i..].to_vec()
@@ -126,6 +96,27 @@ fn curve_size(curve: u16) -> Option<(usize, KeyKind)> {
 }
 
 impl KeyParams {
+    /// The parameters of a crypto-layer key (RSA modulus and exponent, or EC point).
+    pub fn from_public_key(k: &PublicKey) -> std::result::Result<KeyParams, String> {
+        match k.kind {
+            KeyKind::Rsa => {
+                let (n, e) = k.rsa_parts().ok_or("not a PKCS#1 RSA public key")?;
+                if e.is_empty() || e.len() > 4 {
+                    return Err(format!("RSA exponent of {} bytes", e.len()));
+                }
+                Ok(KeyParams::Rsa { modulus: n, exponent: e.iter().fold(0u32, |a, &b| (a << 8) | b as u32) })
+            }
+            KeyKind::EcP256 | KeyKind::EcP384 => {
+                let (curve, size) =
+                    if k.kind == KeyKind::EcP256 { (TPM_ECC_NIST_P256, 32) } else { (TPM_ECC_NIST_P384, 48) };
+                if k.bytes.len() != 1 + 2 * size || k.bytes[0] != 4 {
+                    return Err("not an uncompressed EC point".into());
+                }
+                Ok(KeyParams::Ecc { curve, x: k.bytes[1..1 + size].to_vec(), y: k.bytes[1 + size..].to_vec() })
+            }
+        }
+    }
+
     /// The key in the form the crypto layer verifies with (PKCS#1 RSAPublicKey or SEC1 point).
     pub fn to_public_key(&self) -> std::result::Result<PublicKey, String> {
         match self {
@@ -134,12 +125,7 @@ impl KeyParams {
                 if !(2048..=8192).contains(&bits) {
                     return Err(format!("RSA modulus of {} bytes (2048..8192 bits accepted)", modulus.len()));
                 }
-                let mut body = Vec::new();
-                der_uint(modulus, &mut body);
-                der_uint(&exponent.to_be_bytes(), &mut body);
-                let mut der = Vec::new();
-                der_tlv(0x30, &body, &mut der);
-                Ok(PublicKey { kind: KeyKind::Rsa, bytes: der })
+                Ok(PublicKey::rsa(modulus, &exponent.to_be_bytes()))
             }
             KeyParams::Ecc { curve, x, y } => {
                 let (size, kind) = curve_size(*curve)
@@ -151,10 +137,7 @@ impl KeyParams {
                         y.len()
                     ));
                 }
-                let mut p = vec![4u8];
-                p.extend_from_slice(x);
-                p.extend_from_slice(y);
-                Ok(PublicKey { kind, bytes: p })
+                PublicKey::ec(kind, x, y)
             }
         }
     }
