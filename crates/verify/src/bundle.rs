@@ -45,7 +45,7 @@ pub struct BundleCert {
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
     pub format: String,
-    /// snp | tdx | sgx | nitro | azure-snp-vtpm | azure-tdx-vtpm
+    /// snp | tdx | sgx | nitro | azure-snp-vtpm | azure-tdx-vtpm | gce-vtpm
     pub platform: String,
     /// Raw evidence by name (snp: `report`, optional `cert_table`).
     pub evidence: BTreeMap<String, B64>,
@@ -162,6 +162,8 @@ pub enum Evidence {
     },
     /// Azure confidential-VM evidence: HCL report, vTPM quote, TD quote or VCEK.
     AzureVtpm(Box<crate::azure::AzureEvidence>),
+    /// GCE vTPM evidence: go-tpm-tools' `attest.Attestation` protobuf.
+    GceVtpm(Box<crate::tpm::gotpm::Attestation>),
 }
 
 /// What `detect` found.
@@ -265,6 +267,20 @@ pub fn detect(bytes: &[u8]) -> Result<Detected> {
         return Ok(Detected {
             what: format!("Azure HCL report ({} bytes, as read from vTPM NV 0x01400001)", bytes.len()),
             evidence: Evidence::AzureVtpm(Box::new(crate::azure::AzureEvidence::from_hcl(bytes.to_vec()))),
+            bundle: None,
+        });
+    }
+    // Before the 1184-byte SNP report: an Attestation starts with 0x0A (an SNP report with 0x02..0x05).
+    if crate::tpm::gotpm::Attestation::looks_like(bytes) {
+        let a = crate::tpm::gotpm::Attestation::parse(bytes)?;
+        return Ok(Detected {
+            what: format!(
+                "go-tpm-tools Attestation (GCE vTPM: {} quotes, {}-byte event log, {})",
+                a.quotes.len(),
+                a.event_log.len(),
+                if a.ak_cert.is_empty() { "no AK certificate" } else { "AK certificate" }
+            ),
+            evidence: Evidence::GceVtpm(Box::new(a)),
             bundle: None,
         });
     }
@@ -407,10 +423,23 @@ fn from_bundle(bundle: Bundle) -> Result<Detected> {
                 bundle: Some(bundle),
             })
         }
+        "gce-vtpm" => {
+            let raw = bundle
+                .evidence
+                .get("attestation")
+                .ok_or_else(|| Error::evidence("bundle", "platform gce-vtpm: evidence.attestation is missing"))?;
+            let a = crate::tpm::gotpm::Attestation::parse(&raw.0)
+                .map_err(|e| Error::new(e.category, e.check, format!("bundle evidence 'attestation': {}", e.detail)))?;
+            Ok(Detected {
+                what: "cloud-ra evidence bundle v1, platform gce-vtpm".into(),
+                evidence: Evidence::GceVtpm(Box::new(a)),
+                bundle: Some(bundle),
+            })
+        }
         other => Err(Error::evidence(
             "bundle",
             format!(
-                "platform '{other}' is not supported by this cloud-ra (supported: snp, nitro, tdx, sgx, azure-snp-vtpm, azure-tdx-vtpm)"
+                "platform '{other}' is not supported by this cloud-ra (supported: snp, nitro, tdx, sgx, azure-snp-vtpm, azure-tdx-vtpm, gce-vtpm)"
             ),
         )),
     }

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod dcap;
 pub mod error;
 pub mod eventlog;
+pub mod gce;
 pub mod jwt;
 pub mod nitro;
 pub mod outcome;

@@ -134,6 +134,7 @@ pub fn verify_detected(
         Evidence::Dcap { quote } => verify_dcap(d, quote, collateral, opts, caches),
         Evidence::Nitro { document } => verify_nitro(d, document, opts, caches),
         Evidence::AzureVtpm(e) => verify_azure(d, e, collateral, opts, caches),
+        Evidence::GceVtpm(a) => verify_gce(d, a, collateral, opts),
     };
     // Measured boot: replay the given logs and those the bundle carries against the verified
     // registers (claims + `[eventlog]`). A carried log that does not parse fails the evidence.
@@ -343,4 +344,38 @@ fn verify_azure(
         obj.insert("nonce_bound".into(), json!(a.nonce_bound));
     }
     Outcome::appraised(platform, &d.what, claims, &a.failures, &a.warnings)
+}
+
+fn verify_gce(
+    d: &Detected,
+    a: &crate::tpm::gotpm::Attestation,
+    collateral: &Collateral,
+    opts: &VerifyOptions,
+) -> Outcome {
+    use crate::gce;
+    const P: &str = "gce-vtpm";
+    let merged;
+    let collateral = match d.bundle_collateral() {
+        Err(err) => return Outcome::failed(P, &d.what, &err),
+        Ok(c) if c.certs.is_empty() => collateral,
+        Ok(c) => {
+            let mut all = collateral.clone();
+            all.merge(&c);
+            merged = all;
+            &merged
+        }
+    };
+    let verified = match gce::verify(a, collateral, opts.at) {
+        Ok(v) => v,
+        Err(err) => return Outcome::failed(P, &d.what, &err),
+    };
+    let ap = match gce::appraise(&verified, &opts.policy, opts.nonce.as_deref()) {
+        Ok(x) => x,
+        Err(err) => return Outcome::policy_error(P, &d.what, &err),
+    };
+    let mut claims = gce::claims(&verified);
+    if let Some(obj) = claims.as_object_mut() {
+        obj.insert("nonce_bound".into(), json!(ap.nonce_bound));
+    }
+    Outcome::appraised(P, &d.what, claims, &ap.failures, &ap.warnings)
 }

@@ -342,72 +342,32 @@ fn kinvolk_quote_bin_with_akpub_and_challenge() {
 // ---------------------------------------------------------------------------------------------
 // GCE vTPM (tpm/gce-cos-85), the protobuf read in place
 
-/// Minimal protobuf reading: (field number, wire type, value bytes or varint).
-fn pb_fields(mut b: &[u8]) -> Vec<(u64, Vec<u8>, u64)> {
-    fn varint(b: &mut &[u8]) -> u64 {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let (c, rest) = b.split_first().expect("varint");
-            *b = rest;
-            v |= u64::from(c & 0x7f) << shift;
-            if c & 0x80 == 0 {
-                break;
-            }
-        }
-        v
-    }
-    let mut out = Vec::new();
-    while !b.is_empty() {
-        let key = varint(&mut b);
-        match key & 7 {
-            0 => {
-                let v = varint(&mut b);
-                out.push((key >> 3, Vec::new(), v));
-            }
-            2 => {
-                let n = varint(&mut b) as usize;
-                out.push((key >> 3, b[..n].to_vec(), 0));
-                b = &b[n..];
-            }
-            w => panic!("wire type {w}"),
-        }
-    }
-    out
-}
-
 #[test]
 fn gce_cos_85_vtpm_quotes_and_ak_certificate_chain() {
     let pb = testdata::read("tpm/gce-cos-85/gce-cos-85-nonce9009.pb");
-    let top = pb_fields(&pb);
-    let field = |n: u64| top.iter().filter(move |f| f.0 == n).map(|f| f.1.clone());
-    let ak = AkPublic::parse(&field(1).next().expect("ak_pub")).expect("TPMT_PUBLIC");
+    let att = tpm::gotpm::Attestation::parse(&pb).expect("go-tpm-tools Attestation");
+    let ak = AkPublic::parse(&att.ak_pub).expect("TPMT_PUBLIC");
     assert!(matches!(ak.params, tpm::KeyParams::Rsa { ref modulus, .. } if modulus.len() == 256));
     let mut banks = Vec::new();
-    for quote in field(2) {
-        let q = pb_fields(&quote);
-        let get = |n: u64| q.iter().find(|f| f.0 == n).map(|f| f.1.clone()).expect("quote field");
-        let (attest, sig, pcrs_msg) = (get(1), get(2), get(3));
+    for q in &att.quotes {
         let mut pcrs = tpm::QuotedPcrs::new();
-        let pm = pb_fields(&pcrs_msg);
-        let alg = pm.iter().find(|f| f.0 == 1).map(|f| f.2).expect("hash") as u16;
-        for entry in pm.iter().filter(|f| f.0 == 2) {
-            let e = pb_fields(&entry.1);
-            let idx = e.iter().find(|f| f.0 == 1).map(|f| f.2).unwrap_or(0) as u32;
-            let val = e.iter().find(|f| f.0 == 2).map(|f| f.1.clone()).expect("value");
-            pcrs.entry(cloud_ra_verify::eventlog::AlgId(alg)).or_default().insert(idx, val);
-        }
-        let v = verify_quote_signed(&ak, &attest, &sig, &pcrs).expect("quote verifies");
+        pcrs.insert(q.pcrs.hash, q.pcrs.values.clone());
+        let v = verify_quote_signed(&ak, &q.quote, &q.raw_sig, &pcrs).expect("quote verifies");
         assert_eq!(v.attest.extra_data, [0x90, 0x09]);
         assert_eq!(v.pcrs.values().map(|m| m.len()).sum::<usize>(), 24);
-        banks.push(alg);
-        assert_eq!(tpm::verify_quote(&ak, &attest, &sig, &[0x90, 0x0a], &pcrs).expect_err("nonce").check, "tpm.nonce");
+        banks.push(q.pcrs.hash.0);
+        assert_eq!(
+            tpm::verify_quote(&ak, &q.quote, &q.raw_sig, &[0x90, 0x0a], &pcrs).expect_err("nonce").check,
+            "tpm.nonce"
+        );
     }
     banks.sort();
     assert_eq!(banks, vec![0x0004, 0x000B, 0x000C], "SHA-1, SHA-256, SHA-384 quotes");
     // AK certificate (field 6) -> intermediates (field 7, if carried) or Google's published
     // intermediate -> the pinned root.
-    let leaf = Certificate::from_der(&field(6).next().expect("ak_cert")).expect("AK cert");
-    let mut inters: Vec<Certificate> = field(7).map(|d| Certificate::from_der(&d).expect("intermediate")).collect();
+    let leaf = Certificate::from_der(&att.ak_cert).expect("AK cert");
+    let mut inters: Vec<Certificate> =
+        att.intermediate_certs.iter().map(|d| Certificate::from_der(d).expect("intermediate")).collect();
     let carried = inters.len();
     inters.push(Certificate::from_der(&testdata::read("roots/google/tpm_ek_intermediate_2.crt")).expect("inter"));
     let roots = vec![

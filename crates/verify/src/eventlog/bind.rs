@@ -295,11 +295,19 @@ fn accepted(field: &'static str, v: &OneOrMany, have: &[u8]) -> Result<bool, Err
 
 /// The `verify` hook: replays `logs` against the registers of a verified outcome, adds the results
 /// to its claims (`eventlog`, `secure_boot`, `measured_boot`), and appraises `[eventlog]`.
-/// Event logs carried in a bundle's evidence: `eventlog_tpm` (TCG PC Client log), `eventlog_ccel`
-/// (the CCEL log area, checked against `eventlog_ccel_table` when that is carried too).
+/// Event logs carried in the evidence: the `event_log` of a go-tpm-tools Attestation, and a
+/// bundle's `eventlog_tpm` (TCG PC Client log) and `eventlog_ccel` (the CCEL log area, checked
+/// against `eventlog_ccel_table` when that is carried too).
 pub fn bundle_logs(d: &crate::bundle::Detected) -> crate::error::Result<Vec<EventLog>> {
-    let Some(b) = &d.bundle else { return Ok(Vec::new()) };
     let mut out = Vec::new();
+    if let crate::bundle::Evidence::GceVtpm(a) = &d.evidence
+        && !a.event_log.is_empty()
+    {
+        let log = super::format::parse(&a.event_log, Flavour::Tpm)
+            .map_err(|e| Error::new(e.category, e.check, format!("Attestation event_log (field 3): {}", e.detail)))?;
+        out.push(log);
+    }
+    let Some(b) = &d.bundle else { return Ok(out) };
     for (k, v) in &b.evidence {
         let log = match k.as_str() {
             "eventlog_tpm" => super::format::parse(&v.0, Flavour::Tpm),
@@ -326,7 +334,12 @@ pub fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
         return;
     }
     let regs = if o.platform == "tdx" { TdxRegisters::from_claims(&o.claims) } else { None };
-    let quoted = if o.platform.starts_with("azure-") { quoted_pcrs_from_claims(&o.claims) } else { None };
+    // vTPM platforms: the claims carry the PCR values of the verified quote(s).
+    let quoted = if o.platform.starts_with("azure-") || o.platform == "gce-vtpm" {
+        quoted_pcrs_from_claims(&o.claims)
+    } else {
+        None
+    };
     for (i, log) in logs.iter().enumerate() {
         let bound = match (&regs, &quoted) {
             (Some(regs), _) => Some(bind_tdx(log, regs)),

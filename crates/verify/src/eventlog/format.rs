@@ -103,7 +103,7 @@ pub fn event_type_name(t: u32) -> Option<&'static str> {
 }
 
 /// A TPM_ALG_ID of a digest bank.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct AlgId(pub u16);
 
 impl AlgId {

@@ -30,7 +30,10 @@ fn err(d: impl Into<String>) -> Error {
 }
 
 /// Verifies `leaf` (the AK certificate) up to one of `roots` whose fingerprint is in `pinned`,
-/// through any of `intermediates`, all valid at `at`; the leaf's key must be `ak`.
+/// through any of `intermediates`, all valid at `at`; the leaf's key must be `ak`. A self-issued
+/// certificate among `intermediates` (carried by the evidence) is a root like the others: refused
+/// unless pinned. A chain that stops short of a root is a collateral error (exit 3) when no root
+/// was given at all, else an evidence error.
 pub fn verify_ak_certificate(
     ak: &AkPublic,
     leaf: &Certificate,
@@ -52,7 +55,12 @@ pub fn verify_ak_certificate(
     let mut chain = Vec::new();
     let mut cur = leaf;
     for _ in 0..8 {
-        if let Some(root) = roots.iter().find(|r| r.subject_raw == cur.issuer_raw && cur.verify_issued_by(r).is_ok()) {
+        // A root (self-issued) that issued `cur` ends the chain: pinned, or refused.
+        if let Some(root) = roots
+            .iter()
+            .chain(intermediates.iter().filter(|c| c.is_self_issued()))
+            .find(|r| r.is_self_issued() && r.subject_raw == cur.issuer_raw && cur.verify_issued_by(r).is_ok())
+        {
             let fp = root.fingerprint_hex();
             if !pinned.contains(&fp.as_str()) {
                 return Err(err(format!("root '{}' (sha256 {fp}) is not a pinned AK root", root.subject)));
@@ -62,8 +70,23 @@ pub fn verify_ak_certificate(
             chain.push(root.subject.clone());
             return Ok(VerifiedAkCert { leaf_subject: leaf.subject.clone(), chain, root_sha256: fp });
         }
-        let Some(next) = intermediates.iter().find(|c| c.subject_raw == cur.issuer_raw && c.is_ca) else {
-            return Err(err(format!("no certificate issued '{}' (issuer '{}')", cur.subject, cur.issuer)));
+        let Some(next) =
+            intermediates.iter().find(|c| !c.is_self_issued() && c.subject_raw == cur.issuer_raw && c.is_ca)
+        else {
+            // The chain stops short of a root. With no root at hand at all, the root is missing
+            // collateral (exit 3); with roots given that nothing chains to, the evidence is wrong.
+            let no_roots = roots.is_empty() && !intermediates.iter().any(|c| c.is_self_issued());
+            let category = if no_roots { crate::error::Category::Collateral } else { crate::error::Category::Evidence };
+            return Err(Error::new(
+                category,
+                "tpm.ak_cert",
+                format!(
+                    "no certificate issued '{}' (issuer '{}'){}",
+                    cur.subject,
+                    cur.issuer,
+                    if no_roots { ": give the issuer's certificate and the pinned root (--collateral)" } else { "" }
+                ),
+            ));
         };
         cur.verify_issued_by(next).map_err(|e| err(format!("'{}' by '{}': {e}", cur.subject, next.subject)))?;
         next.check_validity(at).map_err(|e| err(format!("intermediate '{}': {e}", next.subject)))?;

@@ -3,11 +3,14 @@
 //! digest. All structures are big-endian and parsed byte-exactly; anything left over or malformed
 //! is refused.
 //!
-//! Scope: what event-log binding and Azure vTPM evidence need (PCR values a signed quote vouches
+//! `gotpm`: go-tpm-tools' `Attestation` protobuf (GCE vTPM evidence), verified by `gce`.
+//!
+//! Scope: what event-log binding, Azure and GCE vTPM evidence need (PCR values a signed quote vouches
 //! for). Trust in the attestation key (a certificate chain, or Azure's runtime claims) is the
 //! caller's.
 
 pub mod akcert;
+pub mod gotpm;
 pub mod quote;
 
 pub use akcert::{GOOGLE_AK_ROOTS, VerifiedAkCert, verify_ak_certificate};
