@@ -16,7 +16,8 @@ pub enum LogKind {
 
 #[derive(Args)]
 pub struct LogArgs {
-    /// The event log: binary_bios_measurements (TPM) or the CCEL log area (TDX).
+    /// The event log: binary_bios_measurements (TPM), the CCEL log area (TDX), or a go-tpm-tools
+    /// Attestation (.pb) whose event_log is taken.
     log: String,
     /// The ACPI CCEL table (checks the log against its log area length).
     #[arg(long)]
@@ -41,7 +42,8 @@ pub enum EventlogCmd {
 pub struct ReplayArgs {
     #[command(flatten)]
     log: LogArgs,
-    /// Evidence whose verified registers the replay is compared with (a TDX quote or bundle).
+    /// Evidence whose verified registers the replay is compared with (a TDX quote, a vTPM
+    /// attestation such as GCE's .pb or an Azure bundle, or any bundle).
     #[arg(long)]
     against: Option<String>,
     /// Collateral files for verifying the evidence (as for `verify`). Repeatable.
@@ -60,6 +62,14 @@ pub struct ReplayArgs {
 /// Reads and parses a log file (`verify --eventlog` uses it too).
 pub fn load(path: &str, table: Option<&str>, kind: LogKind) -> Result<EventLog, Error> {
     let bytes = read_file(path, "event log")?;
+    // A go-tpm-tools Attestation: its event_log (field 3).
+    if table.is_none() && cloud_ra_verify::tpm::gotpm::Attestation::looks_like(&bytes) {
+        let a = cloud_ra_verify::tpm::gotpm::Attestation::parse(&bytes)?;
+        if a.event_log.is_empty() {
+            return Err(Error::usage("eventlog", format!("{path}: the go-tpm-tools Attestation carries no event_log")));
+        }
+        return eventlog::parse(&a.event_log, Flavour::Tpm);
+    }
     if let Some(t) = table {
         let t = read_file(t, "CCEL table")?;
         return eventlog::parse_ccel(&t, &bytes);

@@ -270,6 +270,8 @@ pub fn print_outcome(o: &Outcome, json: bool) {
         "evaluated_at",
         "user_data",
         "nonce",
+        "extra_data",
+        "secure_boot",
     ] {
         if let Some(v) = c.get(key) {
             println!("  {key:<17} {}", plain(v));
@@ -278,8 +280,20 @@ pub fn print_outcome(o: &Outcome, json: bool) {
     if let Some(fp) = c.get("ak_pub").and_then(|v| v.get("sha256")) {
         println!("  {:<17} {}", "ak_pub_sha256", plain(fp));
     }
+    if let Some(cert) = c.get("ak_cert").and_then(|v| v.get("sha256")) {
+        println!("  {:<17} {}", "ak_cert_sha256", plain(cert));
+    }
+    if let Some(i) = c.get("instance").and_then(|v| v.as_object()) {
+        let parts: Vec<String> = i.iter().map(|(k, v)| format!("{k}={}", plain(v))).collect();
+        println!("  {:<17} {}", "instance", parts.join(" "));
+    }
     if let Some(p) = c.get("pcrs").and_then(|v| v.as_object()) {
         println!("  {:<17} {} SHA-256 PCRs quoted", "pcrs", p.len());
+    }
+    for bank in ["sha1", "sha384", "sha512"] {
+        if let Some(p) = c.get(format!("pcrs_{bank}")).and_then(|v| v.as_object()) {
+            println!("  {:<17} {} {} PCRs quoted", format!("pcrs_{bank}"), p.len(), bank.to_uppercase());
+        }
     }
     if let Some(t) = c.get("reported_tcb").and_then(|v| v.as_object()) {
         let parts: Vec<String> = t.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -688,3 +688,109 @@ fn eventlog_bad_input_is_refused_precisely() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(json(&o).to_string().contains("duplicate separator"), "{}", stdout(&o));
 }
+
+// ---- GCE vTPM: go-tpm-tools Attestation (.pb) ----------------------------------------------
+
+const GCE_PB: &str = "tpm/gce-cos-85/gce-cos-85-nonce9009.pb";
+const GCE_AT: &str = "2025-01-01T00:00:00Z";
+
+fn gce_args(extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = vec![
+        "--collateral".into(),
+        tv("roots/google/tpm_ek_intermediate_2.crt"),
+        "--collateral".into(),
+        tv("roots/google/tpm_ek_root_1.cer"),
+        "--at".into(),
+        GCE_AT.into(),
+    ];
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn run_owned(args: Vec<String>) -> Output {
+    bin().args(&args).output().expect("cloud-ra runs")
+}
+
+#[test]
+fn gce_vtpm_verify_exit_codes() {
+    let verify = |extra: &[&str]| {
+        let mut a = vec!["verify".to_string(), tv(GCE_PB)];
+        a.extend(gce_args(extra));
+        run_owned(a)
+    };
+    let o = verify(&["--nonce", "9009", "--json"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["platform"], "gce-vtpm");
+    assert_eq!(j["claims"]["nonce_bound"], true);
+    assert_eq!(j["claims"]["secure_boot"], "enabled");
+    assert_eq!(j["claims"]["pcrs_sha384"].as_object().map(|m| m.len()), Some(24));
+    let human = verify(&["--nonce", "9009"]);
+    assert_eq!(code(&human), 0);
+    let out = stdout(&human);
+    assert!(out.contains("VERIFIED") && out.contains("gce-vtpm") && out.contains("go-tpm-tools Attestation"), "{out}");
+    assert!(out.contains("extra_data        9009") && out.contains("secure_boot       enabled"), "{out}");
+    // Wrong nonce: appraisal (4). No roots: collateral (3).
+    let o = verify(&["--nonce", "900a", "--json"]);
+    assert_eq!(code(&o), 4, "{}", stdout(&o));
+    assert_eq!(json(&o)["failures"][0]["check"], "policy.nonce");
+    let o = run(&["verify", &tv(GCE_PB), "--nonce", "9009", "--at", GCE_AT]);
+    assert_eq!(code(&o), 3, "{}", stdout(&o));
+    assert!(stdout(&o).contains("FAIL tpm.ak_cert"), "{}", stdout(&o));
+    // show decodes every field.
+    let o = run(&["show", &tv(GCE_PB), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["quotes"].as_array().map(|q| q.len()), Some(3));
+    assert_eq!(j["quotes"][0]["attest"]["extra_data"], "9009");
+    assert_eq!(j["event_log_bytes"], 23970);
+}
+
+#[test]
+fn gce_vtpm_eventlog_replay_against_the_attestation() {
+    // The derived copy of the log inside the .pb, against the .pb: PCR0-9 match in every bank.
+    let mut a = vec![
+        "eventlog".to_string(),
+        "replay".into(),
+        tv("tpm/gce-cos-85/derived/event_log.bin"),
+        "--against".into(),
+        tv(GCE_PB),
+        "--json".into(),
+    ];
+    a.extend(gce_args(&[]));
+    let o = run_owned(a);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["against"]["platform"], "gce-vtpm");
+    assert_eq!(j["against"]["verified"], true);
+    let regs = j["registers"].as_array().expect("registers");
+    for bank in ["sha1", "sha256", "sha384"] {
+        for i in 0..=9 {
+            let r = regs.iter().find(|r| r["bank"] == bank && r["index"] == i).expect("register");
+            assert_eq!(r["status"], "matches", "{bank} PCR{i}");
+        }
+    }
+    assert_eq!(j["claims"]["secure_boot"], "enabled");
+    // Another machine's log against this attestation: mismatches, appraisal failure.
+    let mut a = vec![
+        "eventlog".to_string(),
+        "replay".into(),
+        tv("tpm/eventlogs/cos-101-amd-sev.bin"),
+        "--against".into(),
+        tv(GCE_PB),
+    ];
+    a.extend(gce_args(&[]));
+    let o = run_owned(a);
+    assert_eq!(code(&o), 4, "{}", stdout(&o));
+    assert!(stdout(&o).contains("mismatches") && stdout(&o).contains("FAIL eventlog.binding"), "{}", stdout(&o));
+    // The log inside the .pb, given as LOG: replayed (not vouched without --against).
+    let o = run(&["eventlog", "replay", &tv(GCE_PB), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["events"], 45);
+    let q: Value = serde_json::from_slice(&testdata::read("tpm/gce-cos-85/derived/quoted_pcrs.json")).expect("JSON");
+    for bank in ["sha1", "sha256", "sha384"] {
+        assert_eq!(j["pcrs"][bank]["0"], q["pcrs"][bank]["0"], "{bank}");
+    }
+    assert!(j["note"].as_str().is_some_and(|n| n.contains("not vouched")));
+}

@@ -32,8 +32,8 @@ fn err(d: impl Into<String>) -> Error {
 /// Verifies `leaf` (the AK certificate) up to one of `roots` whose fingerprint is in `pinned`,
 /// through any of `intermediates`, all valid at `at`; the leaf's key must be `ak`. A self-issued
 /// certificate among `intermediates` (carried by the evidence) is a root like the others: refused
-/// unless pinned. A chain that stops short of a root is a collateral error (exit 3) when no root
-/// was given at all, else an evidence error.
+/// unless pinned. A chain that stops short of a root is a collateral error (exit 3) when no pinned
+/// root was given, else an evidence error.
 pub fn verify_ak_certificate(
     ak: &AkPublic,
     leaf: &Certificate,
@@ -73,9 +73,13 @@ pub fn verify_ak_certificate(
         let Some(next) =
             intermediates.iter().find(|c| !c.is_self_issued() && c.subject_raw == cur.issuer_raw && c.is_ca)
         else {
-            // The chain stops short of a root. With no root at hand at all, the root is missing
-            // collateral (exit 3); with roots given that nothing chains to, the evidence is wrong.
-            let no_roots = roots.is_empty() && !intermediates.iter().any(|c| c.is_self_issued());
+            // The chain stops short of a root. With no pinned root at hand, the root is missing
+            // collateral (exit 3); with a pinned root given that nothing chains to, the evidence
+            // is wrong.
+            let no_roots = !roots
+                .iter()
+                .chain(intermediates.iter().filter(|c| c.is_self_issued()))
+                .any(|r| pinned.contains(&r.fingerprint_hex().as_str()));
             let category = if no_roots { crate::error::Category::Collateral } else { crate::error::Category::Evidence };
             return Err(Error::new(
                 category,
