@@ -2,6 +2,7 @@
 //! the other CCELs against expected_rtmrs.json and trustee's decodings, every crypto-agile TPM
 //! log against expected_pcrs.json, the legacy SHA-1 log, strict-parsing findings, secure boot.
 
+use base64::Engine;
 use cloud_ra_sim::testdata;
 use cloud_ra_verify::eventlog::bind::{self, CheckStatus, TdxRegisters};
 use cloud_ra_verify::eventlog::claims::{SecureBoot, analyse};
@@ -83,6 +84,34 @@ fn trustee_decodings_match_event_by_event() {
             assert_eq!(u64::from(h.register), w["index"].as_u64().expect("index"), "{f} event {}", h.number);
             let wd = w["digests"][0]["digest"].as_str().expect("digest");
             assert_eq!(hex::encode(h.digest(AlgId::SHA384).expect("sha384")), wd, "{f} event {}", h.number);
+            // trustee's decoded details, field by field where both decoders describe the payload.
+            let (hd, wd) = (eventlog::decode::details(h), &w["details"]);
+            if let Some(name) = wd["unicode_name"].as_str() {
+                assert_eq!(hd["name"], name, "{f} event {}", h.number);
+                let data = base64::engine::general_purpose::STANDARD
+                    .decode(wd["variable_data"].as_str().unwrap_or(""))
+                    .expect("base64");
+                assert_eq!(hd["data"], hex::encode(&data), "{f} event {} ({name})", h.number);
+                assert_eq!(hd["data_length"], wd["variable_data_length"], "{f} event {}", h.number);
+            } else if let Some(paths) = wd["device_paths"].as_array() {
+                let mine = hd["device_path"].as_array().expect("device path");
+                assert_eq!(mine.len(), paths.len(), "{f} event {}: device path nodes", h.number);
+                // The last node (the file, or a vendor media node): same text up to GUID case.
+                let norm = |v: Option<&Value>| v.and_then(|x| x.as_str()).map(|x| x.to_ascii_lowercase());
+                assert_eq!(norm(mine.last()), norm(paths.last()), "{f} event {}: the last node", h.number);
+            } else if let Some(text) = wd["string"].as_str() {
+                let have = hd["string"].as_str().or(hd["description"].as_str());
+                if h.event_type != eventlog::format::EV_PLATFORM_CONFIG_FLAGS {
+                    // systemd-stub's PE section names (".linux", ".cmdline", ...): trustee drops the dot.
+                    let dotted = format!(".{text}");
+                    assert!(
+                        have == Some(text) || have == Some(dotted.as_str()),
+                        "{f} event {} ({}): {have:?} vs {text}",
+                        h.number,
+                        h.type_name()
+                    );
+                }
+            }
             if w["digest_matches_event"] == Value::Bool(true) {
                 assert_eq!(
                     eventlog::decode::digest_check(h),
@@ -339,4 +368,110 @@ fn bundle_carried_ccel_is_replayed_against_the_verified_quote() {
     let o = gcp_bundle_outcome(&[]);
     assert!(o.claims.get("eventlog").is_none());
     assert_eq!(o.claims["secure_boot"], Value::Null);
+}
+
+/// go-tpm-tools `internal/test` (Cos85AmdSevCmdline, Cos101AmdSevCmdline): the kernel command
+/// lines of tpm/eventlogs/cos-85-amd-sev.bin and cos-101-amd-sev.bin, without the trailing NUL.
+const COS85_CMDLINE: &str = "/syslinux/vmlinuz.A init=/usr/lib/systemd/systemd boot=local rootwait ro noresume noswap loglevel=7 noinitrd console=ttyS0 security=apparmor virtio_net.napi_tx=1 systemd.unified_cgroup_hierarchy=false systemd.legacy_systemd_cgroup_controller=false csm.disabled=1 loadpin.exclude=kernel-module modules-load=loadpin_trigger module.sig_enforce=1 dm_verity.error_behavior=3 dm_verity.max_bios=-1 dm_verity.dev_wait=1 i915.modeset=1 cros_efi root=/dev/dm-0 \"dm=1 vroot none ro 1,0 4077568 verity payload=PARTUUID=EF8ECEE2-2385-AE4F-A146-1ED93D8AC217 hashtree=PARTUUID=EF8ECEE2-2385-AE4F-A146-1ED93D8AC217 hashstart=4077568 alg=sha256 root_hexdigest=795872ee03859c10dfcc4d67b4b96c85094b340c2d8784783abc2fa12a6ed671 salt=40eb77fb9093cbff56a6f9c2214c4f7554817d079513b7c77de4953d6b8ffc16\"";
+const COS101_CMDLINE: &str = "/syslinux/vmlinuz.A init=/usr/lib/systemd/systemd boot=local rootwait ro noresume loglevel=7 console=tty1 console=ttyS0 security=apparmor virtio_net.napi_tx=1 nmi_watchdog=0 csm.disabled=1 loadpin.exclude=kernel-module modules-load=loadpin_trigger module.sig_enforce=1 dm_verity.error_behavior=3 dm_verity.max_bios=-1 dm_verity.dev_wait=1 i915.modeset=1 cros_efi root=/dev/dm-0 \"dm=1 vroot none ro 1,0 4077568 verity payload=PARTUUID=1D70214B-9AB3-E542-8372-3CCD786534FA hashtree=PARTUUID=1D70214B-9AB3-E542-8372-3CCD786534FA hashstart=4077568 alg=sha256 root_hexdigest=48d436350a7e83bde985cd3f7e79fa443557743b42243803ce31104ca4719c5d salt=b323b014b6f463172fca758a1c5a6745a2c8e5872be0e175e2f4b40c8295b2ab\"";
+
+#[test]
+fn grub_kernel_command_lines_match_go_tpm_tools() {
+    for (f, want) in
+        [("tpm/eventlogs/cos-85-amd-sev.bin", COS85_CMDLINE), ("tpm/eventlogs/cos-101-amd-sev.bin", COS101_CMDLINE)]
+    {
+        let log = parse(&testdata::read(f), Flavour::Auto).expect("parses");
+        let a = analyse(&log, &|_| true);
+        let c = &a.claims["kernel_cmdline"];
+        assert_eq!(c["text"], want, "{f}");
+        assert_eq!(c["source"], "grub", "{f}");
+        // The kernel GRUB loaded is the file its `linux` command names, with that event's digests.
+        assert_eq!(a.claims["kernel"]["path"], "/syslinux/vmlinuz.A", "{f}");
+        let n = a.claims["kernel"]["event"].as_u64().expect("kernel event") as usize;
+        let e = log.events.iter().find(|e| e.number == n).expect("event");
+        assert_eq!(a.claims["kernel"]["digests"]["sha256"], hex::encode(e.digest(AlgId::SHA256).expect("sha256")));
+        // Nothing from registers that are not vouched.
+        let none = analyse(&log, &|r| r != 8);
+        assert!(
+            none.claims["kernel_cmdline"].is_null()
+                && none.claims["grub_commands"].as_array().is_some_and(|g| g.is_empty()),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn tpm_event_types_decoded() {
+    use eventlog::decode::{DigestCheck, details, digest_check};
+    use eventlog::format::{EV_EFI_GPT_EVENT, EV_NO_ACTION, EV_POST_CODE, EV_S_CRTM_VERSION};
+    let exp = json("tpm/eventlogs/expected_pcrs.json");
+    for name in exp["logs"].as_object().expect("logs").keys().map(String::as_str).chain(["debian-10.bin"]) {
+        let f = format!("tpm/eventlogs/{name}");
+        let log = parse(&testdata::read(&f), Flavour::Auto).expect("parses");
+        let r = replay(&log).expect("replays");
+        // EV_NO_ACTION never extends: no register history names one.
+        let no_action: Vec<usize> =
+            log.events.iter().filter(|e| e.event_type == EV_NO_ACTION).map(|e| e.number).collect();
+        for bank in r.banks.values() {
+            for reg in bank.values() {
+                assert!(reg.history.iter().all(|(n, _)| !no_action.contains(n)), "{f}");
+            }
+        }
+        // The GPT event's digest is the hash of its data; its partitions are all decoded.
+        for e in log.events.iter().filter(|e| e.event_type == EV_EFI_GPT_EVENT) {
+            assert_eq!(digest_check(e), DigestCheck::Matches, "{f} event {}", e.number);
+            let d = details(e);
+            assert_eq!(d["partitions"].as_array().map(|p| p.len() as u64), d["partitions_declared"].as_u64(), "{f}");
+        }
+        // S-CRTM version: text (GCE's UTF-16 firmware name) or a GUID; POST codes: blob base/length.
+        for e in log.events.iter().filter(|e| e.event_type == EV_S_CRTM_VERSION) {
+            let d = details(e);
+            match d["string"].as_str() {
+                Some(s) if s.starts_with("GCE Virtual Firmware") => {
+                    let utf16: Vec<u8> = s.encode_utf16().chain([0]).flat_map(|u| u.to_le_bytes()).collect();
+                    assert_eq!(e.data, utf16, "{f}");
+                }
+                Some(s) => assert!(s.is_ascii(), "{f}: {s}"),
+                None => assert_eq!(d["guid"].as_str().map(str::len), Some(36), "{f}: {d}"),
+            }
+        }
+        for e in log.events.iter().filter(|e| e.event_type == EV_POST_CODE && e.data.len() == 16) {
+            let d = details(e);
+            let len = u64::from_le_bytes(e.data[8..16].try_into().expect("8 bytes"));
+            assert_eq!(d["blob_length"], len, "{f}");
+        }
+    }
+    // Startup locality 3 (gdc-host): PCR0 starts at ...03, not zero.
+    let log = parse(&testdata::read("tpm/eventlogs/gdc-host.bin"), Flavour::Auto).expect("parses");
+    assert_eq!(log.startup_locality, Some(3));
+    let r = replay(&log).expect("replays");
+    let pcr0 = &r.banks[&AlgId::SHA256][&0];
+    assert_eq!(pcr0.initial.last(), Some(&3));
+    assert!(pcr0.initial[..31].iter().all(|&b| b == 0));
+}
+
+#[test]
+fn first_divergent_event_and_runtime_extended_pcrs() {
+    let log = parse(&testdata::read("tpm/eventlogs/rhel8-uefi.bin"), Flavour::Auto).expect("parses");
+    let r = replay(&log).expect("replays");
+    let pcr4 = &r.banks[&AlgId::SHA256][&4];
+    assert!(pcr4.history.len() >= 2);
+    // The register as it was before the last event: that event is named as the divergence.
+    let (last, _) = pcr4.history[pcr4.history.len() - 1];
+    let before = pcr4.history[pcr4.history.len() - 2].1.clone();
+    let mut quoted: BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>> = BTreeMap::new();
+    quoted.entry(AlgId::SHA256).or_default().insert(4, before);
+    // A PCR extended at runtime without logged events, and one at its reset value.
+    quoted.entry(AlgId::SHA256).or_default().insert(10, vec![0x5a; 32]);
+    quoted.entry(AlgId::SHA256).or_default().insert(17, vec![0xff; 32]);
+    let checks = bind::compare_pcrs(&r, &quoted);
+    let c4 = checks.iter().find(|c| c.bank == "sha256" && c.index == 4).expect("PCR4");
+    assert_eq!((c4.status, c4.first_divergent_event), (CheckStatus::Mismatches, Some(last)));
+    let c10 = checks.iter().find(|c| c.bank == "sha256" && c.index == 10).expect("PCR10");
+    assert_eq!(c10.status, CheckStatus::Unverified, "{}", c10.detail);
+    let c17 = checks.iter().find(|c| c.bank == "sha256" && c.index == 17).expect("PCR17");
+    assert_eq!(c17.status, CheckStatus::NotCovered);
+    // Neither vouches for anything.
+    let v = bind::vouched(&checks);
+    assert!(!v(4) && !v(10) && !v(17));
 }

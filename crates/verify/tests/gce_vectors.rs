@@ -483,3 +483,80 @@ fn truncations_and_flips_never_panic_or_pass() {
         }
     }
 }
+
+#[test]
+fn measured_boot_claims_and_policy_from_the_vouched_log() {
+    use cloud_ra_verify::policy::OneOrMany;
+    let o = verify_evidence(&pb(), &google(), &opts(Some(NONCE)), None);
+    assert_eq!(o.exit_code(), 0, "{:?}", o.failures);
+    let m = &o.claims["measured_boot"];
+    let a = parsed();
+    let log = cloud_ra_verify::eventlog::parse(&a.event_log, cloud_ra_verify::eventlog::Flavour::Tpm).expect("log");
+    let event = |n: &Value| {
+        let n = n.as_u64().expect("event number") as usize;
+        log.events.iter().find(|e| e.number == n).expect("event").clone()
+    };
+    // Secure-boot variable and key databases: each claim is the event's own digests.
+    assert_eq!(m["secure_boot_variable"]["variable_data"], "01");
+    for k in ["PK", "KEK", "db", "dbx"] {
+        let c = &m["keys"][k];
+        let e = event(&c["event"]);
+        assert_eq!(c["digests"]["sha256"], hex::encode(e.digest(AlgId::SHA256).expect("sha256")), "{k}");
+        assert!(c["entries"].as_u64().is_some_and(|n| n >= 1), "{k}: {c}");
+    }
+    // Kernel and command line (GRUB), boot applications (PCR4), separators.
+    assert_eq!(m["kernel"]["path"], "/syslinux/vmlinuz.A");
+    let cmdline = m["kernel_cmdline"]["text"].as_str().expect("cmdline").to_string();
+    assert!(cmdline.starts_with("/syslinux/vmlinuz.A ") && cmdline.contains("console=ttyS0"), "{cmdline}");
+    let apps: Vec<String> = m["boot_applications"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .map(|x| x["digests"]["sha256"].as_str().expect("sha256").to_string())
+        .collect();
+    assert!(!apps.is_empty());
+    for x in m["boot_applications"].as_array().into_iter().flatten() {
+        assert_eq!(x["pcr"], 4);
+    }
+    // PCR10 (IMA) is quoted non-zero without logged events: unverified, a warning, not trusted.
+    let regs = o.claims["eventlog"][0]["registers"].as_array().expect("registers");
+    let r10 = regs.iter().find(|r| r["bank"] == "sha256" && r["index"] == 10).expect("PCR10");
+    assert_eq!(r10["status"], "unverified");
+    assert!(
+        o.warnings
+            .iter()
+            .any(|w| w.check == "eventlog.unverified" && w.detail.contains("PCR10 (sha1, sha256, sha384)"))
+    );
+
+    // Policy: the command line and the boot applications as claimed pass; anything else fails.
+    let mut p = opts(Some(NONCE));
+    p.policy.eventlog.kernel_cmdline = Some(OneOrMany::Many(vec!["other".into(), cmdline.clone()]));
+    p.policy.eventlog.allowed_boot_applications = Some(apps.clone());
+    let out = verify_evidence(&pb(), &google(), &p, None);
+    assert_eq!(out.exit_code(), 0, "{:?}", out.failures);
+    p.policy.eventlog.kernel_cmdline = Some(OneOrMany::One(format!("{cmdline} debug")));
+    let out = verify_evidence(&pb(), &google(), &p, None);
+    assert_eq!((out.exit_code(), first(&out).0), (4, "policy.eventlog.kernel_cmdline"));
+    p.policy.eventlog.kernel_cmdline = None;
+    p.policy.eventlog.allowed_boot_applications = Some(apps[1..].to_vec());
+    let out = verify_evidence(&pb(), &google(), &p, None);
+    assert_eq!((out.exit_code(), first(&out).0), (4, "policy.eventlog.boot_applications"));
+    assert!(first(&out).1.contains("is not allowed"), "{}", first(&out).1);
+
+    // Another machine's log against these quotes: it does not replay, so it yields no claims.
+    let mut other = opts(Some(NONCE));
+    other.eventlogs.push(
+        cloud_ra_verify::eventlog::parse(
+            &testdata::read("tpm/eventlogs/cos-101-amd-sev.bin"),
+            cloud_ra_verify::eventlog::Flavour::Auto,
+        )
+        .expect("log"),
+    );
+    let mut stripped = parsed();
+    stripped.event_log.clear();
+    let out = verify_evidence(&stripped.to_bytes(), &google(), &other, None);
+    assert_eq!(out.exit_code(), 4);
+    assert_eq!(first(&out).0, "eventlog.binding");
+    assert_eq!(out.claims["secure_boot"], "unknown");
+    assert!(out.claims["measured_boot"]["kernel_cmdline"].is_null());
+}

@@ -22,7 +22,8 @@ pub enum CheckStatus {
     Mismatches,
     /// The log has nothing to say about this register (or the register is not quoted).
     NotCovered,
-    /// Runtime-extendable (RTMR3): reported, never trusted.
+    /// Runtime-extendable (RTMR3), or a quoted PCR extended without logged events (PCR10 by IMA,
+    /// ...): reported, never trusted.
     Unverified,
 }
 
@@ -168,7 +169,15 @@ pub fn compare_pcrs(rep: &Replay, quoted: &BTreeMap<AlgId, BTreeMap<u32, Vec<u8>
                 (CheckStatus::Mismatches, d, div)
             }
             (Some(_), None) => (CheckStatus::NotCovered, "not quoted".into(), None),
-            (None, Some(_)) => (CheckStatus::NotCovered, "the log has no events for it".into(), None),
+            // Reset values (all zeros, or all ones for the locality-resettable PCRs 17-22).
+            (None, Some(q)) if q.iter().all(|&b| b == 0) || q.iter().all(|&b| b == 0xff) => {
+                (CheckStatus::NotCovered, "the log has no events for it (reset value)".into(), None)
+            }
+            (None, Some(_)) => (
+                CheckStatus::Unverified,
+                "extended without logged events (a runtime measurement such as IMA): reported, not trusted".into(),
+                None,
+            ),
             (None, None) => continue,
         };
         out.push(RegisterCheck {
@@ -363,10 +372,27 @@ pub fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
                     if c.status == CheckStatus::Mismatches && c.register == "MRTD" {
                         fail(&mut fails, "eventlog.binding", format!("log {i}: MRTD: {}", c.detail));
                     }
-                    if c.status == CheckStatus::Unverified {
+                    if c.status == CheckStatus::Unverified && !c.register.starts_with("PCR") {
                         warns
                             .push(Error::appraisal("eventlog.rtmr3", format!("log {i}: {}: {}", c.register, c.detail)));
                     }
+                }
+                // Runtime-extended PCRs: one warning per log, banks listed per PCR.
+                let mut runtime: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+                for c in
+                    r.checks.iter().filter(|c| c.status == CheckStatus::Unverified && c.register.starts_with("PCR"))
+                {
+                    runtime.entry(c.index).or_default().push(c.bank.clone());
+                }
+                if !runtime.is_empty() {
+                    let list: Vec<String> = runtime.iter().map(|(i, b)| format!("PCR{i} ({})", b.join(", "))).collect();
+                    warns.push(Error::appraisal(
+                        "eventlog.unverified",
+                        format!(
+                            "log {i}: {} extended without logged events (runtime measurements): reported, not trusted",
+                            list.join(", ")
+                        ),
+                    ));
                 }
                 if let Some(a) = &r.analysis {
                     for f in &a.findings {
@@ -449,11 +475,14 @@ fn appraise(
             allowed.iter().map(|s| s.trim().trim_start_matches("0x").to_ascii_lowercase()).collect();
         for (a, checks) in analyses {
             let v = vouched(checks);
-            if !v(2) {
+            // UEFI measures boot applications into PCR4 (TPM logs) or CC MR 2 = RTMR1 (CCEL).
+            let (reg, name) =
+                if checks.iter().any(|c| c.register.starts_with("PCR")) { (4, "PCR4") } else { (2, "RTMR1") };
+            if !v(reg) {
                 fail(
                     fails,
                     "policy.eventlog.boot_applications",
-                    "the boot-application register (RTMR1) is not vouched for".into(),
+                    format!("the boot-application register ({name}) is not vouched for"),
                 );
                 continue;
             }

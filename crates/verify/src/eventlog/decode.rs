@@ -174,6 +174,17 @@ pub fn device_path(b: &[u8]) -> Vec<String> {
                 if body[37] == 2 { "GPT" } else { "MBR" },
                 if body[37] == 2 { guid(&body[20..36]) } else { hex::encode(&body[20..24]) }
             )),
+            // Vendor-defined nodes (hardware, messaging, media): the vendor GUID and any data.
+            (1, 4) | (3, 10) | (4, 3) if body.len() >= 16 => out.push(format!(
+                "{}({},{})",
+                match t {
+                    1 => "VenHw",
+                    3 => "VenMsg",
+                    _ => "VenMedia",
+                },
+                guid(&body[..16]),
+                hex::encode(&body[16..])
+            )),
             (4, 6) if body.len() >= 16 => out.push(format!("FvFile({})", guid(&body[..16]))),
             (4, 7) if body.len() >= 16 => out.push(format!("Fv({})", guid(&body[..16]))),
             (1, 1) if body.len() >= 2 => out.push(format!("Pci({:#x},{:#x})", body[1], body[0])),
@@ -368,8 +379,13 @@ pub fn details(e: &Event) -> Value {
             json!({"blob_base": format!("{:#x}", u64_at(d, 0).unwrap_or(0)), "blob_length": u64_at(d, 8)})
         }
         EV_POST_CODE | EV_S_CRTM_VERSION | EV_S_CRTM_CONTENTS | EV_ACTION | EV_EFI_ACTION | EV_COMPACT_HASH => {
-            match text(d).filter(|s| !s.is_empty()).or_else(|| utf16(d)) {
+            // UTF-16 only when it reads as text (a 16-byte S-CRTM version is often a GUID).
+            let printable = |s: &String| !s.is_empty() && s.chars().all(|c| (' '..='~').contains(&c));
+            match text(d).filter(|s| !s.is_empty()).or_else(|| utf16(d).filter(printable)) {
                 Some(s) => json!({"string": s}),
+                None if d.len() == 16 && e.event_type == EV_S_CRTM_VERSION => {
+                    json!({"guid": guid(d), "data": hex::encode(d)})
+                }
                 None => json!({"data": hex::encode(d)}),
             }
         }
