@@ -475,3 +475,31 @@ fn first_divergent_event_and_runtime_extended_pcrs() {
     let v = bind::vouched(&checks);
     assert!(!v(4) && !v(10) && !v(17));
 }
+
+#[test]
+fn unified_kernel_image_sections_from_systemd_stub() {
+    // CCEL_data_grub_gke boots a UKI: systemd-stub logs each PE section twice on CC MR 3 (name,
+    // then contents). The claims carry the contents' digests, checked against trustee's decoding.
+    let f = "ccel/trustee/CCEL_data_grub_gke";
+    let log = parse(&testdata::read(f), Flavour::Ccel).expect("parses");
+    let want = json(&format!("{f}_out.json"));
+    let digest_of = |n: u64| {
+        let i = log.body().position(|e| e.number as u64 == n).expect("event");
+        want["uefi_event_logs"][i]["digests"][0]["digest"].clone()
+    };
+    let a = analyse(&log, &|_| true);
+    for (claim, section) in [("kernel", ".linux"), ("initrd", ".initrd"), ("kernel_cmdline", ".cmdline")] {
+        let c = &a.claims[claim];
+        assert_eq!((c["source"].as_str(), c["section"].as_str()), (Some("uki"), Some(section)), "{claim}: {c}");
+        let n = c["event"].as_u64().expect("event");
+        assert_eq!(c["digests"]["sha384"], digest_of(n), "{claim}");
+        // The name event just before it hashes to the ASCII section name.
+        let name_event = log.events.iter().find(|e| e.number as u64 == n - 1).expect("name event");
+        assert_eq!(eventlog::decode::uki_section_name(name_event), Some(section));
+        assert_eq!(eventlog::decode::digest_check(name_event), eventlog::decode::DigestCheck::Matches);
+    }
+    assert_eq!(a.claims["uki_sections"].as_array().map(|s| s.len()), Some(6));
+    // Not vouched (MR 3): nothing.
+    let none = analyse(&log, &|r| r != 3);
+    assert!(none.claims["kernel"].is_null() && none.claims["uki_sections"].as_array().is_some_and(|s| s.is_empty()));
+}

@@ -79,6 +79,9 @@ pub fn analyse(log: &EventLog, vouched: &dyn Fn(u32) -> bool) -> Analysis {
     let mut files: Vec<(String, &Event)> = Vec::new();
     let mut tagged = Vec::new();
     let mut calling_efi_app_seen = false;
+    // systemd-stub (UKI) section measurements: the pending name event, then (name, contents event).
+    let mut uki_pending: Option<(&'static str, u32)> = None;
+    let mut uki: Vec<(&'static str, &Event)> = Vec::new();
     for e in log.body() {
         if !e.extends() {
             continue;
@@ -167,6 +170,14 @@ pub fn analyse(log: &EventLog, vouched: &dyn Fn(u32) -> bool) -> Analysis {
             EV_EFI_BOOT_SERVICES_APPLICATION => {
                 apps.push(json!({"event": e.number, rk: e.register, "digests": digests_json(e), "details": decode::details(e)}));
             }
+            EV_IPL if decode::uki_section_name(e).is_some() => {
+                uki_pending = decode::uki_section_name(e).map(|n| (n, e.register));
+            }
+            EV_IPL if uki_pending.is_some_and(|(n, r)| r == e.register && decode::uki_section_contents(e, n)) => {
+                if let Some((n, _)) = uki_pending.take() {
+                    uki.push((n, e));
+                }
+            }
             EV_IPL => match decode::boot_string(e) {
                 Some(BootString::GrubCmd(s)) if check == DigestCheck::Matches => grub_cmds.push(s),
                 Some(BootString::KernelCmdline(s)) if check == DigestCheck::Matches => {
@@ -213,6 +224,20 @@ pub fn analyse(log: &EventLog, vouched: &dyn Fn(u32) -> bool) -> Analysis {
             _ => {}
         }
     }
+    // A unified kernel image: its sections' digests (contents, not text: the log carries names only).
+    let uki_json: Vec<Value> = uki
+        .iter()
+        .map(|(n, e)| json!({"section": n, "event": e.number, rk: e.register, "digests": digests_json(e)}))
+        .collect();
+    for (n, e) in &uki {
+        let v = json!({"section": n, "event": e.number, "digests": digests_json(e), "source": "uki"});
+        match *n {
+            ".linux" if kernel.is_null() => kernel = v,
+            ".initrd" if initrd.is_null() => initrd = v,
+            ".cmdline" if cmdline.is_none() => cmdline = Some(v),
+            _ => {}
+        }
+    }
     for e in tagged {
         let id = e.data.get(0..4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
         match id {
@@ -236,6 +261,7 @@ pub fn analyse(log: &EventLog, vouched: &dyn Fn(u32) -> bool) -> Analysis {
         "kernel_cmdline": cmdline,
         "grub_commands": grub_cmds,
         "separators": separators,
+        "uki_sections": uki_json,
     });
     Analysis { secure_boot, claims, findings, digest_mismatches: mismatches, refused: None }
 }

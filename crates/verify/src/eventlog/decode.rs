@@ -213,6 +213,29 @@ pub enum DigestCheck {
     NotDerivable,
 }
 
+/// PE sections of a unified kernel image that systemd-stub measures (PCR11, or CC MR 3).
+pub const UKI_SECTIONS: &[&str] =
+    &[".linux", ".osrel", ".cmdline", ".initrd", ".ucode", ".splash", ".dtb", ".uname", ".sbat", ".pcrsig", ".pcrpkey"];
+
+/// systemd-stub measures each UKI section as two EV_IPL events whose data is the section name in
+/// UTF-16: first the name itself (digest = hash of the ASCII name with its NUL), then the
+/// section's contents. Returns the name when `e` is the first of such a pair.
+pub fn uki_section_name(e: &Event) -> Option<&'static str> {
+    if e.event_type != EV_IPL {
+        return None;
+    }
+    let s = utf16(&e.data)?;
+    let name = UKI_SECTIONS.iter().find(|n| **n == s)?;
+    let mut ascii = name.as_bytes().to_vec();
+    ascii.push(0);
+    (all_banks_hash_to(e, &[&ascii]) == DigestCheck::Matches).then_some(*name)
+}
+
+/// Whether `e` carries the same UKI section name as `name` (the contents event of the pair).
+pub fn uki_section_contents(e: &Event, name: &str) -> bool {
+    e.event_type == EV_IPL && utf16(&e.data).as_deref() == Some(name) && uki_section_name(e).is_none()
+}
+
 /// What GRUB and systemd-boot strings say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BootString {
@@ -268,6 +291,7 @@ pub fn digest_check(e: &Event) -> DigestCheck {
             Ok(v) => all_banks_hash_to(e, &[d, &v.data]),
             Err(_) => all_banks_hash_to(e, &[d]),
         },
+        EV_IPL if uki_section_name(e).is_some() => DigestCheck::Matches,
         EV_IPL => {
             let t = d.strip_suffix(&[0]).unwrap_or(d);
             let rest = t.strip_prefix(b"grub_cmd: ").or_else(|| t.strip_prefix(b"kernel_cmdline: "));
