@@ -504,6 +504,29 @@ fn measured_boot_claims_and_policy_from_the_vouched_log() {
         assert_eq!(c["digests"]["sha256"], hex::encode(e.digest(AlgId::SHA256).expect("sha256")), "{k}");
         assert!(c["entries"].as_u64().is_some_and(|n| n >= 1), "{k}: {c}");
     }
+    // Events whose digests do not match their data are reported per event and give no claim:
+    // this log's two db authority events (24 and 41) hash 1082 of their 1083 bytes.
+    let mismatched: Vec<usize> = log
+        .events
+        .iter()
+        .filter(|e| {
+            e.extends()
+                && cloud_ra_verify::eventlog::decode::digest_check(e)
+                    == cloud_ra_verify::eventlog::decode::DigestCheck::Mismatches
+        })
+        .map(|e| e.number)
+        .collect();
+    assert_eq!(mismatched, vec![24, 41]);
+    for n in &mismatched {
+        assert!(
+            o.warnings.iter().any(|w| w.check == "eventlog.findings"
+                && w.detail.contains(&format!("event {n} "))
+                && w.detail.contains("eventlog.digest")),
+            "event {n}: {:?}",
+            o.warnings
+        );
+        assert!(m["authorities"].as_array().into_iter().flatten().all(|x| x["event"] != *n), "event {n}");
+    }
     // Kernel and command line (GRUB), boot applications (PCR4), separators.
     assert_eq!(m["kernel"]["path"], "/syslinux/vmlinuz.A");
     let cmdline = m["kernel_cmdline"]["text"].as_str().expect("cmdline").to_string();
