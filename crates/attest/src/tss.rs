@@ -115,9 +115,12 @@ impl TssTpm {
     /// ESYS_TR of a persistent object; the caller must `tr_close` it.
     fn object(&mut self, handle: u32) -> Result<ObjectHandle, TpmError> {
         let h = persistent(handle)?;
+        if !self.handles(handle)?.first().is_some_and(|&x| x == handle) {
+            return Err(TpmError::Absent(format!("persistent handle {handle:#010x} holds no object")));
+        }
         self.ctx
             .execute_without_session(|c| c.tr_from_tpm_public(TpmHandle::Persistent(h)))
-            .map_err(|e| TpmError::Absent(format!("persistent handle {handle:#010x}: {e}")))
+            .map_err(|e| TpmError::command(format!("ESYS_TR_FromTPMPublic {handle:#010x}"), e))
     }
 
     fn close(&mut self, mut h: ObjectHandle) {
@@ -449,9 +452,7 @@ impl Tpm for TssTpm {
         };
         let created = self
             .ctx
-            .execute_with_session(Some(AuthSession::Password), |c| {
-                ak::create_ak(c, ekk, HashingAlgorithm::Sha256, sign, None, None)
-            })
+            .execute_without_session(|c| ak::create_ak(c, ekk, HashingAlgorithm::Sha256, sign, None, None))
             .map_err(|e| TpmError::command(format!("Create (AK under {ek_handle:#010x})"), e));
         let created = match created {
             Ok(c) => c,
@@ -462,9 +463,7 @@ impl Tpm for TssTpm {
         };
         let loaded = self
             .ctx
-            .execute_with_session(Some(AuthSession::Password), |c| {
-                ak::load_ak(c, ekk, None, created.out_private, created.out_public)
-            })
+            .execute_without_session(|c| ak::load_ak(c, ekk, None, created.out_private, created.out_public))
             .map_err(cmd("Load (AK)"));
         self.close(ek);
         let akh = loaded?;
@@ -489,9 +488,9 @@ impl Tpm for TssTpm {
                 c.evict_control(Provision::Owner, obj, Persistent::Persistent(p))
             })
             .map_err(|e| TpmError::command(format!("EvictControl (remove {handle:#010x})"), e));
-        if r.is_err() {
-            self.close(obj);
-        }
+        // ESYS keeps the evicted object's metadata (tss-esapi only forgets it): release it, or
+        // the next object persisted at this handle mismatches the stale name.
+        self.close(obj);
         r.map(|_| ())
     }
 }
@@ -503,8 +502,6 @@ impl TssTpm {
             KeyAlg::Rsa2048 => AsymmetricAlgorithm::Rsa,
             KeyAlg::EccP256 => AsymmetricAlgorithm::Ecc,
         };
-        self.ctx
-            .execute_with_session(Some(AuthSession::Password), |c| ek::create_ek_object(c, a, None))
-            .map_err(cmd("CreatePrimary (EK)"))
+        self.ctx.execute_without_session(|c| ek::create_ek_object(c, a, None)).map_err(cmd("CreatePrimary (EK)"))
     }
 }
