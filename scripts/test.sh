@@ -4,18 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages. The SNP foundation needs none beyond a C compiler (aws-lc-sys); later issues
-# add swtpm, PostgreSQL and Chromium here.
-need=()
-command -v cc >/dev/null 2>&1 || need+=(build-essential)
-if [ "${#need[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
-  else
-    echo "missing packages: ${need[*]} (run as root, or install them)" >&2
-    exit 1
-  fi
-fi
+bash scripts/install-deps.sh
 
 # The read-only vectors under ../shared/testdata (see its MANIFEST.md). Tests fail loudly when
 # they are missing; never copy them into the repository.
@@ -28,7 +17,9 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+# The TPM feature is off by default (the tool builds without libtss2); the tests turn it on so
+# the swtpm tests run.
+cargo test --workspace --locked --features cloud-ra-attest/tpm,cloud-ra/tpm "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 # One plain closing line over every test binary (cargo prints one summary per binary).

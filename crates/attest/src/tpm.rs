@@ -539,7 +539,7 @@ pub fn setup_ak(
         let info = PublicInfo::parse(&existing)?;
         if !info.is_attestation_key() || info.alg() != Some(ak_alg) {
             return Err(TpmError::Invalid(format!(
-                "{ak_handle:#010x} already holds {}, not a {} AK; refusing to replace it",
+                "{ak_handle:#010x} already holds {}, not the {} AK asked for; refusing to replace it",
                 describe_kind(&existing),
                 ak_alg.name()
             )));

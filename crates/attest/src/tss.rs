@@ -112,10 +112,22 @@ impl TssTpm {
         Ok(TssTpm { ctx, tcti: tcti.to_string(), nv_buffer_max })
     }
 
+    /// Whether the TPM has `handle` (GetCapability, one entry from `handle` on).
+    fn exists(&mut self, handle: u32) -> Result<bool, TpmError> {
+        let (data, _) = self
+            .ctx
+            .execute_without_session(|c| c.get_capability(CapabilityType::Handles, handle, 1))
+            .map_err(cmd("GetCapability(handles)"))?;
+        Ok(match data {
+            CapabilityData::Handles(l) => l.into_inner().into_iter().map(u32::from).next() == Some(handle),
+            _ => false,
+        })
+    }
+
     /// ESYS_TR of a persistent object; the caller must `tr_close` it.
     fn object(&mut self, handle: u32) -> Result<ObjectHandle, TpmError> {
         let h = persistent(handle)?;
-        if !self.handles(handle)?.first().is_some_and(|&x| x == handle) {
+        if !self.exists(handle)? {
             return Err(TpmError::Absent(format!("persistent handle {handle:#010x} holds no object")));
         }
         self.ctx
@@ -134,7 +146,7 @@ impl TssTpm {
     /// ESYS_TR of an NV index and its public info; the caller must `tr_close` it.
     fn nv_open(&mut self, index: u32) -> Result<(NvIndexHandle, NvInfo), TpmError> {
         let h = nv_handle(index)?;
-        if !self.handles(index)?.first().is_some_and(|&x| x == index) {
+        if !self.exists(index)? {
             return Err(TpmError::Absent(format!("NV index {index:#010x} is not defined")));
         }
         let obj = self

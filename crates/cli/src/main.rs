@@ -12,6 +12,7 @@ mod collateral;
 mod demo;
 mod eventlog;
 mod nitro;
+mod tpm;
 
 const LONG_ABOUT: &str = "cloud-ra collects attestation evidence on confidential machines and verifies it anywhere, offline if need be.
 
@@ -53,6 +54,9 @@ enum Cmd {
     /// Measured boot: decode (show) or replay TCG event logs and TDX CCELs, optionally against a verified quote.
     #[command(subcommand)]
     Eventlog(eventlog::EventlogCmd),
+    /// TPM: persistent keys (list, create EK/AK) and quotes. Needs a build with the `tpm` feature.
+    #[command(subcommand)]
+    Tpm(tpm::TpmCmd),
 }
 
 #[derive(clap::Args)]
@@ -135,6 +139,7 @@ fn main() -> ExitCode {
         Cmd::Nitro(c) => nitro::run(c),
         Cmd::Collateral(c) => collateral::run(c),
         Cmd::Eventlog(c) => eventlog::run(c),
+        Cmd::Tpm(c) => tpm::run(c),
     };
     ExitCode::from(code as u8)
 }

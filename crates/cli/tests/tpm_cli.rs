@@ -1,0 +1,105 @@
+//! `cloud-ra tpm ...` against swtpm (feature `tpm`), or its refusal without the feature.
+
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cloud-ra"))
+        .args(args)
+        .env_remove("TPM2TOOLS_TCTI")
+        .env_remove("TCTI")
+        .output()
+        .expect("run cloud-ra")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[cfg(not(feature = "tpm"))]
+#[test]
+fn without_the_feature_tpm_commands_say_so() {
+    for args in [&["tpm", "keys"][..], &["tpm", "setup-ak"], &["tpm", "quote", "--nonce", "00"]] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(text(&o).contains("built without TPM support (feature tpm)"), "{}", text(&o));
+    }
+}
+
+#[cfg(feature = "tpm")]
+mod with_tpm {
+    use super::*;
+    use cloud_ra_sim::swtpm::Swtpm;
+
+    fn json(o: &Output) -> serde_json::Value {
+        assert_eq!(o.status.code(), Some(0), "{}", text(o));
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
+    }
+
+    #[test]
+    fn setup_ak_keys_quote_and_reboot() {
+        let mut sw = Swtpm::start().expect("swtpm");
+        let tcti = sw.tcti();
+        let keys = json(&run(&["tpm", "keys", "--tcti", &tcti, "--json"]));
+        assert_eq!(keys["persistent"], serde_json::json!([]));
+
+        let first = json(&run(&["tpm", "setup-ak", "--tcti", &tcti, "--json"]));
+        assert_eq!(first["ek"]["action"], "created");
+        assert_eq!(first["ak"]["action"], "created");
+        assert_eq!(first["ak"]["handle"], "0x81000002");
+        let again = json(&run(&["tpm", "setup-ak", "--tcti", &tcti, "--json"]));
+        assert_eq!(again["ek"]["action"], "already present");
+        assert_eq!(again["ak"]["public"], first["ak"]["public"]);
+
+        // A different AK algorithm at the same handle is refused, exit 1.
+        let o = run(&["tpm", "setup-ak", "--tcti", &tcti, "--ak-alg", "ecc"]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(text(&o).contains("refusing to replace"), "{}", text(&o));
+
+        sw.restart().expect("restart");
+        let tcti = sw.tcti();
+        let keys = json(&run(&["tpm", "keys", "--tcti", &tcti, "--json"]));
+        let list = keys["persistent"].as_array().unwrap();
+        assert_eq!(list.len(), 2, "{keys}");
+        assert_eq!(list[0]["handle"], "0x81000002");
+        assert_eq!(list[0]["kind"], "ak");
+        assert_eq!(list[1]["handle"], "0x81010001");
+        assert_eq!(list[1]["kind"], "ek");
+        assert!(list.iter().all(|k| k["usable"] == true), "{keys}");
+        let human = run(&["tpm", "keys", "--tcti", &tcti]);
+        assert!(text(&human).contains("EK RSA-2048 (TCG default template)"), "{}", text(&human));
+
+        let q = json(&run(&[
+            "tpm",
+            "quote",
+            "--tcti",
+            &tcti,
+            "--ak",
+            "0x81000002",
+            "--nonce",
+            "c0ffee",
+            "--pcrs",
+            "sha256:15,16,22",
+        ]));
+        let h = |k: &str| hex::decode(q[k].as_str().unwrap()).unwrap();
+        let ak = cloud_ra_verify::tpm::AkPublic::parse(&h("ak_public")).unwrap();
+        let pcrs = h("tpm_pcrs");
+        let mut m = cloud_ra_verify::tpm::QuotedPcrs::new();
+        for (n, i) in [15u32, 16, 22].iter().enumerate() {
+            m.entry(cloud_ra_verify::eventlog::AlgId::SHA256)
+                .or_default()
+                .insert(*i, pcrs[n * 32..n * 32 + 32].to_vec());
+        }
+        cloud_ra_verify::tpm::verify_quote(&ak, &h("tpm_quote"), &h("tpm_signature"), &[0xc0, 0xff, 0xee], &m)
+            .expect("quote verifies");
+    }
+
+    #[test]
+    fn no_tpm_is_a_precise_error() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let o = run(&["tpm", "keys", "--tcti", &format!("swtpm:host=127.0.0.1,port={port}")]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(text(&o).contains("no TPM reachable via TCTI"), "{}", text(&o));
+        let o = run(&["tpm", "keys", "--tcti", "device:/nonexistent/tpm"]);
+        assert!(text(&o).contains("/nonexistent/tpm does not exist"), "{}", text(&o));
+    }
+}
