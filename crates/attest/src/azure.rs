@@ -47,6 +47,13 @@ pub enum AzureTee {
 }
 
 impl AzureTee {
+    pub fn name(self) -> &'static str {
+        match self {
+            AzureTee::Snp => "SEV-SNP",
+            AzureTee::Tdx => "TDX",
+        }
+    }
+
     pub fn platform(self) -> &'static str {
         match self {
             AzureTee::Snp => "azure-snp-vtpm",
@@ -80,6 +87,12 @@ impl<'a> HclView<'a> {
             .get(HCL_HEADER_LEN..RUNTIME_DATA_OFFSET)
             .ok_or_else(|| bad(format!("{} bytes, too short for the hardware report", b.len())))?;
         let data_size = le32(b, RUNTIME_DATA_OFFSET).ok_or_else(|| bad("no runtime data".into()))? as usize;
+        if RUNTIME_DATA_OFFSET.checked_add(data_size).is_none_or(|end| end > b.len()) {
+            return Err(bad(format!(
+                "runtime data of {data_size} bytes at offset {RUNTIME_DATA_OFFSET} runs past the end ({} bytes)",
+                b.len()
+            )));
+        }
         let report_type = le32(b, RUNTIME_DATA_OFFSET + 8).ok_or_else(|| bad("no runtime data".into()))?;
         let tee = match report_type {
             IGVM_REPORT_TYPE_SNP => AzureTee::Snp,
@@ -128,6 +141,9 @@ pub struct AzureOptions {
     pub include_ak_public: bool,
     /// Fetch the VCEK chain from IMDS THIM into `thim` (SNP).
     pub fetch_thim: bool,
+    /// The TEE the caller expects (`attest --platform azure-snp|azure-tdx`); a report of the
+    /// other kind is refused.
+    pub expect: Option<AzureTee>,
     /// Collection time, recorded in the bundle.
     pub now: Timestamp,
 }
@@ -143,6 +159,7 @@ impl AzureOptions {
             ak_handle: AZURE_AK_HANDLE,
             include_ak_public: true,
             fetch_thim: false,
+            expect: None,
             now,
         }
     }
@@ -211,7 +228,16 @@ pub fn collect_azure(tpm: &mut dyn Tpm, imds: Option<&Imds>, o: &AzureOptions) -
         )),
         e => e.into(),
     })?;
-    HclView::parse(&hcl)?;
+    let boot = HclView::parse(&hcl)?;
+    if let Some(want) = o.expect
+        && boot.tee != want
+    {
+        return Err(AzureError::Usage(format!(
+            "expected an Azure {} CVM, but the HCL report comes from a {} paravisor",
+            want.name(),
+            boot.tee.name()
+        )));
+    }
     if let Some(ud) = &o.fresh_report {
         hcl = refresh_hcl_report(tpm, &hcl, ud, o.refresh_timeout, o.poll_interval)?;
     }

@@ -104,7 +104,12 @@ impl TssTpm {
             }
         }
         let conf = TctiNameConf::from_str(tcti).map_err(|e| unavailable(format!("not a TCTI name: {e}")))?;
-        let mut ctx = Context::new(conf).map_err(|e| unavailable(e.to_string()))?;
+        let mut ctx = Context::new(conf).map_err(|e| {
+            let name = tcti.split(':').next().unwrap_or(tcti);
+            unavailable(format!(
+                "{e} (the TCTI did not initialise: is libtss2-tcti-{name}.so.0 installed, and the TPM or its service there?)"
+            ))
+        })?;
         let nv_buffer_max = ctx
             .execute_without_session(tss_esapi::abstraction::nv::max_nv_buffer_size)
             .map_err(|e| unavailable(format!("TPM2_GetCapability failed: {e}")))?

@@ -8,7 +8,7 @@
 mod common;
 
 use base64::Engine;
-use cloud_ra_attest::azure::{AzureError, AzureOptions, HclView, collect_azure};
+use cloud_ra_attest::azure::{AzureError, AzureOptions, AzureTee, HclView, collect_azure};
 use cloud_ra_attest::imds::Imds;
 use cloud_ra_attest::tpm::{
     AK_HANDLE, AZURE_AK_HANDLE, EK_HANDLE, HR_HMAC_SESSION, HR_POLICY_SESSION, HR_TRANSIENT, KeyAlg, KeyKind,
@@ -242,6 +242,12 @@ fn azure_tdx_asks_imds_for_the_td_quote() {
     // Without the IMDS a TDX CVM cannot be attested: said precisely.
     let e = collect_azure(&mut tpm, None, &o).unwrap_err();
     assert!(e.to_string().contains("IMDS"), "{e}");
+    // `attest --platform azure-snp` on a TDX CVM: refused before anything is written or quoted.
+    o.expect = Some(AzureTee::Snp);
+    let e = collect_azure(&mut tpm, Some(&imds), &o).unwrap_err().to_string();
+    assert!(e.contains("expected an Azure SEV-SNP CVM") && e.contains("TDX paravisor"), "{e}");
+    assert!(stub.requests().is_empty());
+    o.expect = Some(AzureTee::Tdx);
     let b = collect_azure(&mut tpm, Some(&imds), &o).expect("collect");
     assert_eq!(b.platform, "azure-tdx-vtpm");
     let q = ev(&b, "td_quote");
@@ -432,7 +438,7 @@ fn collection_errors_are_precise() {
     assert!(e.contains("claims size 5000"), "{e}");
     blob[1216..1220].copy_from_slice(&6000u32.to_le_bytes());
     let e = HclView::parse(&blob).unwrap_err().to_string();
-    assert!(e.contains("run past the end"), "{e}");
+    assert!(e.contains("past the end"), "{e}");
 
     // Nonces the TPM cannot carry.
     let e = collect_azure(&mut tpm, None, &AzureOptions::new(vec![1; 65], now())).unwrap_err();

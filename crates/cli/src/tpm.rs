@@ -96,17 +96,25 @@ pub struct AzureArgs {
 }
 
 /// Collects an Azure vTPM bundle (`azure-snp-vtpm` / `azure-tdx-vtpm`, from the HCL report)
-/// with `nonce` as the quote's qualifying data.
+/// with `nonce` as the quote's qualifying data. `platform`: `azure-snp` or `azure-tdx` (a report
+/// of the other kind is refused) or `azure` (either).
 #[cfg(feature = "tpm")]
 #[allow(dead_code)]
 pub fn collect_azure_bundle(
     a: &AzureArgs,
+    platform: &str,
     nonce: &[u8],
     now: cloud_ra_verify::Timestamp,
 ) -> Result<cloud_ra_verify::bundle::Bundle, Error> {
-    use cloud_ra_attest::azure::{AzureOptions, collect_azure};
+    use cloud_ra_attest::azure::{AzureOptions, AzureTee, collect_azure};
     use cloud_ra_attest::imds::Imds;
     let mut o = AzureOptions::new(nonce.to_vec(), now);
+    o.expect = match platform {
+        "azure-snp" => Some(AzureTee::Snp),
+        "azure-tdx" => Some(AzureTee::Tdx),
+        "azure" => None,
+        other => return Err(Error::usage("attest", format!("'{other}' is not azure, azure-snp or azure-tdx"))),
+    };
     o.pcrs = PcrSelection::parse(&a.pcrs).map_err(|e| Error::usage("pcrs", e))?;
     o.ak_handle = a.ak_handle;
     o.fetch_thim = a.thim;
@@ -125,6 +133,16 @@ pub fn collect_azure_bundle(
     collect_azure(&mut tpm, Some(&imds), &o).map_err(|e| Error::usage("attest", e.to_string()))
 }
 
+/// libtss2 logs its own copy of every TPM error on stderr; cloud-ra reports each failure once,
+/// precisely. `TSS2_LOG` set by the user wins.
+#[cfg(feature = "tpm")]
+pub fn quiet_tss_log() {
+    if std::env::var_os("TSS2_LOG").is_none() {
+        // SAFETY: called from the CLI's main thread before any other thread exists.
+        unsafe { std::env::set_var("TSS2_LOG", "all+NONE") };
+    }
+}
+
 #[cfg(feature = "tpm")]
 fn open(a: &TctiArg) -> Result<cloud_ra_attest::TssTpm, Error> {
     cloud_ra_attest::TssTpm::open(&t::default_tcti(a.tcti.as_deref())).map_err(|e| Error::usage("tpm", e.to_string()))
@@ -137,6 +155,7 @@ pub fn run(_c: TpmCmd) -> i32 {
 
 #[cfg(feature = "tpm")]
 pub fn run(c: TpmCmd) -> i32 {
+    quiet_tss_log();
     match run_tpm(c) {
         Ok(()) => 0,
         Err(e) => fail(&e),
