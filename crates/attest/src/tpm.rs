@@ -411,6 +411,42 @@ impl KeyEntry {
     }
 }
 
+impl KeyKind {
+    /// `EK-RSA`, `EK-ECC`, `AK-RSA`, `AK-ECC`, `unknown-RSA`, `unknown` (survey's vocabulary).
+    pub fn short(&self, public: Option<&[u8]>) -> String {
+        let fam = public.and_then(|p| PublicInfo::parse(p).ok()).map(|p| match p.key_type {
+            TPM_ALG_RSA => "RSA",
+            TPM_ALG_ECC => "ECC",
+            _ => "other",
+        });
+        let role = match self {
+            KeyKind::Ek(_) | KeyKind::EkOther(_) => "EK",
+            KeyKind::Ak(_) => "AK",
+            KeyKind::Unknown(_) => "unknown",
+        };
+        match fam {
+            Some(f) => format!("{role}-{f}"),
+            None => role.to_string(),
+        }
+    }
+}
+
+/// A persistent handle, what it holds, and its TPMT_PUBLIC when readable.
+pub type Classified = (u32, KeyKind, Option<Vec<u8>>);
+
+/// Every persistent handle with what it holds, from its public area only (no test quote, no EK
+/// derivation: cheap enough for `survey`).
+pub fn classify_persistent(tpm: &mut dyn Tpm) -> Result<Vec<Classified>, TpmError> {
+    let mut out = Vec::new();
+    for h in tpm.handles(HR_PERSISTENT)? {
+        match tpm.read_public(h) {
+            Ok(p) => out.push((h, classify(&p), Some(p))),
+            Err(e) => out.push((h, KeyKind::Unknown(format!("public area unreadable: {e}")), None)),
+        }
+    }
+    Ok(out)
+}
+
 /// Classifies a TPMT_PUBLIC.
 pub fn classify(public: &[u8]) -> KeyKind {
     let p = match PublicInfo::parse(public) {

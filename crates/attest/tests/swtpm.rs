@@ -12,8 +12,8 @@ use cloud_ra_attest::azure::{AzureError, AzureOptions, AzureTee, HclView, collec
 use cloud_ra_attest::imds::Imds;
 use cloud_ra_attest::tpm::{
     AK_HANDLE, AZURE_AK_HANDLE, EK_HANDLE, HR_HMAC_SESSION, HR_POLICY_SESSION, HR_TRANSIENT, KeyAlg, KeyKind,
-    NV_HCL_REPORT, NV_HCL_USER_DATA, NvInfo, PcrSelection, PublicInfo, Quote, SetupStep, Tpm, TpmError, list_keys,
-    setup_ak,
+    NV_HCL_REPORT, NV_HCL_USER_DATA, NvInfo, PcrSelection, PublicInfo, Quote, SetupStep, Tpm, TpmError,
+    classify_persistent, list_keys, setup_ak,
 };
 use cloud_ra_attest::tss::TssTpm;
 use cloud_ra_sim::swtpm::Swtpm;
@@ -461,6 +461,9 @@ fn setup_ak_is_idempotent_and_survives_a_restart() {
     assert_eq!((again.ek.clone(), again.ak.clone()), (SetupStep::AlreadyPresent, SetupStep::AlreadyPresent));
     assert_eq!((&again.ek_public, &again.ak_public), (&r.ek_public, &r.ak_public));
     assert_eq!(tpm.handles(0x8100_0000).unwrap(), vec![AK_HANDLE, EK_HANDLE]);
+    let kinds: Vec<(u32, String)> =
+        classify_persistent(&mut tpm).unwrap().into_iter().map(|(h, k, p)| (h, k.short(p.as_deref()))).collect();
+    assert_eq!(kinds, vec![(AK_HANDLE, "AK-RSA".to_string()), (EK_HANDLE, "EK-RSA".to_string())]);
 
     let keys = list_keys(&mut tpm).unwrap();
     assert_eq!(keys.len(), 2);
@@ -496,6 +499,9 @@ fn setup_ak_refuses_to_clobber() {
     let e = setup_ak(&mut tpm, KeyAlg::Rsa2048, EK_HANDLE, KeyAlg::Rsa2048, AK_HANDLE).unwrap_err().to_string();
     assert!(e.contains("0x81000002") && e.contains("refusing") && e.contains("ECC P-256"), "{e}");
     assert_eq!(tpm.read_public(AK_HANDLE).unwrap(), ecc_ak, "left as it was");
+    let kinds: Vec<String> =
+        classify_persistent(&mut tpm).unwrap().into_iter().map(|(_, k, p)| k.short(p.as_deref())).collect();
+    assert_eq!(kinds, vec!["AK-ECC", "EK-RSA"]);
 
     // An RSA EK where the ECC EK is asked for.
     let e = setup_ak(&mut tpm, KeyAlg::EccP256, EK_HANDLE, KeyAlg::EccP256, AK_HANDLE).unwrap_err().to_string();
