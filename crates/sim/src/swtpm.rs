@@ -55,6 +55,10 @@ impl Swtpm {
     }
 
     fn spawn(&mut self) -> Result<(), String> {
+        // One start at a time in this process, from picking the ports until swtpm listens on
+        // them, so parallel tests never pick the same pair (and never talk to each other's TPM).
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = STARTING.lock().unwrap_or_else(|p| p.into_inner());
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port_pair()?;
@@ -78,10 +82,16 @@ impl Swtpm {
             self.port = port;
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok()
+                let alive = |c: &mut Option<Child>| c.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)));
+                if alive(&mut self.child)
+                    && TcpStream::connect(("127.0.0.1", port)).is_ok()
                     && TcpStream::connect(("127.0.0.1", port + 1)).is_ok()
                 {
-                    return Ok(());
+                    // Still ours: a swtpm that lost the ports to another process exits at once.
+                    std::thread::sleep(Duration::from_millis(30));
+                    if alive(&mut self.child) {
+                        return Ok(());
+                    }
                 }
                 if let Some(c) = self.child.as_mut()
                     && let Ok(Some(status)) = c.try_wait()
