@@ -248,3 +248,41 @@ fn run_tpm(c: TpmCmd) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(all(test, feature = "tpm"))]
+mod tests {
+    use super::*;
+    use cloud_ra_sim::swtpm::Swtpm;
+    use cloud_ra_verify::Timestamp;
+
+    fn args(tcti: &str) -> AzureArgs {
+        AzureArgs {
+            tcti: TctiArg { tcti: Some(tcti.to_string()) },
+            pcrs: "sha256:15,16,22".into(),
+            fresh_report: None,
+            fresh_timeout_ms: 100,
+            ak_handle: 0x8100_0003,
+            imds: "http://127.0.0.1:9".into(),
+            thim: false,
+        }
+    }
+
+    #[test]
+    fn collect_azure_bundle_checks_its_arguments_then_the_tpm() {
+        let sw = Swtpm::start().expect("swtpm");
+        let now = Timestamp::now();
+        let a = args(&sw.tcti());
+        let e = collect_azure_bundle(&a, "azure-sgx", b"n", now).unwrap_err();
+        assert!(e.detail.contains("azure-sgx"), "{e}");
+        let e =
+            collect_azure_bundle(&AzureArgs { pcrs: "sha256:99".into(), ..a.clone() }, "azure", b"n", now).unwrap_err();
+        assert_eq!(e.check, "pcrs");
+        let e = collect_azure_bundle(&AzureArgs { fresh_report: Some("00".into()), ..a.clone() }, "azure", b"n", now)
+            .unwrap_err();
+        assert!(e.detail.contains("64 bytes"), "{e}");
+        // A TPM that is no Azure vTPM.
+        let e = collect_azure_bundle(&a, "azure-snp", b"n", now).unwrap_err();
+        assert!(e.detail.contains("0x01400001") && e.detail.contains("not an Azure CVM"), "{e}");
+        assert_eq!(e.exit_code(), 1);
+    }
+}
