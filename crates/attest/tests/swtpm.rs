@@ -401,7 +401,9 @@ fn collection_leaves_nothing_loaded() {
     let (_sw, mut tpm) = start();
     let ak_pub = provision_azure_ak(&mut tpm, KeyAlg::Rsa2048);
     put_hcl(&mut tpm, &snp_hcl(&ak_pub, &[0u8; 64]));
-    // More runs than swtpm has object slots (3): a leak would fail with TPM_RC_OBJECT_MEMORY.
+    // One long-lived connection (tss-esapi flushes the objects it tracks when a Context drops,
+    // so leaks show within a context, as in a service or survey), and more runs than swtpm has
+    // object slots (3): a leak fails here, checked by listing every transient/session range.
     for i in 0..6u8 {
         let mut o = AzureOptions::new(vec![i; 16], now());
         o.pcrs = seed_pcrs();
