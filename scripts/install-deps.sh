@@ -7,6 +7,8 @@ set -euo pipefail
 # add swtpm, PostgreSQL and Chromium here.
 need=()
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
+# `compare --html` is rendered in headless Chromium (crates/cli/tests/survey_cli.rs).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 # TPM paths (feature `tpm`): tss-esapi links libtss2 (found with pkg-config); the tests run a
 # real software TPM (swtpm socket on loopback); tpm2-tools for manual cross-checks.
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)

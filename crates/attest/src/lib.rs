@@ -4,11 +4,14 @@
 
 pub mod azure;
 pub mod collect;
+pub mod configfs_tsm;
 pub mod imds;
 pub mod nitro_service;
 pub mod nsm;
 pub mod sev_guest;
 pub mod sim_sev_guest;
+pub mod survey;
+pub mod tdx_guest;
 pub mod tpm;
 #[cfg(feature = "tpm")]
 pub mod tss;

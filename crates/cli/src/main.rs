@@ -8,9 +8,12 @@ use cloud_ra_verify::{Collateral, Error, Outcome, Policy, Status, Timestamp, Ver
 use serde_json::{Value, json};
 use std::process::ExitCode;
 
+mod attest;
 mod collateral;
+mod compare;
 mod demo;
 mod eventlog;
+mod maa;
 mod nitro;
 mod tpm;
 
@@ -43,8 +46,14 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Collect evidence on this machine into a cloud-ra evidence bundle.
-    Attest(demo::AttestArgs),
+    /// Collect evidence on this machine (or a simulated platform) into a cloud-ra evidence bundle.
+    Attest(attest::AttestArgs),
+    /// Which TEE, cloud and attestation interfaces this machine has (short form of survey).
+    Detect(attest::DetectArgs),
+    /// Every fact about this machine's confidential computing, each with its source and trust level.
+    Survey(attest::SurveyArgs),
+    /// Side-by-side comparison of survey files (Markdown, or --html for a standalone page).
+    Compare(compare::CompareArgs),
     /// AWS Nitro Enclaves: the enclave's document server and the parent's verifying client.
     #[command(subcommand)]
     Nitro(nitro::NitroCmd),
@@ -54,6 +63,9 @@ enum Cmd {
     /// Measured boot: decode (show) or replay TCG event logs and TDX CCELs, optionally against a verified quote.
     #[command(subcommand)]
     Eventlog(eventlog::EventlogCmd),
+    /// Microsoft Azure Attestation: verify its tokens as a relying party.
+    #[command(subcommand)]
+    Maa(maa::MaaCmd),
     /// TPM: persistent keys (list, create EK/AK) and quotes. Needs a build with the `tpm` feature.
     #[command(subcommand)]
     Tpm(tpm::TpmCmd),
@@ -135,10 +147,14 @@ fn main() -> ExitCode {
         Cmd::Verify(a) => run_verify(a),
         Cmd::Show { file, json, product } => run_show(&file, json, product),
         Cmd::Demo { json } => demo::run_demo(json),
-        Cmd::Attest(a) => demo::run_attest(a),
+        Cmd::Attest(a) => attest::run_attest(a),
+        Cmd::Detect(a) => attest::run_detect(a),
+        Cmd::Survey(a) => attest::run_survey(a),
+        Cmd::Compare(a) => compare::run(a),
         Cmd::Nitro(c) => nitro::run(c),
         Cmd::Collateral(c) => collateral::run(c),
         Cmd::Eventlog(c) => eventlog::run(c),
+        Cmd::Maa(c) => maa::run(c),
         Cmd::Tpm(c) => tpm::run(c),
     };
     ExitCode::from(code as u8)
