@@ -9,6 +9,7 @@ pub mod imds;
 pub mod nitro_service;
 pub mod nsm;
 pub mod sev_guest;
+pub mod sim_azure;
 pub mod sim_sev_guest;
 pub mod survey;
 pub mod tdx_guest;

@@ -10,10 +10,11 @@ mod common;
 use base64::Engine;
 use cloud_ra_attest::azure::{AzureError, AzureOptions, AzureTee, HclView, collect_azure};
 use cloud_ra_attest::imds::Imds;
+use cloud_ra_attest::sim_azure::{self, SimParavisor};
 use cloud_ra_attest::tpm::{
     AK_HANDLE, AZURE_AK_HANDLE, EK_HANDLE, HR_HMAC_SESSION, HR_POLICY_SESSION, HR_TRANSIENT, KeyAlg, KeyKind,
-    NV_HCL_REPORT, NV_HCL_USER_DATA, NvInfo, PcrSelection, PublicInfo, Quote, SetupStep, Tpm, TpmError,
-    classify_persistent, list_keys, setup_ak,
+    NV_HCL_REPORT, NV_HCL_USER_DATA, PcrSelection, PublicInfo, SetupStep, Tpm, TpmError, classify_persistent,
+    list_keys, setup_ak,
 };
 use cloud_ra_attest::tss::TssTpm;
 use cloud_ra_sim::swtpm::Swtpm;
@@ -38,59 +39,23 @@ fn start() -> (Swtpm, TssTpm) {
     (sw, tpm)
 }
 
-/// The AK's public key as the JWK the paravisor puts into the runtime claims.
 fn jwk(ak_public: &[u8]) -> serde_json::Value {
-    let p = PublicInfo::parse(ak_public).unwrap();
-    match p.alg().unwrap() {
-        KeyAlg::Rsa2048 => {
-            let e = if p.exponent == 0 { 65537 } else { p.exponent };
-            let e = e.to_be_bytes();
-            let first = e.iter().position(|&b| b != 0).unwrap();
-            serde_json::json!({"kid": "HCLAkPub", "key_ops": ["sign"], "kty": "RSA",
-                "e": B64URL.encode(&e[first..]), "n": B64URL.encode(&p.unique[0])})
-        }
-        KeyAlg::EccP256 => serde_json::json!({"kid": "HCLAkPub", "key_ops": ["sign"], "kty": "EC", "crv": "P-256",
-            "x": B64URL.encode(&p.unique[0]), "y": B64URL.encode(&p.unique[1])}),
-    }
+    sim_azure::jwk(ak_public).unwrap()
 }
 
 fn claims_json(ak_public: &[u8], user_data: &[u8; 64]) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "keys": [jwk(ak_public)],
-        "vm-configuration": {"console-enabled": false, "secure-boot": true, "tpm-enabled": true,
-                             "vmUniqueId": "00000000-0000-4000-8000-00000000c0de"},
-        "user-data": hex::encode_upper(user_data),
-    }))
-    .unwrap()
+    sim_azure::runtime_claims(ak_public, user_data).unwrap()
 }
 
-/// An HCL report as the paravisor writes it: header, an SNP report signed by the simulated AMD
-/// VCEK whose REPORT_DATA = SHA-256(claims) zero-padded, IGVM runtime data, claims; zero padded to
-/// the NV size (swtpm's limit).
+/// The simulated paravisor's HCL report (`cloud_ra_attest::sim_azure`).
 fn snp_hcl(ak_public: &[u8], user_data: &[u8; 64]) -> Vec<u8> {
-    let claims = claims_json(ak_public, user_data);
-    let mut rd = [0u8; 64];
-    rd[..32].copy_from_slice(&cloud_ra_verify::crypto::sha256(&claims));
-    let report = ReportBuilder::new().with_report_data(rd).sign(SimAmd::get(), VekKind::Vcek);
-    hcl(2, &report, &claims)
+    sim_azure::snp_hcl_report(ak_public, user_data).unwrap()
 }
 
 fn hcl(report_type: u32, hw_report: &[u8], claims: &[u8]) -> Vec<u8> {
-    let mut b = Vec::new();
-    // report_size: the used part (header + hardware report + request data + claims).
-    let used = 32 + 1184 + 20 + claims.len() as u32;
-    for v in [0x414C_4348u32, 2, used, 2, 0, 0, 0, 0] {
-        b.extend(v.to_le_bytes());
-    }
-    let mut slot = hw_report.to_vec();
-    slot.resize(1184, 0);
-    b.extend(slot);
-    for v in [20 + claims.len() as u32, 1, report_type, 1, claims.len() as u32] {
-        b.extend(v.to_le_bytes());
-    }
-    b.extend_from_slice(claims);
+    let tee = if report_type == 4 { AzureTee::Tdx } else { AzureTee::Snp };
+    let b = sim_azure::hcl_report(tee, hw_report, claims);
     assert!(b.len() <= NV_MAX, "HCL blob of {} bytes does not fit swtpm's NV", b.len());
-    b.resize(NV_MAX, 0);
     b
 }
 
@@ -101,10 +66,7 @@ fn provision_azure_ak(tpm: &mut TssTpm, alg: KeyAlg) -> Vec<u8> {
 }
 
 fn put_hcl(tpm: &mut TssTpm, blob: &[u8]) {
-    if tpm.nv_info(NV_HCL_REPORT).is_err() {
-        tpm.nv_define(NV_HCL_REPORT, blob.len()).expect("define 0x01400001");
-    }
-    tpm.nv_write(NV_HCL_REPORT, blob).expect("write 0x01400001");
+    sim_azure::write_hcl(tpm, blob).expect("write 0x01400001");
 }
 
 /// The PCR values of `tpm_pcrs`, split by the quote's own selection.
@@ -259,77 +221,6 @@ fn azure_tdx_asks_imds_for_the_td_quote() {
     verify_quote(&ak, ev(&b, "tpm_quote"), ev(&b, "tpm_signature"), &[7; 32], &pcrs).expect("quote");
 }
 
-/// The paravisor, played by the test: when the guest writes 0x01400002, it writes a new HCL
-/// report carrying that user data into 0x01400001 — after `delay_reads` polls of the guest, the
-/// way the real one answers asynchronously. `wrong_user_data` makes it carry other bytes.
-struct Paravisor {
-    tpm: TssTpm,
-    ak_public: Vec<u8>,
-    pending: Option<[u8; 64]>,
-    delay_reads: usize,
-    reads_seen: usize,
-    wrong_user_data: bool,
-}
-
-impl Tpm for Paravisor {
-    fn describe(&self) -> String {
-        self.tpm.describe()
-    }
-    fn handles(&mut self, first: u32) -> Result<Vec<u32>, TpmError> {
-        self.tpm.handles(first)
-    }
-    fn nv_info(&mut self, index: u32) -> Result<NvInfo, TpmError> {
-        self.tpm.nv_info(index)
-    }
-    fn nv_read(&mut self, index: u32) -> Result<Vec<u8>, TpmError> {
-        if index == NV_HCL_REPORT
-            && let Some(ud) = self.pending
-        {
-            self.reads_seen += 1;
-            if self.reads_seen > self.delay_reads {
-                let mut carried = ud;
-                if self.wrong_user_data {
-                    carried[0] ^= 0xFF;
-                }
-                let blob = snp_hcl(&self.ak_public, &carried);
-                self.tpm.nv_write(NV_HCL_REPORT, &blob)?;
-                self.pending = None;
-            }
-        }
-        self.tpm.nv_read(index)
-    }
-    fn nv_define(&mut self, index: u32, size: usize) -> Result<(), TpmError> {
-        self.tpm.nv_define(index, size)
-    }
-    fn nv_write(&mut self, index: u32, data: &[u8]) -> Result<(), TpmError> {
-        self.tpm.nv_write(index, data)?;
-        if index == NV_HCL_USER_DATA {
-            let v = self.tpm.nv_read(NV_HCL_USER_DATA)?;
-            self.pending = Some(v[..64].try_into().expect("64 bytes"));
-            self.reads_seen = 0;
-        }
-        Ok(())
-    }
-    fn read_public(&mut self, handle: u32) -> Result<Vec<u8>, TpmError> {
-        self.tpm.read_public(handle)
-    }
-    fn quote(&mut self, ak: u32, nonce: &[u8], pcrs: &PcrSelection) -> Result<Quote, TpmError> {
-        self.tpm.quote(ak, nonce, pcrs)
-    }
-    fn derive_ek_public(&mut self, alg: KeyAlg) -> Result<Vec<u8>, TpmError> {
-        self.tpm.derive_ek_public(alg)
-    }
-    fn persist_ek(&mut self, alg: KeyAlg, handle: u32) -> Result<Vec<u8>, TpmError> {
-        self.tpm.persist_ek(alg, handle)
-    }
-    fn persist_ak(&mut self, ek: u32, alg: KeyAlg, handle: u32) -> Result<Vec<u8>, TpmError> {
-        self.tpm.persist_ak(ek, alg, handle)
-    }
-    fn evict(&mut self, handle: u32) -> Result<(), TpmError> {
-        self.tpm.evict(handle)
-    }
-}
-
 fn fresh_opts(ud: [u8; 64]) -> AzureOptions {
     let mut o = AzureOptions::new(ud[..32].to_vec(), now());
     o.pcrs = seed_pcrs();
@@ -343,17 +234,12 @@ fn fresh_opts(ud: [u8; 64]) -> AzureOptions {
 fn fresh_report_waits_for_the_paravisor() {
     let (_sw, mut tpm) = start();
     let ak_pub = provision_azure_ak(&mut tpm, KeyAlg::Rsa2048);
-    let boot = snp_hcl(&ak_pub, &[0u8; 64]);
+    let mut boot = snp_hcl(&ak_pub, &[0u8; 64]);
     put_hcl(&mut tpm, &boot);
+    boot.resize(NV_MAX, 0); // as read back
     assert!(matches!(tpm.nv_info(NV_HCL_USER_DATA), Err(TpmError::Absent(_))));
-    let mut pv = Paravisor {
-        tpm,
-        ak_public: ak_pub.clone(),
-        pending: None,
-        delay_reads: 3,
-        reads_seen: 0,
-        wrong_user_data: false,
-    };
+    let mut pv = SimParavisor::new(tpm, ak_pub.clone());
+    pv.delay_reads = 3;
 
     // Twice: the second run finds 0x01400002 defined (the seed's script dies there).
     for round in 1u8..=2 {
@@ -388,8 +274,9 @@ fn fresh_report_times_out_precisely() {
     assert_eq!(tpm.nv_read(NV_HCL_USER_DATA).unwrap(), vec![9; 64]);
 
     // A paravisor that writes a report carrying other user data: still refused, and said so.
-    let mut pv =
-        Paravisor { tpm, ak_public: ak_pub, pending: None, delay_reads: 0, reads_seen: 0, wrong_user_data: true };
+    let mut pv = SimParavisor::new(tpm, ak_pub);
+    pv.delay_reads = 0;
+    pv.wrong_user_data = true;
     match collect_azure(&mut pv, None, &o) {
         Err(AzureError::Tpm(TpmError::Timeout(m))) => assert!(m.contains("do not carry the user data"), "{m}"),
         other => panic!("{other:?}"),
@@ -569,8 +456,8 @@ fn azure_bundle_verifies_end_to_end() {
     let (_sw, mut tpm) = start();
     let ak_pub = provision_azure_ak(&mut tpm, KeyAlg::Rsa2048);
     put_hcl(&mut tpm, &snp_hcl(&ak_pub, &[0u8; 64]));
-    let mut pv =
-        Paravisor { tpm, ak_public: ak_pub, pending: None, delay_reads: 1, reads_seen: 0, wrong_user_data: false };
+    let mut pv = SimParavisor::new(tpm, ak_pub);
+    pv.delay_reads = 1;
     let nonce: Vec<u8> = (100..132).collect();
     let verify = |b: &Bundle, nonce: &[u8]| {
         let mut opts = cloud_ra_verify::VerifyOptions::at(now());
