@@ -80,6 +80,24 @@ pub fn snp_hcl_report(ak_public: &[u8], user_data: &[u8; 64]) -> Result<Vec<u8>,
     Ok(hcl_report(AzureTee::Snp, &report, &claims))
 }
 
+/// A TDX HCL report for `ak_public` carrying `user_data`: a TDREPORT-shaped hardware report
+/// (type 0x81, REPORTDATA at offset 128 = SHA-256(claims) zero-padded) — only the SIMULATED TD
+/// quote the IMDS stand-in makes for it is signed (`cloud_ra_sim::intel`).
+pub fn tdx_hcl_report(ak_public: &[u8], user_data: &[u8; 64]) -> Result<Vec<u8>, TpmError> {
+    let claims = runtime_claims(ak_public, user_data)?;
+    let mut td = vec![0u8; 1024];
+    td[0] = 0x81; // REPORTTYPE.type: TDX
+    td[128..160].copy_from_slice(&cloud_ra_verify::crypto::sha256(&claims));
+    Ok(hcl_report(AzureTee::Tdx, &td, &claims))
+}
+
+fn hcl_for(tee: AzureTee, ak_public: &[u8], user_data: &[u8; 64]) -> Result<Vec<u8>, TpmError> {
+    match tee {
+        AzureTee::Snp => snp_hcl_report(ak_public, user_data),
+        AzureTee::Tdx => tdx_hcl_report(ak_public, user_data),
+    }
+}
+
 /// Writes `blob` (zero-padded to [`NV_SIZE`]) to NV 0x01400001, defining it when absent.
 pub fn write_hcl(tpm: &mut dyn Tpm, blob: &[u8]) -> Result<(), TpmError> {
     if blob.len() > NV_SIZE {
@@ -95,10 +113,10 @@ pub fn write_hcl(tpm: &mut dyn Tpm, blob: &[u8]) -> Result<(), TpmError> {
     tpm.nv_write(NV_HCL_REPORT, &padded)
 }
 
-/// Provisions `tpm` like a fresh Azure SNP CVM: EK (RSA-2048) at 0x81010001 and an AK of `ak_alg`
-/// at 0x81000003 (kept when present), and a boot-time HCL report (user data all zero). Returns
-/// the AK's TPMT_PUBLIC.
-pub fn provision(tpm: &mut dyn Tpm, ak_alg: KeyAlg) -> Result<Vec<u8>, TpmError> {
+/// Provisions `tpm` like a fresh Azure CVM of `tee`: EK (RSA-2048) at 0x81010001 and an AK of
+/// `ak_alg` at 0x81000003 (kept when present), and a boot-time HCL report (user data all zero).
+/// Returns the AK's TPMT_PUBLIC.
+pub fn provision(tpm: &mut dyn Tpm, tee: AzureTee, ak_alg: KeyAlg) -> Result<Vec<u8>, TpmError> {
     let present = tpm.handles(HR_PERSISTENT)?;
     if !present.contains(&EK_HANDLE) {
         tpm.persist_ek(KeyAlg::Rsa2048, EK_HANDLE)?;
@@ -108,7 +126,7 @@ pub fn provision(tpm: &mut dyn Tpm, ak_alg: KeyAlg) -> Result<Vec<u8>, TpmError>
     } else {
         tpm.persist_ak(EK_HANDLE, ak_alg, AZURE_AK_HANDLE)?
     };
-    write_hcl(tpm, &snp_hcl_report(&ak, &[0u8; 64])?)?;
+    write_hcl(tpm, &hcl_for(tee, &ak, &[0u8; 64])?)?;
     Ok(ak)
 }
 
@@ -117,6 +135,8 @@ pub fn provision(tpm: &mut dyn Tpm, ak_alg: KeyAlg) -> Result<Vec<u8>, TpmError>
 /// answers asynchronously. `wrong_user_data` makes it carry other bytes (a concurrent writer).
 pub struct SimParavisor<T: Tpm> {
     pub tpm: T,
+    /// Which TEE's reports it writes.
+    pub tee: AzureTee,
     pub ak_public: Vec<u8>,
     pub delay_reads: usize,
     pub wrong_user_data: bool,
@@ -127,7 +147,15 @@ pub struct SimParavisor<T: Tpm> {
 
 impl<T: Tpm> SimParavisor<T> {
     pub fn new(tpm: T, ak_public: Vec<u8>) -> Self {
-        SimParavisor { tpm, ak_public, delay_reads: 2, wrong_user_data: false, reads_seen: 0, pending: None }
+        SimParavisor {
+            tpm,
+            tee: AzureTee::Snp,
+            ak_public,
+            delay_reads: 2,
+            wrong_user_data: false,
+            reads_seen: 0,
+            pending: None,
+        }
     }
 }
 
@@ -151,7 +179,7 @@ impl<T: Tpm> Tpm for SimParavisor<T> {
                 if self.wrong_user_data {
                     carried[0] ^= 0xFF;
                 }
-                let blob = snp_hcl_report(&self.ak_public, &carried)?;
+                let blob = hcl_for(self.tee, &self.ak_public, &carried)?;
                 write_hcl(&mut self.tpm, &blob)?;
                 self.pending = None;
             }

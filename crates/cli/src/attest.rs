@@ -50,6 +50,8 @@ pub struct AttestArgs {
     /// Output file (default: stdout).
     #[arg(short, long)]
     output: Option<String>,
+    #[command(flatten, next_help_heading = "Azure vTPM (--platform azure-snp|azure-tdx; feature tpm)")]
+    azure: crate::tpm::AzureArgs,
 }
 
 fn usage(detail: impl Into<String>) -> Error {
@@ -119,12 +121,20 @@ fn sim_snp(platform: &str) -> Option<SimSevGuest> {
     }
 }
 
-/// Hook for the Azure vTPM collection (`cloud_ra_attest::collect_azure`, TPM backend); the lead
-/// wires it. Until then the platform is refused precisely.
-fn collect_azure(platform: &str, _nonce: &[u8], _a: &AttestArgs) -> Result<Bundle, Error> {
-    Err(usage(format!(
-        "--platform {platform} needs the vTPM backend (HCL report in NV 0x01400001, TPM quote), which this build of cloud-ra does not include"
-    )))
+/// The Azure vTPM collection (HCL report, AK quote, TD quote from the IMDS), through the TPM
+/// backend (feature `tpm`); refused precisely without it.
+fn collect_azure(platform: &str, nonce: &[u8], a: &AttestArgs) -> Result<Bundle, Error> {
+    #[cfg(feature = "tpm")]
+    {
+        crate::tpm::collect_azure_bundle(&a.azure, platform, nonce, Timestamp::now())
+    }
+    #[cfg(not(feature = "tpm"))]
+    {
+        let _ = (nonce, a);
+        Err(usage(format!(
+            "--platform {platform} needs the vTPM backend (HCL report in NV 0x01400001, TPM quote), which this build of cloud-ra does not include (built without the `tpm` feature)"
+        )))
+    }
 }
 
 /// Collects a bundle; `verify --trust-simulated` accepts the simulated ones.
@@ -283,10 +293,10 @@ pub struct SurveyArgs {
     output: Option<String>,
 }
 
-/// The vTPM probe (persistent handles, NV indexes) for `survey`. Hook: the TPM backend wires its
-/// `cloud_ra_attest::survey::TpmProbe` here; without it survey reports the device nodes only.
-fn tpm_probe(_root: &Path) -> Option<Box<dyn cloud_ra_attest::survey::TpmProbe>> {
-    None
+/// The vTPM probe (persistent handles, NV indexes) for `survey`: the TPM backend (feature `tpm`)
+/// when a TPM is named ($TPM2TOOLS_TCTI / $TCTI) or `--root /` has one; else device nodes only.
+fn tpm_probe(root: &Path) -> Option<Box<dyn cloud_ra_attest::survey::TpmProbe>> {
+    crate::tpm::survey_probe(root)
 }
 
 fn run_probe(root: &Path, no_report: bool) -> Survey {

@@ -67,9 +67,9 @@ fn parse_handle(s: &str) -> Result<u32, String> {
     u32::from_str_radix(h, 16).map_err(|_| format!("'{s}' is not a hex handle like 0x81000003"))
 }
 
-/// Options of the Azure vTPM collection, for `attest --platform azure-snp|azure-tdx` (to be
-/// flattened into `attest`'s arguments; unused until then).
-#[allow(dead_code)]
+/// Options of the Azure vTPM collection (`attest --platform azure-snp|azure-tdx`). Read only in
+/// builds with the `tpm` feature.
+#[cfg_attr(not(feature = "tpm"), allow(dead_code))]
 #[derive(clap::Args, Clone, Debug)]
 pub struct AzureArgs {
     #[command(flatten)]
@@ -99,7 +99,6 @@ pub struct AzureArgs {
 /// with `nonce` as the quote's qualifying data. `platform`: `azure-snp` or `azure-tdx` (a report
 /// of the other kind is refused) or `azure` (either).
 #[cfg(feature = "tpm")]
-#[allow(dead_code)]
 pub fn collect_azure_bundle(
     a: &AzureArgs,
     platform: &str,
@@ -129,6 +128,7 @@ pub fn collect_azure_bundle(
     };
     let imds =
         Imds::new(&a.imds, std::time::Duration::from_secs(20)).map_err(|e| Error::usage("imds", e.to_string()))?;
+    quiet_tss_log();
     let mut tpm = open(&a.tcti)?;
     collect_azure(&mut tpm, Some(&imds), &o).map_err(|e| Error::usage("attest", e.to_string()))
 }
@@ -146,6 +146,69 @@ pub fn quiet_tss_log() {
 #[cfg(feature = "tpm")]
 fn open(a: &TctiArg) -> Result<cloud_ra_attest::TssTpm, Error> {
     cloud_ra_attest::TssTpm::open(&t::default_tcti(a.tcti.as_deref())).map_err(|e| Error::usage("tpm", e.to_string()))
+}
+
+/// `survey`'s view of the TPM (persistent handles classified, NV indexes), through one
+/// connection opened on first use.
+#[cfg(feature = "tpm")]
+struct SurveyTpm {
+    tcti: String,
+    tpm: std::cell::RefCell<Option<Result<cloud_ra_attest::TssTpm, String>>>,
+}
+
+#[cfg(feature = "tpm")]
+impl SurveyTpm {
+    fn with<R>(&self, f: impl FnOnce(&mut cloud_ra_attest::TssTpm) -> Result<R, t::TpmError>) -> Result<R, String> {
+        let mut slot = self.tpm.borrow_mut();
+        let conn = slot.get_or_insert_with(|| cloud_ra_attest::TssTpm::open(&self.tcti).map_err(|e| e.to_string()));
+        match conn {
+            Ok(tpm) => f(tpm).map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+#[cfg(feature = "tpm")]
+impl cloud_ra_attest::survey::TpmProbe for SurveyTpm {
+    fn persistent_handles(&self) -> Result<Vec<cloud_ra_attest::survey::PersistentHandle>, String> {
+        self.with(|tpm| t::classify_persistent(tpm)).map(|v| {
+            v.into_iter()
+                .map(|(handle, kind, public)| cloud_ra_attest::survey::PersistentHandle {
+                    handle,
+                    kind: kind.short(public.as_deref()),
+                })
+                .collect()
+        })
+    }
+    fn nv_indexes(&self) -> Result<Vec<u32>, String> {
+        use cloud_ra_attest::Tpm;
+        self.with(|tpm| tpm.handles(t::HR_NV_INDEX))
+    }
+}
+
+/// The TPM probe for `survey`: when a TCTI is named in the environment ($TPM2TOOLS_TCTI or
+/// $TCTI), or `root` is `/` and /dev/tpmrm0 or /dev/tpm0 exists. A fixture tree (`--root DIR`)
+/// gets none unless a TCTI is named.
+#[cfg(feature = "tpm")]
+pub fn survey_probe(root: &std::path::Path) -> Option<Box<dyn cloud_ra_attest::survey::TpmProbe>> {
+    let named = ["TPM2TOOLS_TCTI", "TCTI"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
+    let tcti = if named {
+        t::default_tcti(None)
+    } else if root == std::path::Path::new("/") {
+        match ["/dev/tpmrm0", "/dev/tpm0"].into_iter().find(|p| std::path::Path::new(p).exists()) {
+            Some(p) => format!("device:{p}"),
+            None => return None,
+        }
+    } else {
+        return None;
+    };
+    quiet_tss_log();
+    Some(Box::new(SurveyTpm { tcti, tpm: std::cell::RefCell::new(None) }))
+}
+
+#[cfg(not(feature = "tpm"))]
+pub fn survey_probe(_root: &std::path::Path) -> Option<Box<dyn cloud_ra_attest::survey::TpmProbe>> {
+    None
 }
 
 #[cfg(not(feature = "tpm"))]

@@ -25,6 +25,14 @@ fn without_the_feature_tpm_commands_say_so() {
     }
 }
 
+#[cfg(not(feature = "tpm"))]
+#[test]
+fn without_the_feature_azure_attest_says_so() {
+    let o = run(&["attest", "--platform", "azure-snp", "--nonce", "00"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("needs the vTPM backend") && text(&o).contains("`tpm` feature"), "{}", text(&o));
+}
+
 #[cfg(feature = "tpm")]
 mod with_tpm {
     use super::*;
@@ -101,5 +109,108 @@ mod with_tpm {
         assert!(text(&o).contains("no TPM reachable via TCTI"), "{}", text(&o));
         let o = run(&["tpm", "keys", "--tcti", "device:/nonexistent/tpm"]);
         assert!(text(&o).contains("/nonexistent/tpm does not exist"), "{}", text(&o));
+    }
+
+    /// A swtpm provisioned like an Azure SNP CVM by the simulated paravisor.
+    fn azure_swtpm() -> (Swtpm, Vec<u8>) {
+        let sw = Swtpm::start().expect("swtpm");
+        let mut tpm = cloud_ra_attest::TssTpm::open(&sw.tcti()).expect("open");
+        let ak = cloud_ra_attest::sim_azure::provision(
+            &mut tpm,
+            cloud_ra_attest::azure::AzureTee::Snp,
+            cloud_ra_attest::tpm::KeyAlg::Rsa2048,
+        )
+        .expect("provision");
+        (sw, ak)
+    }
+
+    #[test]
+    fn attest_azure_on_a_simulated_azure_vtpm() {
+        let (sw, ak) = azure_swtpm();
+        let tcti = sw.tcti();
+        let dir = std::env::temp_dir().join(format!("cloud-ra-tpm-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("evidence.json");
+        let nonce = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let o = run(&[
+            "attest",
+            "--platform",
+            "azure-snp",
+            "--nonce",
+            nonce,
+            "--tcti",
+            &tcti,
+            "--pcrs",
+            "sha256:15,16,22",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let b = cloud_ra_verify::bundle::Bundle::parse(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(b.platform, "azure-snp-vtpm");
+        assert_eq!(b.nonce.as_deref(), Some(nonce));
+        assert_eq!(b.aux, serde_json::json!({"fresh_report": false}));
+        assert_eq!(b.evidence["ak_public"].0, ak);
+        let akp = cloud_ra_verify::tpm::AkPublic::parse(&ak).unwrap();
+        let pcrs = &b.evidence["tpm_pcrs"].0;
+        let mut m = cloud_ra_verify::tpm::QuotedPcrs::new();
+        for (n, i) in [15u32, 16, 22].iter().enumerate() {
+            m.entry(cloud_ra_verify::eventlog::AlgId::SHA256)
+                .or_default()
+                .insert(*i, pcrs[n * 32..n * 32 + 32].to_vec());
+        }
+        cloud_ra_verify::tpm::verify_quote(
+            &akp,
+            &b.evidence["tpm_quote"].0,
+            &b.evidence["tpm_signature"].0,
+            &hex::decode(nonce).unwrap(),
+            &m,
+        )
+        .expect("quote verifies");
+
+        // The other TEE, and a fresh report nobody answers: precise refusals, exit 1.
+        let o = run(&["attest", "--platform", "azure-tdx", "--nonce", nonce, "--tcti", &tcti]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(text(&o).contains("expected an Azure TDX CVM"), "{}", text(&o));
+        let o = run(&[
+            "attest",
+            "--platform",
+            "azure-snp",
+            "--nonce",
+            nonce,
+            "--tcti",
+            &tcti,
+            "--fresh-report",
+            "nonce",
+            "--fresh-timeout-ms",
+            "200",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(text(&o).contains("never changed"), "{}", text(&o));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn survey_reads_the_tpm_named_by_the_environment() {
+        let (sw, _) = azure_swtpm();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../attest/tests/fixtures/roots/azure-snp");
+        let o = Command::new(env!("CARGO_BIN_EXE_cloud-ra"))
+            .args(["survey", "--json", "--no-report", "--root", root.to_str().unwrap()])
+            .env("TPM2TOOLS_TCTI", sw.tcti())
+            .output()
+            .unwrap();
+        let j = json(&o);
+        let handles = &j["facts"]["tpm.persistent_handles"]["value"];
+        assert_eq!(
+            handles,
+            &serde_json::json!([{"handle": "0x81000003", "kind": "AK-RSA"}, {"handle": "0x81010001", "kind": "EK-RSA"}]),
+            "{j}"
+        );
+        let nv = j["facts"]["tpm.nv_indexes"]["value"].as_array().unwrap();
+        assert!(nv.iter().any(|v| v["index"] == "0x01400001"), "{j}");
+        assert_eq!(j["facts"]["vtpm.tee_rooted"]["value"], "paravisor", "{j}");
+        // Without a named TPM, a fixture tree gets no TPM probe.
+        let o = run(&["survey", "--json", "--no-report", "--root", root.to_str().unwrap()]);
+        assert!(json(&o)["facts"].get("tpm.persistent_handles").is_none());
     }
 }
