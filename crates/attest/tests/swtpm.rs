@@ -132,6 +132,25 @@ fn verify_embedded_snp(report: &[u8], report_data: &[u8; 64]) {
     assert!(out.verified, "embedded SNP report: {:?}", out.failures);
 }
 
+/// `verify_evidence` on an SNP bundle with the simulated AMD chain carried in `certs`, the
+/// simulated roots trusted, the seed's PCRs required.
+fn verify_snp_bundle(b: &Bundle, nonce: &[u8]) -> cloud_ra_verify::Outcome {
+    let sim = SimAmd::get();
+    let mut b = b.clone();
+    for (kind, der) in [
+        ("vcek", sim.vek_der(&ReportBuilder::new().vek_spec(VekKind::Vcek))),
+        ("ask", sim.ask_der().to_vec()),
+        ("ark", sim.ark_der().to_vec()),
+    ] {
+        b.certs.push(cloud_ra_verify::bundle::BundleCert { kind: kind.into(), der: cloud_ra_verify::bundle::B64(der) });
+    }
+    let mut opts = cloud_ra_verify::VerifyOptions::at(now());
+    opts.trust_simulated = true;
+    opts.nonce = Some(nonce.to_vec());
+    opts.policy = cloud_ra_verify::Policy::parse("p.toml", "[azure]\nrequired_pcrs = [15, 16, 22]\n").unwrap();
+    cloud_ra_verify::verify_evidence(b.to_json().as_bytes(), &cloud_ra_verify::Collateral::default(), &opts, None)
+}
+
 fn seed_pcrs() -> PcrSelection {
     PcrSelection::parse("sha256:15,16,22").unwrap()
 }
@@ -162,6 +181,14 @@ fn azure_snp_rsa_ak_end_to_end() {
     o.pcrs = seed_pcrs();
     let b = collect_azure(&mut tpm, None, &o).expect("collect");
     check_bundle(&b, &[0xEE; 64], &ak_pub);
+    let out = verify_snp_bundle(&b, &[0xEE; 64]);
+    assert!(out.verified && out.exit_code() == 0, "{:?}", out.failures);
+    // A quote over other PCRs than the policy requires is refused.
+    let mut o = AzureOptions::new(vec![0xEE; 64], now());
+    o.pcrs = PcrSelection::parse("sha256:15,16").unwrap();
+    let out = verify_snp_bundle(&collect_azure(&mut tpm, None, &o).expect("collect"), &[0xEE; 64]);
+    assert_ne!(out.exit_code(), 0);
+    assert!(out.failures.iter().any(|f| f.detail.contains("22")), "{:?}", out.failures);
 }
 
 #[test]
@@ -174,6 +201,9 @@ fn azure_ecc_ak_quotes_too() {
     o.pcrs = seed_pcrs();
     let b = collect_azure(&mut tpm, None, &o).expect("collect");
     check_bundle(&b, b"verifier nonce", &ak_pub);
+    let out = verify_snp_bundle(&b, b"verifier nonce");
+    assert!(out.verified && out.exit_code() == 0, "{:?}", out.failures);
+    assert_eq!(out.claims["ak_pub"]["kty"], "EC", "{}", out.claims);
 }
 
 #[test]
@@ -219,6 +249,20 @@ fn azure_tdx_asks_imds_for_the_td_quote() {
     let ak = AkPublic::parse(ev(&b, "ak_public")).unwrap();
     let pcrs = quoted_pcrs(ev(&b, "tpm_quote"), ev(&b, "tpm_pcrs"));
     verify_quote(&ak, ev(&b, "tpm_quote"), ev(&b, "tpm_signature"), &[7; 32], &pcrs).expect("quote");
+
+    // The whole bundle through the verifier, with the simulated Intel collateral beside it.
+    let mut b = b;
+    for (name, bytes) in SimIntel::get().collateral(true, now().0) {
+        let kind = name.split('.').next().unwrap_or("collateral").to_string();
+        b.certs.push(cloud_ra_verify::bundle::BundleCert { kind, der: cloud_ra_verify::bundle::B64(bytes) });
+    }
+    let mut opts = cloud_ra_verify::VerifyOptions::at(now());
+    opts.trust_simulated = true;
+    opts.nonce = Some(vec![7; 32]);
+    opts.policy = cloud_ra_verify::Policy::parse("p.toml", "[azure]\nrequired_pcrs = [15, 16, 22]\n").unwrap();
+    let out =
+        cloud_ra_verify::verify_evidence(b.to_json().as_bytes(), &cloud_ra_verify::Collateral::default(), &opts, None);
+    assert!(out.verified, "{:?}", out.failures);
 }
 
 fn fresh_opts(ud: [u8; 64]) -> AzureOptions {
@@ -436,7 +480,6 @@ fn a_tpm_that_is_not_there() {
 /// from the IMDS THIM answer carried in the bundle, all 24 SHA-256 PCRs (the verifier's default
 /// requirement), a fresh report from the paravisor, and the nonce.
 #[test]
-#[ignore = "needs the Azure vTPM verifier (branch azure); run with --ignored once it is merged"]
 fn azure_bundle_verifies_end_to_end() {
     let sim = SimAmd::get();
     let vcek = sim.vek_der(&ReportBuilder::new().vek_spec(VekKind::Vcek));
