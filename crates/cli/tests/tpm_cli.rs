@@ -168,6 +168,35 @@ mod with_tpm {
         )
         .expect("quote verifies");
 
+        // `verify` takes it: the simulated AMD chain as collateral, the seed's PCRs required.
+        let vcek = dir.join("vcek.pem");
+        let sim = cloud_ra_sim::SimAmd::get();
+        let spec = cloud_ra_sim::ReportBuilder::new().vek_spec(cloud_ra_sim::VekKind::Vcek);
+        std::fs::write(&vcek, cloud_ra_sim::pem("CERTIFICATE", &sim.vek_der(&spec))).unwrap();
+        let policy = dir.join("policy.toml");
+        std::fs::write(&policy, "[azure]\nrequired_pcrs = [15, 16, 22]\n").unwrap();
+        let verify = |nonce: &str| {
+            run(&[
+                "verify",
+                out.to_str().unwrap(),
+                "--trust-simulated",
+                "--offline",
+                "--nonce",
+                nonce,
+                "--collateral",
+                vcek.to_str().unwrap(),
+                "--policy",
+                policy.to_str().unwrap(),
+                "--json",
+            ])
+        };
+        let v = verify(nonce);
+        assert_eq!(v.status.code(), Some(0), "{}", text(&v));
+        let j: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+        assert_eq!(j["claims"]["freshness"], "tpm-quote", "{j}");
+        let v = verify("0badc0de");
+        assert_ne!(v.status.code(), Some(0), "{}", text(&v));
+
         // The other TEE, and a fresh report nobody answers: precise refusals, exit 1.
         let o = run(&["attest", "--platform", "azure-tdx", "--nonce", nonce, "--tcti", &tcti]);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
