@@ -239,6 +239,12 @@ pub fn run_attest(a: AttestArgs) -> i32 {
         },
         None => match fresh_nonce() {
             Ok(n) => {
+                // A TPM quote's qualifying data is a TPM2B_DATA: at most the size of the largest
+                // digest the TPM implements (48 bytes on a TPM without SHA-512). 32 fresh bytes
+                // fit every TPM; SNP/TDX report data takes all 64.
+                let vtpm = a.platform.starts_with("azure")
+                    || (a.platform == "auto" && detect_platform(&a.root).is_ok_and(|p| p.starts_with("azure")));
+                let n = if vtpm { &n[..32] } else { &n[..] };
                 eprintln!("nonce: {}", hex::encode(n));
                 n.to_vec()
             }

@@ -197,6 +197,15 @@ mod with_tpm {
         let v = verify("0badc0de");
         assert_ne!(v.status.code(), Some(0), "{}", text(&v));
 
+        // Without --nonce: 32 fresh bytes (every TPM takes them as qualifying data), printed.
+        let o = run(&["attest", "--platform", "azure-snp", "--tcti", &tcti, "-o", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let b = cloud_ra_verify::bundle::Bundle::parse(&std::fs::read(&out).unwrap()).unwrap();
+        let fresh = b.nonce.expect("nonce recorded");
+        assert_eq!(fresh.len(), 64, "{fresh}");
+        assert!(text(&o).contains(&format!("nonce: {fresh}")), "{}", text(&o));
+        assert_eq!(verify(&fresh).status.code(), Some(0));
+
         // The other TEE, and a fresh report nobody answers: precise refusals, exit 1.
         let o = run(&["attest", "--platform", "azure-tdx", "--nonce", nonce, "--tcti", &tcti]);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
