@@ -273,17 +273,33 @@ fn write_out(text: &str, output: Option<&str>, source: &str) -> i32 {
     0
 }
 
+/// The machine `detect` and `survey` look at.
 #[derive(clap::Args)]
-pub struct SurveyArgs {
+pub struct MachineArgs {
     /// Root of the machine's file system (/dev, /sys, /proc): a fixture tree or a mounted image.
     #[arg(long, default_value = "/")]
     root: PathBuf,
-    /// One JSON object (the survey file format, cloud-ra/survey/v1).
+    /// One JSON object (survey: the survey file format, cloud-ra/survey/v1).
     #[arg(long)]
     json: bool,
     /// Do not request reports (VMPL, report version, signing key and TCB stay unknown).
     #[arg(long)]
     no_report: bool,
+}
+
+impl MachineArgs {
+    fn probe(&self, cmd: &'static str) -> Result<Survey, Error> {
+        if !self.root.is_dir() {
+            return Err(Error::usage(cmd, format!("--root {}: not a directory", self.root.display())));
+        }
+        Ok(run_probe(&self.root, self.no_report))
+    }
+}
+
+#[derive(clap::Args)]
+pub struct SurveyArgs {
+    #[command(flatten)]
+    m: MachineArgs,
     /// Label of the machine (a column of `compare`). Default: <cloud>-<tee>.
     #[arg(long)]
     label: Option<String>,
@@ -314,10 +330,10 @@ fn run_probe(root: &Path, no_report: bool) -> Survey {
 }
 
 pub fn run_survey(a: SurveyArgs) -> i32 {
-    if !a.root.is_dir() {
-        return fail(&Error::usage("survey", format!("--root {}: not a directory", a.root.display())));
-    }
-    let mut s = run_probe(&a.root, a.no_report);
+    let mut s = match a.m.probe("survey") {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
     if let Some(l) = a.label {
         s.machine = l;
     }
@@ -333,7 +349,7 @@ pub fn run_survey(a: SurveyArgs) -> i32 {
     if a.output.is_some() {
         return write_out(&text, a.output.as_deref(), "survey");
     }
-    if a.json {
+    if a.m.json {
         println!("{text}");
     } else {
         print_survey(&s, true);
@@ -343,23 +359,17 @@ pub fn run_survey(a: SurveyArgs) -> i32 {
 
 #[derive(clap::Args)]
 pub struct DetectArgs {
-    /// Root of the machine's file system (/dev, /sys, /proc).
-    #[arg(long, default_value = "/")]
-    root: PathBuf,
-    #[arg(long)]
-    json: bool,
-    /// Do not request reports.
-    #[arg(long)]
-    no_report: bool,
+    #[command(flatten)]
+    m: MachineArgs,
 }
 
 pub fn run_detect(a: DetectArgs) -> i32 {
-    if !a.root.is_dir() {
-        return fail(&Error::usage("detect", format!("--root {}: not a directory", a.root.display())));
-    }
-    let s = run_probe(&a.root, a.no_report);
-    let platform = detect_platform(&a.root).map(str::to_string).map_err(|e| e.detail);
-    if a.json {
+    let s = match a.m.probe("detect") {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let platform = detect_platform(&a.m.root).map(str::to_string).map_err(|e| e.detail);
+    if a.m.json {
         let pick = |k: &str| s.facts.get(k).map(|f| json!({"value": f.value, "source": f.source, "trust": f.trust}));
         let v = json!({
             "tee": pick("tee"), "cloud": pick("cloud"), "vmpl": pick("vmpl"),
