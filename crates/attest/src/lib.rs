@@ -2,16 +2,25 @@
 //! the cloud-ra bundle. Simulated devices (crate `cloud-ra-sim` keys) stand in where hardware
 //! cannot exist; they speak the same byte protocol as the kernel interfaces.
 
+pub mod azure;
 pub mod collect;
 pub mod configfs_tsm;
+pub mod imds;
 pub mod nitro_service;
 pub mod nsm;
 pub mod sev_guest;
+pub mod sim_azure;
 pub mod sim_sev_guest;
 pub mod survey;
 pub mod tdx_guest;
+pub mod tpm;
+#[cfg(feature = "tpm")]
+pub mod tss;
 pub mod vsock;
 
 pub use collect::{SnpCollectOptions, collect_snp_bundle};
 pub use sev_guest::{DevSevGuest, SevGuest, SevGuestError};
 pub use sim_sev_guest::SimSevGuest;
+pub use tpm::{Tpm, TpmError};
+#[cfg(feature = "tpm")]
+pub use tss::TssTpm;

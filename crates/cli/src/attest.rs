@@ -50,6 +50,8 @@ pub struct AttestArgs {
     /// Output file (default: stdout).
     #[arg(short, long)]
     output: Option<String>,
+    #[command(flatten, next_help_heading = "Azure vTPM (--platform azure-snp|azure-tdx; feature tpm)")]
+    azure: crate::tpm::AzureArgs,
 }
 
 fn usage(detail: impl Into<String>) -> Error {
@@ -119,12 +121,20 @@ fn sim_snp(platform: &str) -> Option<SimSevGuest> {
     }
 }
 
-/// Hook for the Azure vTPM collection (`cloud_ra_attest::collect_azure`, TPM backend); the lead
-/// wires it. Until then the platform is refused precisely.
-fn collect_azure(platform: &str, _nonce: &[u8], _a: &AttestArgs) -> Result<Bundle, Error> {
-    Err(usage(format!(
-        "--platform {platform} needs the vTPM backend (HCL report in NV 0x01400001, TPM quote), which this build of cloud-ra does not include"
-    )))
+/// The Azure vTPM collection (HCL report, AK quote, TD quote from the IMDS), through the TPM
+/// backend (feature `tpm`); refused precisely without it.
+fn collect_azure(platform: &str, nonce: &[u8], a: &AttestArgs) -> Result<Bundle, Error> {
+    #[cfg(feature = "tpm")]
+    {
+        crate::tpm::collect_azure_bundle(&a.azure, platform, nonce, Timestamp::now())
+    }
+    #[cfg(not(feature = "tpm"))]
+    {
+        let _ = (nonce, a);
+        Err(usage(format!(
+            "--platform {platform} needs the vTPM backend (HCL report in NV 0x01400001, TPM quote), which this build of cloud-ra does not include (built without the `tpm` feature)"
+        )))
+    }
 }
 
 /// Collects a bundle; `verify --trust-simulated` accepts the simulated ones.
@@ -229,6 +239,12 @@ pub fn run_attest(a: AttestArgs) -> i32 {
         },
         None => match fresh_nonce() {
             Ok(n) => {
+                // A TPM quote's qualifying data is a TPM2B_DATA: at most the size of the largest
+                // digest the TPM implements (48 bytes on a TPM without SHA-512). 32 fresh bytes
+                // fit every TPM; SNP/TDX report data takes all 64.
+                let vtpm = a.platform.starts_with("azure")
+                    || (a.platform == "auto" && detect_platform(&a.root).is_ok_and(|p| p.starts_with("azure")));
+                let n = if vtpm { &n[..32] } else { &n[..] };
                 eprintln!("nonce: {}", hex::encode(n));
                 n.to_vec()
             }
@@ -257,17 +273,33 @@ fn write_out(text: &str, output: Option<&str>, source: &str) -> i32 {
     0
 }
 
+/// The machine `detect` and `survey` look at.
 #[derive(clap::Args)]
-pub struct SurveyArgs {
+pub struct MachineArgs {
     /// Root of the machine's file system (/dev, /sys, /proc): a fixture tree or a mounted image.
     #[arg(long, default_value = "/")]
     root: PathBuf,
-    /// One JSON object (the survey file format, cloud-ra/survey/v1).
+    /// One JSON object (survey: the survey file format, cloud-ra/survey/v1).
     #[arg(long)]
     json: bool,
     /// Do not request reports (VMPL, report version, signing key and TCB stay unknown).
     #[arg(long)]
     no_report: bool,
+}
+
+impl MachineArgs {
+    fn probe(&self, cmd: &'static str) -> Result<Survey, Error> {
+        if !self.root.is_dir() {
+            return Err(Error::usage(cmd, format!("--root {}: not a directory", self.root.display())));
+        }
+        Ok(run_probe(&self.root, self.no_report))
+    }
+}
+
+#[derive(clap::Args)]
+pub struct SurveyArgs {
+    #[command(flatten)]
+    m: MachineArgs,
     /// Label of the machine (a column of `compare`). Default: <cloud>-<tee>.
     #[arg(long)]
     label: Option<String>,
@@ -283,10 +315,10 @@ pub struct SurveyArgs {
     output: Option<String>,
 }
 
-/// The vTPM probe (persistent handles, NV indexes) for `survey`. Hook: the TPM backend wires its
-/// `cloud_ra_attest::survey::TpmProbe` here; without it survey reports the device nodes only.
-fn tpm_probe(_root: &Path) -> Option<Box<dyn cloud_ra_attest::survey::TpmProbe>> {
-    None
+/// The vTPM probe (persistent handles, NV indexes) for `survey`: the TPM backend (feature `tpm`)
+/// when a TPM is named ($TPM2TOOLS_TCTI / $TCTI) or `--root /` has one; else device nodes only.
+fn tpm_probe(root: &Path) -> Option<Box<dyn cloud_ra_attest::survey::TpmProbe>> {
+    crate::tpm::survey_probe(root)
 }
 
 fn run_probe(root: &Path, no_report: bool) -> Survey {
@@ -298,10 +330,10 @@ fn run_probe(root: &Path, no_report: bool) -> Survey {
 }
 
 pub fn run_survey(a: SurveyArgs) -> i32 {
-    if !a.root.is_dir() {
-        return fail(&Error::usage("survey", format!("--root {}: not a directory", a.root.display())));
-    }
-    let mut s = run_probe(&a.root, a.no_report);
+    let mut s = match a.m.probe("survey") {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
     if let Some(l) = a.label {
         s.machine = l;
     }
@@ -317,7 +349,7 @@ pub fn run_survey(a: SurveyArgs) -> i32 {
     if a.output.is_some() {
         return write_out(&text, a.output.as_deref(), "survey");
     }
-    if a.json {
+    if a.m.json {
         println!("{text}");
     } else {
         print_survey(&s, true);
@@ -327,23 +359,17 @@ pub fn run_survey(a: SurveyArgs) -> i32 {
 
 #[derive(clap::Args)]
 pub struct DetectArgs {
-    /// Root of the machine's file system (/dev, /sys, /proc).
-    #[arg(long, default_value = "/")]
-    root: PathBuf,
-    #[arg(long)]
-    json: bool,
-    /// Do not request reports.
-    #[arg(long)]
-    no_report: bool,
+    #[command(flatten)]
+    m: MachineArgs,
 }
 
 pub fn run_detect(a: DetectArgs) -> i32 {
-    if !a.root.is_dir() {
-        return fail(&Error::usage("detect", format!("--root {}: not a directory", a.root.display())));
-    }
-    let s = run_probe(&a.root, a.no_report);
-    let platform = detect_platform(&a.root).map(str::to_string).map_err(|e| e.detail);
-    if a.json {
+    let s = match a.m.probe("detect") {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let platform = detect_platform(&a.m.root).map(str::to_string).map_err(|e| e.detail);
+    if a.m.json {
         let pick = |k: &str| s.facts.get(k).map(|f| json!({"value": f.value, "source": f.source, "trust": f.trust}));
         let v = json!({
             "tee": pick("tee"), "cloud": pick("cloud"), "vmpl": pick("vmpl"),

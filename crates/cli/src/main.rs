@@ -15,6 +15,7 @@ mod demo;
 mod eventlog;
 mod maa;
 mod nitro;
+mod tpm;
 
 const LONG_ABOUT: &str = "cloud-ra collects attestation evidence on confidential machines and verifies it anywhere, offline if need be.
 
@@ -65,6 +66,9 @@ enum Cmd {
     /// Microsoft Azure Attestation: build the request bodies the seed sends (SevSnpVm, TdxVm, SgxEnclave), send them, verify tokens as a relying party.
     #[command(subcommand)]
     Maa(maa::MaaCmd),
+    /// TPM: persistent keys (list, create EK/AK) and quotes. Needs a build with the `tpm` feature.
+    #[command(subcommand)]
+    Tpm(tpm::TpmCmd),
 }
 
 #[derive(clap::Args)]
@@ -154,6 +158,7 @@ fn main() -> ExitCode {
         Cmd::Collateral(c) => collateral::run(c),
         Cmd::Eventlog(c) => eventlog::run(c),
         Cmd::Maa(c) => maa::run(c),
+        Cmd::Tpm(c) => tpm::run(c),
     };
     ExitCode::from(code as u8)
 }

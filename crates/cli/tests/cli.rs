@@ -1,64 +1,10 @@
 //! The `cloud-ra` binary as a user runs it: exit codes, JSON contract, bad input.
 
+mod cli_common;
+
+use cli_common::*;
 use cloud_ra_sim::testdata;
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    // No network and no user cache in these tests: collateral comes from the files given.
-    let cache = std::env::temp_dir().join(format!("cloud-ra-cli-cache-{}", std::process::id()));
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cloud-ra"));
-    c.env("CLOUD_RA_OFFLINE", "1").env("CLOUD_RA_CACHE_DIR", cache).env_remove("CLOUD_RA_CONFIG");
-    c
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("cloud-ra runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(o)))
-}
-
-fn tv(rel: &str) -> String {
-    testdata::path(rel).to_string_lossy().into_owned()
-}
-
-struct Scratch(PathBuf);
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let d = std::env::temp_dir().join(format!("cloud-ra-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("scratch dir");
-        Scratch(d)
-    }
-    fn file(&self, name: &str, bytes: &[u8]) -> String {
-        let p = self.0.join(name);
-        std::fs::write(&p, bytes).expect("write scratch file");
-        p.to_string_lossy().into_owned()
-    }
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).to_string_lossy().into_owned()
-    }
-}
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 #[test]
 fn demo_verifies_with_a_fresh_nonce() {

@@ -2,27 +2,18 @@
 //! trees, `compare` reproducing the talk's per-cloud tables (Markdown cells, and the HTML page
 //! rendered in headless Chromium), and bad input.
 
+mod cli_common;
+
+use cli_common::{Scratch, bin, code, run, stderr, stdout};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn bin() -> Command {
-    let cache = std::env::temp_dir().join(format!("cloud-ra-survey-cli-cache-{}", std::process::id()));
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cloud-ra"));
-    c.env("CLOUD_RA_OFFLINE", "1").env("CLOUD_RA_CACHE_DIR", cache).env_remove("CLOUD_RA_CONFIG");
-    c
-}
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("cloud-ra runs")
-}
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
 fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    stdout(o)
 }
 fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    stderr(o)
 }
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../attest/tests/fixtures")
@@ -41,24 +32,6 @@ fn surveys(names: &[&str]) -> Vec<String> {
         }
     }
     v
-}
-
-struct Scratch(PathBuf);
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let d = std::env::temp_dir().join(format!("cloud-ra-survey-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("scratch");
-        Scratch(d)
-    }
-    fn path(&self, n: &str) -> String {
-        self.0.join(n).to_string_lossy().into_owned()
-    }
-}
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]
@@ -141,7 +114,12 @@ fn attest_errors_say_what_is_missing() {
         (vec!["attest", "--platform", "snp", "--root", &aws, "--nonce", "01"], 1, "/dev/sev-guest request failed"),
         (vec!["attest", "--platform", "tdx", "--root", &gcp_tdx, "--nonce", "01"], 1, "configfs is not mounted"),
         (vec!["attest", "--platform", "nitro", "--root", &bare, "--nonce", "01"], 1, "nsm"),
-        (vec!["attest", "--platform", "azure-tdx", "--nonce", "01"], 1, "needs the vTPM backend"),
+        (
+            vec!["attest", "--platform", "azure-tdx", "--nonce", "01", "--tcti", "device:/nonexistent/tpmrm0"],
+            1,
+            // With the TPM backend (feature tpm): the vTPM that is not there; without: the backend.
+            if cfg!(feature = "tpm") { "/nonexistent/tpmrm0 does not exist" } else { "needs the vTPM backend" },
+        ),
         (vec!["attest", "--platform", "sim-snp", "--vmpl", "4", "--nonce", "01"], 1, "--vmpl 4 does not exist"),
         (vec!["attest", "--platform", "sim-snp-vmpl2", "--nonce", "01"], 1, "STATUS is 0x16"),
         (vec!["attest", "--platform", "sim-snp-tsm", "--vmpl", "4", "--nonce", "01"], 1, "does not exist"),

@@ -20,6 +20,7 @@ pub mod der;
 pub mod intel;
 pub mod nitro;
 mod report;
+pub mod swtpm;
 pub mod testdata;
 
 pub use report::ReportBuilder;

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the system packages the build and the tests need (as root, via apt-get), or says which
+# are missing. Used by scripts/test.sh and .ci/run.
+set -euo pipefail
+
+# System packages. The SNP foundation needs none beyond a C compiler (aws-lc-sys); later issues
+# add swtpm, PostgreSQL and Chromium here.
+need=()
+command -v cc >/dev/null 2>&1 || need+=(build-essential)
+# `compare --html` is rendered in headless Chromium (crates/cli/tests/survey_cli.rs).
+[ -x /usr/bin/chromium ] || need+=(chromium)
+# TPM paths (feature `tpm`): tss-esapi links libtss2 (found with pkg-config); the tests run a
+# real software TPM (swtpm socket on loopback); tpm2-tools for manual cross-checks.
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+pkg-config --exists tss2-esys tss2-tctildr tss2-mu 2>/dev/null || need+=(libtss2-dev)
+command -v swtpm >/dev/null 2>&1 || need+=(swtpm)
+command -v swtpm_setup >/dev/null 2>&1 || need+=(swtpm-tools)
+command -v tpm2_getcap >/dev/null 2>&1 || need+=(tpm2-tools)
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  else
+    echo "missing packages: ${need[*]} (run as root, or install them)" >&2
+    exit 1
+  fi
+fi
