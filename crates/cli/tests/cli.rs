@@ -653,7 +653,7 @@ fn gce_args(extra: &[&str]) -> Vec<String> {
     v
 }
 
-fn run_owned(args: Vec<String>) -> Output {
+fn run_owned(args: Vec<String>) -> std::process::Output {
     bin().args(&args).output().expect("cloud-ra runs")
 }
 
