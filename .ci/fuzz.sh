@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI fuzz smoke run: builds every cargo-fuzz target in fuzz/ and runs each one for a bounded time,
-# seeded with the shared test vectors: dcap_* targets with tdx/ and sgx/ (hex-text quotes also
-# decoded to binary), evidence_detect with snp/, tdx/ and sgx/, every other target with snp/.
+# seeded with the shared test vectors (see seed_dirs below; hex-text quotes are also decoded to
+# binary).
 # Exits non-zero if a build fails or any target crashes.
 #
 #   FUZZ_SECONDS       seconds per target (libFuzzer -max_total_time), default 20
@@ -34,10 +34,11 @@ done
 seed_dirs() {
     case "$1" in
         dcap_*) echo tdx sgx ;;
-        evidence_detect) echo snp tdx sgx nitro ;;
+        evidence_detect) echo snp tdx sgx nitro azure tpm/gce-cos-85 ;;
         nitro_document) echo nitro ;;
         eventlog) echo ccel tpm/eventlogs ;;
-        jwt) echo azure ;;
+        jwt | azure_hcl) echo azure ;;
+        gotpm) echo tpm/gce-cos-85 ;;
         *) echo snp ;;
     esac
 }
