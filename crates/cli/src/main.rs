@@ -414,21 +414,13 @@ fn show_azure(e: &cloud_ra_verify::azure::AzureEvidence, product: Option<Product
             .iter()
             .map(|(b, m)| (b.name(), m.iter().map(|(i, x)| (i.to_string(), json!(hex::encode(x)))).collect()))
             .collect();
-        v["tpm_quote"] = json!({
-            "magic": "TPM_GENERATED_VALUE",
-            "type": "TPM_ST_ATTEST_QUOTE",
-            "qualified_signer": hex::encode(&a.qualified_signer),
-            "extra_data": hex::encode(&a.extra_data),
-            "clock": a.clock,
-            "reset_count": a.reset_count,
-            "restart_count": a.restart_count,
-            "safe": a.safe,
-            "firmware_version": format!("{:#018x}", a.firmware_version),
-            "selection": a.selection.iter().map(|(b, i)| json!({"bank": b.name(), "pcrs": i})).collect::<Vec<_>>(),
-            "pcr_digest": hex::encode(&a.pcr_digest),
-            "signature": {"scheme": s.scheme_name(), "bytes": s.sig.len()},
-            "pcrs": pcrs,
-        });
+        let mut quote = json!({"magic": "TPM_GENERATED_VALUE", "type": "TPM_ST_ATTEST_QUOTE"});
+        if let (Some(q), Value::Object(fields)) = (quote.as_object_mut(), a.to_json()) {
+            q.extend(fields);
+        }
+        quote["signature"] = json!({"scheme": s.scheme_name(), "bytes": s.sig.len()});
+        quote["pcrs"] = json!(pcrs);
+        v["tpm_quote"] = quote;
     }
     if let Some(p) = &e.ak_public {
         let ak = AkPublic::parse(p)?;

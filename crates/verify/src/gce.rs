@@ -9,7 +9,6 @@
 
 use crate::collateral::Collateral;
 use crate::error::{Error, Result};
-use crate::eventlog::AlgId;
 use crate::policy::{Policy, parse_hex};
 use crate::time::Timestamp;
 use crate::tpm::gotpm::Attestation;
@@ -252,33 +251,16 @@ pub fn claims(v: &VerifiedGce) -> Value {
             v.quotes
                 .iter()
                 .map(|q| {
-                    let a = &q.attest;
-                    json!({
-                        "bank": a.selection.first().map(|(b, _)| b.name()),
-                        "extra_data": hex::encode(&a.extra_data),
-                        "signature": q.signature.scheme_name(),
-                        "clock": a.clock,
-                        "reset_count": a.reset_count,
-                        "restart_count": a.restart_count,
-                        "safe": a.safe,
-                        "firmware_version": format!("{:#018x}", a.firmware_version),
-                        "selection": a.selection.iter().map(|(b, i)| json!({"bank": b.name(), "pcrs": i})).collect::<Vec<_>>(),
-                        "pcr_digest": hex::encode(&a.pcr_digest),
-                    })
+                    let mut j = q.attest.to_json();
+                    j["bank"] = json!(q.attest.selection.first().map(|(b, _)| b.name()));
+                    j["signature"] = json!(q.signature.scheme_name());
+                    j
                 })
                 .collect::<Vec<_>>()
         ),
     );
     // The same shape as Azure's: `pcrs` = SHA-256 bank by index, `pcrs_<bank>` for the others.
-    obj.insert("pcrs".into(), json!({}));
-    for (bank, m) in &v.pcrs {
-        let mut by_index = Map::new();
-        for (i, val) in m {
-            by_index.insert(i.to_string(), json!(hex::encode(val)));
-        }
-        let key = if *bank == AlgId::SHA256 { "pcrs".to_string() } else { format!("pcrs_{}", bank.name()) };
-        obj.insert(key, Value::Object(by_index));
-    }
+    crate::tpm::quote::insert_pcr_claims(&mut obj, &v.pcrs);
     let a = &v.attestation;
     obj.insert(
         "unverified".into(),

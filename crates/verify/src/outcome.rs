@@ -217,12 +217,17 @@ fn verify_snp(
         Err(e) => return Outcome::policy_error("snp", &d.what, &e),
     };
     let mut claims = snp::claims::claims(&verified);
+    mark_nonce_bound(&mut claims, opts, &fails);
+    Outcome::appraised("snp", &d.what, claims, &fails, &warns)
+}
+
+/// `nonce_bound`: a nonce was required (flag or policy) and its check passed.
+fn mark_nonce_bound(claims: &mut Value, opts: &VerifyOptions, fails: &[Error]) {
     if let Some(obj) = claims.as_object_mut() {
         let bound =
             (opts.nonce.is_some() || opts.policy.nonce.is_some()) && !fails.iter().any(|f| f.check == "policy.nonce");
         obj.insert("nonce_bound".into(), json!(bound));
     }
-    Outcome::appraised("snp", &d.what, claims, &fails, &warns)
 }
 
 fn verify_nitro(d: &Detected, document: &[u8], opts: &VerifyOptions, caches: Option<&Caches>) -> Outcome {
@@ -242,11 +247,7 @@ fn verify_nitro(d: &Detected, document: &[u8], opts: &VerifyOptions, caches: Opt
             Err(e) => return Outcome::policy_error("nitro", &d.what, &e),
         };
     let mut claims = nitro::claims::claims(&verified);
-    if let Some(obj) = claims.as_object_mut() {
-        let bound =
-            (opts.nonce.is_some() || opts.policy.nonce.is_some()) && !fails.iter().any(|f| f.check == "policy.nonce");
-        obj.insert("nonce_bound".into(), json!(bound));
-    }
+    mark_nonce_bound(&mut claims, opts, &fails);
     Outcome::appraised("nitro", &d.what, claims, &fails, &warns)
 }
 
@@ -287,11 +288,7 @@ fn verify_dcap(
         Err(e) => return Outcome::policy_error(platform, &d.what, &e),
     };
     let mut claims = dcap::claims::claims(&verified);
-    if let Some(obj) = claims.as_object_mut() {
-        let bound =
-            (opts.nonce.is_some() || opts.policy.nonce.is_some()) && !fails.iter().any(|f| f.check == "policy.nonce");
-        obj.insert("nonce_bound".into(), json!(bound));
-    }
+    mark_nonce_bound(&mut claims, opts, &fails);
     Outcome::appraised(platform, &d.what, claims, &fails, &warns)
 }
 

@@ -4,8 +4,7 @@
 
 use super::format::HclReport;
 use super::verify::{Hardware, VerifiedAzure};
-use crate::eventlog::AlgId;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// The HCL report's own fields (used by `show` and the claims).
 pub fn hcl_fields(h: &HclReport) -> Value {
@@ -61,30 +60,10 @@ pub fn claims(v: &VerifiedAzure) -> Value {
     );
     match &v.quote {
         Some(q) => {
-            let a = &q.attest;
-            obj.insert(
-                "tpm_quote".into(),
-                json!({
-                    "extra_data": hex::encode(&a.extra_data),
-                    "signature": q.signature.scheme_name(),
-                    "clock": a.clock,
-                    "reset_count": a.reset_count,
-                    "restart_count": a.restart_count,
-                    "safe": a.safe,
-                    "firmware_version": format!("{:#018x}", a.firmware_version),
-                    "selection": a.selection.iter().map(|(b, i)| json!({"bank": b.name(), "pcrs": i})).collect::<Vec<_>>(),
-                    "pcr_digest": hex::encode(&a.pcr_digest),
-                }),
-            );
-            obj.insert("pcrs".into(), json!({}));
-            for (bank, m) in &q.pcrs {
-                let mut by_index = Map::new();
-                for (i, val) in m {
-                    by_index.insert(i.to_string(), json!(hex::encode(val)));
-                }
-                let key = if *bank == AlgId::SHA256 { "pcrs".to_string() } else { format!("pcrs_{}", bank.name()) };
-                obj.insert(key, Value::Object(by_index));
-            }
+            let mut quote = q.attest.to_json();
+            quote["signature"] = json!(q.signature.scheme_name());
+            obj.insert("tpm_quote".into(), quote);
+            crate::tpm::quote::insert_pcr_claims(obj, &q.pcrs);
         }
         None => {
             obj.insert("tpm_quote".into(), Value::Null);

@@ -227,6 +227,11 @@ pub fn bind_tdx(log: &EventLog, regs: &TdxRegisters) -> Result<LogResult, Error>
         let v = vouched(&checks);
         claims::analyse(log, &|r| r != 4 && v(r))
     };
+    log_result(log, checks, a)
+}
+
+/// The result of a binding: claims only from vouched registers; a refused boot state is an error.
+fn log_result(log: &EventLog, checks: Vec<RegisterCheck>, a: Analysis) -> Result<LogResult, Error> {
     if let Some(e) = &a.refused {
         return Err(e.clone());
     }
@@ -276,17 +281,7 @@ pub fn bind_tpm(log: &EventLog, quoted: &BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>>
         let v = vouched(&checks);
         claims::analyse(log, &v)
     };
-    if let Some(e) = &a.refused {
-        return Err(e.clone());
-    }
-    let json = json!({
-        "format": log.format,
-        "events": log.events.len(),
-        "registers": checks,
-        "findings": a.findings,
-        "claims": a.claims,
-    });
-    Ok(LogResult { checks, analysis: Some(a), json })
+    log_result(log, checks, a)
 }
 
 fn fail(fails: &mut Vec<Error>, check: &'static str, detail: String) {

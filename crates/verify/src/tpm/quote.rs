@@ -569,3 +569,31 @@ pub fn verify_quote(
     }
     Ok(v.pcrs)
 }
+
+/// The fields of a quote's TPMS_ATTEST as JSON (the one shape claims and `show` use).
+impl Attest {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "qualified_signer": hex::encode(&self.qualified_signer),
+            "extra_data": hex::encode(&self.extra_data),
+            "clock": self.clock,
+            "reset_count": self.reset_count,
+            "restart_count": self.restart_count,
+            "safe": self.safe,
+            "firmware_version": format!("{:#018x}", self.firmware_version),
+            "selection": self.selection.iter().map(|(b, i)| serde_json::json!({"bank": b.name(), "pcrs": i})).collect::<Vec<_>>(),
+            "pcr_digest": hex::encode(&self.pcr_digest),
+        })
+    }
+}
+
+/// PCR values as claims: `pcrs` = the SHA-256 bank by index, `pcrs_<bank>` for the others.
+pub fn insert_pcr_claims(obj: &mut serde_json::Map<String, serde_json::Value>, pcrs: &QuotedPcrs) {
+    obj.insert("pcrs".into(), serde_json::json!({}));
+    for (bank, m) in pcrs {
+        let by_index: serde_json::Map<String, serde_json::Value> =
+            m.iter().map(|(i, v)| (i.to_string(), serde_json::json!(hex::encode(v)))).collect();
+        let key = if *bank == AlgId::SHA256 { "pcrs".to_string() } else { format!("pcrs_{}", bank.name()) };
+        obj.insert(key, serde_json::Value::Object(by_index));
+    }
+}
