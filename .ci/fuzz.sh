@@ -37,6 +37,7 @@ seed_dirs() {
         evidence_detect) echo snp tdx sgx nitro ;;
         nitro_document) echo nitro ;;
         eventlog) echo ccel tpm/eventlogs ;;
+        jwt) echo azure ;;
         *) echo snp ;;
     esac
 }

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 mod collateral;
 mod demo;
 mod eventlog;
+mod maa;
 mod nitro;
 
 const LONG_ABOUT: &str = "cloud-ra collects attestation evidence on confidential machines and verifies it anywhere, offline if need be.
@@ -53,6 +54,9 @@ enum Cmd {
     /// Measured boot: decode (show) or replay TCG event logs and TDX CCELs, optionally against a verified quote.
     #[command(subcommand)]
     Eventlog(eventlog::EventlogCmd),
+    /// Microsoft Azure Attestation: verify its tokens as a relying party.
+    #[command(subcommand)]
+    Maa(maa::MaaCmd),
 }
 
 #[derive(clap::Args)]
@@ -135,6 +139,7 @@ fn main() -> ExitCode {
         Cmd::Nitro(c) => nitro::run(c),
         Cmd::Collateral(c) => collateral::run(c),
         Cmd::Eventlog(c) => eventlog::run(c),
+        Cmd::Maa(c) => maa::run(c),
     };
     ExitCode::from(code as u8)
 }

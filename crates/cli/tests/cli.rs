@@ -419,3 +419,141 @@ fn nitro_real_documents_from_the_cli() {
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("module_id"));
 }
+
+// ---- eventlog show | replay [--against] and verify --eventlog -------------------------------
+
+const COS113_COLLATERAL: [&str; 5] = [
+    "tdx/automata-spr-collateral-1025/tcb_info.json",
+    "tdx/automata-spr-collateral-1025/identity.json",
+    "tdx/automata-spr-collateral-1025/pck_crl.der",
+    "roots/intel/intel_root_ca_crl.der",
+    "roots/intel/tcb_signing.der",
+];
+
+fn expected(file: &str, rel: &str) -> Value {
+    let v: Value = serde_json::from_slice(&testdata::read(file)).expect("expectations");
+    v["logs"][rel].clone()
+}
+
+#[test]
+fn eventlog_replay_json_has_the_expectation_shapes() {
+    for rel in ["rhel8-uefi.bin", "ubuntu-2104-no-secure-boot.bin", "gdc-host.bin"] {
+        let o = run(&["eventlog", "replay", &tv(&format!("tpm/eventlogs/{rel}")), "--json"]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let want = expected("tpm/eventlogs/expected_pcrs.json", rel);
+        let got = json(&o);
+        assert_eq!(got["pcrs"], want["pcrs"], "{rel}");
+        // Ours counts the Spec ID header event too; the expectations count TCG_PCR_EVENT2s.
+        assert_eq!(got["events"].as_u64(), want["events"].as_u64().map(|n| n + 1), "{rel}");
+        assert!(got["note"].as_str().unwrap_or("").contains("not vouched for"));
+    }
+    let rel = "ccel/trustee/CCEL_data_grub_gke";
+    let o = run(&["eventlog", "replay", &tv(rel), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["mr"], expected("ccel/expected_rtmrs.json", rel)["mr"]);
+}
+
+#[test]
+fn eventlog_show_decodes_events() {
+    let o = run(&[
+        "eventlog",
+        "show",
+        &tv("ccel/gcp-cos113/ccel_data.dat"),
+        "--table",
+        &tv("ccel/gcp-cos113/ccel_table.dat"),
+        "--json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json(&o);
+    let events = v["events"].as_array().expect("events");
+    let want = expected("ccel/expected_rtmrs.json", "ccel/gcp-cos113/ccel_data.dat")["events"].as_u64();
+    assert_eq!(Some(events.len() as u64), want.map(|n| n + 1), "the header event plus the expectations' events");
+    assert_eq!(events[0]["type"], "EV_NO_ACTION");
+    assert!(events.iter().any(|e| e["type"] == "EV_EFI_VARIABLE_DRIVER_CONFIG"));
+    // Human output names the events too.
+    let o = run(&["eventlog", "show", &tv("tpm/eventlogs/rhel8-uefi.bin")]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("EV_SEPARATOR"));
+}
+
+#[test]
+fn eventlog_replay_against_a_verified_td_quote() {
+    let mut args = vec![
+        "eventlog".to_string(),
+        "replay".into(),
+        tv("ccel/gcp-cos113/ccel_data.dat"),
+        "--table".into(),
+        tv("ccel/gcp-cos113/ccel_table.dat"),
+        "--against".into(),
+        tv("ccel/gcp-cos113/cos-113-tdx-quote.dat"),
+        "--at".into(),
+        "2025-11-01T00:00:00Z".into(),
+        "--offline".into(),
+    ];
+    for c in COS113_COLLATERAL {
+        args.push("--collateral".into());
+        args.push(tv(c));
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = run(&[refs.as_slice(), &["--json"]].concat());
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["against"]["verified"], true);
+    let st = |r: &str| {
+        v["registers"].as_array().and_then(|a| a.iter().find(|c| c["register"] == r)).map(|c| c["status"].clone())
+    };
+    assert_eq!(st("RTMR0"), Some(Value::from("matches")));
+    assert_eq!(st("RTMR2"), Some(Value::from("matches")));
+    assert_eq!(st("RTMR3"), Some(Value::from("unverified")));
+    assert_eq!(v["claims"]["secure_boot"], "disabled", "{}", v["claims"]);
+    assert_eq!(v["claims"]["secure_boot_variable"]["variable_data"], "00");
+    // Human output: one line per register.
+    let o = run(&refs);
+    assert_eq!(code(&o), 0);
+    let s = stdout(&o);
+    assert!(s.contains("evidence VERIFIED") && s.contains("RTMR1  matches"), "{s}");
+
+    // Another VM's log against the same quote: binding fails, exit 4.
+    let mut bad = args.clone();
+    bad[2] = tv("ccel/trustee/CCEL_data_grub_gke");
+    bad.drain(3..5);
+    let refs: Vec<&str> = bad.iter().map(String::as_str).collect();
+    let o = run(&refs);
+    assert_eq!(code(&o), 4, "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("FAIL eventlog.binding"), "{}", stdout(&o));
+
+    // verify --eventlog: the same binding inside the verify contract.
+    let mut v_args = vec!["verify".to_string(), tv("ccel/gcp-cos113/cos-113-tdx-quote.dat")];
+    v_args.extend(args[9..].iter().cloned());
+    v_args.extend([
+        "--eventlog".into(),
+        tv("ccel/gcp-cos113/ccel_data.dat"),
+        "--at".into(),
+        "2025-11-01T00:00:00Z".into(),
+    ]);
+    v_args.push("--json".into());
+    let refs: Vec<&str> = v_args.iter().map(String::as_str).collect();
+    let o = run(&refs);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(json(&o)["claims"]["secure_boot"], "disabled");
+}
+
+#[test]
+fn eventlog_bad_input_is_refused_precisely() {
+    let s = Scratch::new("eventlog-bad");
+    let log = testdata::read("tpm/eventlogs/debian-10.bin");
+    let o = run(&["eventlog", "show", &s.file("trunc.bin", &log[..3000])]);
+    assert_eq!(code(&o), 2);
+    let e = stderr(&o);
+    assert!(e.contains("eventlog.format") && e.contains("event 5") && e.contains("offset"), "{e}");
+    let o = run(&["eventlog", "replay", &s.file("empty.bin", b"")]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("empty"), "{}", stderr(&o));
+    let o = run(&["eventlog", "show", &s.path("missing.bin")]);
+    assert_ne!(code(&o), 0);
+    assert!(stderr(&o).contains("missing.bin"), "{}", stderr(&o));
+    // The go-eventlog duplicate separator: replays, but its boot state is refused.
+    let o = run(&["eventlog", "replay", &tv("ccel/go-eventlog/cos-113-intel-tdx-dupe-separator.bin"), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(json(&o).to_string().contains("duplicate separator"), "{}", stdout(&o));
+}

@@ -1,4 +1,4 @@
-//! One HTTP GET with the rules every collateral source needs: a timeout for the whole exchange,
+//! One HTTP exchange (GET, or POST of a JSON body) with the rules every remote source needs: a timeout for the whole exchange,
 //! a bounded body, retries with exponential backoff on transport errors, 5xx and 429 (honouring
 //! `Retry-After` up to a bound), and no retry on other 4xx.
 
@@ -60,9 +60,30 @@ impl Http {
 
     /// GETs `url`. `not_found` explains the usual causes of a 404 for this item.
     pub fn get(&self, url: &str, headers: &[(&str, &str)], not_found: &str) -> Result<Response, CollError> {
+        self.exchange(url, headers, None, not_found)
+    }
+
+    /// POSTs a JSON body to `url` (Azure IMDS `/acc/tdquote`, MAA `/attest/...`); same rules as GET.
+    pub fn post_json(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        not_found: &str,
+    ) -> Result<Response, CollError> {
+        self.exchange(url, headers, Some(body), not_found)
+    }
+
+    fn exchange(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        not_found: &str,
+    ) -> Result<Response, CollError> {
         let mut last = None;
         for attempt in 0..=self.retries {
-            match self.once(url, headers, not_found, attempt + 1) {
+            match self.once(url, headers, body, not_found, attempt + 1) {
                 Attempt::Done(r) => return Ok(r),
                 Attempt::Fail(e) => return Err(e),
                 Attempt::Retry(e, wait) => {
@@ -78,8 +99,12 @@ impl Http {
         Err(CollError::new(e.kind, format!("{} (gave up after {} attempts)", e.detail, self.retries + 1)))
     }
 
-    fn once(&self, url: &str, headers: &[(&str, &str)], not_found: &str, n: u32) -> Attempt {
-        let mut req = self.client.get(url);
+    fn once(&self, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>, not_found: &str, n: u32) -> Attempt {
+        let m = if body.is_some() { "POST" } else { "GET" };
+        let mut req = match body {
+            None => self.client.get(url),
+            Some(b) => self.client.post(url).header("content-type", "application/json").body(b.to_vec()),
+        };
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -87,13 +112,13 @@ impl Http {
             Ok(r) => r,
             Err(e) if e.is_timeout() => {
                 return Attempt::Retry(
-                    CollError::new(Kind::Network, format!("GET {url}: no answer within {:?}", self.timeout)),
+                    CollError::new(Kind::Network, format!("{m} {url}: no answer within {:?}", self.timeout)),
                     Duration::ZERO,
                 );
             }
             Err(e) => {
                 return Attempt::Retry(
-                    CollError::new(Kind::Network, format!("GET {url}: {}", error_chain(&e))),
+                    CollError::new(Kind::Network, format!("{m} {url}: {}", error_chain(&e))),
                     Duration::ZERO,
                 );
             }
@@ -108,7 +133,7 @@ impl Http {
         match status {
             200 => {}
             404 => {
-                return Attempt::Fail(CollError::new(Kind::NotFound, format!("GET {url}: 404 Not Found. {not_found}")));
+                return Attempt::Fail(CollError::new(Kind::NotFound, format!("{m} {url}: 404 Not Found. {not_found}")));
             }
             429 | 500..=599 => {
                 let what = if status == 429 {
@@ -123,7 +148,7 @@ impl Http {
                             return Attempt::Fail(CollError::new(
                                 Kind::Network,
                                 format!(
-                                    "GET {url}: {what}, Retry-After {s} s is longer than the {} s this client waits; try again later",
+                                    "{m} {url}: {what}, Retry-After {s} s is longer than the {} s this client waits; try again later",
                                     self.max_retry_after.as_secs()
                                 ),
                             ));
@@ -132,12 +157,12 @@ impl Http {
                     }
                     _ => Duration::ZERO,
                 };
-                return Attempt::Retry(CollError::new(Kind::Network, format!("GET {url}: {what}")), wait);
+                return Attempt::Retry(CollError::new(Kind::Network, format!("{m} {url}: {what}")), wait);
             }
             other => {
                 return Attempt::Fail(CollError::new(
                     Kind::Invalid,
-                    format!("GET {url}: HTTP {other} {}", resp.status().canonical_reason().unwrap_or("")),
+                    format!("{m} {url}: HTTP {other} {}", resp.status().canonical_reason().unwrap_or("")),
                 ));
             }
         }
@@ -147,7 +172,7 @@ impl Http {
         {
             return Attempt::Fail(CollError::new(
                 Kind::Invalid,
-                format!("GET {url}: body of {len} bytes is larger than the {} accepted", self.max_body),
+                format!("{m} {url}: body of {len} bytes is larger than the {} accepted", self.max_body),
             ));
         }
         let content_type = get_h("content-type").cloned();
@@ -160,12 +185,12 @@ impl Http {
             } else {
                 format!("body truncated after {} bytes: {e}", body.len())
             };
-            return Attempt::Retry(CollError::new(Kind::Network, format!("GET {url}: {what}")), Duration::ZERO);
+            return Attempt::Retry(CollError::new(Kind::Network, format!("{m} {url}: {what}")), Duration::ZERO);
         }
         if body.len() > self.max_body {
             return Attempt::Fail(CollError::new(
                 Kind::Invalid,
-                format!("GET {url}: body larger than the {} bytes accepted", self.max_body),
+                format!("{m} {url}: body larger than the {} bytes accepted", self.max_body),
             ));
         }
         if let Some(len) = declared
@@ -174,7 +199,7 @@ impl Http {
             return Attempt::Retry(
                 CollError::new(
                     Kind::Network,
-                    format!("GET {url}: body truncated: {} of the {len} bytes announced", body.len()),
+                    format!("{m} {url}: body truncated: {} of the {len} bytes announced", body.len()),
                 ),
                 Duration::ZERO,
             );

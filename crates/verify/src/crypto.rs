@@ -61,6 +61,50 @@ pub struct PublicKey {
 }
 
 impl PublicKey {
+    /// An RSA key from its big-endian modulus and exponent (PKCS#1 RSAPublicKey DER inside).
+    pub fn rsa(n: &[u8], e: &[u8]) -> PublicKey {
+        let mut body = Vec::new();
+        der_uint(n, &mut body);
+        der_uint(e, &mut body);
+        let mut der = vec![0x30];
+        der_len(body.len(), &mut der);
+        der.extend(body);
+        PublicKey { kind: KeyKind::Rsa, bytes: der }
+    }
+
+    /// Modulus and exponent of an RSA key (big-endian, leading zeros stripped).
+    pub fn rsa_parts(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+        if self.kind != KeyKind::Rsa {
+            return None;
+        }
+        let (t, seq, _) = der_tlv(&self.bytes)?;
+        let (t1, n, rest) = der_tlv(seq)?;
+        let (t2, e, _) = der_tlv(rest)?;
+        if t != 0x30 || t1 != 2 || t2 != 2 {
+            return None;
+        }
+        let strip = |v: &[u8]| v.iter().position(|&x| x != 0).map(|i| v[i..].to_vec()).unwrap_or_else(|| vec![0]);
+        Some((strip(n), strip(e)))
+    }
+
+    /// An EC key from big-endian affine coordinates (left-padded to the field size).
+    pub fn ec(kind: KeyKind, x: &[u8], y: &[u8]) -> Result<PublicKey, String> {
+        let size = match kind {
+            KeyKind::EcP256 => 32,
+            KeyKind::EcP384 => 48,
+            KeyKind::Rsa => return Err("not an EC key kind".into()),
+        };
+        if x.len() > size || y.len() > size {
+            return Err(format!("EC coordinates longer than {size} bytes"));
+        }
+        let mut p = vec![4u8];
+        p.extend(std::iter::repeat_n(0, size - x.len()));
+        p.extend_from_slice(x);
+        p.extend(std::iter::repeat_n(0, size - y.len()));
+        p.extend_from_slice(y);
+        Ok(PublicKey { kind, bytes: p })
+    }
+
     /// The AWS-LC algorithm for verifying `alg` signatures with this key, if the pair makes sense.
     pub fn algorithm(&self, alg: SigAlg) -> Option<&'static dyn signature::VerificationAlgorithm> {
         use KeyKind::*;
@@ -95,4 +139,50 @@ impl PublicKey {
             self.algorithm(alg).ok_or_else(|| format!("a {:?} key cannot verify a {:?} signature", self.kind, alg))?;
         signature::ParsedPublicKey::new(algorithm, &self.bytes).map_err(|e| format!("public key rejected: {e}"))
     }
+}
+
+fn der_len(n: usize, out: &mut Vec<u8>) {
+    if n < 0x80 {
+        out.push(n as u8);
+    } else if n < 0x100 {
+        out.extend([0x81, n as u8]);
+    } else {
+        out.extend([0x82, (n >> 8) as u8, n as u8]);
+    }
+}
+
+/// A DER INTEGER of an unsigned big-endian value (leading zeros stripped, sign byte added).
+fn der_uint(v: &[u8], out: &mut Vec<u8>) {
+    let v = match v.iter().position(|&x| x != 0) {
+        Some(i) => &v[i..],
+        None => &[0u8][..],
+    };
+    let pad = v.first().is_some_and(|&x| x & 0x80 != 0);
+    out.push(0x02);
+    der_len(v.len() + usize::from(pad), out);
+    if pad {
+        out.push(0);
+    }
+    out.extend_from_slice(v);
+}
+
+/// One DER TLV: (tag, value, rest); None when malformed (lengths up to 3 bytes).
+pub(crate) fn der_tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *b.first()?;
+    let l0 = *b.get(1)?;
+    let (len, hdr) = if l0 < 0x80 {
+        (l0 as usize, 2)
+    } else {
+        let n = (l0 & 0x7F) as usize;
+        if n == 0 || n > 3 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | *b.get(2 + i)? as usize;
+        }
+        (len, 2 + n)
+    };
+    let end = hdr.checked_add(len)?;
+    Some((tag, b.get(hdr..end)?, b.get(end..)?))
 }

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod dcap;
 pub mod error;
 pub mod eventlog;
+pub mod jwt;
 pub mod nitro;
 pub mod outcome;
 pub mod policy;

@@ -134,9 +134,19 @@ pub fn verify_detected(
         Evidence::Dcap { quote } => verify_dcap(d, quote, collateral, opts, caches),
         Evidence::Nitro { document } => verify_nitro(d, document, opts, caches),
     };
-    // Measured boot: replay given logs against the verified registers (claims + `[eventlog]`).
-    if !opts.eventlogs.is_empty() || opts.policy.eventlog.is_active() {
-        crate::eventlog::bind::attach(&mut o, &opts.eventlogs, &opts.policy.eventlog);
+    // Measured boot: replay the given logs and those the bundle carries against the verified
+    // registers (claims + `[eventlog]`). A carried log that does not parse fails the evidence.
+    let carried = match crate::eventlog::bind::bundle_logs(d) {
+        Ok(l) => l,
+        Err(e) => {
+            o.failures.insert(0, Failure::from(&e));
+            o.status = Status::Contraindicated;
+            Vec::new()
+        }
+    };
+    if !opts.eventlogs.is_empty() || !carried.is_empty() || opts.policy.eventlog.is_active() {
+        let logs: Vec<crate::eventlog::EventLog> = opts.eventlogs.iter().cloned().chain(carried).collect();
+        crate::eventlog::bind::attach(&mut o, &logs, &opts.policy.eventlog);
     }
     o
 }

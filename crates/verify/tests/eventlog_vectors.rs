@@ -96,7 +96,8 @@ fn trustee_decodings_match_event_by_event() {
     }
 }
 
-fn gcp_outcome(logs: Vec<eventlog::EventLog>) -> cloud_ra_verify::Outcome {
+/// The Intel collateral that covers the cos-113 quote on 2025-11-01.
+fn cos113_collateral() -> Collateral {
     let mut c = Collateral::default();
     for f in [
         "tdx/automata-spr-collateral-1025/tcb_info.json",
@@ -107,6 +108,11 @@ fn gcp_outcome(logs: Vec<eventlog::EventLog>) -> cloud_ra_verify::Outcome {
     ] {
         c.add_file(f, &testdata::read(f)).expect("collateral");
     }
+    c
+}
+
+fn gcp_outcome(logs: Vec<eventlog::EventLog>) -> cloud_ra_verify::Outcome {
+    let c = cos113_collateral();
     let mut opts = VerifyOptions::at(Timestamp::parse_rfc3339("2025-11-01T00:00:00Z").expect("time"));
     opts.eventlogs = logs;
     verify_evidence(&testdata::read("ccel/gcp-cos113/cos-113-tdx-quote.dat"), &c, &opts, None)
@@ -160,16 +166,7 @@ fn gcp_cos113_policy() {
     let log =
         parse_ccel(&testdata::read("ccel/gcp-cos113/ccel_table.dat"), &testdata::read("ccel/gcp-cos113/ccel_data.dat"))
             .expect("ccel");
-    let mut c = Collateral::default();
-    for f in [
-        "tdx/automata-spr-collateral-1025/tcb_info.json",
-        "tdx/automata-spr-collateral-1025/identity.json",
-        "tdx/automata-spr-collateral-1025/pck_crl.der",
-        "roots/intel/intel_root_ca_crl.der",
-        "roots/intel/tcb_signing.der",
-    ] {
-        c.add_file(f, &testdata::read(f)).expect("collateral");
-    }
+    let c = cos113_collateral();
     let mut opts = VerifyOptions::at(Timestamp::parse_rfc3339("2025-11-01T00:00:00Z").expect("time"));
     opts.policy = cloud_ra_verify::Policy::parse("p", "[eventlog]\nrequire_secure_boot = true\n").expect("policy");
     opts.eventlogs = vec![log];
@@ -299,4 +296,46 @@ fn gce_cos_85_replays_against_verified_quotes_in_three_banks() {
     for n in 0..attest.len() {
         assert!(cloud_ra_verify::tpm::Attest::parse(&attest[..n]).is_err());
     }
+}
+
+fn gcp_bundle(extra: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut b =
+        cloud_ra_verify::bundle::Bundle::new_dcap("tdx", &testdata::read("ccel/gcp-cos113/cos-113-tdx-quote.dat"));
+    for (k, v) in extra {
+        b.evidence.insert(k.to_string(), cloud_ra_verify::bundle::B64(v.clone()));
+    }
+    b.to_json().into_bytes()
+}
+
+fn gcp_bundle_outcome(extra: &[(&str, Vec<u8>)]) -> cloud_ra_verify::Outcome {
+    let c = cos113_collateral();
+    let opts = VerifyOptions::at(Timestamp::parse_rfc3339("2025-11-01T00:00:00Z").expect("time"));
+    verify_evidence(&gcp_bundle(extra), &c, &opts, None)
+}
+
+#[test]
+fn bundle_carried_ccel_is_replayed_against_the_verified_quote() {
+    let table = testdata::read("ccel/gcp-cos113/ccel_table.dat");
+    let log = testdata::read("ccel/gcp-cos113/ccel_data.dat");
+    let o = gcp_bundle_outcome(&[("eventlog_ccel", log.clone()), ("eventlog_ccel_table", table.clone())]);
+    assert!(o.verified, "{:?}", o.failures);
+    assert!(o.failures.is_empty(), "{:?}", o.failures);
+    assert_eq!(o.claims["secure_boot"], "disabled");
+    let regs = o.claims["eventlog"][0]["registers"].as_array().expect("registers");
+    assert!(regs.iter().filter(|r| r["register"] == "RTMR1").all(|r| r["status"] == "matches"));
+    // Without the table the log area is parsed alone: same result.
+    let o = gcp_bundle_outcome(&[("eventlog_ccel", log.clone())]);
+    assert_eq!(o.claims["secure_boot"], "disabled", "{:?}", o.failures);
+    // Another VM's log carried in the bundle fails the binding (exit 4), as with --eventlog.
+    let o = gcp_bundle_outcome(&[("eventlog_ccel", testdata::read("ccel/trustee/CCEL_data_grub_gke"))]);
+    assert_eq!(o.exit_code(), 4, "{:?}", o.failures);
+    assert!(o.failures.iter().any(|f| f.check == "eventlog.binding"));
+    // A truncated carried log is invalid evidence that names the bundle key.
+    let o = gcp_bundle_outcome(&[("eventlog_tpm", log[..100].to_vec())]);
+    assert_eq!(o.exit_code(), 2, "{:?}", o.failures);
+    assert!(o.failures[0].detail.contains("bundle evidence 'eventlog_tpm'"), "{:?}", o.failures);
+    // A bundle without logs has no eventlog claims.
+    let o = gcp_bundle_outcome(&[]);
+    assert!(o.claims.get("eventlog").is_none());
+    assert_eq!(o.claims["secure_boot"], Value::Null);
 }

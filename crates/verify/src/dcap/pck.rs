@@ -28,26 +28,7 @@ pub struct PckExtensions {
     pub sgx_type: Option<u32>,
 }
 
-/// One TLV: (tag, value, rest).
-fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let tag = *b.first()?;
-    let l0 = *b.get(1)?;
-    let (len, hdr) = if l0 < 0x80 {
-        (l0 as usize, 2)
-    } else {
-        let n = (l0 & 0x7F) as usize;
-        if n == 0 || n > 3 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..n {
-            len = (len << 8) | *b.get(2 + i)? as usize;
-        }
-        (len, 2 + n)
-    };
-    let end = hdr.checked_add(len)?;
-    Some((tag, b.get(hdr..end)?, b.get(end..)?))
-}
+use crate::crypto::der_tlv as tlv;
 
 /// Iterates the elements of a constructed value.
 fn elements<'a>(mut b: &'a [u8], what: &str) -> Result<Vec<(u8, &'a [u8])>> {

@@ -246,6 +246,25 @@ fn accepted(field: &'static str, v: &OneOrMany, have: &[u8]) -> Result<bool, Err
 
 /// The `verify` hook: replays `logs` against the registers of a verified outcome, adds the results
 /// to its claims (`eventlog`, `secure_boot`, `measured_boot`), and appraises `[eventlog]`.
+/// Event logs carried in a bundle's evidence: `eventlog_tpm` (TCG PC Client log), `eventlog_ccel`
+/// (the CCEL log area, checked against `eventlog_ccel_table` when that is carried too).
+pub fn bundle_logs(d: &crate::bundle::Detected) -> crate::error::Result<Vec<EventLog>> {
+    let Some(b) = &d.bundle else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for (k, v) in &b.evidence {
+        let log = match k.as_str() {
+            "eventlog_tpm" => super::format::parse(&v.0, Flavour::Tpm),
+            "eventlog_ccel" => match b.evidence.get("eventlog_ccel_table") {
+                Some(t) => super::format::parse_ccel(&t.0, &v.0),
+                None => super::format::parse(&v.0, Flavour::Ccel),
+            },
+            _ => continue,
+        };
+        out.push(log.map_err(|e| Error::new(e.category, e.check, format!("bundle evidence '{k}': {}", e.detail)))?);
+    }
+    Ok(out)
+}
+
 pub fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
     let mut fails: Vec<Error> = Vec::new();
     let mut warns: Vec<Error> = Vec::new();
