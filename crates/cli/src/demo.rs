@@ -28,6 +28,8 @@ pub struct AttestArgs {
     /// Output file (default: stdout).
     #[arg(short, long)]
     output: Option<String>,
+    #[command(flatten)]
+    pub verifier: crate::serve::VerifierArgs,
 }
 
 fn fresh_nonce() -> Result<[u8; 64], Error> {
@@ -49,6 +51,15 @@ fn device(platform: &str, path: &str) -> Result<Box<dyn SevGuest>, Error> {
 }
 
 pub fn run_attest(a: AttestArgs) -> i32 {
+    if a.verifier.verifier.is_some() {
+        if a.nonce.is_some() {
+            return fail(&Error::usage(
+                "attest",
+                "--nonce and --verifier exclude each other: the verifier issues the nonce",
+            ));
+        }
+        return crate::serve::attest_with_verifier(&a.verifier, |nonce| collect_bundle(&a, nonce).map(|(b, _)| b));
+    }
     let nonce = match &a.nonce {
         Some(h) => match parse_hex("nonce", h, 64) {
             Ok(v) => v,
@@ -62,24 +73,27 @@ pub fn run_attest(a: AttestArgs) -> i32 {
             Err(e) => return fail(&e),
         },
     };
+    match collect_bundle(&a, &nonce) {
+        Ok((bundle, source)) => write_bundle(&bundle.to_json(), a.output.as_deref(), &source),
+        Err(e) => fail(&e),
+    }
+}
+
+/// Collects evidence on the chosen platform with REPORT_DATA = the nonce (zero-padded).
+fn collect_bundle(a: &AttestArgs, nonce: &[u8]) -> Result<(cloud_ra_verify::bundle::Bundle, String), Error> {
     if let Some(tdx) = match a.platform.as_str() {
         "sim-tdx" => Some(true),
         "sim-sgx" => Some(false),
         _ => None,
     } {
-        let bundle = cloud_ra_attest::collect::collect_sim_dcap_bundle(tdx, pad64(&nonce), &nonce, Timestamp::now());
-        return write_bundle(&bundle.to_json(), a.output.as_deref(), &a.platform);
+        let bundle = cloud_ra_attest::collect::collect_sim_dcap_bundle(tdx, pad64(nonce), nonce, Timestamp::now());
+        return Ok((bundle, a.platform.clone()));
     }
-    let dev = match device(&a.platform, &a.device) {
-        Ok(d) => d,
-        Err(e) => return fail(&e),
-    };
-    let o = SnpCollectOptions { report_data: pad64(&nonce), vmpl: a.vmpl, extended: a.extended, msg_version: 1 };
-    let bundle = match collect_snp_bundle(dev.as_ref(), &o, &nonce, Timestamp::now()) {
-        Ok(b) => b,
-        Err(e) => return fail(&Error::usage("attest", e.to_string())),
-    };
-    write_bundle(&bundle.to_json(), a.output.as_deref(), &dev.describe())
+    let dev = device(&a.platform, &a.device)?;
+    let o = SnpCollectOptions { report_data: pad64(nonce), vmpl: a.vmpl, extended: a.extended, msg_version: 1 };
+    let bundle = collect_snp_bundle(dev.as_ref(), &o, nonce, Timestamp::now())
+        .map_err(|e| Error::usage("attest", e.to_string()))?;
+    Ok((bundle, dev.describe()))
 }
 
 fn write_bundle(text: &str, output: Option<&str>, source: &str) -> i32 {

@@ -13,6 +13,8 @@ mod demo;
 mod eventlog;
 mod maa;
 mod nitro;
+mod serve;
+mod token;
 
 const LONG_ABOUT: &str = "cloud-ra collects attestation evidence on confidential machines and verifies it anywhere, offline if need be.
 
@@ -57,6 +59,12 @@ enum Cmd {
     /// Microsoft Azure Attestation: verify its tokens as a relying party.
     #[command(subcommand)]
     Maa(maa::MaaCmd),
+    /// The verifier service: Veraison challenge-response API, one-shot verification, signed EAR results (JWKS),
+    /// audit store on SQLite or PostgreSQL, metrics and a dashboard.
+    Serve(serve::ServeArgs),
+    /// Attestation results (EAR JWTs) from `cloud-ra serve`, checked as a relying party would.
+    #[command(subcommand)]
+    Token(token::TokenCmd),
 }
 
 #[derive(clap::Args)]
@@ -140,6 +148,8 @@ fn main() -> ExitCode {
         Cmd::Collateral(c) => collateral::run(c),
         Cmd::Eventlog(c) => eventlog::run(c),
         Cmd::Maa(c) => maa::run(c),
+        Cmd::Serve(a) => serve::run_serve(a),
+        Cmd::Token(c) => token::run(c),
     };
     ExitCode::from(code as u8)
 }

@@ -6,8 +6,7 @@ use crate::listener::ClientAddr;
 use crate::result::{NonceSource, ResultInput, build_ear, sign};
 use crate::store::{Appraisal, Claim, Completion, now_ms};
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -84,7 +83,11 @@ fn json_response(status: StatusCode, v: &Value) -> Response {
 
 fn db_unavailable(e: crate::store::DbError) -> Response {
     tracing::error!(error = %e, "store unavailable");
-    problem(StatusCode::SERVICE_UNAVAILABLE, "store", "the audit store is unavailable; nothing was recorded, retry later")
+    problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store",
+        "the audit store is unavailable; nothing was recorded, retry later",
+    )
 }
 
 async fn not_found() -> Response {
@@ -99,7 +102,8 @@ async fn method_not_allowed() -> Response {
 async fn observe(State(st): S, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let client = req.extensions().get::<ConnectInfo<ClientAddr>>().map(|c| c.0.0.to_string()).unwrap_or_default();
     let resp = next.run(req).await;
     let secs = start.elapsed().as_secs_f64();
@@ -111,7 +115,8 @@ async fn observe(State(st): S, req: Request, next: Next) -> Response {
 async fn rate_limit(State(st): S, ConnectInfo(addr): ConnectInfo<ClientAddr>, req: Request, next: Next) -> Response {
     if let Err(wait) = st.limiter.check(addr.0.ip()) {
         st.metrics.rate_limited();
-        let mut r = problem(StatusCode::TOO_MANY_REQUESTS, "rate_limit", "too many attestation requests from this address");
+        let mut r =
+            problem(StatusCode::TOO_MANY_REQUESTS, "rate_limit", "too many attestation requests from this address");
         if let Ok(v) = HeaderValue::from_str(&format!("{}", wait.ceil().max(1.0) as u64)) {
             r.headers_mut().insert(header::RETRY_AFTER, v);
         }
@@ -177,8 +182,9 @@ fn query_params(q: Option<&str>) -> Result<Vec<(String, String)>, Response> {
     let mut out = Vec::new();
     for pair in q.unwrap_or_default().split('&').filter(|s| !s.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_decode(v)
-            .ok_or_else(|| problem(StatusCode::BAD_REQUEST, "query", format!("query parameter {k:?} is not valid percent-encoding")))?;
+        let v = percent_decode(v).ok_or_else(|| {
+            problem(StatusCode::BAD_REQUEST, "query", format!("query parameter {k:?} is not valid percent-encoding"))
+        })?;
         out.push((k.to_string(), v));
     }
     Ok(out)
@@ -210,7 +216,8 @@ fn percent_decode(s: &str) -> Option<String> {
 
 fn random(n: usize) -> Result<Vec<u8>, Response> {
     let mut v = vec![0u8; n];
-    getrandom::fill(&mut v).map_err(|_| problem(StatusCode::SERVICE_UNAVAILABLE, "randomness", "no randomness available"))?;
+    getrandom::fill(&mut v)
+        .map_err(|_| problem(StatusCode::SERVICE_UNAVAILABLE, "randomness", "no randomness available"))?;
     Ok(v)
 }
 
@@ -237,7 +244,13 @@ async fn new_session(State(st): S, RawQuery(q): RawQuery) -> Response {
                 let d = STANDARD.decode(t).or_else(|_| URL_SAFE.decode(t)).or_else(|_| URL_SAFE_NO_PAD.decode(t));
                 match d {
                     Ok(n) if (8..=64).contains(&n.len()) => given = Some(n),
-                    Ok(n) => return problem(StatusCode::BAD_REQUEST, "nonce", format!("the nonce is {} bytes; 8 to 64 accepted", n.len())),
+                    Ok(n) => {
+                        return problem(
+                            StatusCode::BAD_REQUEST,
+                            "nonce",
+                            format!("the nonce is {} bytes; 8 to 64 accepted", n.len()),
+                        );
+                    }
                     Err(_) => return problem(StatusCode::BAD_REQUEST, "nonce", "the nonce is not base64"),
                 }
             }
@@ -337,7 +350,11 @@ async fn delete_session(State(st): S, Path(id): Path<String>) -> Response {
 /// The declared media type (parameters ignored), which must be one this verifier accepts.
 fn media_type(headers: &HeaderMap) -> Result<&'static str, Response> {
     let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return Err(problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "media_type", format!("no Content-Type; accepted: {}", MEDIA_TYPES.join(", "))));
+        return Err(problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "media_type",
+            format!("no Content-Type; accepted: {}", MEDIA_TYPES.join(", ")),
+        ));
     };
     let base = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     MEDIA_TYPES.iter().find(|m| **m == base).copied().ok_or_else(|| {
@@ -353,21 +370,37 @@ fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
-fn body_or_problem(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Response> {
-    match body {
-        Ok(b) if b.is_empty() => Err(problem(StatusCode::BAD_REQUEST, "body", "the request body (the evidence) is empty")),
-        Ok(b) => Ok(b),
-        Err(e) => {
-            let status = e.status();
-            let status = if status.is_server_error() { StatusCode::BAD_REQUEST } else { status };
-            Err(problem(status, "body", e.body_text()))
-        }
+/// Reads the whole body, at most `limit` bytes.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+    let too_large =
+        || problem(StatusCode::PAYLOAD_TOO_LARGE, "body", format!("the body exceeds the {limit}-byte limit"));
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
     }
+    match axum::body::to_bytes(body, limit).await {
+        Ok(b) if b.is_empty() => {
+            Err(problem(StatusCode::BAD_REQUEST, "body", "the request body (the evidence) is empty"))
+        }
+        Ok(b) => Ok(b),
+        Err(e) if e.to_string().contains("length limit") => Err(too_large()),
+        Err(e) => Err(problem(StatusCode::BAD_REQUEST, "body", format!("the body could not be read: {e}"))),
+    }
+}
+
+/// Runs a request's work in its own task: once the whole evidence has arrived, the appraisal
+/// (nonce consumed, result recorded) completes even if the client goes away meanwhile.
+async fn detached(work: impl std::future::Future<Output = Response> + Send + 'static) -> Response {
+    tokio::spawn(work)
+        .await
+        .unwrap_or_else(|_| problem(StatusCode::SERVICE_UNAVAILABLE, "verify", "the appraisal task failed"))
 }
 
 /// Parses the evidence and checks it is what its media type says (cheap; before the nonce is spent).
 fn detect_as(bytes: &[u8], mt: &str) -> Result<Detected, Response> {
-    let d = detect(bytes).map_err(|e| problem(StatusCode::UNPROCESSABLE_ENTITY, &e.check.to_string(), e.detail.clone()))?;
+    let d =
+        detect(bytes).map_err(|e| problem(StatusCode::UNPROCESSABLE_ENTITY, &e.check.to_string(), e.detail.clone()))?;
     let ok = match (&d.evidence, d.bundle.is_some(), mt) {
         (_, true, MT_BUNDLE) => true,
         (Evidence::Snp { .. }, false, MT_SNP) => true,
@@ -376,7 +409,11 @@ fn detect_as(bytes: &[u8], mt: &str) -> Result<Detected, Response> {
         _ => false,
     };
     if !ok {
-        return Err(problem(StatusCode::UNPROCESSABLE_ENTITY, "media_type", format!("the body is {}, not {mt}", d.what)));
+        return Err(problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "media_type",
+            format!("the body is {}, not {mt}", d.what),
+        ));
     }
     Ok(d)
 }
@@ -401,22 +438,57 @@ struct Done {
     refusal: Option<Value>,
 }
 
-/// Verifies on the bounded pool, builds and signs the result, records it durably. Runs in its
-/// own task: a client that disconnects does not cancel an appraisal that has consumed a nonce.
+/// Where the nonce of an appraisal comes from.
+enum NonceFrom {
+    /// A session: its nonce is consumed (once, atomically) before verification.
+    Session(String),
+    /// The one-shot endpoint: whatever the caller gave, if anything.
+    Caller(Option<Vec<u8>>),
+}
+
+/// Consumes the session's nonce, verifies on the bounded pool, builds and signs the result,
+/// records it durably. Runs in its own task once the whole request has arrived: a client that
+/// disconnects does not cancel an appraisal half-way (the nonce spent, nothing recorded).
 async fn appraise(
     st: Arc<AppState>,
     d: Detected,
     evidence: Bytes,
     mt: &'static str,
-    nonce: Option<Vec<u8>>,
-    source: NonceSource,
-    session_id: Option<String>,
+    from: NonceFrom,
     client: String,
 ) -> Result<Done, Response> {
-    let task = tokio::spawn(async move {
-        let permit = st.pool.clone().acquire_owned().await.map_err(|_| {
-            problem(StatusCode::SERVICE_UNAVAILABLE, "shutdown", "the verifier is shutting down")
-        })?;
+    {
+        let (nonce, source, session_id) = match from {
+            NonceFrom::Caller(n) => {
+                let src = if n.is_some() { NonceSource::Caller } else { NonceSource::None };
+                (n, src, None)
+            }
+            NonceFrom::Session(id) => match st.store.claim_session(&id, now_ms()).await {
+                Ok(Claim::Claimed(n)) => (Some(n), NonceSource::Session, Some(id)),
+                Ok(Claim::Unknown) => return Err(problem(StatusCode::NOT_FOUND, "session", "no such session")),
+                Ok(Claim::Expired) => {
+                    return Err(problem(
+                        StatusCode::GONE,
+                        "session.expired",
+                        "the session expired; its nonce can no longer be used",
+                    ));
+                }
+                Ok(Claim::Used(state)) => {
+                    return Err(problem(
+                        StatusCode::CONFLICT,
+                        "session.used",
+                        format!("the session's nonce was already used (state {state}); nonces are single-use"),
+                    ));
+                }
+                Err(e) => return Err(db_unavailable(e)),
+            },
+        };
+        let permit = st
+            .pool
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| problem(StatusCode::SERVICE_UNAVAILABLE, "shutdown", "the verifier is shutting down"))?;
         let st2 = st.clone();
         let nonce2 = nonce.clone();
         let ev = evidence.clone();
@@ -433,8 +505,6 @@ async fn appraise(
         })
         .await
         .map_err(|_| problem(StatusCode::SERVICE_UNAVAILABLE, "verify", "the verification worker stopped"))?;
-        let verdict = if outcome.verified { format!("{:?}", outcome.status).to_lowercase() } else { "not_verified".into() };
-        st.metrics.verification(&outcome.platform, &verdict, secs);
         let nonce_failure = outcome.failures.iter().find(|f| f.check == "policy.nonce");
         let refusal = match (source, nonce_failure) {
             (NonceSource::Session, Some(f)) => Some(json!({
@@ -444,6 +514,7 @@ async fn appraise(
             _ => None,
         };
         let now = now_ms();
+        let mut verdict = "refused".to_string();
         let token = if refusal.is_none() {
             let ear = build_ear(&ResultInput {
                 outcome: &outcome,
@@ -454,6 +525,7 @@ async fn appraise(
                 iat: now.div_euclid(1000),
                 ttl_secs: st.cfg.result_ttl_secs as i64,
             });
+            verdict = ear.status.map(|t| t.as_str().to_string()).unwrap_or_default();
             Some(sign(&ear, &st.key).map_err(|e| {
                 tracing::error!(error = %e, "signing");
                 problem(StatusCode::SERVICE_UNAVAILABLE, "sign", "the result could not be signed")
@@ -461,6 +533,7 @@ async fn appraise(
         } else {
             None
         };
+        st.metrics.verification(&outcome.platform, &verdict, secs);
         let id = hex::encode(random(16)?);
         let appraisal = Appraisal {
             id,
@@ -472,7 +545,7 @@ async fn appraise(
             platform: outcome.platform.clone(),
             detected: outcome.detected.clone(),
             verified: outcome.verified,
-            status: if refusal.is_some() { "refused".into() } else { format!("{:?}", outcome.status).to_lowercase() },
+            status: verdict,
             nonce: nonce.as_ref().map(hex::encode),
             nonce_source: source.as_str().into(),
             claims: outcome.claims.clone(),
@@ -492,8 +565,7 @@ async fn appraise(
         st.store.record(&appraisal, session_id.as_ref().map(|_| &completion)).await.map_err(db_unavailable)?;
         tracing::info!(appraisal = %appraisal.id, platform = %appraisal.platform, status = %appraisal.status, session = ?appraisal.session_id, "appraisal recorded");
         Ok(Done { appraisal, outcome, token, refusal })
-    });
-    task.await.unwrap_or_else(|_| Err(problem(StatusCode::SERVICE_UNAVAILABLE, "verify", "the appraisal task failed")))
+    }
 }
 
 /// `POST /challenge-response/v1/session/{id}`: evidence bound to the session's nonce.
@@ -502,7 +574,7 @@ async fn submit(
     ConnectInfo(addr): ConnectInfo<ClientAddr>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     if !valid_id(&id) {
         return problem(StatusCode::NOT_FOUND, "session", "no such session");
@@ -511,31 +583,25 @@ async fn submit(
         Ok(m) => m,
         Err(r) => return r,
     };
-    let body = match body_or_problem(body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let d = match detect_as(&body, mt) {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let nonce = match st.store.claim_session(&id, now_ms()).await {
-        Ok(Claim::Claimed(n)) => n,
-        Ok(Claim::Unknown) => return problem(StatusCode::NOT_FOUND, "session", "no such session"),
-        Ok(Claim::Expired) => return problem(StatusCode::GONE, "session.expired", "the session expired; its nonce can no longer be used"),
-        Ok(Claim::Used(state)) => {
-            return problem(StatusCode::CONFLICT, "session.used", format!("the session's nonce was already used (state {state}); nonces are single-use"));
+    detached(async move {
+        let body = match read_body(&headers, body, st.cfg.max_body_bytes).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let d = match detect_as(&body, mt) {
+            Ok(d) => d,
+            Err(r) => return r,
+        };
+        match appraise(st.clone(), d, body, mt, NonceFrom::Session(id.clone()), addr.0.to_string()).await {
+            Err(r) => r,
+            Ok(_) => match st.store.session(&id).await {
+                Ok(Some(s)) => json_response(StatusCode::OK, &session_json(&s)),
+                Ok(None) => problem(StatusCode::NOT_FOUND, "session", "the session was deleted meanwhile"),
+                Err(e) => db_unavailable(e),
+            },
         }
-        Err(e) => return db_unavailable(e),
-    };
-    match appraise(st.clone(), d, body, mt, Some(nonce), NonceSource::Session, Some(id.clone()), addr.0.to_string()).await {
-        Err(r) => r,
-        Ok(_) => match st.store.session(&id).await {
-            Ok(Some(s)) => json_response(StatusCode::OK, &session_json(&s)),
-            Ok(None) => problem(StatusCode::NOT_FOUND, "session", "the session was deleted meanwhile"),
-            Err(e) => db_unavailable(e),
-        },
-    }
+    })
+    .await
 }
 
 /// `POST /v1/attest/{platform}[?nonce=HEX]`: one-shot verification without a session. The nonce
@@ -546,7 +612,7 @@ async fn attest_once(
     Path(platform): Path<String>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let params = match query_params(q.as_deref()) {
         Ok(p) => p,
@@ -560,43 +626,55 @@ async fn attest_once(
                 Ok(_) => return problem(StatusCode::BAD_REQUEST, "nonce", "the nonce is empty"),
                 Err(e) => return problem(StatusCode::BAD_REQUEST, "nonce", e.detail),
             },
-            other => return problem(StatusCode::BAD_REQUEST, "query", format!("unknown query parameter {:?}", truncate(other, 64))),
+            other => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "query",
+                    format!("unknown query parameter {:?}", truncate(other, 64)),
+                );
+            }
         }
     }
     let mt = match media_type(&headers) {
         Ok(m) => m,
         Err(r) => return r,
     };
-    let body = match body_or_problem(body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let d = match detect_as(&body, mt) {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let found = platform_of(&d);
-    if platform != "auto" && platform != found {
-        return problem(StatusCode::UNPROCESSABLE_ENTITY, "platform", format!("the evidence is {found}, not {}", truncate(&platform, 64)));
-    }
-    let source = if nonce.is_some() { NonceSource::Caller } else { NonceSource::None };
-    match appraise(st, d, body, mt, nonce, source, None, addr.0.to_string()).await {
-        Err(r) => r,
-        Ok(done) => json_response(
-            StatusCode::OK,
-            &json!({
-                "appraisal": done.appraisal.id,
-                "platform": done.outcome.platform,
-                "verified": done.outcome.verified,
-                "status": done.appraisal.status,
-                "nonce_source": done.appraisal.nonce_source,
-                "failures": done.outcome.failures,
-                "warnings": done.outcome.warnings,
-                "result": done.token,
-                "refusal": done.refusal,
-            }),
-        ),
-    }
+    detached(async move {
+        let body = match read_body(&headers, body, st.cfg.max_body_bytes).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let d = match detect_as(&body, mt) {
+            Ok(d) => d,
+            Err(r) => return r,
+        };
+        let found = platform_of(&d);
+        if platform != "auto" && platform != found {
+            return problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "platform",
+                format!("the evidence is {found}, not {}", truncate(&platform, 64)),
+            );
+        }
+        match appraise(st, d, body, mt, NonceFrom::Caller(nonce), addr.0.to_string()).await {
+            Err(r) => r,
+            Ok(done) => json_response(
+                StatusCode::OK,
+                &json!({
+                    "appraisal": done.appraisal.id,
+                    "platform": done.outcome.platform,
+                    "verified": done.outcome.verified,
+                    "status": done.appraisal.status,
+                    "nonce_source": done.appraisal.nonce_source,
+                    "failures": done.outcome.failures,
+                    "warnings": done.outcome.warnings,
+                    "result": done.token,
+                    "refusal": done.refusal,
+                }),
+            ),
+        }
+    })
+    .await
 }
 
 async fn list_appraisals(State(st): S, RawQuery(q): RawQuery) -> Response {

@@ -107,7 +107,17 @@ impl Config {
         macro_rules! set {
             ($($k:ident),*) => { $( if let Some(v) = f.$k { self.$k = v; } )* };
         }
-        set!(trust_simulated, allow_plain_http, session_ttl_secs, result_ttl_secs, max_body_bytes, request_timeout_secs, verify_workers, rate_limit_per_sec, rate_limit_burst);
+        set!(
+            trust_simulated,
+            allow_plain_http,
+            session_ttl_secs,
+            result_ttl_secs,
+            max_body_bytes,
+            request_timeout_secs,
+            verify_workers,
+            rate_limit_per_sec,
+            rate_limit_burst
+        );
         if f.tls_cert.is_some() {
             self.tls_cert = f.tls_cert;
         }

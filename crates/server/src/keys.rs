@@ -105,7 +105,8 @@ impl SigningKey {
         let mut input = URL_SAFE_NO_PAD.encode(header.to_string());
         input.push('.');
         input.push_str(&URL_SAFE_NO_PAD.encode(claims));
-        let sig = self.pair.sign(&SystemRandom::new(), input.as_bytes()).map_err(|_| "ECDSA signing failed".to_string())?;
+        let sig =
+            self.pair.sign(&SystemRandom::new(), input.as_bytes()).map_err(|_| "ECDSA signing failed".to_string())?;
         input.push('.');
         input.push_str(&URL_SAFE_NO_PAD.encode(sig.as_ref()));
         Ok(input)

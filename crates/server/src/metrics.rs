@@ -80,7 +80,11 @@ impl Metrics {
         let Ok(m) = self.inner.lock() else { return out };
         out.push_str("# HELP cloud_ra_http_requests_total HTTP requests by method, route and status.\n# TYPE cloud_ra_http_requests_total counter\n");
         for ((method, route, status), n) in &m.requests {
-            let _ = writeln!(out, "cloud_ra_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}", esc(route));
+            let _ = writeln!(
+                out,
+                "cloud_ra_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+                esc(route)
+            );
         }
         out.push_str("# HELP cloud_ra_http_request_duration_seconds HTTP request latency by route.\n# TYPE cloud_ra_http_request_duration_seconds histogram\n");
         for (route, h) in &m.request_latency {
@@ -88,7 +92,11 @@ impl Metrics {
         }
         out.push_str("# HELP cloud_ra_verifications_total Appraisals by platform and outcome.\n# TYPE cloud_ra_verifications_total counter\n");
         for ((platform, outcome), n) in &m.verifications {
-            let _ = writeln!(out, "cloud_ra_verifications_total{{platform=\"{}\",outcome=\"{outcome}\"}} {n}", esc(platform));
+            let _ = writeln!(
+                out,
+                "cloud_ra_verifications_total{{platform=\"{}\",outcome=\"{outcome}\"}} {n}",
+                esc(platform)
+            );
         }
         out.push_str("# HELP cloud_ra_verification_duration_seconds Verification latency (on the verification pool) by platform.\n# TYPE cloud_ra_verification_duration_seconds histogram\n");
         for (platform, h) in &m.verify_latency {

@@ -112,7 +112,10 @@ pub fn build_ear(r: &ResultInput<'_>) -> Ear {
     e.profile = EAR_PROFILE.into();
     e.iat = r.iat;
     e.exp = Some(r.iat + r.ttl_secs);
-    e.vid = VerifierID { build: concat!("cloud-ra-server ", env!("CARGO_PKG_VERSION")).into(), developer: "cloud-ra".into() };
+    e.vid = VerifierID {
+        build: concat!("cloud-ra-server ", env!("CARGO_PKG_VERSION")).into(),
+        developer: "cloud-ra".into(),
+    };
     if let Some(n) = r.nonce {
         e.nonce = ear::Nonce::try_from(n).ok();
     }

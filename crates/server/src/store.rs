@@ -135,7 +135,11 @@ pub enum Claim {
     Used(String),
 }
 
-const APPRAISAL_COLUMNS: &str = "id, created_ms, session_id, client, evidence_sha256, media_type, platform, detected, verified, status, nonce, nonce_source, claims, failures, warnings, token";
+macro_rules! cols {
+    () => {
+        "id, created_ms, session_id, client, evidence_sha256, media_type, platform, detected, verified, status, nonce, nonce_source, claims, failures, warnings, token"
+    };
+}
 
 macro_rules! appraisal_from_row {
     ($r:expr) => {{
@@ -166,17 +170,13 @@ macro_rules! appraisal_from_row {
         })()
     }};
 }
-use appraisal_from_row;
 
 impl Store {
     /// Opens (and for SQLite creates) the database named by `url` and brings its schema up to date.
     pub async fn open(url: &str) -> R<Store> {
         let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect(url)
-                .await?;
+            let pool =
+                PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
             Store::Postgres(pool)
         } else if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
@@ -385,7 +385,7 @@ impl Store {
     /// The most recent appraisals, newest first.
     pub async fn recent(&self, limit: i64) -> R<Vec<Appraisal>> {
         let rows = on_pool!(self, pool => {
-            sqlx::query(&format!("SELECT {APPRAISAL_COLUMNS} FROM appraisals ORDER BY created_ms DESC, id DESC LIMIT $1"))
+            sqlx::query(concat!("SELECT ", cols!(), " FROM appraisals ORDER BY created_ms DESC, id DESC LIMIT $1"))
                 .bind(limit)
                 .fetch_all(pool)
                 .await?
@@ -398,7 +398,7 @@ impl Store {
 
     pub async fn appraisal(&self, id: &str) -> R<Option<Appraisal>> {
         let row = on_pool!(self, pool => {
-            sqlx::query(&format!("SELECT {APPRAISAL_COLUMNS} FROM appraisals WHERE id = $1"))
+            sqlx::query(concat!("SELECT ", cols!(), " FROM appraisals WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
@@ -419,12 +419,8 @@ impl Store {
     }
 }
 
-
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// A database URL without its password, for messages and logs.
