@@ -99,7 +99,11 @@ pub fn run_serve(a: ServeArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    let _ = tracing_subscriber::fmt().with_target(false).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return fail(&Error::usage("serve", format!("tokio runtime: {e}"))),

@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::listener::ClientAddr;
 use crate::result::{NonceSource, ResultInput, build_ear, sign};
-use crate::store::{Appraisal, Claim, Completion, now_ms};
+use crate::store::{Appraisal, Claim, Completion, Record, now_ms};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
@@ -108,7 +108,7 @@ async fn observe(State(st): S, req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     let secs = start.elapsed().as_secs_f64();
     st.metrics.request(method.as_str(), &route, resp.status().as_u16(), secs);
-    tracing::info!(%method, route, status = resp.status().as_u16(), client, ms = secs * 1e3, "request");
+    tracing::debug!(%method, route, status = resp.status().as_u16(), client, ms = secs * 1e3, "request");
     resp
 }
 
@@ -457,6 +457,7 @@ async fn appraise(
     from: NonceFrom,
     client: String,
 ) -> Result<Done, Response> {
+    let _inflight = st.inflight.enter();
     {
         let (nonce, source, session_id) = match from {
             NonceFrom::Caller(n) => {
@@ -553,16 +554,15 @@ async fn appraise(
             warnings: serde_json::to_value(&outcome.warnings).unwrap_or(Value::Null),
             token: token.clone(),
         };
-        let ev_b64 = STANDARD.encode(&evidence);
-        let failure_text = refusal.as_ref().map(|r| r.to_string());
-        let completion = Completion {
+        let completion = session_id.as_ref().map(|_| Completion {
             state: if refusal.is_some() { "failed" } else { "complete" },
-            result: token.as_deref(),
-            failure: failure_text.as_deref(),
+            result: token.clone(),
+            failure: refusal.as_ref().map(|r| r.to_string()),
             media_type: mt,
-            evidence_b64: &ev_b64,
-        };
-        st.store.record(&appraisal, session_id.as_ref().map(|_| &completion)).await.map_err(db_unavailable)?;
+            evidence_b64: STANDARD.encode(&evidence),
+        });
+        let record = st.writer.record(Record { appraisal, session: completion }).await.map_err(db_unavailable)?;
+        let appraisal = record.appraisal;
         tracing::info!(appraisal = %appraisal.id, platform = %appraisal.platform, status = %appraisal.status, session = ?appraisal.session_id, "appraisal recorded");
         Ok(Done { appraisal, outcome, token, refusal })
     }

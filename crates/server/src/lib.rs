@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod result;
 pub mod store;
+pub mod writer;
 
 pub use config::Config;
 pub use store::Store;
@@ -35,6 +36,9 @@ pub struct AppState {
     pub pool: Arc<Semaphore>,
     pub metrics: metrics::Metrics,
     pub limiter: ratelimit::RateLimiter,
+    pub writer: writer::Writer,
+    /// Appraisals under way (their nonce may be spent): shutdown waits for them.
+    pub inflight: Inflight,
 }
 
 /// A server ready to accept connections.
@@ -86,6 +90,8 @@ impl Server {
         let state = Arc::new(AppState {
             pool: Arc::new(Semaphore::new(cfg.verify_workers)),
             limiter: ratelimit::RateLimiter::new(cfg.rate_limit_per_sec, cfg.rate_limit_burst),
+            writer: writer::Writer::start(store.clone(), if matches!(store, Store::Sqlite(_)) { 1 } else { 4 }),
+            inflight: Inflight::default(),
             cfg,
             store,
             key,
@@ -118,7 +124,7 @@ impl Server {
         let r = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         purge.abort();
         // Appraisals whose client went away still run to completion (and their audit record).
-        let _ = state.pool.acquire_many(state.cfg.verify_workers as u32).await;
+        state.inflight.wait_idle().await;
         state.store.close().await;
         tracing::info!("cloud-ra verifier stopped");
         r.map_err(|e| e.to_string())
@@ -146,4 +152,38 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown requested: finishing in-flight appraisals");
+}
+
+/// Counts appraisals under way.
+#[derive(Default)]
+pub struct Inflight {
+    n: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+pub struct InflightGuard<'a>(&'a Inflight);
+
+impl Inflight {
+    pub fn enter(&self) -> InflightGuard<'_> {
+        self.n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InflightGuard(self)
+    }
+
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if self.n.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for InflightGuard<'_> {
+    fn drop(&mut self) {
+        if self.0.n.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }

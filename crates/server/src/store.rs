@@ -118,12 +118,18 @@ pub struct Appraisal {
 }
 
 /// The final state a session reaches with its appraisal.
-pub struct Completion<'a> {
-    pub state: &'a str,
-    pub result: Option<&'a str>,
-    pub failure: Option<&'a str>,
-    pub media_type: &'a str,
-    pub evidence_b64: &'a str,
+pub struct Completion {
+    pub state: &'static str,
+    pub result: Option<String>,
+    pub failure: Option<String>,
+    pub media_type: &'static str,
+    pub evidence_b64: String,
+}
+
+/// One appraisal to record, with its session's final state when it has one.
+pub struct Record {
+    pub appraisal: Appraisal,
+    pub session: Option<Completion>,
 }
 
 /// Why a session cannot take evidence.
@@ -340,42 +346,45 @@ impl Store {
         Ok(n)
     }
 
-    /// Records the appraisal and, when it belongs to a session, the session's final state, in
-    /// one transaction. Returns after the commit (durable), before the client is answered.
-    pub async fn record(&self, a: &Appraisal, session: Option<&Completion<'_>>) -> R<()> {
+    /// Records appraisals and, for those of a session, the session's final state, all in one
+    /// transaction (group commit). Returns after the commit: durable before any client is answered.
+    pub async fn record(&self, records: &[&Record]) -> R<()> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO appraisals (id, created_ms, session_id, client, evidence_sha256, media_type, platform, detected, verified, status, nonce, nonce_source, claims, failures, warnings, token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
-                .bind(&a.id)
-                .bind(a.created_ms)
-                .bind(&a.session_id)
-                .bind(&a.client)
-                .bind(&a.evidence_sha256)
-                .bind(&a.media_type)
-                .bind(&a.platform)
-                .bind(&a.detected)
-                .bind(i64::from(a.verified))
-                .bind(&a.status)
-                .bind(&a.nonce)
-                .bind(&a.nonce_source)
-                .bind(a.claims.to_string())
-                .bind(a.failures.to_string())
-                .bind(a.warnings.to_string())
-                .bind(&a.token)
-                .execute(&mut *tx)
-                .await?;
-            if let (Some(sid), Some(c)) = (&a.session_id, session) {
-                sqlx::query("UPDATE sessions SET state = $2, result = $3, failure = $4, media_type = $5, evidence_b64 = $6, appraisal_id = $7, updated_ms = $8 WHERE id = $1")
-                    .bind(sid)
-                    .bind(c.state)
-                    .bind(c.result)
-                    .bind(c.failure)
-                    .bind(c.media_type)
-                    .bind(c.evidence_b64)
+            for rec in records {
+                let a = &rec.appraisal;
+                sqlx::query("INSERT INTO appraisals (id, created_ms, session_id, client, evidence_sha256, media_type, platform, detected, verified, status, nonce, nonce_source, claims, failures, warnings, token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
                     .bind(&a.id)
                     .bind(a.created_ms)
+                    .bind(&a.session_id)
+                    .bind(&a.client)
+                    .bind(&a.evidence_sha256)
+                    .bind(&a.media_type)
+                    .bind(&a.platform)
+                    .bind(&a.detected)
+                    .bind(i64::from(a.verified))
+                    .bind(&a.status)
+                    .bind(&a.nonce)
+                    .bind(&a.nonce_source)
+                    .bind(a.claims.to_string())
+                    .bind(a.failures.to_string())
+                    .bind(a.warnings.to_string())
+                    .bind(&a.token)
                     .execute(&mut *tx)
                     .await?;
+                if let (Some(sid), Some(c)) = (&a.session_id, &rec.session) {
+                    sqlx::query("UPDATE sessions SET state = $2, result = $3, failure = $4, media_type = $5, evidence_b64 = $6, appraisal_id = $7, updated_ms = $8 WHERE id = $1")
+                        .bind(sid)
+                        .bind(c.state)
+                        .bind(&c.result)
+                        .bind(&c.failure)
+                        .bind(c.media_type)
+                        .bind(&c.evidence_b64)
+                        .bind(&a.id)
+                        .bind(a.created_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             tx.commit().await?;
         });
