@@ -119,7 +119,7 @@ pub fn build_ear(r: &ResultInput<'_>) -> Ear {
     if let Some(n) = r.nonce {
         e.nonce = ear::Nonce::try_from(n).ok();
     }
-    let status = a.status.clone();
+    let status = a.status;
     let submod = if o.platform.is_empty() { "unknown".to_string() } else { o.platform.clone() };
     e.submods.insert(submod, a);
     e.status = Some(status);
