@@ -482,3 +482,35 @@ async fn tls_on_loopback() {
     assert!(client().get(s.url("/healthz")).send().await.is_err());
     s.stop().await;
 }
+
+/// The database goes away (PostgreSQL database dropped under the server): precise 503s, no
+/// panic, no answer that claims an appraisal was recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_going_away_is_a_503() {
+    if !backends().contains(&"postgres") {
+        return;
+    }
+    let dir = scratch("db-gone");
+    let db = fresh_db("postgres", &dir).await;
+    let s = TestServer::start(config(&dir, &db)).await;
+    let c = client();
+    let (url, nonce) = new_session(&c, &s, "").await;
+    let name = db.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&std::env::var("CLOUD_RA_TEST_POSTGRES").unwrap())
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&admin).await.unwrap();
+    let (status, p) = submit(&c, &url, MT_BUNDLE, sim_bundle(&nonce)).await;
+    assert_eq!(status, 503, "{p}");
+    assert_eq!(p["check"], "store");
+    let (status, _) = submit(&c, &s.url("/v1/attest/snp"), MT_BUNDLE, sim_bundle(&nonce)).await;
+    assert_eq!(status, 503);
+    let r = c.get(s.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(c.get(s.url("/healthz")).send().await.unwrap().status(), 200, "alive, not ready");
+    let r = c.post(s.url(&format!("{CR}/newSession"))).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    s.stop().await;
+}
