@@ -12,13 +12,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CLOUD_RA_TESTDATA="${CLOUD_RA_TESTDATA:-$(cd .. && pwd)/shared/testdata}"
 SECS="${BENCH_SECS:-10}"
-CONC="${BENCH_CONC:-32}"
+CONC="${BENCH_CONC:-16}"
 cargo build --release -q -p cloud-ra --bin cloud-ra -p cloud-ra-server --example loadgen
 BIN=target/release/cloud-ra
 LG=target/release/examples/loadgen
 REPORT="$CLOUD_RA_TESTDATA/snp/trustee-milan/test-report.bin"
 VCEK="$CLOUD_RA_TESTDATA/snp/trustee-milan/test-vcek.der"
-NONCE=$(od -An -tx1 -j 80 -N 64 "$REPORT" | tr -d ' \n')
+NONCE=$(od -v -An -tx1 -j 80 -N 64 "$REPORT" | tr -d ' \n')
 TOKEN=bench-admin-token-0123456789
 work=$(mktemp -d)
 pid=
