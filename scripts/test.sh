@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 # add swtpm, PostgreSQL and Chromium here.
 need=()
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
-# The verifier service's store tests run on PostgreSQL too; its dashboard test drives Chromium.
+# The verifier service's store tests run on PostgreSQL too.
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# `compare --html` and the verifier's dashboard are rendered in headless Chromium
+# (crates/cli/tests/survey_cli.rs, crates/server/tests/dashboard.rs).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

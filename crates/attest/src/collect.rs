@@ -122,3 +122,117 @@ pub fn collect_sim_dcap_bundle(tdx: bool, report_data: [u8; 64], nonce: &[u8], n
     });
     b
 }
+
+/// Why a configfs-tsm collection failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CollectError {
+    #[error(transparent)]
+    Tsm(#[from] crate::configfs_tsm::TsmError),
+    /// The provider answered, but not with evidence of the kind it claims.
+    #[error("configfs-tsm provider '{provider}': {detail}")]
+    Garbage { provider: String, detail: String },
+}
+
+/// Collects through configfs-tsm: `sev_guest` gives an SNP report (+ certificate table in
+/// `auxblob`), `tdx_guest` a TDX quote. The outblob is parsed before it is bundled, so a provider
+/// answering garbage is refused here, naming the field. With `simulated_collateral`, the simulated
+/// Intel collateral valid at `now` rides along (as `collect_sim_dcap_bundle` does).
+pub fn collect_tsm_bundle(
+    tsm: &crate::configfs_tsm::ConfigfsTsm,
+    nonce: &[u8],
+    vmpl: Option<u32>,
+    expect_provider: Option<&str>,
+    now: Timestamp,
+) -> Result<Bundle, CollectError> {
+    use crate::configfs_tsm::TsmRequest;
+    let req =
+        TsmRequest { inblob: nonce.to_vec(), privlevel: vmpl, expect_provider: expect_provider.map(str::to_string) };
+    let resp = tsm.get(&req)?;
+    let garbage = |detail: String| CollectError::Garbage { provider: resp.provider.clone(), detail };
+    let mut b = match resp.provider.as_str() {
+        "sev_guest" => {
+            let report = cloud_ra_verify::snp::Report::parse(&resp.outblob)
+                .map_err(|e| garbage(format!("outblob is not an SNP report: {e}")))?;
+            let table = match &resp.auxblob {
+                Some(a) if a.iter().any(|&x| x != 0) => {
+                    let entries = cloud_ra_verify::snp::format::parse_cert_table(a)
+                        .map_err(|e| garbage(format!("auxblob is not a certificate table: {e}")))?;
+                    Some(cloud_ra_verify::snp::format::write_cert_table(&entries))
+                }
+                _ => None,
+            };
+            Bundle::new_snp(&report.raw[..], table.as_deref())
+        }
+        "tdx_guest" => {
+            let q = cloud_ra_verify::dcap::Quote::parse(&resp.outblob)
+                .map_err(|e| garbage(format!("outblob is not a TDX quote: {e}")))?;
+            let mut b = Bundle::new_dcap("tdx", &q.raw);
+            if tsm.fs.simulated() {
+                use cloud_ra_verify::bundle::{B64, BundleCert};
+                b.certs = cloud_ra_sim::intel::SimIntel::get()
+                    .collateral(true, now.0)
+                    .into_iter()
+                    .map(|(name, bytes)| BundleCert {
+                        kind: name.split('.').next().unwrap_or("collateral").into(),
+                        der: B64(bytes),
+                    })
+                    .collect();
+            }
+            b
+        }
+        other => {
+            return Err(garbage(format!(
+                "cloud-ra collects sev_guest and tdx_guest reports; this provider ('{other}') is not supported"
+            )));
+        }
+    };
+    b.nonce = Some(hex::encode(nonce));
+    b.collected_at = Some(now.to_rfc3339());
+    b.platform_info = json!({
+        "interface": tsm.describe(),
+        "simulated": tsm.fs.simulated(),
+        "provider": resp.provider,
+        "requested_vmpl": vmpl,
+        "privlevel_floor": resp.privlevel_floor,
+        "generation": resp.generation,
+        "extended": resp.auxblob.is_some(),
+    });
+    Ok(b)
+}
+
+/// The TPM event log the kernel exposes (securityfs).
+pub const TPM_EVENTLOG: &str = "/sys/kernel/security/tpm0/binary_bios_measurements";
+/// The TDX CC event log (the log area the ACPI CCEL table points to).
+pub const CCEL_DATA: &str = "/sys/firmware/acpi/tables/data/CCEL";
+/// The ACPI CCEL table itself (its log-area length lets the verifier check the log).
+pub const CCEL_TABLE: &str = "/sys/firmware/acpi/tables/CCEL";
+const MAX_EVENTLOG: u64 = 16 << 20;
+
+/// Adds the event logs present under `root` to the bundle (`evidence.eventlog_tpm`,
+/// `evidence.eventlog_ccel` and `evidence.eventlog_ccel_table`, as the shared bundle contract
+/// names them; `verify` replays them). Returns a note for each
+/// log that exists but could not be read (e.g. securityfs needs root); absent logs are skipped.
+pub fn add_eventlogs(b: &mut Bundle, root: &std::path::Path) -> Vec<String> {
+    use std::io::Read;
+    let mut notes = Vec::new();
+    for (key, abs) in
+        [("eventlog_tpm", TPM_EVENTLOG), ("eventlog_ccel", CCEL_DATA), ("eventlog_ccel_table", CCEL_TABLE)]
+    {
+        let p = root.join(abs.trim_start_matches('/'));
+        if std::fs::symlink_metadata(&p).is_err() {
+            continue;
+        }
+        let mut buf = Vec::new();
+        match std::fs::File::open(&p).and_then(|f| f.take(MAX_EVENTLOG + 1).read_to_end(&mut buf)) {
+            Ok(_) if buf.len() as u64 > MAX_EVENTLOG => {
+                notes.push(format!("{}: larger than {MAX_EVENTLOG} bytes, not included", p.display()))
+            }
+            Ok(_) if buf.is_empty() => notes.push(format!("{}: empty, not included", p.display())),
+            Ok(_) => {
+                b.evidence.insert(key.into(), cloud_ra_verify::bundle::B64(buf));
+            }
+            Err(e) => notes.push(format!("{}: {e}, not included", p.display())),
+        }
+    }
+    notes
+}

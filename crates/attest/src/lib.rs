@@ -3,10 +3,13 @@
 //! cannot exist; they speak the same byte protocol as the kernel interfaces.
 
 pub mod collect;
+pub mod configfs_tsm;
 pub mod nitro_service;
 pub mod nsm;
 pub mod sev_guest;
 pub mod sim_sev_guest;
+pub mod survey;
+pub mod tdx_guest;
 pub mod vsock;
 
 pub use collect::{SnpCollectOptions, collect_snp_bundle};

@@ -8,7 +8,9 @@ use cloud_ra_verify::{Collateral, Error, Outcome, Policy, Status, Timestamp, Ver
 use serde_json::{Value, json};
 use std::process::ExitCode;
 
+mod attest;
 mod collateral;
+mod compare;
 mod demo;
 mod eventlog;
 mod maa;
@@ -29,7 +31,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Verify evidence (raw SNP report, report + cert table, or a cloud-ra bundle) and appraise it.
+    /// Verify evidence (raw SNP report, report + cert table, DCAP quote, Nitro document, Azure HCL report or trustee az-*-vtpm evidence, or a cloud-ra bundle) and appraise it.
     Verify(VerifyArgs),
     /// Print every field of an evidence file or certificate (human; --json for machines).
     Show {
@@ -45,8 +47,14 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Collect evidence on this machine into a cloud-ra evidence bundle.
-    Attest(demo::AttestArgs),
+    /// Collect evidence on this machine (or a simulated platform) into a cloud-ra evidence bundle.
+    Attest(attest::AttestArgs),
+    /// Which TEE, cloud and attestation interfaces this machine has (short form of survey).
+    Detect(attest::DetectArgs),
+    /// Every fact about this machine's confidential computing, each with its source and trust level.
+    Survey(attest::SurveyArgs),
+    /// Side-by-side comparison of survey files (Markdown, or --html for a standalone page).
+    Compare(compare::CompareArgs),
     /// AWS Nitro Enclaves: the enclave's document server and the parent's verifying client.
     #[command(subcommand)]
     Nitro(nitro::NitroCmd),
@@ -56,7 +64,7 @@ enum Cmd {
     /// Measured boot: decode (show) or replay TCG event logs and TDX CCELs, optionally against a verified quote.
     #[command(subcommand)]
     Eventlog(eventlog::EventlogCmd),
-    /// Microsoft Azure Attestation: verify its tokens as a relying party.
+    /// Microsoft Azure Attestation: build the request bodies the seed sends (SevSnpVm, TdxVm, SgxEnclave), send them, verify tokens as a relying party.
     #[command(subcommand)]
     Maa(maa::MaaCmd),
     /// The verifier service: Veraison challenge-response API, one-shot verification, signed EAR results (JWKS),
@@ -69,7 +77,9 @@ enum Cmd {
 
 #[derive(clap::Args)]
 struct VerifyArgs {
-    /// Evidence file: raw 1184-byte SNP report, report followed by its certificate table, or a cloud-ra bundle.
+    /// Evidence file: raw 1184-byte SNP report, report followed by its certificate table, DCAP quote,
+    /// Nitro document, Azure HCL report (NV 0x01400001), CoCo trustee az-snp-vtpm/az-tdx-vtpm
+    /// evidence JSON, or a cloud-ra bundle (incl. azure-snp-vtpm / azure-tdx-vtpm).
     evidence: String,
     /// Certificate, chain or CRL file (PEM or DER; kind detected from content). Repeatable.
     #[arg(long)]
@@ -85,6 +95,7 @@ struct VerifyArgs {
     #[arg(long)]
     eventlog: Vec<String>,
     /// The nonce the verifier issued (hex, up to 64 bytes): REPORT_DATA must equal it, zero-padded.
+    /// Azure vTPM: the quote's extraData must equal it (or a fresh HCL report's user-data carry it).
     #[arg(long)]
     nonce: Option<String>,
     /// Product line for reports that do not carry CPUID (v2).
@@ -143,7 +154,10 @@ fn main() -> ExitCode {
         Cmd::Verify(a) => run_verify(a),
         Cmd::Show { file, json, product } => run_show(&file, json, product),
         Cmd::Demo { json } => demo::run_demo(json),
-        Cmd::Attest(a) => demo::run_attest(a),
+        Cmd::Attest(a) => attest::run_attest(a),
+        Cmd::Detect(a) => attest::run_detect(a),
+        Cmd::Survey(a) => attest::run_survey(a),
+        Cmd::Compare(a) => compare::run(a),
         Cmd::Nitro(c) => nitro::run(c),
         Cmd::Collateral(c) => collateral::run(c),
         Cmd::Eventlog(c) => eventlog::run(c),
@@ -256,6 +270,7 @@ pub fn print_outcome(o: &Outcome, json: bool) {
         "chip_id",
         "debug",
         "nonce_bound",
+        "freshness",
         "simulated",
         "current_firmware",
         "crls_checked",
@@ -269,6 +284,12 @@ pub fn print_outcome(o: &Outcome, json: bool) {
         if let Some(v) = c.get(key) {
             println!("  {key:<17} {}", plain(v));
         }
+    }
+    if let Some(fp) = c.get("ak_pub").and_then(|v| v.get("sha256")) {
+        println!("  {:<17} {}", "ak_pub_sha256", plain(fp));
+    }
+    if let Some(p) = c.get("pcrs").and_then(|v| v.as_object()) {
+        println!("  {:<17} {} SHA-256 PCRs quoted", "pcrs", p.len());
     }
     if let Some(t) = c.get("reported_tcb").and_then(|v| v.as_object()) {
         let parts: Vec<String> = t.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -329,6 +350,13 @@ fn run_show(file: &str, json_out: bool, product: Option<Product>) -> i32 {
                 Ok(q) => json!({"detected": d.what, "quote": cloud_ra_verify::dcap::claims::quote_fields(&q)}),
                 Err(e) => return fail(&e),
             },
+            Evidence::AzureVtpm(e) => match show_azure(e, product) {
+                Ok(mut v) => {
+                    v["detected"] = json!(d.what);
+                    v
+                }
+                Err(e) => return fail(&e),
+            },
         },
         Err(evidence_err) => match read_objects(&bytes) {
             Ok(objs) => {
@@ -343,6 +371,65 @@ fn run_show(file: &str, json_out: bool, product: Option<Product>) -> i32 {
         print_tree(&value, 0);
     }
     0
+}
+
+/// `show` of Azure evidence: the HCL report (header, request data, hardware report, runtime
+/// claims), the TPM quote and AK public when present, the TD quote.
+fn show_azure(e: &cloud_ra_verify::azure::AzureEvidence, product: Option<Product>) -> Result<Value, Error> {
+    use cloud_ra_verify::azure::{HclReport, Tee, claims as az};
+    use cloud_ra_verify::tpm::{AkPublic, Attest, Signature};
+    let h = HclReport::parse(&e.hcl_report)?;
+    let hw = match h.tee {
+        Tee::Snp => {
+            let r = cloud_ra_verify::snp::Report::parse(&h.hw_report)?;
+            report_fields(&r, product.or_else(|| r.product_from_cpuid()))
+        }
+        Tee::Tdx => cloud_ra_verify::azure::format::td_report_fields(&h.hw_report),
+    };
+    let mut v = json!({
+        "hcl_report": az::hcl_fields(&h),
+        "binding": {
+            "report_data": hex::encode(h.report_data()),
+            "expected": hex::encode(h.expected_report_data()),
+            "holds": h.report_data() == h.expected_report_data(),
+        },
+        "hardware_report": hw,
+        "runtime_claims": az::runtime_claims_fields(&h),
+    });
+    if let Some(q) = &e.quote {
+        let a = Attest::parse(&q.attest)?;
+        let s = Signature::parse(&q.signature)?;
+        let pcrs = a.split_pcrs(&q.pcrs)?;
+        let pcrs: serde_json::Map<String, Value> = pcrs
+            .iter()
+            .map(|(b, m)| (b.name(), m.iter().map(|(i, x)| (i.to_string(), json!(hex::encode(x)))).collect()))
+            .collect();
+        v["tpm_quote"] = json!({
+            "magic": "TPM_GENERATED_VALUE",
+            "type": "TPM_ST_ATTEST_QUOTE",
+            "qualified_signer": hex::encode(&a.qualified_signer),
+            "extra_data": hex::encode(&a.extra_data),
+            "clock": a.clock,
+            "reset_count": a.reset_count,
+            "restart_count": a.restart_count,
+            "safe": a.safe,
+            "firmware_version": format!("{:#018x}", a.firmware_version),
+            "selection": a.selection.iter().map(|(b, i)| json!({"bank": b.name(), "pcrs": i})).collect::<Vec<_>>(),
+            "pcr_digest": hex::encode(&a.pcr_digest),
+            "signature": {"scheme": s.scheme_name(), "bytes": s.sig.len()},
+            "pcrs": pcrs,
+        });
+    }
+    if let Some(p) = &e.ak_public {
+        let ak = AkPublic::parse(p)?;
+        v["ak_public"] =
+            json!({"sha256": ak.params.fingerprint(), "same_as_hclakpub": ak.params.same_key(&h.claims.ak_pub.params)});
+    }
+    if let Some(q) = &e.td_quote {
+        let q = cloud_ra_verify::dcap::Quote::parse(q)?;
+        v["td_quote"] = cloud_ra_verify::dcap::claims::quote_fields(&q);
+    }
+    Ok(v)
 }
 
 fn object_json(o: &PkiObject) -> Value {

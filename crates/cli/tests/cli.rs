@@ -420,6 +420,137 @@ fn nitro_real_documents_from_the_cli() {
     assert!(stdout(&o).contains("module_id"));
 }
 
+#[test]
+fn azure_trustee_evidence_verify_and_show() {
+    use base64::Engine;
+    let ev = tv("azure/trustee-az-snp-vtpm/evidence-v1.json");
+    let nonce = hex::encode("challenge");
+    let at = "2025-06-01T00:00:00Z";
+    let o = run(&["verify", &ev, "--nonce", &nonce, "--at", at, "--offline", "--json"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["platform"], "azure-snp-vtpm");
+    assert_eq!(j["verified"], true);
+    assert_eq!(j["claims"]["freshness"], "tpm-quote");
+    assert_eq!(j["claims"]["nonce_bound"], true);
+    assert_eq!(j["claims"]["pcrs"].as_object().map(|m| m.len()), Some(24));
+    // Human output names the freshness.
+    let o = run(&["verify", &ev, "--nonce", &nonce, "--at", at, "--offline"]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("freshness         tpm-quote"), "{}", stdout(&o));
+    // Another nonce: appraisal fails (4).
+    let o = run(&["verify", &ev, "--nonce", "0102030405", "--at", at, "--offline", "--json"]);
+    assert_eq!(code(&o), 4, "{}", stdout(&o));
+    assert_eq!(json(&o)["failures"][0]["check"], "policy.nonce");
+    // One byte of the runtime claims changed: the binding to the SNP report breaks (2).
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&ev).expect("read")).expect("JSON");
+    let b64 = base64::engine::general_purpose::URL_SAFE;
+    let mut hcl = b64.decode(v["hcl_report"].as_str().expect("hcl")).expect("b64url");
+    hcl[0x6e0] ^= 1;
+    v["hcl_report"] = Value::String(b64.encode(&hcl));
+    let s = Scratch::new("azure");
+    let bad = s.file("tampered.json", v.to_string().as_bytes());
+    let o = run(&["verify", &bad, "--nonce", &nonce, "--at", at, "--offline", "--json"]);
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    assert_eq!(json(&o)["failures"][0]["check"], "azure.binding");
+    // show: the HCL report, the binding, the runtime claims and the quote.
+    let o = run(&["show", &ev, "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["hcl_report"]["tee"], "snp");
+    assert_eq!(j["binding"]["holds"], true);
+    assert_eq!(j["runtime_claims"]["json"]["keys"][0]["kid"], "HCLAkPub");
+    assert_eq!(j["tpm_quote"]["extra_data"], nonce);
+    assert_eq!(j["hardware_report"]["version"], 3);
+    // A raw HCL report with a lying size: one line, exit 2.
+    let mut raw = std::fs::read(tv("azure/kinvolk/hcl-report-snp.bin")).expect("read");
+    raw[8] ^= 1;
+    let f = s.file("lying.bin", &raw);
+    let o = run(&["show", &f]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("header.report_size at offset 0x8"), "{}", stderr(&o));
+}
+
+#[test]
+fn maa_request_bodies_dry_run() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE;
+    let hcl_path = tv("azure/trustee-az-snp-vtpm/hcl-report.bin");
+    let hcl = std::fs::read(&hcl_path).expect("read");
+    let claims_len = u32::from_le_bytes([hcl[0x4D0], hcl[0x4D1], hcl[0x4D2], hcl[0x4D3]]) as usize;
+    let claims = &hcl[0x4D4..0x4D4 + claims_len];
+    let vcek = tv("azure/trustee-az-snp-vtpm/vcek.pem");
+    let o = run(&["maa", "request", "--tee", "SevSnpVm", "--hcl", &hcl_path, "--vcek", &vcek, "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("POST https://sharedjpe.jpe.attest.azure.net/attest/SevSnpVm?api-version=2022-08-01"));
+    let j = json(&o);
+    let nonce = j["nonce"].as_str().expect("nonce");
+    assert_eq!(nonce.len(), 64, "32 fresh bytes as hex");
+    let inner: Value = serde_json::from_slice(&b64.decode(j["report"].as_str().expect("report")).expect("b64url"))
+        .expect("inner JSON");
+    assert_eq!(b64.decode(inner["SnpReport"].as_str().expect("SnpReport")).expect("b64"), &hcl[32..32 + 1184]);
+    let chain = b64.decode(inner["VcekCertChain"].as_str().expect("chain")).expect("b64");
+    assert_eq!(chain, std::fs::read(&vcek).expect("read"));
+    assert_eq!(j["runtimeData"]["dataType"], "JSON");
+    assert_eq!(b64.decode(j["runtimeData"]["data"].as_str().expect("data")).expect("b64"), claims);
+    // A second run has another nonce.
+    let o2 = run(&["maa", "request", "--tee", "SevSnpVm", "--hcl", &hcl_path, "--vcek", &vcek, "--dry-run"]);
+    assert_ne!(json(&o2)["nonce"], j["nonce"]);
+    // TdxVm: the TD quote and the TDX HCL report's claims; the given nonce.
+    let tdx_hcl = tv("azure/trustee-az-tdx-vtpm/hcl-report.bin");
+    let td = tv("azure/trustee-az-tdx-vtpm/td-quote.bin");
+    let o =
+        run(&["maa", "request", "--tee", "TdxVm", "--hcl", &tdx_hcl, "--quote", &td, "--nonce", "0a0b", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["nonce"], "0a0b");
+    assert_eq!(b64.decode(j["quote"].as_str().expect("quote")).expect("b64"), std::fs::read(&td).expect("read"));
+    assert!(stderr(&o).contains("/attest/TdxVm?api-version=2025-06-01"));
+    // The TD quote beside another report's claims is refused; so is an SNP report for TdxVm.
+    let o = run(&[
+        "maa",
+        "request",
+        "--tee",
+        "TdxVm",
+        "--hcl",
+        &tv("azure/kinvolk/hcl-report-tdx.bin"),
+        "--quote",
+        &td,
+        "--dry-run",
+    ]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("REPORTDATA"), "{}", stderr(&o));
+    let o = run(&["maa", "request", "--tee", "TdxVm", "--hcl", &hcl_path, "--quote", &td, "--dry-run"]);
+    assert_eq!(code(&o), 1);
+    // SgxEnclave with runtime data; missing inputs and sending are usage errors.
+    let s = Scratch::new("maa");
+    let rd = s.file("rd.bin", b"G_a||G_b||VK");
+    let sgx = tv("sgx/dcap-qvl-sgx/sgx_quote");
+    let o = run(&[
+        "maa",
+        "request",
+        "--tee",
+        "SgxEnclave",
+        "--quote",
+        &sgx,
+        "--runtime-data",
+        &rd,
+        "--provider",
+        "http://127.0.0.1:9/",
+        "--dry-run",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["runtimeData"]["dataType"], "Binary");
+    assert!(stderr(&o).contains("POST http://127.0.0.1:9/attest/SgxEnclave?api-version=2025-06-01"));
+    let o = run(&["maa", "request", "--tee", "SevSnpVm", "--hcl", &hcl_path, "--dry-run"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("needs --vcek"));
+    // Sending while offline (these tests run with CLOUD_RA_OFFLINE=1): refused, nothing sent.
+    let o = run(&["maa", "request", "--tee", "SgxEnclave", "--quote", &sgx]);
+    assert_eq!(code(&o), 3);
+    assert!(stderr(&o).contains("offline") && stderr(&o).contains("--dry-run"), "{}", stderr(&o));
+}
+
 // ---- eventlog show | replay [--against] and verify --eventlog -------------------------------
 
 const COS113_COLLATERAL: [&str; 5] = [

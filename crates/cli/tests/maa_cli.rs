@@ -159,3 +159,55 @@ fn maa_relying_party_checks_refuse() {
     assert_eq!(o.status.code(), Some(3), "{}", err(&o));
     assert!(err(&o).contains("offline"), "{}", err(&o));
 }
+
+#[test]
+fn maa_request_posts_the_body_and_verifies_the_returned_token() {
+    let m = Maa::new();
+    let nonce = "00112233445566778899aabbccddeeff";
+    // MAA answers the attestation request with a token echoing our nonce.
+    let tok = m.token(m.header(), m.claims());
+    m.server.route(
+        "/attest/SevSnpVm?api-version=2022-08-01",
+        Reply::ok(JSON_CT, json!({"token": tok}).to_string().into_bytes()),
+    );
+    let hcl = cloud_ra_sim::testdata::path("azure/trustee-az-snp-vtpm/hcl-report.bin");
+    let vcek = cloud_ra_sim::testdata::path("azure/trustee-az-snp-vtpm/vcek.pem");
+    let (hcl, vcek) = (hcl.to_string_lossy().into_owned(), vcek.to_string_lossy().into_owned());
+    let req = |n: &str| {
+        run(&[
+            "maa",
+            "request",
+            "--tee",
+            "SevSnpVm",
+            "--hcl",
+            &hcl,
+            "--vcek",
+            &vcek,
+            "--provider",
+            &m.server.base,
+            "--nonce",
+            n,
+            "--at",
+            AT,
+            "--json",
+        ])
+    };
+    let o = req(nonce);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["x_ms"]["x-ms-attestation-type"], "sevsnpvm");
+    assert_eq!(v["token"], tok);
+    assert_eq!(m.server.hits("/attest/SevSnpVm?api-version=2022-08-01"), 1);
+    let h = m.server.request_headers("/attest/SevSnpVm?api-version=2022-08-01");
+    assert!(h.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.contains("application/json")), "{h:?}");
+    // The token does not echo the nonce we sent: refused.
+    let o = req("ffee");
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("jwt.nonce"), "{}", err(&o));
+    // A provider that answers without a token.
+    m.server.route("/attest/SevSnpVm?api-version=2022-08-01", Reply::ok(JSON_CT, b"{\"error\":\"bad\"}".to_vec()));
+    let o = req(nonce);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("no \"token\""), "{}", err(&o));
+}

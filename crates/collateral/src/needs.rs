@@ -56,11 +56,49 @@ pub fn needs(d: &Detected, have: &Collateral, o: &NeedOptions) -> Result<Needs, 
     match &d.evidence {
         Evidence::Snp { report, .. } => snp_needs(report, &table_certs(d), have, o),
         Evidence::Dcap { quote } => dcap_needs(quote, have, o),
+        Evidence::AzureVtpm(e) => azure_needs(e, have, o),
         Evidence::Nitro { .. } => {
             // The document carries its whole chain; the root is checked against the pin. The
             // published root is optional collateral (fetched by `collateral fetch`).
             Ok(Needs { items: vec![Need { item: Item::AwsNitroRoot, required: false }], unfetchable: Vec::new() })
         }
+    }
+}
+
+/// Azure: the SNP report inside the HCL report (its VCEK may ride along: trustee's `vcek`, a
+/// THIM response, bundle certs), or the TD quote.
+fn azure_needs(
+    e: &cloud_ra_verify::azure::AzureEvidence,
+    have: &Collateral,
+    o: &NeedOptions,
+) -> Result<Needs, CollError> {
+    use cloud_ra_verify::azure::{HclReport, Tee};
+    let h = HclReport::parse(&e.hcl_report).map_err(|err| CollError::new(Kind::Invalid, err.to_string()))?;
+    match h.tee {
+        Tee::Snp => {
+            let mut carried = Vec::new();
+            let thim = e.thim.as_deref().map(cloud_ra_verify::azure::format::thim_pems).transpose();
+            let thim = thim.map_err(|err| CollError::new(Kind::Invalid, err.to_string()))?;
+            for bytes in e.certs.iter().chain(thim.iter()) {
+                if let Ok(objs) = read_objects(bytes) {
+                    carried.extend(objs.into_iter().filter_map(|o| match o {
+                        PkiObject::Certificate(c) => Some(*c),
+                        PkiObject::Crl(_) => None,
+                    }));
+                }
+            }
+            snp_needs(&h.hw_report, &carried, have, o)
+        }
+        Tee::Tdx => match &e.td_quote {
+            Some(q) => dcap_needs(q, have, o),
+            None => Ok(Needs {
+                items: Vec::new(),
+                unfetchable: vec![
+                    "a TDX HCL report needs its TD quote (IMDS /acc/tdquote), which no collateral source provides"
+                        .into(),
+                ],
+            }),
+        },
     }
 }
 

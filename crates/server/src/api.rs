@@ -28,8 +28,10 @@ pub const MT_BUNDLE: &str = "application/vnd.cloud-ra.evidence+json";
 pub const MT_SNP: &str = "application/vnd.cloud-ra.snp-report";
 pub const MT_DCAP: &str = "application/vnd.cloud-ra.dcap-quote";
 pub const MT_NITRO: &str = "application/vnd.cloud-ra.nitro-document";
+/// Azure vTPM evidence outside a bundle: a raw HCL report, or CoCo trustee's az-*-vtpm JSON.
+pub const MT_AZURE: &str = "application/vnd.cloud-ra.azure-vtpm";
 /// Evidence media types, each checked against what the body turns out to be.
-pub const MEDIA_TYPES: &[&str] = &[MT_BUNDLE, MT_SNP, MT_DCAP, MT_NITRO];
+pub const MEDIA_TYPES: &[&str] = &[MT_BUNDLE, MT_SNP, MT_DCAP, MT_NITRO, MT_AZURE];
 
 const CR: &str = "/challenge-response/v1";
 
@@ -409,6 +411,7 @@ fn detect_as(bytes: &[u8], mt: &str) -> Result<Detected, Response> {
             | (Evidence::Snp { .. }, false, MT_SNP)
             | (Evidence::Dcap { .. }, false, MT_DCAP)
             | (Evidence::Nitro { .. }, false, MT_NITRO)
+            | (Evidence::AzureVtpm(_), false, MT_AZURE)
     );
     if !ok {
         return Err(problem(
@@ -428,6 +431,7 @@ fn platform_of(d: &Detected) -> String {
         Evidence::Snp { .. } => "snp".into(),
         Evidence::Dcap { quote } => if quote.get(4..8) == Some(&[0x81, 0, 0, 0][..]) { "tdx" } else { "sgx" }.into(),
         Evidence::Nitro { .. } => "nitro".into(),
+        Evidence::AzureVtpm(e) => if e.td_quote.is_some() { "azure-tdx-vtpm" } else { "azure-snp-vtpm" }.into(),
     }
 }
 

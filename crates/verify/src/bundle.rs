@@ -95,6 +95,25 @@ impl Bundle {
         Bundle { platform: platform.into(), evidence, ..Bundle::new_snp(&[], None) }
     }
 
+    /// Azure vTPM evidence (`platform` azure-snp-vtpm or azure-tdx-vtpm) in the shared contract:
+    /// `hcl_report`, `tpm_quote` (TPMS_ATTEST), `tpm_signature` (TPMT_SIGNATURE), `tpm_pcrs`
+    /// (values in selection order), optional `ak_public` (TPMT_PUBLIC), `td_quote`, `thim`.
+    pub fn new_azure(tee: crate::azure::Tee, hcl_report: &[u8], quote: Option<&crate::azure::QuoteParts>) -> Self {
+        let mut evidence = BTreeMap::new();
+        evidence.insert("hcl_report".to_string(), B64(hcl_report.to_vec()));
+        if let Some(q) = quote {
+            evidence.insert("tpm_quote".to_string(), B64(q.attest.clone()));
+            evidence.insert("tpm_signature".to_string(), B64(q.signature.clone()));
+            evidence.insert("tpm_pcrs".to_string(), B64(q.pcrs.clone()));
+        }
+        Bundle {
+            platform: tee.platform().into(),
+            evidence,
+            aux: serde_json::json!({"fresh_report": false}),
+            ..Bundle::new_snp(&[], None)
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
@@ -141,6 +160,8 @@ pub enum Evidence {
     Nitro {
         document: Vec<u8>,
     },
+    /// Azure confidential-VM evidence: HCL report, vTPM quote, TD quote or VCEK.
+    AzureVtpm(Box<crate::azure::AzureEvidence>),
 }
 
 /// What `detect` found.
@@ -218,8 +239,34 @@ pub fn detect(bytes: &[u8]) -> Result<Detected> {
     }
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first == Some(b'{') {
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes)
+            && v.get("format").is_none()
+        {
+            if crate::azure::format::is_trustee_evidence(&v) {
+                let e = crate::azure::format::trustee_evidence(&v)?;
+                let what = format!(
+                    "CoCo trustee {} evidence v{}",
+                    if e.td_quote.is_some() { "az-tdx-vtpm" } else { "az-snp-vtpm" },
+                    v.get("version").and_then(|x| x.as_u64()).unwrap_or(0)
+                );
+                return Ok(Detected { what, evidence: Evidence::AzureVtpm(Box::new(e)), bundle: None });
+            }
+            if v.get("message").is_some() && v.get("signature").is_some() && v.get("pcrs").is_some() {
+                return Err(Error::evidence(
+                    "detect",
+                    "a TPM quote alone (trustee tpm-quote JSON): its AK is only trusted through an HCL report's runtime claims; put both in a cloud-ra bundle (platform azure-snp-vtpm / azure-tdx-vtpm)",
+                ));
+            }
+        }
         let bundle = Bundle::parse(bytes)?;
         return from_bundle(bundle);
+    }
+    if bytes.starts_with(b"HCLA") {
+        return Ok(Detected {
+            what: format!("Azure HCL report ({} bytes, as read from vTPM NV 0x01400001)", bytes.len()),
+            evidence: Evidence::AzureVtpm(Box::new(crate::azure::AzureEvidence::from_hcl(bytes.to_vec()))),
+            bundle: None,
+        });
     }
     if bytes.len() == snpf::REPORT_SIZE {
         return Ok(Detected {
@@ -352,9 +399,92 @@ fn from_bundle(bundle: Bundle) -> Result<Detected> {
                 bundle: Some(bundle),
             })
         }
+        "azure-snp-vtpm" | "azure-tdx-vtpm" => {
+            let e = azure_from_bundle(&bundle)?;
+            Ok(Detected {
+                what: format!("cloud-ra evidence bundle v1, platform {}", bundle.platform),
+                evidence: Evidence::AzureVtpm(Box::new(e)),
+                bundle: Some(bundle),
+            })
+        }
         other => Err(Error::evidence(
             "bundle",
-            format!("platform '{other}' is not supported by this cloud-ra (supported: snp, nitro, tdx, sgx)"),
+            format!(
+                "platform '{other}' is not supported by this cloud-ra (supported: snp, nitro, tdx, sgx, azure-snp-vtpm, azure-tdx-vtpm)"
+            ),
         )),
     }
+}
+
+/// The Azure parts of a bundle (the shared contract; see `Bundle::new_azure`).
+fn azure_from_bundle(b: &Bundle) -> Result<crate::azure::AzureEvidence> {
+    use crate::azure::{AzureEvidence, QuoteParts, Source, Tee};
+    let p = b.platform.as_str();
+    let tee = if p == "azure-tdx-vtpm" { Tee::Tdx } else { Tee::Snp };
+    const KNOWN: &[&str] = &[
+        "hcl_report",
+        "tpm_quote",
+        "tpm_signature",
+        "tpm_pcrs",
+        "ak_public",
+        "td_quote",
+        "thim",
+        // Event logs: replayed by the measured-boot step (eventlog::bind::bundle_logs).
+        "eventlog_tpm",
+        "eventlog_ccel",
+        "eventlog_ccel_table",
+    ];
+    if let Some(k) = b.evidence.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(Error::evidence("bundle", format!("platform {p}: unknown evidence.{k}")));
+    }
+    let get = |k: &str| b.evidence.get(k).map(|v| v.0.clone());
+    let hcl = get("hcl_report")
+        .ok_or_else(|| Error::evidence("bundle", format!("platform {p}: evidence.hcl_report is missing")))?;
+    let mut e = AzureEvidence::from_hcl(hcl);
+    e.source = Source::Bundle;
+    e.tee = Some(tee);
+    e.quote = match (get("tpm_quote"), get("tpm_signature"), get("tpm_pcrs")) {
+        (None, None, None) => None,
+        (Some(attest), Some(signature), Some(pcrs)) => Some(QuoteParts { attest, signature, pcrs }),
+        _ => {
+            return Err(Error::evidence(
+                "bundle",
+                format!("platform {p}: evidence.tpm_quote, tpm_signature and tpm_pcrs go together (one is missing)"),
+            ));
+        }
+    };
+    e.ak_public = get("ak_public");
+    e.td_quote = get("td_quote");
+    e.thim = get("thim");
+    if tee == Tee::Snp && e.td_quote.is_some() {
+        return Err(Error::evidence("bundle", "platform azure-snp-vtpm: evidence.td_quote belongs to azure-tdx-vtpm"));
+    }
+    if let Some(n) = &b.nonce {
+        let v =
+            hex::decode(n.trim()).map_err(|err| Error::evidence("bundle", format!("nonce '{n}' is not hex: {err}")))?;
+        e.nonce = Some(v);
+    }
+    let aux = &b.aux;
+    let hexv = |k: &str| -> Result<Option<Vec<u8>>> {
+        match aux.get(k) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => hex::decode(s.trim())
+                .map(Some)
+                .map_err(|err| Error::evidence("bundle", format!("aux.{k} is not hex: {err}"))),
+            Some(_) => Err(Error::evidence("bundle", format!("aux.{k} is not a hex string"))),
+        }
+    };
+    if aux.get("fresh_report").and_then(|v| v.as_bool()) == Some(true) {
+        let ud = hexv("user_data")?
+            .ok_or_else(|| Error::evidence("bundle", "aux.fresh_report is true but aux.user_data is missing"))?;
+        let arr: [u8; 64] = ud.as_slice().try_into().map_err(|_| {
+            Error::evidence(
+                "bundle",
+                format!("aux.user_data is {} bytes, not the 64 written to NV 0x01400002", ud.len()),
+            )
+        })?;
+        e.fresh_user_data = Some(arr);
+    }
+    e.user_data_input = hexv("user_data_input")?;
+    Ok(e)
 }

@@ -141,7 +141,7 @@ impl PublicKey {
     }
 }
 
-fn der_len(n: usize, out: &mut Vec<u8>) {
+pub(crate) fn der_len(n: usize, out: &mut Vec<u8>) {
     if n < 0x80 {
         out.push(n as u8);
     } else if n < 0x100 {
@@ -164,6 +164,13 @@ fn der_uint(v: &[u8], out: &mut Vec<u8>) {
         out.push(0);
     }
     out.extend_from_slice(v);
+}
+
+/// Writes one DER TLV (the writer's counterpart of `der_tlv`).
+pub(crate) fn der_put(tag: u8, body: &[u8], out: &mut Vec<u8>) {
+    out.push(tag);
+    der_len(body.len(), out);
+    out.extend_from_slice(body);
 }
 
 /// One DER TLV: (tag, value, rest); None when malformed (lengths up to 3 bytes).

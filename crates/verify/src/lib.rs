@@ -1,6 +1,7 @@
 //! cloud-ra verification core: byte-exact parsers, signature and chain checks, claims and
 //! appraisal. No network, no devices, no clock: the evaluation time is always an input.
 
+pub mod azure;
 pub mod bundle;
 pub mod cache;
 pub mod cbor;

@@ -133,14 +133,17 @@ pub fn verify_detected(
         Evidence::Snp { report, cert_table } => verify_snp(d, report, cert_table, collateral, opts, caches),
         Evidence::Dcap { quote } => verify_dcap(d, quote, collateral, opts, caches),
         Evidence::Nitro { document } => verify_nitro(d, document, opts, caches),
+        Evidence::AzureVtpm(e) => verify_azure(d, e, collateral, opts, caches),
     };
     // Measured boot: replay the given logs and those the bundle carries against the verified
     // registers (claims + `[eventlog]`). A carried log that does not parse fails the evidence.
     let carried = match crate::eventlog::bind::bundle_logs(d) {
         Ok(l) => l,
         Err(e) => {
+            // Part of the evidence is invalid: the outcome as a whole is not verified.
             o.failures.insert(0, Failure::from(&e));
             o.status = Status::Contraindicated;
+            o.verified = false;
             Vec::new()
         }
     };
@@ -289,4 +292,55 @@ fn verify_dcap(
         obj.insert("nonce_bound".into(), json!(bound));
     }
     Outcome::appraised(platform, &d.what, claims, &fails, &warns)
+}
+
+fn verify_azure(
+    d: &Detected,
+    e: &crate::azure::AzureEvidence,
+    collateral: &Collateral,
+    opts: &VerifyOptions,
+    caches: Option<&Caches>,
+) -> Outcome {
+    use crate::azure;
+    let platform = e.tee.map(|t| t.platform()).unwrap_or("azure-vtpm");
+    let merged;
+    let collateral = match d.bundle_collateral() {
+        Err(err) => return Outcome::failed(platform, &d.what, &err),
+        Ok(c) if c.certs.is_empty() && c.crls.is_empty() && c.dcap.is_empty() => collateral,
+        Ok(c) => {
+            let mut all = collateral.clone();
+            all.merge(&c);
+            merged = all;
+            &merged
+        }
+    };
+    let product = match (opts.product, opts.policy.snp.product.as_deref()) {
+        (Some(p), _) => Some(p),
+        (None, Some(s)) => match snp::Product::parse(s) {
+            Ok(p) => Some(p),
+            Err(err) => return Outcome::failed(platform, &d.what, &err),
+        },
+        _ => None,
+    };
+    let aopts = azure::AzureOptions {
+        at: opts.at,
+        product,
+        trust_simulated: opts.trust_simulated,
+        require_crl: opts.policy.require_crl.unwrap_or(false),
+    };
+    let verified = match azure::verify::verify(e, collateral, &aopts, caches.map(|c| &c.snp), caches.map(|c| &c.dcap)) {
+        Ok(v) => v,
+        Err(err) => return Outcome::failed(platform, &d.what, &err),
+    };
+    let platform = verified.platform();
+    let ov = azure::appraise::Overrides { nonce: opts.nonce.clone(), allow_debug: opts.allow_debug };
+    let a = match azure::appraise::appraise(&verified, &opts.policy, &ov) {
+        Ok(x) => x,
+        Err(err) => return Outcome::policy_error(platform, &d.what, &err),
+    };
+    let mut claims = azure::claims::claims(&verified);
+    if let Some(obj) = claims.as_object_mut() {
+        obj.insert("nonce_bound".into(), json!(a.nonce_bound));
+    }
+    Outcome::appraised(platform, &d.what, claims, &a.failures, &a.warnings)
 }

@@ -168,6 +168,38 @@ pub struct Policy {
     pub sgx: SgxPolicy,
     #[serde(default)]
     pub eventlog: EventlogPolicy,
+    #[serde(default)]
+    pub azure: AzurePolicy,
+}
+
+/// A `vm-configuration` value of the Azure runtime claims (`true`, `"..."`, a number).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ConfigValue {
+    Bool(bool),
+    Int(i64),
+    Str(String),
+}
+
+/// Azure confidential VMs with a vTPM (`[azure]`): PCRs of the vTPM quote, the runtime claims'
+/// `vm-configuration`, freshness. The hardware report is appraised by `[snp]` or `[tdx]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AzurePolicy {
+    /// PCR indices the quote must cover. Default: all 24 (0..=23).
+    pub required_pcrs: Option<Vec<u32>>,
+    /// The bank of `required_pcrs` and `pcrs` ("sha256", default; "sha1", "sha384").
+    pub pcr_bank: Option<String>,
+    /// Reference values by PCR index ("7" = "hex" or a list of accepted values).
+    #[serde(default)]
+    pub pcrs: std::collections::BTreeMap<String, OneOrMany>,
+    /// Required `vm-configuration` members, e.g. `secure-boot = true`, `console-enabled = false`.
+    #[serde(default)]
+    pub vm_configuration: std::collections::BTreeMap<String, ConfigValue>,
+    /// Refuse evidence whose freshness is "none" (a boot-time report without a quote).
+    pub require_freshness: Option<bool>,
+    /// Expected HCL `user-data` (hex, up to 64 bytes, zero-padded).
+    pub user_data: Option<String>,
 }
 
 /// Measured-boot requirements (`[eventlog]`), appraised on what replayed event logs say about

@@ -369,3 +369,27 @@ fn der_object(der: &[u8]) -> Result<PkiObject, String> {
         },
     }
 }
+
+/// The key of a DER SubjectPublicKeyInfo as TPM-style parameters (RSA modulus and exponent, or
+/// an uncompressed P-256/P-384 point). Trailing bytes are refused.
+pub fn spki_params(der: &[u8]) -> Result<crate::tpm::KeyParams, String> {
+    let (rest, spki) = SubjectPublicKeyInfo::from_der(der).map_err(|e| format!("not DER: {e}"))?;
+    if !rest.is_empty() {
+        return Err(format!("{} bytes after the SubjectPublicKeyInfo", rest.len()));
+    }
+    let key = public_key(&spki).ok_or("neither an RSA nor a P-256/P-384 EC key")?;
+    crate::tpm::KeyParams::from_public_key(&key)
+}
+
+/// The public key of PEM text (`-----BEGIN PUBLIC KEY-----`) or DER SubjectPublicKeyInfo bytes.
+pub fn spki_der_of(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    if bytes.first() == Some(&0x30) {
+        return Ok(bytes.to_vec());
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| "neither DER nor PEM text".to_string())?;
+    pem_blocks(text)?
+        .into_iter()
+        .find(|(l, _)| l == "PUBLIC KEY")
+        .map(|(_, d)| d)
+        .ok_or_else(|| "no PEM 'PUBLIC KEY' block".to_string())
+}

@@ -333,6 +333,7 @@ fn bundle_carried_ccel_is_replayed_against_the_verified_quote() {
     // A truncated carried log is invalid evidence that names the bundle key.
     let o = gcp_bundle_outcome(&[("eventlog_tpm", log[..100].to_vec())]);
     assert_eq!(o.exit_code(), 2, "{:?}", o.failures);
+    assert!(!o.verified);
     assert!(o.failures[0].detail.contains("bundle evidence 'eventlog_tpm'"), "{:?}", o.failures);
     // A bundle without logs has no eventlog claims.
     let o = gcp_bundle_outcome(&[]);

@@ -231,6 +231,55 @@ pub fn bind_tdx(log: &EventLog, regs: &TdxRegisters) -> Result<LogResult, Error>
     Ok(LogResult { checks, analysis: Some(a), json })
 }
 
+/// The PCR values a verified vTPM quote vouches for, from the claims of a verified Azure outcome
+/// (`pcrs` = SHA-256 bank by index, `pcrs_<bank>` for others).
+pub fn quoted_pcrs_from_claims(c: &Value) -> Option<BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>>> {
+    let obj = c.as_object()?;
+    let mut out: BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>> = BTreeMap::new();
+    for (k, v) in obj {
+        let bank = match k.as_str() {
+            "pcrs" => AlgId::SHA256,
+            _ => match k.strip_prefix("pcrs_").and_then(AlgId::from_name) {
+                Some(b) => b,
+                None => continue,
+            },
+        };
+        for (i, val) in v.as_object()? {
+            let idx: u32 = i.parse().ok()?;
+            let bytes = hex::decode(val.as_str()?).ok()?;
+            out.entry(bank).or_default().insert(idx, bytes);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Binds one TPM event log to the PCR values of a verified quote.
+pub fn bind_tpm(log: &EventLog, quoted: &BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>>) -> Result<LogResult, Error> {
+    if log.format == LogFormat::Ccel {
+        return Err(Error::evidence(
+            "eventlog.binding",
+            "a CCEL cannot be checked against a vTPM quote (on Azure TDX the RTMRs measure the paravisor; give the TPM log)",
+        ));
+    }
+    let rep = replay(log)?;
+    let checks = compare_pcrs(&rep, quoted);
+    let a = {
+        let v = vouched(&checks);
+        claims::analyse(log, &v)
+    };
+    if let Some(e) = &a.refused {
+        return Err(e.clone());
+    }
+    let json = json!({
+        "format": log.format,
+        "events": log.events.len(),
+        "registers": checks,
+        "findings": a.findings,
+        "claims": a.claims,
+    });
+    Ok(LogResult { checks, analysis: Some(a), json })
+}
+
 fn fail(fails: &mut Vec<Error>, check: &'static str, detail: String) {
     fails.push(Error::appraisal(check, detail));
 }
@@ -277,8 +326,14 @@ pub fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
         return;
     }
     let regs = if o.platform == "tdx" { TdxRegisters::from_claims(&o.claims) } else { None };
+    let quoted = if o.platform.starts_with("azure-") { quoted_pcrs_from_claims(&o.claims) } else { None };
     for (i, log) in logs.iter().enumerate() {
-        let Some(regs) = &regs else {
+        let bound = match (&regs, &quoted) {
+            (Some(regs), _) => Some(bind_tdx(log, regs)),
+            (None, Some(q)) => Some(bind_tpm(log, q)),
+            (None, None) => None,
+        };
+        let Some(bound) = bound else {
             warns.push(Error::appraisal(
                 "eventlog.binding",
                 format!("log {i}: platform {} has no verified registers this log can be replayed against; nothing from it is trusted", o.platform),
@@ -286,7 +341,7 @@ pub fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
             results.push(json!({"format": log.format, "events": log.events.len(), "evaluated": false}));
             continue;
         };
-        match bind_tdx(log, regs) {
+        match bound {
             Ok(r) => {
                 for c in &r.checks {
                     if c.status == CheckStatus::Mismatches && c.register != "MRTD" {
@@ -427,11 +482,42 @@ fn appraise(
             fail(fails, "policy.eventlog.rtmr", format!("{name}: no replayed, vouched value equal to an accepted one"));
         }
     }
-    if !p.pcrs.is_empty() {
+    let has_pcrs = analyses.iter().flat_map(|(_, c)| c.iter()).any(|c| c.register.starts_with("PCR"));
+    if !p.pcrs.is_empty() && !has_pcrs {
         fail(
             fails,
             "policy.eventlog.pcrs",
             "PCR values require a verified TPM quote, which this evidence does not carry".into(),
         );
+        return;
+    }
+    for (bank, m) in &p.pcrs {
+        for (k, want) in m {
+            let Ok(i) = k.parse::<u32>() else {
+                fail(fails, "policy.eventlog.pcrs", format!("PCR index '{k}' is not a number"));
+                continue;
+            };
+            let have = analyses
+                .iter()
+                .flat_map(|(_, c)| c.iter())
+                .find(|c| c.register == format!("PCR{i}") && c.bank == *bank && c.status == CheckStatus::Matches);
+            let ok = match have.and_then(|c| c.replayed.as_deref()).and_then(|h| hex::decode(h).ok()) {
+                Some(v) => match accepted("eventlog.pcrs", want, &v) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        fails.push(e);
+                        continue;
+                    }
+                },
+                None => false,
+            };
+            if !ok {
+                fail(
+                    fails,
+                    "policy.eventlog.pcrs",
+                    format!("{bank} PCR{i}: no replayed, vouched value equal to an accepted one"),
+                );
+            }
+        }
     }
 }

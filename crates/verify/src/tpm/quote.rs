@@ -1,6 +1,6 @@
 //! TPMT_PUBLIC, TPMS_ATTEST (TPM_ST_ATTEST_QUOTE) and TPMT_SIGNATURE.
 
-use crate::crypto::{KeyKind, PublicKey, SigAlg};
+use crate::crypto::{KeyKind, PublicKey, SigAlg, der_put as der_tlv};
 use crate::error::{Error, Result};
 use crate::eventlog::AlgId;
 use std::collections::BTreeMap;
@@ -12,7 +12,9 @@ const TPM_ALG_ECC: u16 = 0x0023;
 const TPM_ALG_NULL: u16 = 0x0010;
 const TPM_ALG_RSASSA: u16 = 0x0014;
 const TPM_ALG_ECDSA: u16 = 0x0018;
+const TPM_ALG_RSAPSS: u16 = 0x0016;
 const TPM_ECC_NIST_P256: u16 = 0x0003;
+const TPM_ECC_NIST_P384: u16 = 0x0004;
 
 struct R<'a> {
     b: &'a [u8],
@@ -58,41 +60,141 @@ impl<'a> R<'a> {
     }
 }
 
-/// An attestation key from TPMT_PUBLIC.
+/// The public part of an attestation key, as a TPM or a JWK gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyParams {
+    /// Big-endian modulus without leading zeros, and the public exponent (TPM 0 means 65537).
+    Rsa { modulus: Vec<u8>, exponent: u32 },
+    /// TPM_ECC_CURVE and the affine coordinates, each left-padded to the curve size.
+    Ecc { curve: u16, x: Vec<u8>, y: Vec<u8> },
+}
+
+/// An attestation key from TPMT_PUBLIC (or a SubjectPublicKeyInfo).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AkPublic {
     pub key: PublicKey,
+    pub params: KeyParams,
     pub name_alg: u16,
+    /// The key's signing scheme (TPM_ALG_RSASSA, _RSAPSS, _ECDSA), when it fixes one.
+    pub scheme: Option<u16>,
     /// The key's signing scheme hash, when it fixes one.
     pub scheme_hash: Option<u16>,
 }
 
-fn der_len(n: usize, out: &mut Vec<u8>) {
-    if n < 0x80 {
-        out.push(n as u8);
-    } else if n < 0x100 {
-        out.extend([0x81, n as u8]);
-    } else {
-        out.extend([0x82, (n >> 8) as u8, n as u8]);
+fn strip_zeros(v: &[u8]) -> Vec<u8> {
+    let i = v.iter().position(|&x| x != 0).unwrap_or(v.len());
+    v[i..].to_vec()
+}
+
+/// Curve sizes of the TPM curves cloud-ra verifies.
+fn curve_size(curve: u16) -> Option<(usize, KeyKind)> {
+    match curve {
+        TPM_ECC_NIST_P256 => Some((32, KeyKind::EcP256)),
+        TPM_ECC_NIST_P384 => Some((48, KeyKind::EcP384)),
+        _ => None,
     }
 }
 
-fn der_uint(v: &[u8], out: &mut Vec<u8>) {
-    let v = match v.iter().position(|&x| x != 0) {
-        Some(i) => &v[i..],
-        None => &[0u8][..],
-    };
-    let pad = v.first().is_some_and(|&x| x & 0x80 != 0);
-    out.push(0x02);
-    der_len(v.len() + usize::from(pad), out);
-    if pad {
-        out.push(0);
+impl KeyParams {
+    /// The parameters of a crypto-layer key (RSA modulus and exponent, or EC point).
+    pub fn from_public_key(k: &PublicKey) -> std::result::Result<KeyParams, String> {
+        match k.kind {
+            KeyKind::Rsa => {
+                let (n, e) = k.rsa_parts().ok_or("not a PKCS#1 RSA public key")?;
+                if e.is_empty() || e.len() > 4 {
+                    return Err(format!("RSA exponent of {} bytes", e.len()));
+                }
+                Ok(KeyParams::Rsa { modulus: n, exponent: e.iter().fold(0u32, |a, &b| (a << 8) | b as u32) })
+            }
+            KeyKind::EcP256 | KeyKind::EcP384 => {
+                let (curve, size) =
+                    if k.kind == KeyKind::EcP256 { (TPM_ECC_NIST_P256, 32) } else { (TPM_ECC_NIST_P384, 48) };
+                if k.bytes.len() != 1 + 2 * size || k.bytes[0] != 4 {
+                    return Err("not an uncompressed EC point".into());
+                }
+                Ok(KeyParams::Ecc { curve, x: k.bytes[1..1 + size].to_vec(), y: k.bytes[1 + size..].to_vec() })
+            }
+        }
     }
-    out.extend_from_slice(v);
+
+    /// The key in the form the crypto layer verifies with (PKCS#1 RSAPublicKey or SEC1 point).
+    pub fn to_public_key(&self) -> std::result::Result<PublicKey, String> {
+        match self {
+            KeyParams::Rsa { modulus, exponent } => {
+                let bits = modulus.len() * 8;
+                if !(2048..=8192).contains(&bits) {
+                    return Err(format!("RSA modulus of {} bytes (2048..8192 bits accepted)", modulus.len()));
+                }
+                Ok(PublicKey::rsa(modulus, &exponent.to_be_bytes()))
+            }
+            KeyParams::Ecc { curve, x, y } => {
+                let (size, kind) = curve_size(*curve)
+                    .ok_or_else(|| format!("ECC curve {curve:#06x} is not supported (P-256, P-384)"))?;
+                if x.len() != size || y.len() != size {
+                    return Err(format!(
+                        "ECC point coordinates of {} and {} bytes for a {size}-byte curve",
+                        x.len(),
+                        y.len()
+                    ));
+                }
+                PublicKey::ec(kind, x, y)
+            }
+        }
+    }
+
+    /// DER SubjectPublicKeyInfo (what `tpm2_readpublic -f der` and `openssl pkey -pubin` give).
+    pub fn spki_der(&self) -> Vec<u8> {
+        let (alg, key) = match self {
+            KeyParams::Rsa { .. } => {
+                let mut alg = Vec::new();
+                der_tlv(0x06, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01], &mut alg);
+                alg.extend([0x05, 0x00]);
+                (alg, self.to_public_key().map(|k| k.bytes).unwrap_or_default())
+            }
+            KeyParams::Ecc { curve, x, y } => {
+                let mut alg = Vec::new();
+                der_tlv(0x06, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01], &mut alg);
+                let oid: &[u8] = if *curve == TPM_ECC_NIST_P384 {
+                    &[0x2b, 0x81, 0x04, 0x00, 0x22]
+                } else {
+                    &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]
+                };
+                der_tlv(0x06, oid, &mut alg);
+                let mut p = vec![4u8];
+                p.extend_from_slice(x);
+                p.extend_from_slice(y);
+                (alg, p)
+            }
+        };
+        let mut alg_seq = Vec::new();
+        der_tlv(0x30, &alg, &mut alg_seq);
+        let mut bits = vec![0u8];
+        bits.extend(key);
+        let mut body = alg_seq;
+        der_tlv(0x03, &bits, &mut body);
+        let mut out = Vec::new();
+        der_tlv(0x30, &body, &mut out);
+        out
+    }
+
+    /// SHA-256 of the SubjectPublicKeyInfo, hex: the key's fingerprint in claims.
+    pub fn fingerprint(&self) -> String {
+        hex::encode(crate::crypto::sha256(&self.spki_der()))
+    }
+
+    /// Whether two keys are the same key (RSA: modulus and exponent; ECC: curve and point).
+    pub fn same_key(&self, other: &KeyParams) -> bool {
+        match (self, other) {
+            (KeyParams::Rsa { modulus: a, exponent: e }, KeyParams::Rsa { modulus: b, exponent: f }) => {
+                strip_zeros(a) == strip_zeros(b) && e == f
+            }
+            _ => self == other,
+        }
+    }
 }
 
 impl AkPublic {
-    /// Parses TPMT_PUBLIC (RSA or ECC P-256 signing keys).
+    /// Parses TPMT_PUBLIC (RSA or ECC P-256/P-384 signing keys).
     pub fn parse(b: &[u8]) -> Result<AkPublic> {
         let mut r = R { b, pos: 0, what: "TPMT_PUBLIC" };
         let ty = r.u16()?;
@@ -105,10 +207,10 @@ impl AkPublic {
         }
         let scheme = r.u16()?;
         let scheme_hash = if scheme == TPM_ALG_NULL { None } else { Some(r.u16()?) };
-        let key = match ty {
+        let params = match ty {
             TPM_ALG_RSA => {
-                if scheme != TPM_ALG_NULL && scheme != TPM_ALG_RSASSA {
-                    return Err(r.err(format!("RSA scheme {scheme:#06x} is not supported (RSASSA only)")));
+                if ![TPM_ALG_NULL, TPM_ALG_RSASSA, TPM_ALG_RSAPSS].contains(&scheme) {
+                    return Err(r.err(format!("RSA scheme {scheme:#06x} is not supported (RSASSA, RSAPSS)")));
                 }
                 let bits = r.u16()?;
                 let exp = r.u32()?;
@@ -116,14 +218,7 @@ impl AkPublic {
                 if !(2048..=8192).contains(&bits) || n.len() * 8 != bits as usize {
                     return Err(r.err(format!("RSA modulus of {} bytes for keyBits {bits}", n.len())));
                 }
-                let e = if exp == 0 { 65537u32 } else { exp };
-                let mut body = Vec::new();
-                der_uint(n, &mut body);
-                der_uint(&e.to_be_bytes(), &mut body);
-                let mut der = vec![0x30];
-                der_len(body.len(), &mut der);
-                der.extend(body);
-                PublicKey { kind: KeyKind::Rsa, bytes: der }
+                KeyParams::Rsa { modulus: strip_zeros(n), exponent: if exp == 0 { 65537 } else { exp } }
             }
             TPM_ALG_ECC => {
                 if scheme != TPM_ALG_NULL && scheme != TPM_ALG_ECDSA {
@@ -134,25 +229,41 @@ impl AkPublic {
                 if kdf != TPM_ALG_NULL {
                     r.u16()?;
                 }
-                if curve != TPM_ECC_NIST_P256 {
-                    return Err(r.err(format!("curve {curve:#06x} is not supported (P-256 only)")));
-                }
+                let Some((size, _)) = curve_size(curve) else {
+                    return Err(r.err(format!("curve {curve:#06x} is not supported (P-256, P-384)")));
+                };
                 let x = r.tpm2b()?;
                 let y = r.tpm2b()?;
-                if x.len() > 32 || y.len() > 32 {
-                    return Err(r.err("P-256 coordinates longer than 32 bytes"));
+                if x.len() > size || y.len() > size {
+                    return Err(r.err(format!("ECC coordinates longer than {size} bytes")));
                 }
-                let mut p = vec![4u8];
-                p.extend(std::iter::repeat_n(0, 32 - x.len()));
-                p.extend_from_slice(x);
-                p.extend(std::iter::repeat_n(0, 32 - y.len()));
-                p.extend_from_slice(y);
-                PublicKey { kind: KeyKind::EcP256, bytes: p }
+                let pad = |v: &[u8]| {
+                    let mut o = vec![0u8; size - v.len()];
+                    o.extend_from_slice(v);
+                    o
+                };
+                KeyParams::Ecc { curve, x: pad(x), y: pad(y) }
             }
             t => return Err(r.err(format!("key type {t:#06x} is not RSA or ECC"))),
         };
         r.end()?;
-        Ok(AkPublic { key, name_alg, scheme_hash })
+        let key = params.to_public_key().map_err(|e| r.err(e))?;
+        let scheme = (scheme != TPM_ALG_NULL).then_some(scheme);
+        Ok(AkPublic { key, params, name_alg, scheme, scheme_hash })
+    }
+
+    /// An AK given as a DER SubjectPublicKeyInfo (`tpm2_readpublic -f pem`, kinvolk's akpub.pem).
+    pub fn from_spki(der: &[u8]) -> Result<AkPublic> {
+        let params = crate::x509::spki_params(der)
+            .map_err(|e| Error::evidence("tpm.ak", format!("SubjectPublicKeyInfo: {e}")))?;
+        let key = params.to_public_key().map_err(|e| Error::evidence("tpm.ak", e))?;
+        Ok(AkPublic { key, params, name_alg: 0x000B, scheme: None, scheme_hash: None })
+    }
+
+    /// An AK from key parameters alone (a JWK): no TPM attributes, no fixed scheme.
+    pub fn from_params(params: KeyParams) -> std::result::Result<AkPublic, String> {
+        let key = params.to_public_key()?;
+        Ok(AkPublic { key, params, name_alg: 0x000B, scheme: None, scheme_hash: None })
     }
 }
 
@@ -223,8 +334,221 @@ impl Attest {
     }
 }
 
+impl Attest {
+    /// Marshals a quote TPMS_ATTEST (magic, TPM_ST_ATTEST_QUOTE, ...) as a TPM would.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut o = Vec::new();
+        o.extend(TPM_GENERATED_VALUE.to_be_bytes());
+        o.extend(TPM_ST_ATTEST_QUOTE.to_be_bytes());
+        for b in [&self.qualified_signer, &self.extra_data] {
+            o.extend((b.len() as u16).to_be_bytes());
+            o.extend_from_slice(b);
+        }
+        o.extend(self.clock.to_be_bytes());
+        o.extend(self.reset_count.to_be_bytes());
+        o.extend(self.restart_count.to_be_bytes());
+        o.push(u8::from(self.safe));
+        o.extend(self.firmware_version.to_be_bytes());
+        o.extend((self.selection.len() as u32).to_be_bytes());
+        for (alg, idx) in &self.selection {
+            o.extend(alg.0.to_be_bytes());
+            let size = idx.iter().map(|i| *i as usize / 8 + 1).max().unwrap_or(0).max(3);
+            let mut bits = vec![0u8; size];
+            for i in idx {
+                bits[*i as usize / 8] |= 1 << (i % 8);
+            }
+            o.push(size as u8);
+            o.extend(bits);
+        }
+        o.extend((self.pcr_digest.len() as u16).to_be_bytes());
+        o.extend_from_slice(&self.pcr_digest);
+        o
+    }
+
+    /// The (bank, index) pairs the quote covers, in selection order (the order of `pcrDigest`).
+    pub fn selected(&self) -> Vec<(AlgId, u32)> {
+        self.selection.iter().flat_map(|(a, idx)| idx.iter().map(move |i| (*a, *i))).collect()
+    }
+
+    /// Splits PCR values concatenated in selection order (the bundle's `tpm_pcrs`) by bank and index.
+    pub fn split_pcrs(&self, concat: &[u8]) -> Result<QuotedPcrs> {
+        let mut out = QuotedPcrs::new();
+        let mut pos = 0usize;
+        for (bank, i) in self.selected() {
+            let n = bank.known_size().ok_or_else(|| {
+                Error::evidence(
+                    "tpm.pcrs",
+                    format!("the quote selects bank {} whose digest size is unknown", bank.name()),
+                )
+            })?;
+            let v = concat.get(pos..pos + n).ok_or_else(|| {
+                Error::evidence(
+                    "tpm.pcrs",
+                    format!(
+                        "{} bytes of PCR values, but the quote's selection needs {} ({} PCR{i} at offset {pos} is missing)",
+                        concat.len(),
+                        self.selected().iter().map(|(b, _)| b.known_size().unwrap_or(0)).sum::<usize>(),
+                        bank.name()
+                    ),
+                )
+            })?;
+            out.entry(bank).or_default().insert(i, v.to_vec());
+            pos += n;
+        }
+        if pos != concat.len() {
+            return Err(Error::evidence(
+                "tpm.pcrs",
+                format!("{} bytes of PCR values, but the quote's selection covers {pos}", concat.len()),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// TPMT_SIGNATURE: the scheme, its hash, and the signature in the form the crypto layer takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// TPM_ALG_RSASSA, TPM_ALG_RSAPSS or TPM_ALG_ECDSA.
+    pub scheme: u16,
+    pub hash: u16,
+    /// RSA: the signature; ECDSA: r || s, each left-padded to the curve size.
+    pub sig: Vec<u8>,
+}
+
+impl Signature {
+    pub fn parse(b: &[u8]) -> Result<Signature> {
+        let mut r = R { b, pos: 0, what: "TPMT_SIGNATURE" };
+        let scheme = r.u16()?;
+        let hash = r.u16()?;
+        let sig = match scheme {
+            TPM_ALG_RSASSA | TPM_ALG_RSAPSS => r.tpm2b()?.to_vec(),
+            TPM_ALG_ECDSA => {
+                let (x, y) = (r.tpm2b()?, r.tpm2b()?);
+                let size = if x.len() > 32 || y.len() > 32 { 48 } else { 32 };
+                if x.len() > size || y.len() > size {
+                    return Err(r.err("ECDSA r or s longer than 48 bytes"));
+                }
+                let mut s = vec![0u8; 2 * size];
+                s[size - x.len()..size].copy_from_slice(x);
+                s[2 * size - y.len()..].copy_from_slice(y);
+                s
+            }
+            other => {
+                return Err(Error::evidence(
+                    "tpm.signature",
+                    format!("TPMT_SIGNATURE.sigAlg {other:#06x} is not RSASSA, RSAPSS or ECDSA"),
+                ));
+            }
+        };
+        r.end()?;
+        Ok(Signature { scheme, hash, sig })
+    }
+
+    /// A bare RSASSA-PKCS1-v1_5/SHA-256 signature (what tss-esapi hands out for Azure's AK and
+    /// trustee/kinvolk carry), as the TPMT_SIGNATURE the TPM returned.
+    pub fn rsassa_sha256(sig: &[u8]) -> Signature {
+        Signature { scheme: TPM_ALG_RSASSA, hash: 0x000B, sig: sig.to_vec() }
+    }
+
+    /// Marshals as TPMT_SIGNATURE.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut o = Vec::new();
+        o.extend(self.scheme.to_be_bytes());
+        o.extend(self.hash.to_be_bytes());
+        if self.scheme == TPM_ALG_ECDSA {
+            let (r, s) = self.sig.split_at(self.sig.len() / 2);
+            for v in [r, s] {
+                o.extend((v.len() as u16).to_be_bytes());
+                o.extend_from_slice(v);
+            }
+        } else {
+            o.extend((self.sig.len() as u16).to_be_bytes());
+            o.extend_from_slice(&self.sig);
+        }
+        o
+    }
+
+    /// The scheme's name, for claims and messages.
+    pub fn scheme_name(&self) -> String {
+        let s = match self.scheme {
+            TPM_ALG_RSASSA => "rsassa",
+            TPM_ALG_RSAPSS => "rsapss",
+            TPM_ALG_ECDSA => "ecdsa",
+            _ => "unknown",
+        };
+        format!("{s}-{}", AlgId(self.hash).name())
+    }
+}
+
 /// PCR values (bank → index → value) that a verified quote vouches for.
 pub type QuotedPcrs = BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>>;
+
+/// A quote whose signature, and PCR digest over the supplied values, verified.
+#[derive(Debug, Clone)]
+pub struct VerifiedQuote {
+    pub attest: Attest,
+    pub signature: Signature,
+    /// The selected PCR values, vouched for by the AK.
+    pub pcrs: QuotedPcrs,
+}
+
+/// Verifies the AK's signature over `attest` (a quote: magic and type checked), and that `pcrs`
+/// hash to the signed `pcrDigest` in selection order. The nonce is the caller's to compare.
+pub fn verify_quote_signed(ak: &AkPublic, attest: &[u8], signature: &[u8], pcrs: &QuotedPcrs) -> Result<VerifiedQuote> {
+    let a = Attest::parse(attest)?;
+    let sig = Signature::parse(signature)?;
+    let alg = match (sig.scheme, sig.hash, ak.key.kind) {
+        (TPM_ALG_RSASSA, 0x000B, KeyKind::Rsa) => SigAlg::RsaPkcs1Sha256,
+        (TPM_ALG_RSASSA, 0x000C, KeyKind::Rsa) => SigAlg::RsaPkcs1Sha384,
+        (TPM_ALG_RSAPSS, 0x000B, KeyKind::Rsa) => SigAlg::RsaPssSha256,
+        (TPM_ALG_RSAPSS, 0x000C, KeyKind::Rsa) => SigAlg::RsaPssSha384,
+        (TPM_ALG_ECDSA, 0x000B, KeyKind::EcP256) if sig.sig.len() == 64 => SigAlg::EcdsaP256Sha256Fixed,
+        (TPM_ALG_ECDSA, 0x000C, KeyKind::EcP384) if sig.sig.len() == 96 => SigAlg::EcdsaP384Sha384Fixed,
+        _ => {
+            return Err(Error::evidence(
+                "tpm.signature",
+                format!(
+                    "signature scheme {:#06x} with hash {:#06x} ({} bytes) does not fit the {:?} attestation key",
+                    sig.scheme,
+                    sig.hash,
+                    sig.sig.len(),
+                    ak.key.kind
+                ),
+            ));
+        }
+    };
+    if ak.scheme.is_some_and(|s| s != sig.scheme) {
+        return Err(Error::evidence("tpm.signature", "the signature's scheme is not the key's scheme"));
+    }
+    if ak.scheme_hash.is_some_and(|h| h != sig.hash) {
+        return Err(Error::evidence("tpm.signature", "the signature's hash is not the key's scheme hash"));
+    }
+    ak.key
+        .verify(alg, attest, &sig.sig)
+        .map_err(|e| Error::evidence("tpm.signature", format!("quote signature by the AK: {e}")))?;
+    let mut concat = Vec::new();
+    let mut out = QuotedPcrs::new();
+    for (bank, i) in a.selected() {
+        let v = pcrs.get(&bank).and_then(|m| m.get(&i)).ok_or_else(|| {
+            Error::evidence("tpm.pcrs", format!("the quote selects {} PCR{i} but no value was given", bank.name()))
+        })?;
+        concat.extend_from_slice(v);
+        out.entry(bank).or_default().insert(i, v.clone());
+    }
+    let digest = AlgId(sig.hash).hash(&concat).ok_or_else(|| Error::evidence("tpm.pcrs", "unsupported hash"))?;
+    if digest != a.pcr_digest {
+        return Err(Error::evidence(
+            "tpm.pcrs",
+            format!(
+                "the supplied PCR values hash ({}) to {}, not the quote's pcrDigest {}",
+                AlgId(sig.hash).name(),
+                hex::encode(&digest),
+                hex::encode(&a.pcr_digest)
+            ),
+        ));
+    }
+    Ok(VerifiedQuote { attest: a, signature: sig, pcrs: out })
+}
 
 /// Verifies a quote: the AK's signature over `attest`, `extraData == nonce`, and that `pcrs`
 /// (the values the attestation carries) hash to the signed `pcrDigest`. Returns the selected
@@ -236,55 +560,12 @@ pub fn verify_quote(
     nonce: &[u8],
     pcrs: &QuotedPcrs,
 ) -> Result<QuotedPcrs> {
-    let a = Attest::parse(attest)?;
-    let mut r = R { b: signature, pos: 0, what: "TPMT_SIGNATURE" };
-    let sig_alg = r.u16()?;
-    let hash = r.u16()?;
-    let (alg, sig) = match (sig_alg, hash, ak.key.kind) {
-        (TPM_ALG_RSASSA, 0x000B, KeyKind::Rsa) => (SigAlg::RsaPkcs1Sha256, r.tpm2b()?.to_vec()),
-        (TPM_ALG_RSASSA, 0x000C, KeyKind::Rsa) => (SigAlg::RsaPkcs1Sha384, r.tpm2b()?.to_vec()),
-        (TPM_ALG_ECDSA, 0x000B, KeyKind::EcP256) => {
-            let (x, y) = (r.tpm2b()?, r.tpm2b()?);
-            if x.len() > 32 || y.len() > 32 {
-                return Err(r.err("ECDSA r or s longer than 32 bytes"));
-            }
-            let mut s = vec![0u8; 64];
-            s[32 - x.len()..32].copy_from_slice(x);
-            s[64 - y.len()..].copy_from_slice(y);
-            (SigAlg::EcdsaP256Sha256Fixed, s)
-        }
-        _ => {
-            return Err(Error::evidence(
-                "tpm.signature",
-                format!("signature scheme {sig_alg:#06x} with hash {hash:#06x} does not fit the attestation key"),
-            ));
-        }
-    };
-    r.end()?;
-    if ak.scheme_hash.is_some_and(|h| h != hash) {
-        return Err(Error::evidence("tpm.signature", "the signature's hash is not the key's scheme hash"));
-    }
-    ak.key.verify(alg, attest, &sig).map_err(|e| Error::evidence("tpm.signature", e))?;
-    if a.extra_data != nonce {
+    let v = verify_quote_signed(ak, attest, signature, pcrs)?;
+    if v.attest.extra_data != nonce {
         return Err(Error::evidence(
             "tpm.nonce",
-            format!("extraData {} is not the nonce {}", hex::encode(&a.extra_data), hex::encode(nonce)),
+            format!("extraData {} is not the nonce {}", hex::encode(&v.attest.extra_data), hex::encode(nonce)),
         ));
     }
-    let mut concat = Vec::new();
-    let mut out = QuotedPcrs::new();
-    for (bank, idx) in &a.selection {
-        for i in idx {
-            let v = pcrs.get(bank).and_then(|m| m.get(i)).ok_or_else(|| {
-                Error::evidence("tpm.pcrs", format!("the quote selects {} PCR{i} but no value was given", bank.name()))
-            })?;
-            concat.extend_from_slice(v);
-            out.entry(*bank).or_default().insert(*i, v.clone());
-        }
-    }
-    let digest = AlgId(hash).hash(&concat).ok_or_else(|| Error::evidence("tpm.pcrs", "unsupported hash"))?;
-    if digest != a.pcr_digest {
-        return Err(Error::evidence("tpm.pcrs", "the PCR values do not hash to the quote's pcrDigest"));
-    }
-    Ok(out)
+    Ok(v.pcrs)
 }

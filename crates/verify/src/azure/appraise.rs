@@ -1,0 +1,256 @@
+//! Appraisal of verified Azure vTPM evidence: the hardware report by the SNP or DCAP appraisal
+//! (without the nonce: on Azure REPORT_DATA is the runtime-claims hash), then `[azure]`: the
+//! verifier's nonce against what the evidence binds it to, freshness, the PCR set and reference
+//! values, `vm-configuration`. Returns (failures, warnings, nonce bound).
+
+use super::verify::{Freshness, Hardware, VerifiedAzure};
+use crate::error::{Error, Result};
+use crate::eventlog::AlgId;
+use crate::policy::{ConfigValue, Policy, pad64, parse_hex};
+use serde_json::Value;
+
+/// Settings that come from the CLI rather than the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub nonce: Option<Vec<u8>>,
+    pub allow_debug: bool,
+}
+
+/// The result of an appraisal.
+pub struct Appraisal {
+    pub failures: Vec<Error>,
+    pub warnings: Vec<Error>,
+    /// The verifier's nonce was given and found bound.
+    pub nonce_bound: bool,
+}
+
+fn fail(v: &mut Vec<Error>, check: &'static str, d: impl Into<String>) {
+    v.push(Error::appraisal(check, d));
+}
+
+/// The PCR bank the policy speaks of.
+pub fn policy_bank(policy: &Policy) -> Result<AlgId> {
+    match &policy.azure.pcr_bank {
+        None => Ok(AlgId::SHA256),
+        Some(s) => AlgId::from_name(s).ok_or_else(|| {
+            Error::usage("policy", format!("azure.pcr_bank '{s}' is not sha1, sha256, sha384 or sha512"))
+        }),
+    }
+}
+
+/// Whether `ud` (the HCL user-data) carries `nonce`: zero-padded (trustee, cloud-ra), or
+/// SHA-512(nonce ‖ input) as trustauthority-cli writes it.
+pub fn user_data_binds(ud: &[u8; 64], nonce: &[u8], input: Option<&[u8]>) -> bool {
+    if nonce.len() <= 64 && pad64(nonce) == *ud {
+        return true;
+    }
+    let mut m = nonce.to_vec();
+    m.extend_from_slice(input.unwrap_or(&[]));
+    crate::crypto::sha512(&m) == *ud
+}
+
+fn config_matches(have: &Value, want: &ConfigValue) -> bool {
+    match (have, want) {
+        (Value::Bool(a), ConfigValue::Bool(b)) => a == b,
+        (Value::Number(a), ConfigValue::Int(b)) => a.as_i64() == Some(*b),
+        (Value::String(a), ConfigValue::Str(b)) => a.eq_ignore_ascii_case(b),
+        // "true"/"false" written as strings by some tools.
+        (Value::String(a), ConfigValue::Bool(b)) => a.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
+        _ => false,
+    }
+}
+
+/// Appraises. Errors in the policy itself (bad hex, ...) are usage errors.
+pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Appraisal> {
+    // The hardware report's own appraisal, without the nonce.
+    let mut hw_policy = policy.clone();
+    hw_policy.nonce = None;
+    let (mut failures, mut warnings) = match &v.hardware {
+        Hardware::Snp(s) => {
+            let o = crate::snp::appraise::Overrides { nonce: None, allow_debug: ov.allow_debug };
+            let (mut f, w) = crate::snp::appraise::appraise(s, &hw_policy, &o)?;
+            if policy.snp.vmpl.is_none() && s.report.vmpl != 0 {
+                fail(
+                    &mut f,
+                    "policy.vmpl",
+                    format!(
+                        "the SNP report is at VMPL {}; the paravisor's HCL report is requested at VMPL 0",
+                        s.report.vmpl
+                    ),
+                );
+            }
+            (f, w)
+        }
+        Hardware::Tdx(d) => {
+            let o = crate::dcap::appraise::Overrides { nonce: None, allow_debug: ov.allow_debug };
+            crate::dcap::appraise::appraise(d, &hw_policy, &o)?
+        }
+    };
+    warnings.extend(v.warnings.iter().cloned());
+    let p = &policy.azure;
+
+    // Nonce and freshness.
+    let nonce = match (&ov.nonce, &policy.nonce) {
+        (Some(n), _) => Some(n.clone()),
+        (None, Some(h)) => Some(parse_hex("nonce", h, 64)?),
+        _ => None,
+    };
+    let ud = v.hcl.claims.user_data;
+    let mut nonce_bound = false;
+    if let Some(n) = &nonce {
+        if n.is_empty() || n.len() > 64 {
+            return Err(Error::usage("nonce", format!("the nonce is {} bytes, 1..64 expected", n.len())));
+        }
+        let before = failures.len();
+        match v.freshness {
+            Freshness::TpmQuote => {
+                let x = v.quote.as_ref().map(|q| q.attest.extra_data.clone()).unwrap_or_default();
+                if x != *n {
+                    fail(
+                        &mut failures,
+                        "policy.nonce",
+                        format!(
+                            "the vTPM quote's extraData {} is not the nonce {} ({} bytes vs {})",
+                            hex::encode(&x),
+                            hex::encode(n),
+                            x.len(),
+                            n.len()
+                        ),
+                    );
+                }
+                if v.user_data_carries_nonce
+                    && !ud.is_some_and(|u| user_data_binds(&u, n, v.user_data_input.as_deref()))
+                {
+                    fail(
+                        &mut failures,
+                        "policy.user_data",
+                        format!(
+                            "the user-data in the HCL runtime claims ({}) does not carry the nonce {}",
+                            ud.map(hex::encode).unwrap_or_else(|| "absent".into()),
+                            hex::encode(n)
+                        ),
+                    );
+                }
+            }
+            Freshness::HclUserData => {
+                if !ud.is_some_and(|u| user_data_binds(&u, n, v.user_data_input.as_deref())) {
+                    fail(
+                        &mut failures,
+                        "policy.nonce",
+                        format!(
+                            "the HCL user-data {} is neither the nonce {} zero-padded nor SHA-512(nonce ‖ user-data input)",
+                            ud.map(hex::encode).unwrap_or_default(),
+                            hex::encode(n)
+                        ),
+                    );
+                }
+            }
+            Freshness::None => fail(
+                &mut failures,
+                "policy.freshness",
+                "a nonce was given but the evidence is a boot-time HCL report without a vTPM quote: nothing binds the nonce (replayable)",
+            ),
+        }
+        nonce_bound = failures.len() == before;
+    }
+    if v.freshness == Freshness::None {
+        if p.require_freshness == Some(true) {
+            fail(
+                &mut failures,
+                "policy.freshness",
+                "the policy requires freshness; a boot-time HCL report without a vTPM quote is replayable",
+            );
+        } else if nonce.is_none() {
+            warnings.push(Error::appraisal(
+                "azure.freshness",
+                "boot-time HCL report without a vTPM quote: replayable (write 64 bytes to NV 0x01400002 for a fresh report, or add a quote)",
+            ));
+        }
+    }
+    if let Some(h) = &p.user_data {
+        let want = pad64(&parse_hex("azure.user_data", h, 64)?);
+        if ud != Some(want) {
+            fail(
+                &mut failures,
+                "policy.user_data",
+                format!(
+                    "HCL user-data {} is not {}",
+                    ud.map(hex::encode).unwrap_or_else(|| "absent".into()),
+                    hex::encode(want)
+                ),
+            );
+        }
+    }
+
+    // PCRs.
+    let bank = policy_bank(policy)?;
+    let mut refs: Vec<(u32, Vec<Vec<u8>>)> = Vec::new();
+    for (k, vals) in &p.pcrs {
+        let i: u32 = k
+            .parse()
+            .ok()
+            .filter(|i| *i < 24)
+            .ok_or_else(|| Error::usage("policy", format!("azure.pcrs: '{k}' is not a PCR index 0..23")))?;
+        let mut vs = Vec::new();
+        for s in vals.values() {
+            vs.push(parse_hex("azure.pcrs", s, 64)?);
+        }
+        refs.push((i, vs));
+    }
+    match &v.quote {
+        Some(q) => {
+            let required: Vec<u32> = p.required_pcrs.clone().unwrap_or_else(|| (0..24).collect());
+            let have = q.pcrs.get(&bank);
+            let missing: Vec<u32> =
+                required.iter().copied().filter(|i| !have.is_some_and(|m| m.contains_key(i))).collect();
+            if !missing.is_empty() {
+                fail(
+                    &mut failures,
+                    "policy.pcrs",
+                    format!(
+                        "the vTPM quote does not cover {} PCRs {missing:?} (it covers {:?}); required: {required:?}",
+                        bank.name(),
+                        have.map(|m| m.keys().copied().collect::<Vec<_>>()).unwrap_or_default()
+                    ),
+                );
+            }
+            for (i, vals) in &refs {
+                match have.and_then(|m| m.get(i)) {
+                    Some(val) if vals.iter().any(|r| r == val) => {}
+                    Some(val) => fail(
+                        &mut failures,
+                        "policy.pcrs",
+                        format!("{} PCR{i} {} is not an accepted value", bank.name(), hex::encode(val)),
+                    ),
+                    None => fail(&mut failures, "policy.pcrs", format!("{} PCR{i} is not quoted", bank.name())),
+                }
+            }
+        }
+        None => {
+            if p.required_pcrs.as_ref().is_some_and(|r| !r.is_empty()) || !refs.is_empty() {
+                fail(&mut failures, "policy.pcrs", "the policy requires PCRs but the evidence has no vTPM quote");
+            } else {
+                warnings.push(Error::appraisal("azure.tpm_quote", "no vTPM quote: no PCR is attested"));
+            }
+        }
+    }
+
+    // vm-configuration.
+    let cfg = v.hcl.claims.vm_configuration.as_ref();
+    for (k, want) in &p.vm_configuration {
+        match cfg.and_then(|c| c.get(k)) {
+            Some(have) if config_matches(have, want) => {}
+            Some(have) => fail(
+                &mut failures,
+                "policy.vm_configuration",
+                format!("vm-configuration \"{k}\" is {have}, the policy requires {want:?}"),
+            ),
+            None => fail(
+                &mut failures,
+                "policy.vm_configuration",
+                format!("vm-configuration has no \"{k}\"; the policy requires {want:?}"),
+            ),
+        }
+    }
+    Ok(Appraisal { failures, warnings, nonce_bound })
+}

@@ -1,0 +1,94 @@
+//! Claims of verified Azure vTPM evidence: the SNP or TDX claims of the hardware report, plus the
+//! HCL report, `vm_configuration`, `user_data`, the quoted PCRs by index, the AK fingerprint and
+//! `freshness`.
+
+use super::format::HclReport;
+use super::verify::{Hardware, VerifiedAzure};
+use crate::eventlog::AlgId;
+use serde_json::{Map, Value, json};
+
+/// The HCL report's own fields (used by `show` and the claims).
+pub fn hcl_fields(h: &HclReport) -> Value {
+    json!({
+        "version": h.header.version,
+        "report_size": h.header.report_size,
+        "request_type": h.header.request_type,
+        "status": h.header.status,
+        "report_type": h.request.report_type,
+        "tee": h.tee,
+        "request_version": h.request.version,
+        "hash_type": h.request.hash_type,
+        "variable_data_size": h.request.variable_data_size,
+        "padding": h.padding,
+        "report_data": hex::encode(h.report_data()),
+        "runtime_claims_digest": hex::encode(h.request.hash_type.hash(&h.claims.raw)),
+    })
+}
+
+/// The runtime claims for `show`: the JSON as stored, plus the AK fingerprint.
+pub fn runtime_claims_fields(h: &HclReport) -> Value {
+    let ak = &h.claims.ak_pub.params;
+    json!({
+        "json": h.claims.json,
+        "ak_pub_sha256": ak.fingerprint(),
+        "user_data": h.claims.user_data.map(hex::encode),
+    })
+}
+
+/// Claims of verified evidence. `nonce_bound` comes from the appraisal.
+pub fn claims(v: &VerifiedAzure) -> Value {
+    let mut c = match &v.hardware {
+        Hardware::Snp(s) => crate::snp::claims::claims(s),
+        Hardware::Tdx(d) => crate::dcap::claims::claims(d),
+    };
+    let Some(obj) = c.as_object_mut() else { return c };
+    let hw = obj.remove("platform").unwrap_or(Value::Null);
+    obj.insert("platform".into(), json!(v.platform()));
+    obj.insert("hardware_platform".into(), hw);
+    obj.insert("evidence_format".into(), json!(v.source));
+    obj.insert("hcl".into(), hcl_fields(&v.hcl));
+    obj.insert("vm_configuration".into(), v.hcl.claims.vm_configuration.clone().unwrap_or(Value::Null));
+    obj.insert("user_data".into(), json!(v.hcl.claims.user_data.map(hex::encode)));
+    obj.insert("freshness".into(), json!(v.freshness));
+    let ak = &v.ak.params;
+    let (kty, bits) = match ak {
+        crate::tpm::KeyParams::Rsa { modulus, .. } => ("RSA", modulus.len() * 8),
+        crate::tpm::KeyParams::Ecc { x, .. } => ("EC", x.len() * 8),
+    };
+    obj.insert(
+        "ak_pub".into(),
+        json!({"sha256": ak.fingerprint(), "kty": kty, "bits": bits, "tpm_public_checked": v.ak_public_checked}),
+    );
+    match &v.quote {
+        Some(q) => {
+            let a = &q.attest;
+            obj.insert(
+                "tpm_quote".into(),
+                json!({
+                    "extra_data": hex::encode(&a.extra_data),
+                    "signature": q.signature.scheme_name(),
+                    "clock": a.clock,
+                    "reset_count": a.reset_count,
+                    "restart_count": a.restart_count,
+                    "safe": a.safe,
+                    "firmware_version": format!("{:#018x}", a.firmware_version),
+                    "selection": a.selection.iter().map(|(b, i)| json!({"bank": b.name(), "pcrs": i})).collect::<Vec<_>>(),
+                    "pcr_digest": hex::encode(&a.pcr_digest),
+                }),
+            );
+            obj.insert("pcrs".into(), json!({}));
+            for (bank, m) in &q.pcrs {
+                let mut by_index = Map::new();
+                for (i, val) in m {
+                    by_index.insert(i.to_string(), json!(hex::encode(val)));
+                }
+                let key = if *bank == AlgId::SHA256 { "pcrs".to_string() } else { format!("pcrs_{}", bank.name()) };
+                obj.insert(key, Value::Object(by_index));
+            }
+        }
+        None => {
+            obj.insert("tpm_quote".into(), Value::Null);
+        }
+    }
+    c
+}

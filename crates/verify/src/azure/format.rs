@@ -1,0 +1,556 @@
+//! Azure confidential-VM evidence, byte-exact: the HCL report the paravisor writes to vTPM NV
+//! 0x01400001 (header, hardware report slot, IGVM request data, runtime claims), the runtime-claims
+//! JSON, and the evidence shapes cloud-ra accepts (its bundle; CoCo trustee's az-snp-vtpm /
+//! az-tdx-vtpm evidence JSON; trustee's `tpm-quote-v1.json`; kinvolk's bincode `quote.bin`).
+//!
+//! Layout (all integers little-endian):
+//! ```text
+//! 0x000  header (32): signature 'HCLA', version, report_size, request_type, status, reserved[3]
+//! 0x020  hardware report slot (1184): SNP report, or TDREPORT (1024) + 160 zero bytes
+//! 0x4C0  IGVM request data (20): data_size, version, report_type (2 SNP, 4 TDX),
+//!        report_data_hash_type (1 SHA-256, 2 SHA-384, 3 SHA-512), variable_data_size
+//! 0x4D4  variable data: the runtime-claims JSON, exactly variable_data_size bytes
+//! ....   zero padding up to the NV index size
+//! ```
+
+use crate::error::{Error, Result};
+use crate::tpm::KeyParams;
+use base64::Engine;
+use serde_json::Value;
+
+pub const HCL_SIGNATURE: u32 = 0x414C_4348; // "HCLA"
+pub const HEADER_SIZE: usize = 32;
+pub const HW_REPORT_OFFSET: usize = 0x20;
+pub const HW_REPORT_SLOT: usize = 1184;
+pub const TD_REPORT_SIZE: usize = 1024;
+/// REPORTDATA inside a TDREPORT (after REPORTMACSTRUCT's type, reserved, CPUSVN and two hashes).
+pub const TD_REPORT_DATA_OFFSET: usize = 128;
+pub const REQUEST_OFFSET: usize = 0x4C0;
+pub const REQUEST_SIZE: usize = 20;
+pub const CLAIMS_OFFSET: usize = 0x4D4;
+/// Largest HCL blob read (trustauthority-cli accepts up to 4096 bytes; leave room).
+pub const MAX_HCL_SIZE: usize = 64 << 10;
+
+/// The hardware behind the paravisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tee {
+    Snp,
+    Tdx,
+}
+
+impl Tee {
+    pub fn platform(self) -> &'static str {
+        match self {
+            Tee::Snp => "azure-snp-vtpm",
+            Tee::Tdx => "azure-tdx-vtpm",
+        }
+    }
+}
+
+/// IGVM report_data_hash_type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashType {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl HashType {
+    pub fn hash(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            HashType::Sha256 => crate::crypto::sha256(data).to_vec(),
+            HashType::Sha384 => crate::crypto::sha384(data).to_vec(),
+            HashType::Sha512 => crate::crypto::sha512(data).to_vec(),
+        }
+    }
+}
+
+/// The 32-byte header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Header {
+    pub version: u32,
+    pub report_size: u32,
+    pub request_type: u32,
+    pub status: u32,
+}
+
+/// The IGVM request data in front of the runtime claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RequestData {
+    pub data_size: u32,
+    pub version: u32,
+    pub report_type: u32,
+    pub hash_type: HashType,
+    pub variable_data_size: u32,
+}
+
+/// A JSON Web Key of the runtime claims (`HCLAkPub`, `HCLEkPub`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jwk {
+    pub kid: String,
+    pub params: KeyParams,
+}
+
+/// The runtime claims (the variable data), parsed; `raw` is the exact bytes that are hashed.
+#[derive(Debug, Clone)]
+pub struct RuntimeClaims {
+    pub raw: Vec<u8>,
+    pub json: Value,
+    pub ak_pub: Jwk,
+    pub ek_pub: Option<Jwk>,
+    pub vm_configuration: Option<Value>,
+    /// `user-data`: 64 bytes (all zero in a boot-time report).
+    pub user_data: Option<[u8; 64]>,
+}
+
+/// A parsed HCL report.
+#[derive(Debug, Clone)]
+pub struct HclReport {
+    pub header: Header,
+    pub tee: Tee,
+    /// SNP: the 1184-byte report. TDX: the 1024-byte TDREPORT.
+    pub hw_report: Vec<u8>,
+    pub request: RequestData,
+    pub claims: RuntimeClaims,
+    /// Zero bytes after `report_size` (the NV index is larger than the report).
+    pub padding: usize,
+}
+
+fn u32le(b: &[u8], off: usize) -> u32 {
+    // Callers check the length first; a short read is zero-filled rather than a panic.
+    let mut a = [0u8; 4];
+    if let Some(s) = b.get(off..off + 4) {
+        a.copy_from_slice(s);
+    }
+    u32::from_le_bytes(a)
+}
+
+fn bad(field: &str, off: usize, why: impl std::fmt::Display) -> Error {
+    Error::evidence("azure.hcl_report", format!("{field} at offset {off:#x}: {why}"))
+}
+
+fn claims_err(why: impl std::fmt::Display) -> Error {
+    Error::evidence("azure.runtime_claims", why.to_string())
+}
+
+impl Jwk {
+    /// One member of `keys`, read by the one JWK reader (`jwt::Jwk`).
+    fn parse(v: &Value, idx: usize) -> Result<Jwk> {
+        let j = crate::jwt::Jwk::from_json(v).map_err(|e| claims_err(format!("keys[{idx}]: {}", e.detail)))?;
+        let params = KeyParams::from_public_key(&j.key).map_err(|e| claims_err(format!("keys[{idx}]: {e}")))?;
+        Ok(Jwk { kid: j.kid.unwrap_or_default(), params })
+    }
+}
+
+impl RuntimeClaims {
+    /// Parses the runtime-claims JSON (exactly the bytes given: the hash is over them).
+    pub fn parse(raw: &[u8]) -> Result<RuntimeClaims> {
+        let json: Value =
+            serde_json::from_slice(raw).map_err(|e| claims_err(format!("the runtime claims are not JSON: {e}")))?;
+        let obj = json.as_object().ok_or_else(|| claims_err("the runtime claims are not a JSON object"))?;
+        let keys = obj
+            .get("keys")
+            .and_then(|k| k.as_array())
+            .ok_or_else(|| claims_err("no \"keys\" array (the HCLAkPub JWK lives there)"))?;
+        let find = |kid: &str| keys.iter().position(|k| k.get("kid").and_then(|v| v.as_str()) == Some(kid));
+        let ak_idx = find("HCLAkPub").ok_or_else(|| claims_err("no key with kid \"HCLAkPub\" in \"keys\""))?;
+        let ak_pub = Jwk::parse(&keys[ak_idx], ak_idx)?;
+        let ek_pub = find("HCLEkPub").map(|i| Jwk::parse(&keys[i], i)).transpose()?;
+        let vm_configuration = obj.get("vm-configuration").cloned();
+        if let Some(v) = &vm_configuration
+            && !v.is_object()
+        {
+            return Err(claims_err("\"vm-configuration\" is not an object"));
+        }
+        let user_data = match obj.get("user-data") {
+            None => None,
+            Some(Value::String(s)) => {
+                let v = hex::decode(s.trim()).map_err(|e| claims_err(format!("\"user-data\" is not hex: {e}")))?;
+                let arr: [u8; 64] = v
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| claims_err(format!("\"user-data\" is {} bytes, not 64", v.len())))?;
+                Some(arr)
+            }
+            Some(_) => return Err(claims_err("\"user-data\" is not a string")),
+        };
+        Ok(RuntimeClaims { raw: raw.to_vec(), json, ak_pub, ek_pub, vm_configuration, user_data })
+    }
+}
+
+impl HclReport {
+    /// Parses an HCL report as read from NV 0x01400001 (trailing zero padding allowed).
+    pub fn parse(b: &[u8]) -> Result<HclReport> {
+        if b.len() > MAX_HCL_SIZE {
+            return Err(bad("HCL report", 0, format!("{} bytes, more than the {MAX_HCL_SIZE} accepted", b.len())));
+        }
+        if b.len() < CLAIMS_OFFSET {
+            return Err(bad(
+                "HCL report",
+                b.len(),
+                format!("truncated: {} bytes, the fixed part alone is {CLAIMS_OFFSET}", b.len()),
+            ));
+        }
+        let sig = u32le(b, 0);
+        if sig != HCL_SIGNATURE {
+            return Err(bad("header.signature", 0, format!("{sig:#010x} is not 'HCLA' (0x414c4348)")));
+        }
+        let header =
+            Header { version: u32le(b, 4), report_size: u32le(b, 8), request_type: u32le(b, 12), status: u32le(b, 16) };
+        if !(1..=2).contains(&header.version) {
+            return Err(bad(
+                "header.version",
+                4,
+                format!("{} is not a known HCL report version (1, 2)", header.version),
+            ));
+        }
+        if header.request_type == 0 {
+            return Err(bad("header.request_type", 12, "0 is the invalid request type"));
+        }
+        if header.status != 0 {
+            return Err(bad("header.status", 16, format!("{:#x}: the paravisor reported a failure", header.status)));
+        }
+        for i in 0..3 {
+            let off = 20 + 4 * i;
+            if u32le(b, off) != 0 {
+                return Err(bad("header.reserved", off, "not zero"));
+            }
+        }
+        let hash_type = match u32le(b, REQUEST_OFFSET + 12) {
+            1 => HashType::Sha256,
+            2 => HashType::Sha384,
+            3 => HashType::Sha512,
+            t => {
+                return Err(bad(
+                    "request.report_data_hash_type",
+                    REQUEST_OFFSET + 12,
+                    format!("{t} is not 1 (SHA-256), 2 (SHA-384) or 3 (SHA-512)"),
+                ));
+            }
+        };
+        let request = RequestData {
+            data_size: u32le(b, REQUEST_OFFSET),
+            version: u32le(b, REQUEST_OFFSET + 4),
+            report_type: u32le(b, REQUEST_OFFSET + 8),
+            hash_type,
+            variable_data_size: u32le(b, REQUEST_OFFSET + 16),
+        };
+        if request.version != 1 {
+            return Err(bad("request.version", REQUEST_OFFSET + 4, format!("{} is not 1", request.version)));
+        }
+        let tee = match request.report_type {
+            2 => Tee::Snp,
+            4 => Tee::Tdx,
+            t => {
+                return Err(bad(
+                    "request.report_type",
+                    REQUEST_OFFSET + 8,
+                    format!("{t} is not 2 (SEV-SNP) or 4 (TDX)"),
+                ));
+            }
+        };
+        let var = request.variable_data_size as usize;
+        if var == 0 {
+            return Err(bad("request.variable_data_size", REQUEST_OFFSET + 16, "0: there are no runtime claims"));
+        }
+        let var_end = CLAIMS_OFFSET.checked_add(var).filter(|&e| e <= b.len()).ok_or_else(|| {
+            bad(
+                "request.variable_data_size",
+                REQUEST_OFFSET + 16,
+                format!("{var} bytes from offset {CLAIMS_OFFSET:#x} run past the {}-byte blob", b.len()),
+            )
+        })?;
+        if request.data_size as usize != REQUEST_SIZE + var {
+            return Err(bad(
+                "request.data_size",
+                REQUEST_OFFSET,
+                format!("{} is not {REQUEST_SIZE} + variable_data_size {var}", request.data_size),
+            ));
+        }
+        if header.report_size as usize != var_end {
+            return Err(bad(
+                "header.report_size",
+                8,
+                format!(
+                    "{} is not the end of the runtime claims ({var_end:#x} = {CLAIMS_OFFSET:#x} + variable_data_size {var})",
+                    header.report_size
+                ),
+            ));
+        }
+        let claims_raw = &b[CLAIMS_OFFSET..var_end];
+        let pad = claims_raw.iter().rev().take_while(|&&c| c == 0).count();
+        if pad > 0 {
+            return Err(bad(
+                "request.variable_data_size",
+                REQUEST_OFFSET + 16,
+                format!("{var} includes {pad} bytes of zero padding after the runtime-claims JSON"),
+            ));
+        }
+        if let Some(i) = b[var_end..].iter().position(|&c| c != 0) {
+            return Err(bad("padding", var_end + i, "non-zero byte after report_size"));
+        }
+        let slot = &b[HW_REPORT_OFFSET..HW_REPORT_OFFSET + HW_REPORT_SLOT];
+        let hw_report = match tee {
+            Tee::Snp => slot.to_vec(),
+            Tee::Tdx => {
+                if let Some(i) = slot[TD_REPORT_SIZE..].iter().position(|&c| c != 0) {
+                    return Err(bad(
+                        "hardware report slot",
+                        HW_REPORT_OFFSET + TD_REPORT_SIZE + i,
+                        "non-zero byte after the 1024-byte TDREPORT",
+                    ));
+                }
+                slot[..TD_REPORT_SIZE].to_vec()
+            }
+        };
+        let claims = RuntimeClaims::parse(claims_raw)?;
+        Ok(HclReport { header, tee, hw_report, request, claims, padding: b.len() - var_end })
+    }
+
+    /// The 64-byte report data of the hardware report (SNP REPORT_DATA or TDREPORT REPORTDATA).
+    pub fn report_data(&self) -> [u8; 64] {
+        let off = match self.tee {
+            Tee::Snp => 0x50,
+            Tee::Tdx => TD_REPORT_DATA_OFFSET,
+        };
+        let mut out = [0u8; 64];
+        if let Some(s) = self.hw_report.get(off..off + 64) {
+            out.copy_from_slice(s);
+        }
+        out
+    }
+
+    /// The report data the runtime claims demand: hash(claims bytes) zero-padded to 64.
+    pub fn expected_report_data(&self) -> [u8; 64] {
+        crate::policy::pad64(&self.request.hash_type.hash(&self.claims.raw))
+    }
+}
+
+/// Fields of a TDREPORT for `show` (TDINFO at 512: attributes, xfam, MRTD, MRCONFIGID, MROWNER,
+/// MROWNERCONFIG, RTMR0..3).
+pub fn td_report_fields(r: &[u8]) -> Value {
+    let h = |off: usize, n: usize| r.get(off..off + n).map(hex::encode).unwrap_or_default();
+    serde_json::json!({
+        "report_type": h(0, 4),
+        "cpusvn": h(32, 16),
+        "tee_tcb_info_hash": h(48, 48),
+        "tee_info_hash": h(96, 48),
+        "report_data": h(128, 64),
+        "mac": h(224, 32),
+        "td_attributes": h(512, 8),
+        "xfam": h(520, 8),
+        "mrtd": h(528, 48),
+        "mrconfigid": h(576, 48),
+        "mrowner": h(624, 48),
+        "mrownerconfig": h(672, 48),
+        "rtmr0": h(720, 48),
+        "rtmr1": h(768, 48),
+        "rtmr2": h(816, 48),
+        "rtmr3": h(864, 48),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evidence shapes
+
+/// A vTPM quote as evidence carries it: TPMS_ATTEST, TPMT_SIGNATURE, and the PCR values of the
+/// quote's selection concatenated in selection order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteParts {
+    pub attest: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub pcrs: Vec<u8>,
+}
+
+/// Where the evidence came from (for messages and claims).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    Bundle,
+    TrusteeV1,
+    TrusteeV2,
+    HclReport,
+}
+
+/// Azure vTPM evidence, all parts as bytes.
+#[derive(Debug, Clone)]
+pub struct AzureEvidence {
+    pub source: Source,
+    /// The platform the container says (bundle), checked against the HCL report's report type.
+    pub tee: Option<Tee>,
+    pub hcl_report: Vec<u8>,
+    pub quote: Option<QuoteParts>,
+    /// TPMT_PUBLIC of the AK, when the attester read it (must equal HCLAkPub).
+    pub ak_public: Option<Vec<u8>>,
+    /// TD quote from IMDS `/acc/tdquote` (TDX).
+    pub td_quote: Option<Vec<u8>>,
+    /// Certificates the evidence carries (trustee's `vcek`), DER or PEM.
+    pub certs: Vec<Vec<u8>>,
+    /// A THIM response (`{"vcekCert", "certificateChain", ...}`).
+    pub thim: Option<Vec<u8>>,
+    /// The nonce the attester says it used as the quote's qualifying data.
+    pub nonce: Option<Vec<u8>>,
+    /// A fresh report was requested by writing these 64 bytes to NV 0x01400002.
+    pub fresh_user_data: Option<[u8; 64]>,
+    /// Input to trustauthority-cli's user-data = SHA-512(nonce ‖ input) (bundle `aux.user_data_input`).
+    pub user_data_input: Option<Vec<u8>>,
+    /// The HCL `user-data` carries the verifier's nonce (trustee evidence v2).
+    pub user_data_carries_nonce: bool,
+}
+
+impl AzureEvidence {
+    pub fn from_hcl(hcl_report: Vec<u8>) -> Self {
+        AzureEvidence {
+            source: Source::HclReport,
+            tee: None,
+            hcl_report,
+            quote: None,
+            ak_public: None,
+            td_quote: None,
+            certs: Vec::new(),
+            thim: None,
+            nonce: None,
+            fresh_user_data: None,
+            user_data_input: None,
+            user_data_carries_nonce: false,
+        }
+    }
+}
+
+fn ev(check: &'static str, d: impl Into<String>) -> Error {
+    Error::evidence(check, d)
+}
+
+fn hex_field(what: &str, v: &Value) -> Result<Vec<u8>> {
+    let s = v.as_str().ok_or_else(|| ev("azure.evidence", format!("{what} is not a hex string")))?;
+    hex::decode(s.trim()).map_err(|e| ev("azure.evidence", format!("{what} is not hex: {e}")))
+}
+
+fn b64_any(what: &str, v: &Value) -> Result<Vec<u8>> {
+    let s = v.as_str().ok_or_else(|| ev("azure.evidence", format!("{what} is not a base64 string")))?;
+    let t: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let t = t.trim_end_matches('=');
+    let eng = if t.contains('-') || t.contains('_') {
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+    } else {
+        &base64::engine::general_purpose::STANDARD_NO_PAD
+    };
+    eng.decode(t).map_err(|e| ev("azure.evidence", format!("{what} is not base64: {e}")))
+}
+
+/// Trustee's TPM quote JSON (`tpm-quote-v1.json`, and `tpm_quote` inside its evidence):
+/// `{"signature": hex (bare RSASSA-SHA256), "message": hex TPMS_ATTEST, "pcrs": [hex; 24]}`.
+pub fn trustee_quote(v: &Value) -> Result<QuoteParts> {
+    let obj = v.as_object().ok_or_else(|| ev("azure.evidence", "tpm_quote is not an object"))?;
+    for k in obj.keys() {
+        if !["signature", "message", "pcrs"].contains(&k.as_str()) {
+            return Err(ev("azure.evidence", format!("tpm_quote has an unknown member \"{k}\"")));
+        }
+    }
+    let get = |k: &str| obj.get(k).ok_or_else(|| ev("azure.evidence", format!("tpm_quote.{k} is missing")));
+    let sig = hex_field("tpm_quote.signature", get("signature")?)?;
+    let attest = hex_field("tpm_quote.message", get("message")?)?;
+    let mut pcrs = Vec::new();
+    let list = get("pcrs")?.as_array().ok_or_else(|| ev("azure.evidence", "tpm_quote.pcrs is not an array"))?;
+    for (i, p) in list.iter().enumerate() {
+        pcrs.extend(hex_field(&format!("tpm_quote.pcrs[{i}]"), p)?);
+    }
+    Ok(QuoteParts { attest, signature: crate::tpm::Signature::rsassa_sha256(&sig).to_bytes(), pcrs })
+}
+
+/// kinvolk az-cvm-vtpm `Quote` serialised with bincode: u64-LE length-prefixed `signature`,
+/// `message`, then a u64-LE count of 32-byte PCR values.
+pub fn kinvolk_quote(b: &[u8]) -> Result<QuoteParts> {
+    let mut pos = 0usize;
+    let bad = |pos: usize, why: &str| ev("azure.evidence", format!("kinvolk quote at offset {pos}: {why}"));
+    let len = |pos: &mut usize| -> Result<usize> {
+        let s = b.get(*pos..*pos + 8).ok_or_else(|| bad(*pos, "truncated length"))?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(s);
+        *pos += 8;
+        usize::try_from(u64::from_le_bytes(a))
+            .ok()
+            .filter(|&n| n <= b.len())
+            .ok_or_else(|| bad(*pos - 8, "length larger than the input"))
+    };
+    let n = len(&mut pos)?;
+    let sig = b.get(pos..pos + n).ok_or_else(|| bad(pos, "signature runs past the end"))?.to_vec();
+    pos += n;
+    let n = len(&mut pos)?;
+    let attest = b.get(pos..pos + n).ok_or_else(|| bad(pos, "message runs past the end"))?.to_vec();
+    pos += n;
+    let n = len(&mut pos)?;
+    let pcrs = n
+        .checked_mul(32)
+        .and_then(|m| b.get(pos..pos + m))
+        .ok_or_else(|| bad(pos, "PCR values run past the end"))?
+        .to_vec();
+    pos += pcrs.len();
+    if pos != b.len() {
+        return Err(bad(pos, &format!("{} trailing bytes", b.len() - pos)));
+    }
+    Ok(QuoteParts { attest, signature: crate::tpm::Signature::rsassa_sha256(&sig).to_bytes(), pcrs })
+}
+
+/// Whether JSON text is trustee az-snp-vtpm / az-tdx-vtpm evidence (has `hcl_report` and `tpm_quote`).
+pub fn is_trustee_evidence(v: &Value) -> bool {
+    v.get("hcl_report").is_some() && v.get("tpm_quote").is_some()
+}
+
+/// Trustee's evidence, versions 1 and 2 (`{"version", "hcl_report": b64url, "tpm_quote": {...},
+/// "vcek": b64url DER}` for SNP; `"td_quote": b64url` instead of `vcek` for TDX).
+pub fn trustee_evidence(v: &Value) -> Result<AzureEvidence> {
+    let obj = v.as_object().ok_or_else(|| ev("azure.evidence", "not a JSON object"))?;
+    for k in obj.keys() {
+        if !["version", "hcl_report", "tpm_quote", "vcek", "td_quote"].contains(&k.as_str()) {
+            return Err(ev("azure.evidence", format!("trustee evidence has an unknown member \"{k}\"")));
+        }
+    }
+    let version = obj.get("version").and_then(|x| x.as_u64()).ok_or_else(|| {
+        ev("azure.evidence", "trustee evidence without a numeric \"version\" (v0 evidence is not supported)")
+    })?;
+    let source = match version {
+        1 => Source::TrusteeV1,
+        2 => Source::TrusteeV2,
+        n => return Err(ev("azure.evidence", format!("trustee evidence version {n} is not 1 or 2"))),
+    };
+    let hcl = b64_any("hcl_report", obj.get("hcl_report").unwrap_or(&Value::Null))?;
+    let quote = trustee_quote(obj.get("tpm_quote").unwrap_or(&Value::Null))?;
+    let mut e = AzureEvidence::from_hcl(hcl);
+    e.source = source;
+    e.quote = Some(quote);
+    e.user_data_carries_nonce = version >= 2;
+    if let Some(vcek) = obj.get("vcek") {
+        e.certs.push(b64_any("vcek", vcek)?);
+        e.tee = Some(Tee::Snp);
+    }
+    if let Some(q) = obj.get("td_quote") {
+        e.td_quote = Some(b64_any("td_quote", q)?);
+        e.tee = Some(Tee::Tdx);
+    }
+    if e.certs.is_empty() && e.td_quote.is_none() {
+        return Err(ev(
+            "azure.evidence",
+            "trustee evidence has neither \"vcek\" (az-snp-vtpm) nor \"td_quote\" (az-tdx-vtpm)",
+        ));
+    }
+    Ok(e)
+}
+
+/// The certificates of a THIM response: `vcekCert` then `certificateChain` (PEM text).
+pub fn thim_pems(body: &[u8]) -> Result<Vec<u8>> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| Error::collateral("azure.thim", format!("the THIM response is not JSON: {e}")))?;
+    let mut out = Vec::new();
+    for k in ["vcekCert", "certificateChain"] {
+        let s = v
+            .get(k)
+            .and_then(|x| x.as_str())
+            .ok_or_else(|| Error::collateral("azure.thim", format!("the THIM response has no string \"{k}\"")))?;
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'\n');
+    }
+    Ok(out)
+}

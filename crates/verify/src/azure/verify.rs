@@ -1,0 +1,269 @@
+//! Azure vTPM verification: the hardware report (SNP: VCEK -> ASK -> pinned ARK and the report
+//! signature, by the SNP verifier; TDX: the TD quote by the DCAP verifier, whose REPORTDATA must
+//! be the TDREPORT's), the runtime-claims binding (REPORT_DATA = hash(claims) zero-padded), the AK
+//! (`HCLAkPub`, and the TPM's own AK public when given), and the vTPM quote (signature by that
+//! AK, magic and type, PCR digest over the supplied values).
+//!
+//! Order of the checks: HCL format, hardware report, binding, AK, quote, fresh user-data.
+
+use super::format::{AzureEvidence, HclReport, Source, Tee, thim_pems};
+use crate::collateral::Collateral;
+use crate::dcap::{self, verify::VerifiedDcap};
+use crate::error::{Error, Result};
+use crate::snp::{self, Product, VerifiedSnp};
+use crate::time::Timestamp;
+use crate::tpm::{AkPublic, Attest, VerifiedQuote, verify_quote_signed};
+use serde::Serialize;
+
+/// Options of one verification. `at` is the evaluation time: nothing here reads the clock.
+#[derive(Debug, Clone, Copy)]
+pub struct AzureOptions {
+    pub at: Timestamp,
+    pub product: Option<Product>,
+    pub trust_simulated: bool,
+    pub require_crl: bool,
+}
+
+/// What the verifier's nonce can be bound to in this evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Freshness {
+    /// The extraData of a verified vTPM quote.
+    TpmQuote,
+    /// The `user-data` of a fresh HCL report (written to NV 0x01400002 before it was made).
+    HclUserData,
+    /// A boot-time report and no quote: replayable.
+    None,
+}
+
+/// The verified hardware report.
+pub enum Hardware {
+    Snp(Box<VerifiedSnp>),
+    Tdx(Box<VerifiedDcap>),
+}
+
+/// What a successful verification established.
+pub struct VerifiedAzure {
+    pub source: Source,
+    pub hcl: HclReport,
+    pub hardware: Hardware,
+    /// The AK the runtime claims vouch for (`HCLAkPub`).
+    pub ak: AkPublic,
+    /// The TPM's AK public (TPMT_PUBLIC) was supplied and equals `HCLAkPub`.
+    pub ak_public_checked: bool,
+    pub quote: Option<VerifiedQuote>,
+    pub freshness: Freshness,
+    /// The evidence's fresh-report user data (checked equal to the HCL `user-data`).
+    pub fresh_user_data: Option<[u8; 64]>,
+    pub user_data_input: Option<Vec<u8>>,
+    pub user_data_carries_nonce: bool,
+    pub warnings: Vec<Error>,
+}
+
+impl VerifiedAzure {
+    pub fn platform(&self) -> &'static str {
+        self.hcl.tee.platform()
+    }
+}
+
+fn ev(check: &'static str, d: impl Into<String>) -> Error {
+    Error::evidence(check, d)
+}
+
+/// Collateral of the caller plus the certificates the evidence carries (trustee's `vcek`, a THIM
+/// response).
+fn with_carried(ev_: &AzureEvidence, collateral: &Collateral) -> Result<Option<Collateral>> {
+    if ev_.certs.is_empty() && ev_.thim.is_none() {
+        return Ok(None);
+    }
+    let mut c = collateral.clone();
+    for (i, cert) in ev_.certs.iter().enumerate() {
+        c.add_file(&format!("evidence certificate {i}"), cert)
+            .map_err(|e| ev("azure.certs", format!("certificate {i} carried by the evidence: {}", e.detail)))?;
+    }
+    if let Some(t) = &ev_.thim {
+        c.add_file("THIM response", &thim_pems(t)?)?;
+    }
+    Ok(Some(c))
+}
+
+/// Verifies Azure vTPM evidence. `collateral` holds the caller's certificates, CRLs and DCAP
+/// collateral.
+pub fn verify(
+    e: &AzureEvidence,
+    collateral: &Collateral,
+    opts: &AzureOptions,
+    snp_cache: Option<&snp::ChainCache>,
+    dcap_cache: Option<&dcap::CollateralCache>,
+) -> Result<VerifiedAzure> {
+    // 1. Format.
+    let hcl = HclReport::parse(&e.hcl_report)?;
+    if let Some(t) = e.tee
+        && t != hcl.tee
+    {
+        return Err(ev(
+            "azure.platform",
+            format!(
+                "the evidence says {} but the HCL report's request.report_type is {} ({})",
+                t.platform(),
+                hcl.request.report_type,
+                hcl.tee.platform()
+            ),
+        ));
+    }
+    let warnings = Vec::new();
+    let merged = with_carried(e, collateral)?;
+    let collateral = merged.as_ref().unwrap_or(collateral);
+
+    // 2. Hardware report.
+    let hardware = match hcl.tee {
+        Tee::Snp => {
+            let sopts = snp::SnpOptions {
+                at: opts.at,
+                product: opts.product,
+                trust_simulated: opts.trust_simulated,
+                require_crl: opts.require_crl,
+            };
+            let sev = snp::SnpEvidence { report: &hcl.hw_report, cert_table: &[] };
+            let v = snp::verify::verify(&sev, collateral, &sopts, snp_cache)?;
+            Hardware::Snp(Box::new(v))
+        }
+        Tee::Tdx => {
+            let q = e.td_quote.as_deref().ok_or_else(|| {
+                ev(
+                    "azure.td_quote",
+                    "a TDX HCL report needs the TD quote (IMDS /acc/tdquote over its TDREPORT): a TDREPORT is MAC'd for the local CPU, not signed",
+                )
+            })?;
+            let dopts =
+                dcap::DcapOptions { at: opts.at, require_crl: opts.require_crl, trust_simulated: opts.trust_simulated };
+            let v = dcap::verify::verify(q, collateral, &dopts, dcap_cache)?;
+            let Some(td) = v.quote.body.td() else {
+                return Err(ev("azure.td_quote", "the TD quote is an SGX quote, not a TDX quote"));
+            };
+            let tdreport_rd = hcl.report_data();
+            if td.report_data != tdreport_rd {
+                return Err(ev(
+                    "azure.td_quote",
+                    format!(
+                        "the TD quote's REPORTDATA {} is not the TDREPORT's REPORTDATA {} (HCL offset {:#x}): the quote is not of this HCL report",
+                        hex::encode(td.report_data),
+                        hex::encode(tdreport_rd),
+                        super::format::HW_REPORT_OFFSET + super::format::TD_REPORT_DATA_OFFSET
+                    ),
+                ));
+            }
+            Hardware::Tdx(Box::new(v))
+        }
+    };
+
+    // 3. Binding: REPORT_DATA = hash(runtime claims) zero-padded to 64.
+    let have = hcl.report_data();
+    let want = hcl.expected_report_data();
+    if have != want {
+        return Err(ev(
+            "azure.binding",
+            format!(
+                "{} REPORT_DATA {} is not {:?}(runtime claims, {} bytes at offset {:#x}) zero-padded = {}",
+                match hcl.tee {
+                    Tee::Snp => "SNP",
+                    Tee::Tdx => "TDREPORT",
+                },
+                hex::encode(have),
+                hcl.request.hash_type,
+                hcl.claims.raw.len(),
+                super::format::CLAIMS_OFFSET,
+                hex::encode(want)
+            ),
+        ));
+    }
+
+    // 4. AK: HCLAkPub, and the TPM's AK public if given.
+    let mut ak = AkPublic::from_params(hcl.claims.ak_pub.params.clone())
+        .map_err(|e| ev("azure.ak", format!("HCLAkPub in the runtime claims: {e}")))?;
+    let mut ak_public_checked = false;
+    if let Some(tp) = &e.ak_public {
+        let tpm_ak = AkPublic::parse(tp)?;
+        if !tpm_ak.params.same_key(&ak.params) {
+            return Err(ev(
+                "azure.ak",
+                format!(
+                    "the TPM's AK public (sha256 {}) is not HCLAkPub of the runtime claims (sha256 {})",
+                    tpm_ak.params.fingerprint(),
+                    ak.params.fingerprint()
+                ),
+            ));
+        }
+        ak_public_checked = true;
+        // The same key; the TPM's copy also says which scheme it signs with.
+        ak = tpm_ak;
+    }
+
+    // 5. Quote.
+    let quote = match &e.quote {
+        None => None,
+        Some(q) => {
+            let a = Attest::parse(&q.attest)?;
+            let pcrs = a.split_pcrs(&q.pcrs)?;
+            let v = verify_quote_signed(&ak, &q.attest, &q.signature, &pcrs)?;
+            if let Some(n) = &e.nonce
+                && v.attest.extra_data != *n
+            {
+                return Err(ev(
+                    "tpm.nonce",
+                    format!(
+                        "the quote's extraData {} is not the nonce {} the evidence says it used",
+                        hex::encode(&v.attest.extra_data),
+                        hex::encode(n)
+                    ),
+                ));
+            }
+            Some(v)
+        }
+    };
+
+    // 6. Fresh report: the HCL user-data is what the attester wrote to NV 0x01400002.
+    let user_data = hcl.claims.user_data;
+    if let Some(w) = &e.fresh_user_data {
+        match &user_data {
+            Some(u) if u == w => {}
+            Some(u) => {
+                return Err(ev(
+                    "azure.user_data",
+                    format!(
+                        "the runtime claims' user-data {} is not the {} written to NV 0x01400002: the HCL report is not the fresh one",
+                        hex::encode(u),
+                        hex::encode(w)
+                    ),
+                ));
+            }
+            None => {
+                return Err(ev(
+                    "azure.user_data",
+                    "a fresh report was requested but the runtime claims have no user-data",
+                ));
+            }
+        }
+    }
+    let fresh = user_data.is_some_and(|u| u.iter().any(|&b| b != 0));
+    let freshness = if quote.is_some() {
+        Freshness::TpmQuote
+    } else if fresh {
+        Freshness::HclUserData
+    } else {
+        Freshness::None
+    };
+    Ok(VerifiedAzure {
+        source: e.source,
+        hcl,
+        hardware,
+        ak,
+        ak_public_checked,
+        quote,
+        freshness,
+        fresh_user_data: e.fresh_user_data,
+        user_data_input: e.user_data_input.clone(),
+        user_data_carries_nonce: e.user_data_carries_nonce,
+        warnings,
+    })
+}
