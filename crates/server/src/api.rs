@@ -61,7 +61,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.cfg.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(middleware::from_fn(move |req: Request, next: Next| deadline(timeout, req, next)))
         .with_state(state)
 }
 
@@ -115,6 +115,19 @@ async fn observe(State(st): S, req: Request, next: Next) -> Response {
     st.metrics.request(method.as_str(), &route, resp.status().as_u16(), secs);
     tracing::debug!(%method, route, status = resp.status().as_u16(), client, ms = secs * 1e3, "request");
     resp
+}
+
+/// The per-request deadline (slow uploads included). An appraisal that already has its evidence
+/// still completes and is recorded; only the answer is replaced by the 408.
+async fn deadline(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => problem(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!("the request took longer than {} s", limit.as_secs()),
+        ),
+    }
 }
 
 async fn rate_limit(State(st): S, ConnectInfo(addr): ConnectInfo<ClientAddr>, req: Request, next: Next) -> Response {

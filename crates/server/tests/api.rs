@@ -514,3 +514,34 @@ async fn database_going_away_is_a_503() {
     assert_eq!(r.status(), 503);
     s.stop().await;
 }
+
+/// A slow upload runs into the request deadline: 408 problem, the nonce not spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_upload_times_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = scratch("slow");
+    let mut cfg = config(&dir, &fresh_db("sqlite", &dir).await);
+    cfg.request_timeout_secs = 1;
+    let s = TestServer::start(cfg).await;
+    let c = client();
+    let (url, nonce) = new_session(&c, &s, "").await;
+    let path = url.trim_start_matches(&s.base).to_string();
+    let evidence = sim_bundle(&nonce);
+    let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: {MT_BUNDLE}\r\ncontent-length: {}\r\n\r\n",
+        evidence.len()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp.write_all(&evidence.as_bytes()[..100]).await.unwrap();
+    let mut answer = vec![0u8; 2048];
+    let n = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut answer)).await.expect("answered").unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json") && answer.contains("\"check\":\"timeout\""), "{answer}");
+    drop(tcp);
+    assert_eq!(json(c.get(&url).send().await.unwrap()).await["state"], "waiting");
+    let (status, body) = submit(&c, &url, MT_BUNDLE, evidence).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("complete")));
+    s.stop().await;
+}
