@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on. Plain HTTP is refused off loopback unless --allow-plain-http.
+    /// Address to listen on (default 127.0.0.1:8443). Plain HTTP is refused off loopback unless --allow-plain-http.
     #[arg(long)]
     listen: Option<String>,
     /// Store: sqlite://PATH (created on first start; the default is sqlite://cloud-ra.db) or postgres://USER@HOST/DB.

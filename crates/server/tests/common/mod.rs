@@ -48,12 +48,13 @@ pub async fn fresh_db(backend: &str, dir: &std::path::Path) -> String {
             let base = std::env::var("CLOUD_RA_TEST_POSTGRES").expect("CLOUD_RA_TEST_POSTGRES");
             let mut rnd = [0u8; 6];
             getrandom::fill(&mut rnd).expect("random");
-            let name = format!("cloudra_t_{}", hex::encode(rnd));
+            let name = format!("cloudra_t_{}_{}", std::process::id(), hex::encode(rnd));
             let pool = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(1)
                 .connect(&base)
                 .await
                 .expect("PostgreSQL at CLOUD_RA_TEST_POSTGRES");
+            drop_leftovers(&pool).await;
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&pool)
                 .await
@@ -66,6 +67,33 @@ pub async fn fresh_db(backend: &str, dir: &std::path::Path) -> String {
             };
             let cut = head.rfind('/').expect("database URL with a path");
             format!("{}/{name}{query}", &head[..cut])
+        }
+    }
+}
+
+/// Drops the scratch databases of earlier test processes that are gone (once per process).
+async fn drop_leftovers(pool: &sqlx::PgPool) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'cloudra\\_t\\_%'")
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("listing leftover test databases: {e}");
+            Vec::new()
+        });
+    for name in names {
+        let pid = name.split('_').nth(2).unwrap_or_default();
+        let alive = !pid.is_empty() && std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if !alive && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                .execute(pool)
+                .await
+            {
+                eprintln!("dropping leftover test database {name}: {e}");
+            }
         }
     }
 }
