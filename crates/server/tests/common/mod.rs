@@ -87,13 +87,13 @@ async fn drop_leftovers(pool: &sqlx::PgPool) {
     for name in names {
         let pid = name.split('_').nth(2).unwrap_or_default();
         let alive = !pid.is_empty() && std::path::Path::new(&format!("/proc/{pid}")).exists();
-        if !alive && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                .execute(pool)
-                .await
-            {
-                eprintln!("dropping leftover test database {name}: {e}");
-            }
+        if alive || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            continue;
+        }
+        if let Err(e) =
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(pool).await
+        {
+            eprintln!("dropping leftover test database {name}: {e}");
         }
     }
 }
