@@ -60,6 +60,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.cfg.max_body_bytes))
+        .layer(middleware::from_fn(as_problem))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn(move |req: Request, next: Next| deadline(timeout, req, next)))
         .with_state(state)
@@ -115,6 +116,19 @@ async fn observe(State(st): S, req: Request, next: Next) -> Response {
     st.metrics.request(method.as_str(), &route, resp.status().as_u16(), secs);
     tracing::debug!(%method, route, status = resp.status().as_u16(), client, ms = secs * 1e3, "request");
     resp
+}
+
+/// Refusals produced by the framework itself (a path that is not valid UTF-8, ...) become
+/// problems too, so every error answer has the same shape.
+async fn as_problem(req: Request, next: Next) -> Response {
+    let r = next.run(req).await;
+    let is_problem = r.headers().get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json");
+    if r.status().as_u16() < 400 || is_problem {
+        return r;
+    }
+    let status = r.status();
+    let body = axum::body::to_bytes(r.into_body(), 4096).await.unwrap_or_default();
+    problem(status, "request", String::from_utf8_lossy(&body).trim().to_string())
 }
 
 /// The per-request deadline (slow uploads included). An appraisal that already has its evidence

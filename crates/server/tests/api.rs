@@ -238,6 +238,12 @@ async fn bad_input_refused_precisely() {
             assert_eq!(r.headers()["content-type"], "application/problem+json");
         }
         assert_eq!(c.get(s.url("/nope")).send().await.unwrap().status(), 404);
+        // Paths the framework itself refuses (not UTF-8) are problems as well.
+        for u in [format!("{CR}/session/%FF%FE"), "/v1/attest/%FF".to_string()] {
+            let r = c.post(s.url(&u)).header("content-type", MT_BUNDLE).body("{}").send().await.unwrap();
+            assert_eq!(r.status(), 400, "{u}");
+            assert_eq!(r.headers()["content-type"], "application/problem+json", "{u}");
+        }
         assert_eq!(c.put(s.url(&format!("{CR}/newSession"))).send().await.unwrap().status(), 405);
         // After all that, the session still takes its evidence.
         let (status, body) = submit(&c, &url, MT_BUNDLE, sim_bundle(&nonce)).await;
