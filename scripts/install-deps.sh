@@ -3,12 +3,14 @@
 # are missing. Used by scripts/test.sh and .ci/run.
 set -euo pipefail
 
-# System packages. The SNP foundation needs none beyond a C compiler (aws-lc-sys); later issues
-# add swtpm, PostgreSQL and Chromium here.
+# A C compiler (aws-lc-sys), Chromium, PostgreSQL, and the TPM stack.
 need=()
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
-# `compare --html` is rendered in headless Chromium (crates/cli/tests/survey_cli.rs).
+# `compare --html` and the verifier's dashboard are rendered in headless Chromium
+# (crates/cli/tests/survey_cli.rs, crates/server/tests/dashboard.rs).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The verifier service's store tests run on PostgreSQL too (scripts/test.sh starts it).
+command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 # TPM paths (feature `tpm`): tss-esapi links libtss2 (found with pkg-config); the tests run a
 # real software TPM (swtpm socket on loopback); tpm2-tools for manual cross-checks.
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)

@@ -14,6 +14,33 @@ if [ ! -f "$CLOUD_RA_TESTDATA/MANIFEST.md" ]; then
   exit 1
 fi
 
+# PostgreSQL for the verifier service's tests: start the cluster and make a role that may create
+# one scratch database per test, unless CLOUD_RA_TEST_POSTGRES already names a server.
+if [ -z "${CLOUD_RA_TEST_POSTGRES:-}" ] && command -v pg_lsclusters >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  cluster=$(pg_lsclusters -h | awk 'NR == 1 { print $1 " " $2 }')
+  if [ -z "$cluster" ]; then
+    pg_createcluster "$(ls /usr/lib/postgresql | sort -n | tail -1)" main >/dev/null
+    cluster=$(pg_lsclusters -h | awk 'NR == 1 { print $1 " " $2 }')
+  fi
+  # shellcheck disable=SC2086
+  pg_ctlcluster $cluster start >/dev/null 2>&1 || true
+  port=$(pg_lsclusters -h | awk 'NR == 1 { print $3 }')
+  for _ in $(seq 1 30); do
+    su postgres -c "psql -p $port -qAtc 'select 1'" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  su postgres -c "psql -p $port -qAtc \"select 1 from pg_roles where rolname = 'cloudra_test'\"" | grep -q 1 ||
+    su postgres -c "psql -p $port -qc \"create role cloudra_test login createdb password 'cloudra_test'\""
+  su postgres -c "psql -p $port -qAtc \"select 1 from pg_database where datname = 'cloudra_test'\"" | grep -q 1 ||
+    su postgres -c "psql -p $port -qc 'create database cloudra_test owner cloudra_test'"
+  export CLOUD_RA_TEST_POSTGRES="postgres://cloudra_test:cloudra_test@127.0.0.1:$port/cloudra_test"
+fi
+if [ -n "${CLOUD_RA_TEST_POSTGRES:-}" ]; then
+  echo "PostgreSQL for the store tests: ${CLOUD_RA_TEST_POSTGRES%%:*}://...@${CLOUD_RA_TEST_POSTGRES##*@}"
+else
+  echo "PostgreSQL not available (run as root to set it up): the store tests run on SQLite only" >&2
+fi
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

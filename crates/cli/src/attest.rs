@@ -52,6 +52,8 @@ pub struct AttestArgs {
     output: Option<String>,
     #[command(flatten, next_help_heading = "Azure vTPM (--platform azure-snp|azure-tdx; feature tpm)")]
     azure: crate::tpm::AzureArgs,
+    #[command(flatten)]
+    pub verifier: crate::serve::VerifierArgs,
 }
 
 fn usage(detail: impl Into<String>) -> Error {
@@ -232,6 +234,13 @@ pub fn collect(a: &AttestArgs, nonce: &[u8]) -> Result<Bundle, Error> {
 }
 
 pub fn run_attest(a: AttestArgs) -> i32 {
+    if a.verifier.verifier.is_some() {
+        if a.nonce.is_some() {
+            return fail(&usage("--nonce and --verifier exclude each other: the verifier issues the nonce"));
+        }
+        // The challenge-response flow: the verifier's nonce, this collection, its result.
+        return crate::serve::attest_with_verifier(&a.verifier, |nonce| collect(&a, nonce));
+    }
     let nonce = match &a.nonce {
         Some(h) => match parse_hex("nonce", h, 64) {
             Ok(v) => v,

@@ -15,6 +15,8 @@ mod demo;
 mod eventlog;
 mod maa;
 mod nitro;
+mod serve;
+mod token;
 mod tpm;
 
 const LONG_ABOUT: &str = "cloud-ra collects attestation evidence on confidential machines and verifies it anywhere, offline if need be.
@@ -69,6 +71,12 @@ enum Cmd {
     /// TPM: persistent keys (list, create EK/AK) and quotes. Needs a build with the `tpm` feature.
     #[command(subcommand)]
     Tpm(tpm::TpmCmd),
+    /// The verifier service: Veraison challenge-response API, one-shot verification, signed EAR results (JWKS),
+    /// audit store on SQLite or PostgreSQL, metrics and a dashboard.
+    Serve(serve::ServeArgs),
+    /// Attestation results (EAR JWTs) from `cloud-ra serve`, checked as a relying party would.
+    #[command(subcommand)]
+    Token(token::TokenCmd),
 }
 
 #[derive(clap::Args)]
@@ -159,6 +167,8 @@ fn main() -> ExitCode {
         Cmd::Eventlog(c) => eventlog::run(c),
         Cmd::Maa(c) => maa::run(c),
         Cmd::Tpm(c) => tpm::run(c),
+        Cmd::Serve(a) => serve::run_serve(a),
+        Cmd::Token(c) => token::run(c),
     };
     ExitCode::from(code as u8)
 }

@@ -132,6 +132,24 @@ impl Bundle {
 }
 
 impl Detected {
+    /// The platform name of the evidence before verification: the bundle's, else from the format
+    /// (`snp`, `tdx`, `sgx`, `nitro`, `azure-snp-vtpm`, `azure-tdx-vtpm`, `gce-vtpm`).
+    pub fn platform(&self) -> String {
+        if let Some(b) = &self.bundle {
+            return b.platform.clone();
+        }
+        match &self.evidence {
+            Evidence::Snp { .. } => "snp",
+            Evidence::Dcap { quote } if quote.get(4..8) == Some(&[0x81, 0, 0, 0][..]) => "tdx",
+            Evidence::Dcap { .. } => "sgx",
+            Evidence::Nitro { .. } => "nitro",
+            Evidence::AzureVtpm(e) if e.td_quote.is_some() => "azure-tdx-vtpm",
+            Evidence::AzureVtpm(_) => "azure-snp-vtpm",
+            Evidence::GceVtpm(_) => "gce-vtpm",
+        }
+        .to_string()
+    }
+
     /// Collateral carried in a bundle's `certs` (certificates, CRLs, PCS bodies), parsed; empty for
     /// raw evidence. SNP bundles' certs are already part of the certificate table.
     pub fn bundle_collateral(&self) -> Result<crate::collateral::Collateral> {

@@ -260,7 +260,7 @@ fn verify_dcap(
 ) -> Outcome {
     use crate::dcap;
     // The platform name before verification: from the header's TEE type.
-    let platform = if quote.get(4..8) == Some(&[0x81, 0, 0, 0][..]) { "tdx" } else { "sgx" };
+    let platform = if d.platform() == "tdx" { "tdx" } else { "sgx" };
     // Collateral carried in a bundle (`certs`: PCS bodies, certificates, CRLs) joins the caller's.
     let merged;
     let collateral = match d.bundle_collateral() {

@@ -1,0 +1,232 @@
+//! `cloud-ra serve` (the verifier service) and `cloud-ra attest --verifier URL` (the attester's
+//! side of the challenge–response flow).
+
+use crate::fail;
+use cloud_ra_server::{Config, Server};
+use cloud_ra_verify::bundle::Bundle;
+use cloud_ra_verify::{Error, Timestamp};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8443). Plain HTTP is refused off loopback unless --allow-plain-http.
+    #[arg(long)]
+    listen: Option<String>,
+    /// Store: sqlite://PATH (created on first start; the default is sqlite://cloud-ra.db) or postgres://USER@HOST/DB.
+    #[arg(long)]
+    db: Option<String>,
+    /// TOML configuration file (keys: listen, db, signing_key, admin_token, admin_token_file, trust_simulated,
+    /// allow_plain_http, tls_cert, tls_key, policy, collateral, session_ttl_secs, result_ttl_secs, max_body_bytes,
+    /// request_timeout_secs, verify_workers, rate_limit_per_sec, rate_limit_burst). Flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Accept evidence chained to cloud-ra's SIMULATED roots (demos and tests only).
+    #[arg(long)]
+    trust_simulated: bool,
+    /// TLS certificate chain (PEM).
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
+    #[arg(long)]
+    allow_plain_http: bool,
+    /// Result-signing key (PKCS#8 PEM, ES256); created with mode 0600 at first start. Default: cloud-ra-signing-key.pem.
+    #[arg(long)]
+    signing_key: Option<PathBuf>,
+    /// File whose first line is the bearer token for the dashboard, /v1/appraisals and /metrics
+    /// (or set CLOUD_RA_ADMIN_TOKEN). Without one, those answer 401.
+    #[arg(long)]
+    admin_token_file: Option<PathBuf>,
+    /// Appraisal policy (TOML or JSON) applied to every verification.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Certificate/CRL file offered to every verification (e.g. a VCEK). Repeatable.
+    #[arg(long)]
+    collateral: Vec<PathBuf>,
+    /// Evaluate every verification at this time (RFC 3339) instead of now: archived evidence and tests.
+    #[arg(long)]
+    at: Option<String>,
+}
+
+fn config(a: &ServeArgs) -> Result<Config, Error> {
+    let mut c = Config::default();
+    if let Some(p) = &a.config {
+        let text = std::fs::read_to_string(p).map_err(|e| Error::usage("config", format!("{}: {e}", p.display())))?;
+        c.apply_file(&text).map_err(|e| Error::usage("config", e))?;
+    }
+    if let Some(l) = &a.listen {
+        c.listen = l.parse().map_err(|e| Error::usage("listen", format!("{l}: {e}")))?;
+    }
+    if let Some(d) = &a.db {
+        c.db = d.clone();
+    }
+    if let Ok(t) = std::env::var("CLOUD_RA_ADMIN_TOKEN")
+        && !t.is_empty()
+    {
+        c.admin_token = Some(t);
+    }
+    if let Some(p) = &a.admin_token_file {
+        let t = std::fs::read_to_string(p)
+            .map_err(|e| Error::usage("admin_token_file", format!("{}: {e}", p.display())))?;
+        c.admin_token = Some(t.lines().next().unwrap_or_default().trim().to_string());
+    }
+    c.trust_simulated |= a.trust_simulated;
+    c.allow_plain_http |= a.allow_plain_http;
+    if a.tls_cert.is_some() {
+        c.tls_cert = a.tls_cert.clone();
+    }
+    if a.tls_key.is_some() {
+        c.tls_key = a.tls_key.clone();
+    }
+    if let Some(k) = &a.signing_key {
+        c.signing_key = k.clone();
+    }
+    if a.policy.is_some() {
+        c.policy = a.policy.clone();
+    }
+    c.collateral.extend(a.collateral.iter().cloned());
+    if let Some(t) = &a.at {
+        c.verify_at = Some(Timestamp::parse_rfc3339(t)?);
+    }
+    c.check().map_err(|e| Error::usage("serve", e))?;
+    Ok(c)
+}
+
+pub fn run_serve(a: ServeArgs) -> i32 {
+    let cfg = match config(&a) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    // CLOUD_RA_LOG=debug adds one line per request; the default (info) logs appraisals and lifecycle.
+    let level = std::env::var("CLOUD_RA_LOG")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(&Error::usage("serve", format!("tokio runtime: {e}"))),
+    };
+    rt.block_on(async move {
+        let server = match Server::bind(cfg).await {
+            Ok(s) => s,
+            Err(e) => return fail(&Error::usage("serve", e)),
+        };
+        // One line on stdout that scripts can wait for.
+        println!("listening on {}://{}", if server.tls { "https" } else { "http" }, server.local_addr);
+        match server.run(cloud_ra_server::shutdown_signal()).await {
+            Ok(()) => 0,
+            Err(e) => fail(&Error::usage("serve", e)),
+        }
+    })
+}
+
+/// Options of `cloud-ra attest --verifier URL`.
+#[derive(clap::Args, Default)]
+pub struct VerifierArgs {
+    /// Run the challenge–response flow with this verifier (base URL): new session, collect with its nonce, submit,
+    /// print the result (EAR JWT) and save it with -o/--result.
+    #[arg(long)]
+    pub verifier: Option<String>,
+    /// Extra CA certificate (PEM) to trust for the verifier's TLS certificate.
+    #[arg(long, requires = "verifier")]
+    pub verifier_ca: Option<PathBuf>,
+    /// Where to save the result token (default: stdout only).
+    #[arg(long, requires = "verifier")]
+    pub result: Option<PathBuf>,
+}
+
+fn http_client(ca: Option<&PathBuf>) -> Result<reqwest::blocking::Client, Error> {
+    let mut b = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(60));
+    if let Some(p) = ca {
+        let pem = std::fs::read(p).map_err(|e| Error::usage("verifier_ca", format!("{}: {e}", p.display())))?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .map_err(|e| Error::usage("verifier_ca", format!("{}: {e}", p.display())))?;
+        b = b.add_root_certificate(cert);
+    }
+    b.build().map_err(|e| Error::usage("verifier", format!("HTTP client: {e}")))
+}
+
+fn json_body(r: reqwest::blocking::Response) -> Result<serde_json::Value, Error> {
+    let status = r.status();
+    let bytes = r.bytes().map_err(|e| Error::collateral("verifier", e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|_| {
+        Error::collateral(
+            "verifier",
+            format!("{status}: not a JSON answer: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(200)])),
+        )
+    })
+}
+
+/// The attester's flow. `collect` gathers evidence on this machine with REPORT_DATA = the nonce.
+pub fn attest_with_verifier(v: &VerifierArgs, collect: impl FnOnce(&[u8]) -> Result<Bundle, Error>) -> i32 {
+    match attest_flow(v, collect) {
+        Ok(code) => code,
+        Err(e) => fail(&e),
+    }
+}
+
+fn attest_flow(v: &VerifierArgs, collect: impl FnOnce(&[u8]) -> Result<Bundle, Error>) -> Result<i32, Error> {
+    use base64::Engine;
+    let base = v.verifier.as_deref().unwrap_or_default().trim_end_matches('/');
+    let client = http_client(v.verifier_ca.as_ref())?;
+    let net = |e: reqwest::Error| Error::collateral("verifier", format!("{base}: {e}"));
+    let r = client.post(format!("{base}/challenge-response/v1/newSession?nonceSize=64")).send().map_err(net)?;
+    let status = r.status();
+    let loc = r.headers().get("location").and_then(|h| h.to_str().ok()).map(str::to_string);
+    let body = json_body(r)?;
+    if status.as_u16() != 201 {
+        return Err(Error::collateral("verifier.newSession", format!("{status}: {body}")));
+    }
+    let nonce_b64 = body["nonce"].as_str().unwrap_or_default();
+    let nonce = base64::engine::general_purpose::STANDARD
+        .decode(nonce_b64)
+        .map_err(|_| Error::evidence("verifier.nonce", "the verifier's nonce is not base64"))?;
+    let loc = loc.ok_or_else(|| Error::evidence("verifier.newSession", "no Location header"))?;
+    let session_url = if loc.starts_with("http") {
+        loc
+    } else {
+        format!("{base}/challenge-response/v1/{}", loc.trim_start_matches('/'))
+    };
+    eprintln!("session {session_url}, nonce {}", hex::encode(&nonce));
+    let bundle = collect(&nonce)?;
+    let r = client
+        .post(&session_url)
+        .header("content-type", cloud_ra_server::api::MT_BUNDLE)
+        .body(bundle.to_json())
+        .send()
+        .map_err(net)?;
+    let status = r.status();
+    let body = json_body(r)?;
+    if !status.is_success() {
+        return Err(Error::evidence(
+            "verifier.submit",
+            format!("{status}: {}", body["detail"].as_str().unwrap_or(&body.to_string())),
+        ));
+    }
+    match body["state"].as_str() {
+        Some("complete") => {
+            let token = body["result"].as_str().unwrap_or_default();
+            println!("{token}");
+            if let Some(p) = &v.result {
+                std::fs::write(p, format!("{token}\n"))
+                    .map_err(|e| Error::usage("result", format!("{}: {e}", p.display())))?;
+                eprintln!("wrote {}", p.display());
+            }
+            let status = crate::token::ear_status(token).unwrap_or_else(|| "unknown".into());
+            eprintln!("ear.status: {status}");
+            Ok(if status == "contraindicated" { 4 } else { 0 })
+        }
+        other => {
+            eprintln!("verification failed (state {}): {}", other.unwrap_or("?"), body["failure"]);
+            Ok(2)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! `cloud-ra token verify`: a cloud-ra attestation result (EAR JWT) checked as a relying party
+//! would: signature against the verifier's JWKS (`kid`), exp/nbf/iat at the evaluation time, the
+//! EAR profile, and the nonce echoed.
+
+use crate::maa::{load_jwks, read_token};
+use crate::{fail, print_tree};
+use base64::Engine;
+use cloud_ra_verify::jwt::{self, Checks, Jws};
+use cloud_ra_verify::{Error, Timestamp};
+use serde_json::{Value, json};
+
+pub const EAR_PROFILE: &str = "tag:github.com,2023:veraison/ear";
+
+#[derive(clap::Subcommand)]
+pub enum TokenCmd {
+    /// Verify an attestation result (EAR JWT) from `cloud-ra serve` and print its appraisal. Exit 0 when
+    /// ear.status is affirming or warning, 4 when contraindicated, 2 when the token does not verify.
+    Verify(VerifyArgs),
+}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// The token, or a file holding it.
+    token: String,
+    /// The verifier's keys: a JWKS file, or its URL ({verifier}/.well-known/jwks.json).
+    #[arg(long, value_name = "FILE|URL")]
+    jwks: String,
+    /// The nonce of the session (hex or base64): the token's eat_nonce must equal it.
+    #[arg(long)]
+    nonce: Option<String>,
+    /// Evaluation time (RFC 3339). Default: now.
+    #[arg(long)]
+    at: Option<String>,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Never use the network (a JWKS URL is then refused).
+    #[arg(long)]
+    offline: bool,
+}
+
+pub fn run(c: TokenCmd) -> i32 {
+    match c {
+        TokenCmd::Verify(a) => match verify(&a) {
+            Ok(v) => {
+                let status = v["ear_status"].as_str().unwrap_or_default().to_string();
+                if a.json {
+                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                } else {
+                    println!("EAR token VERIFIED; ear.status: {status}");
+                    print_tree(&v, 1);
+                }
+                if status == "contraindicated" { 4 } else { 0 }
+            }
+            Err(e) => fail(&e),
+        },
+    }
+}
+
+fn decode_nonce(s: &str) -> Result<Vec<u8>, Error> {
+    let s = s.trim();
+    if let Ok(v) = hex::decode(s) {
+        return Ok(v);
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    b64.decode(s)
+        .or_else(|_| url.decode(s.trim_end_matches('=')))
+        .map_err(|_| Error::usage("nonce", "--nonce is neither hex nor base64"))
+}
+
+fn verify(a: &VerifyArgs) -> Result<Value, Error> {
+    let at = match a.at.as_deref() {
+        Some(s) => Timestamp::parse_rfc3339(s)?,
+        None => Timestamp::now(),
+    };
+    let token = read_token(&a.token)?;
+    let jwks = load_jwks(&a.jwks, a.offline)?;
+    let v = jwt::verify(&token, &jwks, &Checks::at(at))?;
+    let c = &v.claims;
+    match c.get("eat_profile").and_then(Value::as_str) {
+        Some(EAR_PROFILE) => {}
+        other => {
+            return Err(Error::evidence("ear.profile", format!("eat_profile {other:?}, expected '{EAR_PROFILE}'")));
+        }
+    }
+    let status = c
+        .get("ear_status")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::evidence("ear.status", "the token has no ear_status"))?;
+    if !["affirming", "warning", "contraindicated", "none"].contains(&status) {
+        return Err(Error::evidence("ear.status", format!("unknown ear_status '{status}'")));
+    }
+    let submods = c
+        .get("submods")
+        .and_then(Value::as_object)
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| Error::evidence("ear.submods", "the token has no submodules"))?;
+    if let Some(n) = &a.nonce {
+        let want = decode_nonce(n)?;
+        let got = c.get("eat_nonce").and_then(Value::as_str).map(|s| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).unwrap_or_default()
+        });
+        if got.as_deref() != Some(want.as_slice()) {
+            return Err(Error::evidence("ear.nonce", "the token's eat_nonce is not the nonce given"));
+        }
+    }
+    let subs: serde_json::Map<String, Value> = submods
+        .iter()
+        .map(|(k, s)| {
+            (
+                k.clone(),
+                json!({
+                    "ear_status": s.get("ear_status"),
+                    "trustworthiness_vector": s.get("ear_trustworthiness_vector"),
+                    "verifier_claims": s.get("ear_verifier_claims"),
+                }),
+            )
+        })
+        .collect();
+    Ok(json!({
+        "verified": true,
+        "alg": v.alg,
+        "kid": v.kid,
+        "ear_status": status,
+        "iat": c.get("iat"),
+        "exp": c.get("exp"),
+        "verifier": c.get("ear_verifier_id"),
+        "nonce_checked": a.nonce.is_some(),
+        "submods": subs,
+    }))
+}
+
+/// The `ear_status` of a token, read without verification (for a progress message only).
+pub fn ear_status(token: &str) -> Option<String> {
+    Jws::decode(token).ok()?.claims.get("ear_status")?.as_str().map(str::to_string)
+}

@@ -1,0 +1,155 @@
+//! Service configuration: a TOML file (`--config`), overridden by command-line flags.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The `--config` file. Every key is optional; unknown keys are refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub db: Option<String>,
+    /// PKCS#8 PEM ES256 key; created (0600) at first start when missing.
+    pub signing_key: Option<PathBuf>,
+    /// Bearer token for the dashboard, audit listing and /metrics.
+    pub admin_token: Option<String>,
+    /// File holding the bearer token (first line), instead of `admin_token`.
+    pub admin_token_file: Option<PathBuf>,
+    pub trust_simulated: Option<bool>,
+    pub allow_plain_http: Option<bool>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Appraisal policy (TOML or JSON, as `cloud-ra verify --policy`).
+    pub policy: Option<PathBuf>,
+    /// Certificate/CRL files offered to every verification (VCEK, ARK/ASK, ...).
+    #[serde(default)]
+    pub collateral: Vec<PathBuf>,
+    pub session_ttl_secs: Option<u64>,
+    pub result_ttl_secs: Option<u64>,
+    pub max_body_bytes: Option<usize>,
+    pub request_timeout_secs: Option<u64>,
+    pub verify_workers: Option<usize>,
+    /// Attestation requests per second per client address (0 = unlimited) and the burst allowed.
+    pub rate_limit_per_sec: Option<f64>,
+    pub rate_limit_burst: Option<f64>,
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub db: String,
+    pub signing_key: PathBuf,
+    pub admin_token: Option<String>,
+    pub trust_simulated: bool,
+    pub allow_plain_http: bool,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub policy: Option<PathBuf>,
+    pub collateral: Vec<PathBuf>,
+    pub session_ttl_secs: u64,
+    pub result_ttl_secs: u64,
+    pub max_body_bytes: usize,
+    pub request_timeout_secs: u64,
+    pub verify_workers: usize,
+    pub rate_limit_per_sec: f64,
+    pub rate_limit_burst: f64,
+    /// Evaluation time of every verification (tests pin it); `None`: the current time.
+    pub verify_at: Option<cloud_ra_verify::Timestamp>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            db: "sqlite://cloud-ra.db".into(),
+            signing_key: PathBuf::from("cloud-ra-signing-key.pem"),
+            admin_token: None,
+            trust_simulated: false,
+            allow_plain_http: false,
+            tls_cert: None,
+            tls_key: None,
+            policy: None,
+            collateral: Vec::new(),
+            session_ttl_secs: 300,
+            result_ttl_secs: 3600,
+            max_body_bytes: 1 << 20,
+            request_timeout_secs: 30,
+            verify_workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            rate_limit_per_sec: 50.0,
+            rate_limit_burst: 100.0,
+            verify_at: None,
+        }
+    }
+}
+
+impl Config {
+    /// Applies a config file's values over the defaults.
+    pub fn apply_file(&mut self, text: &str) -> Result<(), String> {
+        let f: FileConfig = toml::from_str(text).map_err(|e| format!("config: {e}"))?;
+        if let Some(l) = f.listen {
+            self.listen = l.parse().map_err(|e| format!("config listen {l:?}: {e}"))?;
+        }
+        if let Some(v) = f.db {
+            self.db = v;
+        }
+        if let Some(v) = f.signing_key {
+            self.signing_key = v;
+        }
+        if let Some(v) = f.admin_token {
+            self.admin_token = Some(v);
+        }
+        if let Some(p) = f.admin_token_file {
+            let t = std::fs::read_to_string(&p).map_err(|e| format!("admin_token_file {}: {e}", p.display()))?;
+            self.admin_token = Some(t.lines().next().unwrap_or_default().trim().to_string());
+        }
+        macro_rules! set {
+            ($($k:ident),*) => { $( if let Some(v) = f.$k { self.$k = v; } )* };
+        }
+        set!(
+            trust_simulated,
+            allow_plain_http,
+            session_ttl_secs,
+            result_ttl_secs,
+            max_body_bytes,
+            request_timeout_secs,
+            verify_workers,
+            rate_limit_per_sec,
+            rate_limit_burst
+        );
+        if f.tls_cert.is_some() {
+            self.tls_cert = f.tls_cert;
+        }
+        if f.tls_key.is_some() {
+            self.tls_key = f.tls_key;
+        }
+        if f.policy.is_some() {
+            self.policy = f.policy;
+        }
+        self.collateral.extend(f.collateral);
+        Ok(())
+    }
+
+    /// Refuses configurations that would be unsafe or cannot work.
+    pub fn check(&self) -> Result<(), String> {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err("--tls-cert and --tls-key go together".into());
+        }
+        if self.tls_cert.is_none() && !self.listen.ip().is_loopback() && !self.allow_plain_http {
+            return Err(format!(
+                "refusing plain HTTP on {} (not loopback): give --tls-cert/--tls-key, or --allow-plain-http behind a TLS proxy",
+                self.listen
+            ));
+        }
+        if let Some(t) = &self.admin_token
+            && t.len() < 16
+        {
+            return Err("the admin token must be at least 16 characters".into());
+        }
+        if self.verify_workers == 0 || self.max_body_bytes == 0 || self.session_ttl_secs == 0 {
+            return Err("verify_workers, max_body_bytes and session_ttl_secs must be positive".into());
+        }
+        Ok(())
+    }
+}
