@@ -550,7 +550,7 @@ async fn appraise(
                 iat: now.div_euclid(1000),
                 ttl_secs: st.cfg.result_ttl_secs as i64,
             });
-            verdict = ear.status.map(|t| t.as_str().to_string()).unwrap_or_default();
+            verdict = ear["ear_status"].as_str().unwrap_or_default().to_string();
             Some(sign(&ear, &st.key).map_err(|e| {
                 tracing::error!(error = %e, "signing");
                 problem(StatusCode::SERVICE_UNAVAILABLE, "sign", "the result could not be signed")

@@ -1,4 +1,8 @@
-//! Attestation results: an IETF RATS EAR (Veraison's `ear` crate) per appraisal, signed ES256.
+//! Attestation results: an IETF RATS EAR per appraisal, signed ES256, in the JSON serialisation
+//! of Veraison's EAR profile (`tag:github.com,2023:veraison/ear`; the claim names, tiers and trust
+//! claim values of Veraison's `ear` crate, which the tests use to parse every result). The crate
+//! itself is not a dependency of the service: through `cmw` it builds reqwest 0.12 with
+//! native-tls, i.e. OpenSSL headers on the build machine.
 //!
 //! One submodule per attested component (today: the TEE named by the evidence's platform), its
 //! `ear.status` from the appraisal, the AR4SI trustworthiness vector where the evidence says
@@ -7,10 +11,9 @@
 //! verifier claims.
 
 use crate::keys::SigningKey;
+use base64::Engine;
 use cloud_ra_verify::{Outcome, Status};
-use ear::{Appraisal, Ear, RawValue, TrustTier, VerifierID};
-use serde_json::Value;
-use std::collections::BTreeMap;
+use serde_json::{Map, Value, json};
 
 pub const EAR_PROFILE: &str = "tag:github.com,2023:veraison/ear";
 pub const EAR_MEDIA_TYPE: &str = "application/eat+jwt; eat_profile=\"tag:github.com,2023:veraison/ear\"";
@@ -45,105 +48,141 @@ pub struct ResultInput<'a> {
     pub ttl_secs: i64,
 }
 
-pub fn tier(s: Status) -> TrustTier {
-    match s {
-        Status::Affirming => TrustTier::Affirming,
-        Status::Warning => TrustTier::Warning,
-        Status::Contraindicated => TrustTier::Contraindicated,
+/// AR4SI trustworthiness claim values (draft-ietf-rats-ar4si) used here.
+pub mod claim {
+    pub const TRUSTWORTHY_INSTANCE: i8 = 2;
+    pub const CRYPTO_VALIDATION_FAILED: i8 = 99;
+    pub const GENUINE_HARDWARE: i8 = 2;
+    pub const UNSAFE_HARDWARE: i8 = 32;
+    pub const ENCRYPTED_MEMORY_RUNTIME: i8 = 2;
+    pub const APPROVED_CONFIG: i8 = 2;
+    pub const UNSAFE_CONFIG: i8 = 32;
+    pub const UNSUPPORTABLE_CONFIG: i8 = 96;
+    pub const CONTRAINDICATED_RUNTIME: i8 = 96;
+}
+
+/// An EAR trust tier, ordered from none to contraindicated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    None,
+    Affirming,
+    Warning,
+    Contraindicated,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::None => "none",
+            Tier::Affirming => "affirming",
+            Tier::Warning => "warning",
+            Tier::Contraindicated => "contraindicated",
+        }
+    }
+    /// The tier of a trust claim value (AR4SI: -1..=1 none, <32 affirming, <96 warning).
+    pub fn of_claim(v: i8) -> Tier {
+        match v.unsigned_abs() {
+            0..=1 => Tier::None,
+            2..=31 => Tier::Affirming,
+            32..=95 => Tier::Warning,
+            _ => Tier::Contraindicated,
+        }
     }
 }
 
-/// Builds the EAR for one appraisal.
-pub fn build_ear(r: &ResultInput<'_>) -> Ear {
-    use ear::claim::*;
+pub fn tier(s: Status) -> Tier {
+    match s {
+        Status::Affirming => Tier::Affirming,
+        Status::Warning => Tier::Warning,
+        Status::Contraindicated => Tier::Contraindicated,
+    }
+}
+
+/// An EAR nonce: base64url without padding (8 to 64 bytes, else left out).
+fn ear_nonce(n: &[u8]) -> Option<Value> {
+    (8..=64).contains(&n.len()).then(|| json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(n)))
+}
+
+/// Builds the EAR claims set for one appraisal.
+pub fn build_ear(r: &ResultInput<'_>) -> Value {
+    use claim::*;
     let o = r.outcome;
-    let mut a = Appraisal::new();
-    a.profile = None;
     let simulated = o.claims.get("simulated").and_then(Value::as_bool).unwrap_or(false);
     let debug = o.claims.get("debug").and_then(Value::as_bool).unwrap_or(false);
-    let tv = &mut a.trust_vector;
+    let mut tv: Vec<(&str, i8)> = Vec::new();
     if !o.verified {
         // Signature, chain or binding did not verify: nothing about the instance can be believed.
-        tv.instance_identity.set(CRYPTO_VALIDATION_FAILED);
+        tv.push(("instance-identity", CRYPTO_VALIDATION_FAILED));
     } else {
-        tv.instance_identity.set(TRUSTWORTHY_INSTANCE);
-        // Chained to a vendor root; the simulated roots (--trust-simulated) are not genuine hardware.
-        tv.hardware.set(if simulated { UNSAFE_HARDWARE } else { GENUINE_HARDWARE });
-        // SNP, TDX, SGX and Nitro all run the workload in memory encrypted or isolated by the TEE.
-        tv.runtime_opaque.set(ENCRYPTED_MEMORY_RUNTIME);
+        tv.push(("instance-identity", TRUSTWORTHY_INSTANCE));
         let failed = |needle: &str| o.failures.iter().any(|f| f.check.contains(needle));
-        tv.configuration.set(if !o.failures.iter().all(|f| f.check.contains("measurement")) {
-            UNSUPPORTABLE_CONFIG
-        } else if debug || !o.warnings.is_empty() {
-            UNSAFE_CONFIG
-        } else {
-            APPROVED_CONFIG
-        });
+        tv.push((
+            "configuration",
+            if !o.failures.iter().all(|f| f.check.contains("measurement")) {
+                UNSUPPORTABLE_CONFIG
+            } else if debug || !o.warnings.is_empty() {
+                UNSAFE_CONFIG
+            } else {
+                APPROVED_CONFIG
+            },
+        ));
         if failed("measurement") {
-            tv.executables.set(CONTRAINDICATED_RUNTIME);
+            tv.push(("executables", CONTRAINDICATED_RUNTIME));
         }
+        // Chained to a vendor root; the simulated roots (--trust-simulated) are not genuine hardware.
+        tv.push(("hardware", if simulated { UNSAFE_HARDWARE } else { GENUINE_HARDWARE }));
+        // SNP, TDX, SGX and Nitro all run the workload in memory encrypted or isolated by the TEE.
+        tv.push(("runtime-opaque", ENCRYPTED_MEMORY_RUNTIME));
     }
-    a.update_status_from_trust_vector();
-    let outcome_tier = tier(o.status);
-    if a.status < outcome_tier {
-        a.status = outcome_tier;
-    }
-    a.policy_ids = vec![r.policy_id.to_string()];
-    let bound = o.claims.get("nonce_bound").and_then(Value::as_bool).unwrap_or(false);
-    if bound && let Some(n) = r.nonce {
-        a.nonce = ear::Nonce::try_from(n).ok();
-    }
-    if let Value::Object(m) = &o.claims {
-        for (k, v) in m {
-            a.attester_claims.insert(k.clone(), raw(v));
-        }
-    }
-    let mut vc: BTreeMap<String, RawValue> = BTreeMap::new();
-    vc.insert("verified".into(), RawValue::Bool(o.verified));
-    vc.insert("detected".into(), RawValue::String(o.detected.clone()));
-    vc.insert("platform".into(), RawValue::String(o.platform.clone()));
-    vc.insert("nonce_source".into(), RawValue::String(r.nonce_source.as_str().into()));
-    vc.insert("evidence_sha256".into(), RawValue::String(r.evidence_sha256.into()));
-    vc.insert("failures".into(), raw(&serde_json::to_value(&o.failures).unwrap_or(Value::Null)));
-    vc.insert("warnings".into(), raw(&serde_json::to_value(&o.warnings).unwrap_or(Value::Null)));
-    a.verifier_claims = vc;
+    let status = tv.iter().map(|(_, v)| Tier::of_claim(*v)).chain([tier(o.status)]).max().unwrap_or(Tier::None);
 
-    let mut e = Ear::new();
-    e.profile = EAR_PROFILE.into();
-    e.iat = r.iat;
-    e.exp = Some(r.iat + r.ttl_secs);
-    e.vid = VerifierID {
-        build: concat!("cloud-ra-server ", env!("CARGO_PKG_VERSION")).into(),
-        developer: "cloud-ra".into(),
-    };
-    if let Some(n) = r.nonce {
-        e.nonce = ear::Nonce::try_from(n).ok();
+    let mut a = Map::new();
+    a.insert("ear_status".into(), json!(status.name()));
+    a.insert(
+        "ear_trustworthiness_vector".into(),
+        Value::Object(tv.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()),
+    );
+    a.insert("ear_appraisal_policy_ids".into(), json!([r.policy_id]));
+    let bound = o.claims.get("nonce_bound").and_then(Value::as_bool).unwrap_or(false);
+    if bound && let Some(n) = r.nonce.and_then(ear_nonce) {
+        a.insert("eat_nonce".into(), n);
     }
-    let status = a.status;
+    if let Value::Object(m) = &o.claims
+        && !m.is_empty()
+    {
+        a.insert("ear_attester_claims".into(), Value::Object(m.clone()));
+    }
+    a.insert(
+        "ear_verifier_claims".into(),
+        json!({
+            "verified": o.verified,
+            "detected": o.detected,
+            "platform": o.platform,
+            "nonce_source": r.nonce_source.as_str(),
+            "evidence_sha256": r.evidence_sha256,
+            "failures": o.failures,
+            "warnings": o.warnings,
+        }),
+    );
     let submod = if o.platform.is_empty() { "unknown".to_string() } else { o.platform.clone() };
-    e.submods.insert(submod, a);
-    e.status = Some(status);
-    e
+    let mut e = Map::new();
+    e.insert("eat_profile".into(), json!(EAR_PROFILE));
+    e.insert("iat".into(), json!(r.iat));
+    e.insert("exp".into(), json!(r.iat + r.ttl_secs));
+    e.insert(
+        "ear_verifier_id".into(),
+        json!({"build": concat!("cloud-ra-server ", env!("CARGO_PKG_VERSION")), "developer": "cloud-ra"}),
+    );
+    e.insert("submods".into(), json!({ submod: Value::Object(a) }));
+    e.insert("ear_status".into(), json!(status.name()));
+    if let Some(n) = r.nonce.and_then(ear_nonce) {
+        e.insert("eat_nonce".into(), n);
+    }
+    Value::Object(e)
 }
 
-/// Signs an EAR as a JWT (ES256, `kid` = the JWK thumbprint). Serialising checks the EAR
-/// (profile, verifier id, submodule statuses) first.
-pub fn sign(e: &Ear, key: &SigningKey) -> Result<String, String> {
+/// Signs an EAR as a JWT (ES256, `kid` = the JWK thumbprint).
+pub fn sign(e: &Value, key: &SigningKey) -> Result<String, String> {
     let claims = serde_json::to_vec(e).map_err(|err| format!("the EAR does not serialise: {err}"))?;
     key.sign_jws(&claims).map_err(|err| format!("signing the result: {err}"))
-}
-
-/// serde_json → the EAR crate's raw claim values.
-pub fn raw(v: &Value) -> RawValue {
-    match v {
-        Value::Null => RawValue::Null,
-        Value::Bool(b) => RawValue::Bool(*b),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => RawValue::Integer(i),
-            None => RawValue::Float(n.as_f64().unwrap_or(0.0)),
-        },
-        Value::String(s) => RawValue::String(s.clone()),
-        Value::Array(a) => RawValue::Array(a.iter().map(raw).collect()),
-        Value::Object(m) => RawValue::Map(m.iter().map(|(k, v)| (RawValue::String(k.clone()), raw(v))).collect()),
-    }
 }

@@ -41,6 +41,13 @@ async fn challenge_response_simulated_snp() {
         assert_eq!(sub["ear_attester_claims"]["nonce_bound"], true);
         assert_eq!(sub["ear_attester_claims"]["simulated"], true);
         assert_eq!(sub["ear_verifier_claims"]["nonce_source"], "verifier-issued");
+        // Interoperability: Veraison's ear crate reads the result as a valid EAR.
+        let text = serde_json::to_string(&claims).unwrap();
+        let parsed: ear::Ear = serde_json::from_str(&text).expect("Veraison's ear crate parses the EAR");
+        parsed.validate().expect("a valid EAR");
+        assert_eq!(parsed.submods["snp"].status, ear::TrustTier::Warning);
+        assert_eq!(parsed.submods["snp"].trust_vector.hardware.value(), 32);
+        assert_eq!(parsed.profile, "tag:github.com,2023:veraison/ear");
         let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         assert_eq!(b64url.decode(claims["eat_nonce"].as_str().unwrap()).unwrap(), nonce);
         // GET shows the same completed session; the audit log holds the appraisal.
