@@ -221,6 +221,20 @@ fn verify_snp(
     Outcome::appraised("snp", &d.what, claims, &fails, &warns)
 }
 
+/// The caller's collateral plus what a bundle carries in `certs` (PCS bodies, certificates, CRLs).
+fn with_bundle_collateral<'a>(
+    d: &Detected,
+    collateral: &'a Collateral,
+) -> Result<std::borrow::Cow<'a, Collateral>, Error> {
+    let c = d.bundle_collateral()?;
+    if c.certs.is_empty() && c.crls.is_empty() && c.dcap.is_empty() {
+        return Ok(std::borrow::Cow::Borrowed(collateral));
+    }
+    let mut all = collateral.clone();
+    all.merge(&c);
+    Ok(std::borrow::Cow::Owned(all))
+}
+
 /// `nonce_bound`: a nonce was required (flag or policy) and its check passed.
 fn mark_nonce_bound(claims: &mut Value, opts: &VerifyOptions, fails: &[Error]) {
     if let Some(obj) = claims.as_object_mut() {
@@ -262,17 +276,11 @@ fn verify_dcap(
     // The platform name before verification: from the header's TEE type.
     let platform = if d.platform() == "tdx" { "tdx" } else { "sgx" };
     // Collateral carried in a bundle (`certs`: PCS bodies, certificates, CRLs) joins the caller's.
-    let merged;
-    let collateral = match d.bundle_collateral() {
+    let collateral = match with_bundle_collateral(d, collateral) {
+        Ok(c) => c,
         Err(e) => return Outcome::failed(platform, &d.what, &e),
-        Ok(c) if c.certs.is_empty() && c.crls.is_empty() && c.dcap.is_empty() => collateral,
-        Ok(c) => {
-            let mut all = collateral.clone();
-            all.merge(&c);
-            merged = all;
-            &merged
-        }
     };
+    let collateral = collateral.as_ref();
     let dopts = dcap::DcapOptions {
         at: opts.at,
         require_crl: opts.policy.require_crl.unwrap_or(false),
@@ -301,17 +309,11 @@ fn verify_azure(
 ) -> Outcome {
     use crate::azure;
     let platform = e.tee.map(|t| t.platform()).unwrap_or("azure-vtpm");
-    let merged;
-    let collateral = match d.bundle_collateral() {
-        Err(err) => return Outcome::failed(platform, &d.what, &err),
-        Ok(c) if c.certs.is_empty() && c.crls.is_empty() && c.dcap.is_empty() => collateral,
-        Ok(c) => {
-            let mut all = collateral.clone();
-            all.merge(&c);
-            merged = all;
-            &merged
-        }
+    let collateral = match with_bundle_collateral(d, collateral) {
+        Ok(c) => c,
+        Err(e) => return Outcome::failed(platform, &d.what, &e),
     };
+    let collateral = collateral.as_ref();
     let product = match (opts.product, opts.policy.snp.product.as_deref()) {
         (Some(p), _) => Some(p),
         (None, Some(s)) => match snp::Product::parse(s) {
@@ -351,18 +353,11 @@ fn verify_gce(
 ) -> Outcome {
     use crate::gce;
     const P: &str = "gce-vtpm";
-    let merged;
-    let collateral = match d.bundle_collateral() {
+    let collateral = match with_bundle_collateral(d, collateral) {
+        Ok(c) => c,
         Err(err) => return Outcome::failed(P, &d.what, &err),
-        Ok(c) if c.certs.is_empty() => collateral,
-        Ok(c) => {
-            let mut all = collateral.clone();
-            all.merge(&c);
-            merged = all;
-            &merged
-        }
     };
-    let verified = match gce::verify(a, collateral, opts.at) {
+    let verified = match gce::verify(a, &collateral, opts.at) {
         Ok(v) => v,
         Err(err) => return Outcome::failed(P, &d.what, &err),
     };
