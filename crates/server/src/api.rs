@@ -431,6 +431,13 @@ async fn detached(work: impl std::future::Future<Output = Response> + Send + 'st
         .unwrap_or_else(|_| problem(StatusCode::SERVICE_UNAVAILABLE, "verify", "the appraisal task failed"))
 }
 
+/// Reads the whole body (bounded) and detects the evidence in it as its media type says.
+async fn read_evidence(headers: &HeaderMap, body: Body, max: usize, mt: &str) -> Result<(Bytes, Detected), Response> {
+    let body = read_body(headers, body, max).await?;
+    let d = detect_as(&body, mt)?;
+    Ok((body, d))
+}
+
 /// Parses the evidence and checks it is what its media type says (cheap; before the nonce is spent).
 fn detect_as(bytes: &[u8], mt: &str) -> Result<Detected, Response> {
     let d = detect(bytes).map_err(|e| problem(StatusCode::UNPROCESSABLE_ENTITY, e.check, e.detail.clone()))?;
@@ -608,12 +615,8 @@ async fn submit(
         Err(r) => return r,
     };
     detached(async move {
-        let body = match read_body(&headers, body, st.cfg.max_body_bytes).await {
-            Ok(b) => b,
-            Err(r) => return r,
-        };
-        let d = match detect_as(&body, mt) {
-            Ok(d) => d,
+        let (body, d) = match read_evidence(&headers, body, st.cfg.max_body_bytes, mt).await {
+            Ok(x) => x,
             Err(r) => return r,
         };
         match appraise(st.clone(), d, body, mt, NonceFrom::Session(id.clone()), addr.0.to_string()).await {
@@ -664,12 +667,8 @@ async fn attest_once(
         Err(r) => return r,
     };
     detached(async move {
-        let body = match read_body(&headers, body, st.cfg.max_body_bytes).await {
-            Ok(b) => b,
-            Err(r) => return r,
-        };
-        let d = match detect_as(&body, mt) {
-            Ok(d) => d,
+        let (body, d) = match read_evidence(&headers, body, st.cfg.max_body_bytes, mt).await {
+            Ok(x) => x,
             Err(r) => return r,
         };
         let found = d.platform();
