@@ -9,7 +9,7 @@ use cloud_ra_verify::jwt::{self, Checks, Jws};
 use cloud_ra_verify::{Error, Timestamp};
 use serde_json::{Value, json};
 
-pub const EAR_PROFILE: &str = "tag:github.com,2023:veraison/ear";
+use cloud_ra_server::result::EAR_PROFILE;
 
 #[derive(clap::Subcommand)]
 pub enum TokenCmd {
