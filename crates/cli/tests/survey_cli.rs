@@ -7,7 +7,7 @@ mod cli_common;
 use cli_common::{Scratch, bin, code, run, stderr, stdout};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn out(o: &Output) -> String {
     stdout(o)
@@ -308,36 +308,6 @@ fn compare_refuses_bad_survey_files_precisely() {
     assert_eq!(code(&o), 1, "at least one survey is required");
 }
 
-/// Chromium, headless, with a bounded run time.
-fn chromium(args: &[&str], profile: &Path) -> Output {
-    let mut child = Command::new("/usr/bin/chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            &format!("--user-data-dir={}", profile.display()),
-        ])
-        .args(args)
-        .env("HOME", profile)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("chromium starts");
-    for _ in 0..1200 {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    panic!("chromium did not finish within 120 s: {args:?}");
-}
-
 #[test]
 fn compare_html_renders_in_headless_chromium() {
     assert!(
@@ -354,7 +324,7 @@ fn compare_html_renders_in_headless_chromium() {
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("src="), "no external assets");
     let profile = s.0.join("profile");
     let url = format!("file://{page}");
-    let dom = chromium(&["--dump-dom", &url], &profile);
+    let dom = cloud_ra_sim::chromium::headless(&["--dump-dom", &url], &profile);
     let dom_text = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
     assert!(dom_text.contains("<table id=\"sev-snp\">") && dom_text.contains("<table id=\"tdx\">"), "{dom_text}");
@@ -362,7 +332,8 @@ fn compare_html_renders_in_headless_chromium() {
     assert!(dom_text.contains("<tr class=\"differs\"><th>Secure boot</th>"));
     assert!(dom_text.contains("<td>no (lost 0x81000002, 0x81010001)</td>"));
     let shot = s.path("clouds.png");
-    let o = chromium(&[&format!("--screenshot={shot}"), "--window-size=1400,1400", &url], &profile);
+    let o =
+        cloud_ra_sim::chromium::headless(&[&format!("--screenshot={shot}"), "--window-size=1400,1400", &url], &profile);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let png = std::fs::read(&shot).expect("screenshot written");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");

@@ -4,35 +4,13 @@
 
 mod common;
 use common::*;
-use std::process::Command;
 
-fn chromium() -> String {
-    let path = std::env::var("CLOUD_RA_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&path).exists(),
-        "{path} not found: install chromium (scripts/test.sh does) or set CLOUD_RA_CHROMIUM"
-    );
-    path
-}
-
-/// Runs headless Chromium on `url` with `extra` flags; returns stdout.
+/// Runs headless Chromium on `url` with `extra` flags (and a bounded virtual time); returns stdout.
 fn run_chromium(url: &str, profile: &std::path::Path, extra: &[&str]) -> String {
-    let mut cmd = Command::new(chromium());
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--virtual-time-budget=10000",
-    ]);
-    cmd.arg(format!("--user-data-dir={}", profile.display()));
-    cmd.args(extra);
-    cmd.arg(url);
-    let out = cmd.output().expect("chromium runs");
+    let mut args = vec!["--virtual-time-budget=10000"];
+    args.extend_from_slice(extra);
+    args.push(url);
+    let out = cloud_ra_sim::chromium::headless(&args, profile);
     assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

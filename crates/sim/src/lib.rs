@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod chromium;
 pub mod der;
 pub mod intel;
 pub mod nitro;
