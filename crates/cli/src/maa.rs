@@ -32,13 +32,41 @@ pub enum MaaCmd {
     Request(RequestArgs),
 }
 
+/// A signed token and the keys to check it with (`maa verify`, `token verify`).
 #[derive(Args)]
-pub struct VerifyArgs {
-    /// The token: a file holding the JWT or MAA's response JSON `{"token": ...}`, or the JWT itself.
+pub struct TokenArgs {
+    /// The token: the JWT, a file holding it, or a response JSON `{"token": ...}` (MAA's).
     token: String,
-    /// The provider's signing keys: a JWKS file, or its URL (`{provider}/certs`).
+    /// The signer's keys: a JWKS file, or its URL (MAA: `{provider}/certs`; `cloud-ra serve`:
+    /// `{verifier}/.well-known/jwks.json`).
     #[arg(long, value_name = "FILE|URL")]
     jwks: String,
+    /// Evaluation time (RFC 3339). Default: now.
+    #[arg(long)]
+    at: Option<String>,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Never use the network (a JWKS URL is then refused; env CLOUD_RA_OFFLINE=1).
+    #[arg(long)]
+    offline: bool,
+}
+
+impl TokenArgs {
+    /// The token text, the key set and the evaluation time.
+    pub fn load(&self) -> Result<(String, Jwks, Timestamp), Error> {
+        let at = match self.at.as_deref() {
+            Some(s) => Timestamp::parse_rfc3339(s)?,
+            None => Timestamp::now(),
+        };
+        Ok((read_token(&self.token)?, load_jwks(&self.jwks, self.offline)?, at))
+    }
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    t: TokenArgs,
     /// The attestation provider (e.g. https://sharedjpe.jpe.attest.azure.net): `iss` must equal it
     /// and the token's `jku` must be `{provider}/certs`.
     #[arg(long, value_name = "URL")]
@@ -46,22 +74,13 @@ pub struct VerifyArgs {
     /// The nonce sent in the request: the token's `nonce` claim must echo it.
     #[arg(long)]
     nonce: Option<String>,
-    /// Evaluation time (RFC 3339). Default: now.
-    #[arg(long)]
-    at: Option<String>,
-    /// One JSON object on stdout.
-    #[arg(long)]
-    json: bool,
-    /// Never use the network (a JWKS URL is then refused; env CLOUD_RA_OFFLINE=1).
-    #[arg(long)]
-    offline: bool,
 }
 
 pub fn run(c: MaaCmd) -> i32 {
     match c {
         MaaCmd::Verify(a) => match verify(&a) {
             Ok(v) => {
-                if a.json {
+                if a.t.json {
                     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
                 } else {
                     println!("MAA token VERIFIED");
@@ -113,12 +132,7 @@ pub fn read_token(arg: &str) -> Result<String, Error> {
 }
 
 fn verify(a: &VerifyArgs) -> Result<Value, Error> {
-    let at = match a.at.as_deref() {
-        Some(s) => Timestamp::parse_rfc3339(s)?,
-        None => Timestamp::now(),
-    };
-    let token = read_token(&a.token)?;
-    let jwks = load_jwks(&a.jwks, a.offline)?;
+    let (token, jwks, at) = a.t.load()?;
     let provider = a.provider.as_deref().map(|p| p.trim_end_matches('/'));
     check_token(&token, &jwks, provider, a.nonce.as_deref(), at)
 }

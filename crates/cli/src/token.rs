@@ -2,11 +2,11 @@
 //! would: signature against the verifier's JWKS (`kid`), exp/nbf/iat at the evaluation time, the
 //! EAR profile, and the nonce echoed.
 
-use crate::maa::{load_jwks, read_token};
+use crate::maa::TokenArgs;
 use crate::{fail, print_tree};
 use base64::Engine;
+use cloud_ra_verify::Error;
 use cloud_ra_verify::jwt::{self, Checks, Jws};
-use cloud_ra_verify::{Error, Timestamp};
 use serde_json::{Value, json};
 
 use cloud_ra_server::result::EAR_PROFILE;
@@ -20,23 +20,11 @@ pub enum TokenCmd {
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// The token, or a file holding it.
-    token: String,
-    /// The verifier's keys: a JWKS file, or its URL ({verifier}/.well-known/jwks.json).
-    #[arg(long, value_name = "FILE|URL")]
-    jwks: String,
+    #[command(flatten)]
+    t: TokenArgs,
     /// The nonce of the session (hex or base64): the token's eat_nonce must equal it.
     #[arg(long)]
     nonce: Option<String>,
-    /// Evaluation time (RFC 3339). Default: now.
-    #[arg(long)]
-    at: Option<String>,
-    /// One JSON object on stdout.
-    #[arg(long)]
-    json: bool,
-    /// Never use the network (a JWKS URL is then refused).
-    #[arg(long)]
-    offline: bool,
 }
 
 pub fn run(c: TokenCmd) -> i32 {
@@ -44,7 +32,7 @@ pub fn run(c: TokenCmd) -> i32 {
         TokenCmd::Verify(a) => match verify(&a) {
             Ok(v) => {
                 let status = v["ear_status"].as_str().unwrap_or_default().to_string();
-                if a.json {
+                if a.t.json {
                     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
                 } else {
                     println!("EAR token VERIFIED; ear.status: {status}");
@@ -70,12 +58,7 @@ fn decode_nonce(s: &str) -> Result<Vec<u8>, Error> {
 }
 
 fn verify(a: &VerifyArgs) -> Result<Value, Error> {
-    let at = match a.at.as_deref() {
-        Some(s) => Timestamp::parse_rfc3339(s)?,
-        None => Timestamp::now(),
-    };
-    let token = read_token(&a.token)?;
-    let jwks = load_jwks(&a.jwks, a.offline)?;
+    let (token, jwks, at) = a.t.load()?;
     let v = jwt::verify(&token, &jwks, &Checks::at(at))?;
     let c = &v.claims;
     match c.get("eat_profile").and_then(Value::as_str) {
