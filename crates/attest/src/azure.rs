@@ -54,10 +54,10 @@ impl AzureTee {
         }
     }
 
-    pub fn platform(self) -> &'static str {
+    pub fn platform(self) -> cloud_ra_verify::Platform {
         match self {
-            AzureTee::Snp => "azure-snp-vtpm",
-            AzureTee::Tdx => "azure-tdx-vtpm",
+            AzureTee::Snp => cloud_ra_verify::Platform::AzureSnpVtpm,
+            AzureTee::Tdx => cloud_ra_verify::Platform::AzureTdxVtpm,
         }
     }
 }
@@ -276,7 +276,7 @@ pub fn collect_azure(tpm: &mut dyn Tpm, imds: Option<&Imds>, o: &AzureOptions) -
     };
     Ok(Bundle {
         format: FORMAT_V1.into(),
-        platform: tee.platform().into(),
+        platform: tee.platform().as_str().into(),
         evidence,
         certs: Vec::new(),
         aux,

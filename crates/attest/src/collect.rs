@@ -1,8 +1,8 @@
 //! Evidence collection: device in, bundle out. Knows nothing of crypto policy.
 
 use crate::sev_guest::{ReportReq, SevGuest, SevGuestError, report_from_resp};
-use cloud_ra_verify::Timestamp;
 use cloud_ra_verify::bundle::Bundle;
+use cloud_ra_verify::{Platform, Timestamp};
 use serde_json::json;
 
 /// Options of one SNP collection.
@@ -105,7 +105,7 @@ pub fn collect_sim_dcap_bundle(tdx: bool, report_data: [u8; 64], nonce: &[u8], n
     use cloud_ra_verify::bundle::{B64, BundleCert};
     let sim = SimIntel::get();
     let spec = QuoteSpec { report_data, ..QuoteSpec::new(if tdx { QuoteKind::TdxV4 } else { QuoteKind::SgxV3 }) };
-    let mut b = Bundle::new_dcap(if tdx { "tdx" } else { "sgx" }, &sim.quote(&spec));
+    let mut b = Bundle::new_dcap(if tdx { Platform::Tdx } else { Platform::Sgx }, &sim.quote(&spec));
     b.certs = sim
         .collateral(tdx, now.0)
         .into_iter()
@@ -166,7 +166,7 @@ pub fn collect_tsm_bundle(
         "tdx_guest" => {
             let q = cloud_ra_verify::dcap::Quote::parse(&resp.outblob)
                 .map_err(|e| garbage(format!("outblob is not a TDX quote: {e}")))?;
-            let mut b = Bundle::new_dcap("tdx", &q.raw);
+            let mut b = Bundle::new_dcap(Platform::Tdx, &q.raw);
             if tsm.fs.simulated() {
                 use cloud_ra_verify::bundle::{B64, BundleCert};
                 b.certs = cloud_ra_sim::intel::SimIntel::get()

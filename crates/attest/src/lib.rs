@@ -11,6 +11,7 @@ pub mod nsm;
 pub mod sev_guest;
 pub mod sim_azure;
 pub mod sim_sev_guest;
+pub mod source;
 pub mod survey;
 pub mod tdx_guest;
 pub mod tpm;
@@ -24,3 +25,15 @@ pub use sim_sev_guest::SimSevGuest;
 pub use tpm::{Tpm, TpmError};
 #[cfg(feature = "tpm")]
 pub use tss::TssTpm;
+
+/// Restores the default disposition of SIGPIPE, so that a command writing into a closed pipe
+/// (`cloud-ra show ... | head`) ends quietly, as Unix tools do, instead of panicking inside
+/// `println!`. Call it first thing in `main`, before any thread starts.
+pub fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: `signal` with SIG_DFL installs no handler code; it is called before any other
+    // thread exists, so no thread observes a half-changed disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

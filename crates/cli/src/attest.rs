@@ -6,15 +6,15 @@ use cloud_ra_attest::collect::{SnpCollectOptions, collect_snp_bundle, collect_ts
 use cloud_ra_attest::configfs_tsm::{ConfigfsTsm, DEFAULT_ROOT, SimProvider, SimTsm};
 use cloud_ra_attest::nsm::{DevNsm, Nsm, SimNsm};
 use cloud_ra_attest::sim_sev_guest::{HostCerts, SimSevGuest};
+use cloud_ra_attest::source::Source;
 use cloud_ra_attest::survey::{Probe, Survey, add_note, survey};
 use cloud_ra_attest::{DevSevGuest, SevGuest};
+use cloud_ra_verify::Check;
 use cloud_ra_verify::bundle::Bundle;
 use cloud_ra_verify::policy::{pad64, parse_hex};
 use cloud_ra_verify::{Error, Timestamp};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-
-const PLATFORMS: &str = "auto, snp, tdx, nitro, azure-snp, azure-tdx, sim-snp, sim-snp-vlek, sim-snp-vmpl2, sim-snp-tsm, sim-tdx, sim-sgx, sim-nitro";
 
 #[derive(clap::Args)]
 pub struct AttestArgs {
@@ -23,8 +23,8 @@ pub struct AttestArgs {
     /// (VCEK chain like GCP), sim-snp-vlek (VLEK like AWS), sim-snp-vmpl2 (guest at VMPL 2, no host
     /// certificates, like Sakura), sim-snp-tsm (SNP through a simulated configfs-tsm), sim-tdx (TDX v4
     /// quote through a simulated configfs-tsm), sim-sgx (SGX v3 quote), sim-nitro (simulated NSM).
-    #[arg(long, default_value = "auto")]
-    platform: String,
+    #[arg(long, default_value = "auto", value_parser = parse_source)]
+    platform: Source,
     /// SNP interface: auto (configfs-tsm when present, else /dev/sev-guest), sev-guest, configfs-tsm.
     #[arg(long, default_value = "auto")]
     interface: String,
@@ -56,12 +56,17 @@ pub struct AttestArgs {
     pub verifier: crate::serve::VerifierArgs,
 }
 
+/// `--platform NAME`: one of the attester sources.
+fn parse_source(name: &str) -> Result<Source, String> {
+    Source::parse(name).ok_or_else(|| format!("platform '{name}' is not known ({})", Source::names()))
+}
+
 fn usage(detail: impl Into<String>) -> Error {
-    Error::usage("attest", detail.into())
+    Error::usage(Check::Attest, detail.into())
 }
 
 fn fresh_nonce() -> Result<[u8; 64], Error> {
-    cloud_ra_attest::collect::fresh_nonce().map_err(|e| Error::usage("nonce", e))
+    cloud_ra_attest::collect::fresh_nonce().map_err(|e| Error::usage(Check::Nonce, e))
 }
 
 fn under(root: &Path, abs: &str) -> PathBuf {
@@ -69,29 +74,29 @@ fn under(root: &Path, abs: &str) -> PathBuf {
 }
 
 /// The platform `auto` resolves to, from what exists under the root; or why there is none.
-pub fn detect_platform(root: &Path) -> Result<&'static str, Error> {
+pub fn detect_platform(root: &Path) -> Result<Source, Error> {
     let exists = |p: &str| std::fs::symlink_metadata(under(root, p)).is_ok();
     if exists("/dev/nsm") {
-        return Ok("nitro");
+        return Ok(Source::Nitro);
     }
     let tsm = ConfigfsTsm::real(under(root, DEFAULT_ROOT));
     let tsm_state = tsm.check();
     if tsm_state.is_ok() {
         return match tsm.provider() {
-            Ok(p) if p == "tdx_guest" => Ok("tdx"),
-            Ok(p) if p == "sev_guest" => Ok("snp"),
+            Ok(p) if p == "tdx_guest" => Ok(Source::Tdx),
+            Ok(p) if p == "sev_guest" => Ok(Source::Snp),
             Ok(p) => Err(usage(format!(
                 "configfs-tsm provider '{p}' is not one cloud-ra collects from (sev_guest, tdx_guest)"
             ))),
             Err(e) if exists("/dev/sev-guest") => {
                 eprintln!("note: configfs-tsm unusable ({e}); using /dev/sev-guest");
-                Ok("snp")
+                Ok(Source::Snp)
             }
             Err(e) => Err(usage(e.to_string())),
         };
     }
     if exists("/dev/sev-guest") {
-        return Ok("snp");
+        return Ok(Source::Snp);
     }
     if exists("/dev/tdx_guest") {
         return Err(usage(
@@ -114,21 +119,23 @@ pub fn detect_platform(root: &Path) -> Result<&'static str, Error> {
     )))
 }
 
-fn sim_snp(platform: &str) -> Option<SimSevGuest> {
+fn sim_snp(platform: Source) -> Option<SimSevGuest> {
     match platform {
-        "sim-snp" | "sim-snp-tsm" => Some(SimSevGuest::default()),
-        "sim-snp-vlek" => Some(SimSevGuest { host_certs: HostCerts::VlekOnly, ..SimSevGuest::default() }),
-        "sim-snp-vmpl2" => Some(SimSevGuest { host_certs: HostCerts::None, guest_vmpl: 2, ..SimSevGuest::default() }),
+        Source::SimSnp | Source::SimSnpTsm => Some(SimSevGuest::default()),
+        Source::SimSnpVlek => Some(SimSevGuest { host_certs: HostCerts::VlekOnly, ..SimSevGuest::default() }),
+        Source::SimSnpVmpl2 => {
+            Some(SimSevGuest { host_certs: HostCerts::None, guest_vmpl: 2, ..SimSevGuest::default() })
+        }
         _ => None,
     }
 }
 
 /// The Azure vTPM collection (HCL report, AK quote, TD quote from the IMDS), through the TPM
 /// backend (feature `tpm`); refused precisely without it.
-fn collect_azure(platform: &str, nonce: &[u8], a: &AttestArgs) -> Result<Bundle, Error> {
+fn collect_azure(platform: Source, nonce: &[u8], a: &AttestArgs) -> Result<Bundle, Error> {
     #[cfg(feature = "tpm")]
     {
-        crate::tpm::collect_azure_bundle(&a.azure, platform, nonce, Timestamp::now())
+        crate::tpm::collect_azure_bundle(&a.azure, platform.as_str(), nonce, Timestamp::now())
     }
     #[cfg(not(feature = "tpm"))]
     {
@@ -145,7 +152,7 @@ pub fn collect(a: &AttestArgs, nonce: &[u8]) -> Result<Bundle, Error> {
         return Err(usage(format!("--vmpl {} does not exist (0..=3)", a.vmpl.unwrap_or_default())));
     }
     let now = Timestamp::now();
-    let platform = if a.platform == "auto" { detect_platform(&a.root)? } else { a.platform.as_str() };
+    let platform = if a.platform == Source::Auto { detect_platform(&a.root)? } else { a.platform };
     let snp_opts = |vmpl: u32| SnpCollectOptions {
         report_data: pad64(nonce),
         vmpl,
@@ -161,12 +168,12 @@ pub fn collect(a: &AttestArgs, nonce: &[u8]) -> Result<Bundle, Error> {
     };
     let tsm_err = |e: cloud_ra_attest::collect::CollectError| usage(e.to_string());
     let bundle = match platform {
-        "sim-sgx" => cloud_ra_attest::collect::collect_sim_dcap_bundle(false, pad64(nonce), nonce, now),
-        "sim-tdx" => {
+        Source::SimSgx => cloud_ra_attest::collect::collect_sim_dcap_bundle(false, pad64(nonce), nonce, now),
+        Source::SimTdx => {
             let sim = SimTsm::new(SimProvider::TdxGuest).map_err(|e| usage(format!("simulated configfs-tsm: {e}")))?;
             collect_tsm_bundle(&sim.into_tsm(), nonce, None, Some("tdx_guest"), now).map_err(tsm_err)?
         }
-        "sim-snp-tsm" => {
+        Source::SimSnpTsm => {
             announce_vmpl();
             let guest = sim_snp(platform).unwrap_or_default();
             let sim =
@@ -178,8 +185,8 @@ pub fn collect(a: &AttestArgs, nonce: &[u8]) -> Result<Bundle, Error> {
             let dev = sim_snp(p).unwrap_or_default();
             collect_snp_bundle(&dev, &snp_opts(vmpl), nonce, now).map_err(|e| usage(e.to_string()))?
         }
-        "sim-nitro" | "nitro" => {
-            let nsm: Box<dyn Nsm> = if platform == "sim-nitro" {
+        Source::SimNitro | Source::Nitro => {
+            let nsm: Box<dyn Nsm> = if platform == Source::SimNitro {
                 Box::new(SimNsm::default())
             } else {
                 let path = under(&a.root, "/dev/nsm");
@@ -193,7 +200,7 @@ pub fn collect(a: &AttestArgs, nonce: &[u8]) -> Result<Bundle, Error> {
             b.platform_info = json!({"interface": nsm.describe(), "simulated": nsm.simulated()});
             b
         }
-        "snp" => {
+        Source::Snp => {
             let tsm = ConfigfsTsm::real(under(&a.root, DEFAULT_ROOT));
             let use_tsm = match a.interface.as_str() {
                 "configfs-tsm" => true,
@@ -212,12 +219,12 @@ pub fn collect(a: &AttestArgs, nonce: &[u8]) -> Result<Bundle, Error> {
                     .map_err(|e| usage(e.to_string()))?
             }
         }
-        "tdx" => {
+        Source::Tdx => {
             let tsm = ConfigfsTsm::real(under(&a.root, DEFAULT_ROOT));
             collect_tsm_bundle(&tsm, nonce, None, Some("tdx_guest"), now).map_err(tsm_err)?
         }
-        "azure-snp" | "azure-tdx" => collect_azure(platform, nonce, a)?,
-        other => return Err(usage(format!("platform '{other}' is not known ({PLATFORMS})"))),
+        Source::AzureSnp | Source::AzureTdx => collect_azure(platform, nonce, a)?,
+        other => return Err(usage(format!("platform '{other}' cannot be collected from here"))),
     };
     let mut bundle = bundle;
     // The machine's event logs ride along (a simulated platform is not this machine: none).
@@ -251,8 +258,8 @@ pub fn run_attest(a: AttestArgs) -> i32 {
                 // A TPM quote's qualifying data is a TPM2B_DATA: at most the size of the largest
                 // digest the TPM implements (48 bytes on a TPM without SHA-512). 32 fresh bytes
                 // fit every TPM; SNP/TDX report data takes all 64.
-                let vtpm = a.platform.starts_with("azure")
-                    || (a.platform == "auto" && detect_platform(&a.root).is_ok_and(|p| p.starts_with("azure")));
+                let vtpm = a.platform.is_vtpm()
+                    || (a.platform == Source::Auto && detect_platform(&a.root).is_ok_and(Source::is_vtpm));
                 let n = if vtpm { &n[..32] } else { &n[..] };
                 eprintln!("nonce: {}", hex::encode(n));
                 n.to_vec()
@@ -297,7 +304,7 @@ pub struct MachineArgs {
 }
 
 impl MachineArgs {
-    fn probe(&self, cmd: &'static str) -> Result<Survey, Error> {
+    fn probe(&self, cmd: Check) -> Result<Survey, Error> {
         if !self.root.is_dir() {
             return Err(Error::usage(cmd, format!("--root {}: not a directory", self.root.display())));
         }
@@ -339,7 +346,7 @@ fn run_probe(root: &Path, no_report: bool) -> Survey {
 }
 
 pub fn run_survey(a: SurveyArgs) -> i32 {
-    let mut s = match a.m.probe("survey") {
+    let mut s = match a.m.probe(Check::Survey) {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
@@ -350,7 +357,7 @@ pub fn run_survey(a: SurveyArgs) -> i32 {
     s.collected_at = Some(Timestamp::now().to_rfc3339());
     for n in &a.note {
         let Some((k, v)) = n.split_once('=') else {
-            return fail(&Error::usage("survey", format!("--note '{n}': expected KEY=VALUE")));
+            return fail(&Error::usage(Check::Survey, format!("--note '{n}': expected KEY=VALUE")));
         };
         add_note(&mut s, k.trim(), v.trim());
     }
@@ -373,11 +380,11 @@ pub struct DetectArgs {
 }
 
 pub fn run_detect(a: DetectArgs) -> i32 {
-    let s = match a.m.probe("detect") {
+    let s = match a.m.probe(Check::Detect) {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let platform = detect_platform(&a.m.root).map(str::to_string).map_err(|e| e.detail);
+    let platform = detect_platform(&a.m.root).map(Source::as_str).map_err(|e| e.detail);
     if a.m.json {
         let pick = |k: &str| s.facts.get(k).map(|f| json!({"value": f.value, "source": f.source, "trust": f.trust}));
         let v = json!({

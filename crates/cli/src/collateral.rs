@@ -1,6 +1,7 @@
 //! `cloud-ra collateral fetch | export | import | list`, and the collateral step of `verify`.
 
 use cloud_ra_collateral::{Config, Gathered, Item, NeedOptions, Origin, Overrides, Store, needs};
+use cloud_ra_verify::Check;
 use cloud_ra_verify::bundle::detect;
 use cloud_ra_verify::snp::Product;
 use cloud_ra_verify::{Collateral, Error, Timestamp};
@@ -222,7 +223,7 @@ fn run_fetch(files: &[String], product: Option<Product>, at: Option<String>, src
         // `fetch` also gets the cert chain even when the built-in one would do.
         let mut n = match needs(&d, &Collateral::default(), &NeedOptions { product, require_crl: false }) {
             Ok(n) => n,
-            Err(e) => return fail(&Error::evidence("collateral.needs", format!("{f}: {e}"))),
+            Err(e) => return fail(&Error::evidence(Check::CollateralNeeds, format!("{f}: {e}"))),
         };
         n.items.dedup();
         let g = store.gather(&n, at, true, &mut progress_printer(f));

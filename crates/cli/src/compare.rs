@@ -4,6 +4,7 @@
 
 use crate::fail;
 use cloud_ra_attest::survey::Survey;
+use cloud_ra_verify::Check;
 use cloud_ra_verify::Error;
 use serde_json::Value;
 
@@ -331,7 +332,7 @@ pub fn run(a: CompareArgs) -> i32 {
         };
         match Survey::parse(path, &bytes) {
             Ok(s) => surveys.push(s),
-            Err(e) => return fail(&Error::usage("survey", e.to_string())),
+            Err(e) => return fail(&Error::usage(Check::Survey, e.to_string())),
         }
     }
     let t = tables(surveys);
@@ -339,7 +340,7 @@ pub fn run(a: CompareArgs) -> i32 {
     match &a.output {
         Some(p) => {
             if let Err(e) = std::fs::write(p, text) {
-                return fail(&Error::usage("compare", format!("{p}: {e}")));
+                return fail(&Error::usage(Check::Compare, format!("{p}: {e}")));
             }
             eprintln!("wrote {p}");
         }

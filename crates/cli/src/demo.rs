@@ -4,10 +4,11 @@ use crate::{fail, print_outcome};
 use cloud_ra_attest::SevGuest;
 use cloud_ra_attest::collect::{SnpCollectOptions, collect_snp_bundle};
 use cloud_ra_attest::sim_sev_guest::SimSevGuest;
+use cloud_ra_verify::Check;
 use cloud_ra_verify::{Collateral, Error, Timestamp, VerifyOptions, verify_evidence};
 
 fn fresh_nonce() -> Result<[u8; 64], Error> {
-    cloud_ra_attest::collect::fresh_nonce().map_err(|e| Error::usage("nonce", e))
+    cloud_ra_attest::collect::fresh_nonce().map_err(|e| Error::usage(Check::Nonce, e))
 }
 
 /// The main job: simulated device -> bundle with a fresh nonce -> verify with the simulated root
@@ -22,7 +23,7 @@ pub fn run_demo(json: bool) -> i32 {
     let o = SnpCollectOptions { report_data: nonce, vmpl: 0, extended: true, msg_version: 1 };
     let bundle = match collect_snp_bundle(&dev, &o, &nonce, now) {
         Ok(b) => b,
-        Err(e) => return fail(&Error::usage("demo", e.to_string())),
+        Err(e) => return fail(&Error::usage(Check::Demo, e.to_string())),
     };
     if !json {
         println!("cloud-ra demo: collected an SNP extended report from the {}", dev.describe());

@@ -3,6 +3,7 @@
 
 use crate::{fail, print_tree, read_file};
 use clap::{Args, Subcommand, ValueEnum};
+use cloud_ra_verify::Check;
 use cloud_ra_verify::eventlog::{self, EventLog, Flavour};
 use cloud_ra_verify::{Collateral, Error, Timestamp, VerifyOptions, verify_evidence};
 use serde_json::{Value, json};
@@ -66,7 +67,10 @@ pub fn load(path: &str, table: Option<&str>, kind: LogKind) -> Result<EventLog, 
     if table.is_none() && cloud_ra_verify::tpm::gotpm::Attestation::looks_like(&bytes) {
         let a = cloud_ra_verify::tpm::gotpm::Attestation::parse(&bytes)?;
         if a.event_log.is_empty() {
-            return Err(Error::usage("eventlog", format!("{path}: the go-tpm-tools Attestation carries no event_log")));
+            return Err(Error::usage(
+                Check::Eventlog,
+                format!("{path}: the go-tpm-tools Attestation carries no event_log"),
+            ));
         }
         return eventlog::parse(&a.event_log, Flavour::Tpm);
     }

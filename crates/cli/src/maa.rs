@@ -19,6 +19,7 @@
 use crate::{fail, print_tree, read_file};
 use base64::Engine;
 use clap::{Args, ValueEnum};
+use cloud_ra_verify::Check;
 use cloud_ra_verify::azure::{HclReport, Tee};
 use cloud_ra_verify::jwt::{self, Checks, Jwks};
 use cloud_ra_verify::{Error, Timestamp};
@@ -99,13 +100,13 @@ pub fn load_jwks(src: &str, offline: bool) -> Result<Jwks, Error> {
     if src.starts_with("https://") || src.starts_with("http://") {
         let offline = offline || std::env::var("CLOUD_RA_OFFLINE").is_ok_and(|v| v == "1" || v == "true");
         if offline {
-            return Err(Error::collateral("jwks", format!("offline: cannot fetch the JWKS {src}")));
+            return Err(Error::collateral(Check::Jwks, format!("offline: cannot fetch the JWKS {src}")));
         }
         let cfg = cloud_ra_collateral::Config::with_cache_dir(std::env::temp_dir());
-        let http = cloud_ra_collateral::http::Http::new(&cfg).map_err(|e| Error::collateral("jwks", e.detail))?;
+        let http = cloud_ra_collateral::http::Http::new(&cfg).map_err(|e| Error::collateral(Check::Jwks, e.detail))?;
         let r = http
             .get(src, &[], "is this the provider's /certs URL?")
-            .map_err(|e| Error::collateral("jwks", e.detail))?;
+            .map_err(|e| Error::collateral(Check::Jwks, e.detail))?;
         return Jwks::parse(&r.body);
     }
     Jwks::parse(&read_file(src, "JWKS")?)
@@ -114,19 +115,20 @@ pub fn load_jwks(src: &str, offline: bool) -> Result<Jwks, Error> {
 /// A token given inline, in a file, or inside MAA's response JSON.
 pub fn read_token(arg: &str) -> Result<String, Error> {
     let text = if std::path::Path::new(arg).is_file() {
-        String::from_utf8(read_file(arg, "token")?).map_err(|_| Error::usage("input", format!("{arg} is not text")))?
+        String::from_utf8(read_file(arg, "token")?)
+            .map_err(|_| Error::usage(Check::Input, format!("{arg} is not text")))?
     } else {
         arg.to_string()
     };
     let t = text.trim();
     if t.starts_with('{') {
         let v: Value =
-            serde_json::from_str(t).map_err(|e| Error::evidence("jwt.format", format!("{arg}: not JSON: {e}")))?;
+            serde_json::from_str(t).map_err(|e| Error::evidence(Check::JwtFormat, format!("{arg}: not JSON: {e}")))?;
         return v
             .get("token")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| Error::evidence("jwt.format", format!("{arg}: JSON without a 'token' string")));
+            .ok_or_else(|| Error::evidence(Check::JwtFormat, format!("{arg}: JSON without a 'token' string")));
     }
     Ok(t.to_string())
 }
@@ -152,14 +154,17 @@ fn check_token(
     if let Some(p) = provider {
         let want = format!("{p}/certs");
         if v.jku.as_deref() != Some(want.as_str()) {
-            return Err(Error::evidence("jwt.jku", format!("jku {:?}, expected '{want}'", v.jku)));
+            return Err(Error::evidence(Check::JwtJku, format!("jku {:?}, expected '{want}'", v.jku)));
         }
     }
     if let Some(n) = nonce {
         match v.claims.get("nonce").and_then(Value::as_str) {
             Some(got) if got.eq_ignore_ascii_case(n) => {}
             got => {
-                return Err(Error::evidence("jwt.nonce", format!("the token echoes nonce {got:?}, not the one sent")));
+                return Err(Error::evidence(
+                    Check::JwtNonce,
+                    format!("the token echoes nonce {got:?}, not the one sent"),
+                ));
             }
         }
     }
@@ -252,14 +257,14 @@ fn b64url(b: &[u8]) -> String {
 }
 
 fn need<'a>(v: &'a Option<String>, flag: &str, tee: TeeType) -> Result<&'a str, Error> {
-    v.as_deref().ok_or_else(|| Error::usage("maa", format!("--tee {} needs {flag}", tee.name())))
+    v.as_deref().ok_or_else(|| Error::usage(Check::Maa, format!("--tee {} needs {flag}", tee.name())))
 }
 
 fn hcl_of(path: &str, want: Tee) -> Result<HclReport, Error> {
     let h = HclReport::parse(&read_file(path, "HCL report")?)?;
     if h.tee != want {
         return Err(Error::usage(
-            "maa",
+            Check::Maa,
             format!("{path} is an HCL report of {}, not {}", h.tee.platform(), want.platform()),
         ));
     }
@@ -275,9 +280,9 @@ fn vcek_chain_pem(path: &str) -> Result<Vec<u8>, Error> {
         b
     };
     let objs = cloud_ra_verify::x509::read_objects(&pem)
-        .map_err(|e| Error::usage("maa", format!("{path}: not PEM certificates: {e}")))?;
+        .map_err(|e| Error::usage(Check::Maa, format!("{path}: not PEM certificates: {e}")))?;
     if objs.is_empty() || pem.first() == Some(&0x30) {
-        return Err(Error::usage("maa", format!("{path}: MAA takes the VCEK chain as PEM text")));
+        return Err(Error::usage(Check::Maa, format!("{path}: MAA takes the VCEK chain as PEM text")));
     }
     Ok(pem)
 }
@@ -292,11 +297,11 @@ pub fn build(a: &RequestArgs) -> Result<(String, String, String, Value), Error> 
         Some(n) => {
             let v = cloud_ra_verify::policy::parse_hex("nonce", n, 64)?;
             if v.is_empty() {
-                return Err(Error::usage("nonce", "--nonce is empty"));
+                return Err(Error::usage(Check::Nonce, "--nonce is empty"));
             }
             v
         }
-        None => cloud_ra_attest::collect::fresh_nonce().map_err(|e| Error::usage("nonce", e))?[..32].to_vec(),
+        None => cloud_ra_attest::collect::fresh_nonce().map_err(|e| Error::usage(Check::Nonce, e))?[..32].to_vec(),
     };
     let body = match a.tee {
         TeeType::SevSnpVm => {
@@ -314,12 +319,12 @@ pub fn build(a: &RequestArgs) -> Result<(String, String, String, Value), Error> 
             let q = read_file(path, "TD quote")?;
             let parsed = cloud_ra_verify::dcap::Quote::parse(&q)?;
             let Some(td) = parsed.body.td() else {
-                return Err(Error::usage("maa", format!("{path} is an SGX quote; --tee TdxVm takes a TD quote")));
+                return Err(Error::usage(Check::Maa, format!("{path} is an SGX quote; --tee TdxVm takes a TD quote")));
             };
             let h = hcl_of(need(&a.hcl, "--hcl", a.tee)?, Tee::Tdx)?;
             if td.report_data != h.report_data() {
                 return Err(Error::usage(
-                    "maa",
+                    Check::Maa,
                     "the TD quote's REPORTDATA is not the HCL report's TDREPORT REPORTDATA: they belong to different reports",
                 ));
             }
@@ -330,7 +335,10 @@ pub fn build(a: &RequestArgs) -> Result<(String, String, String, Value), Error> 
             let q = read_file(path, "SGX quote")?;
             let parsed = cloud_ra_verify::dcap::Quote::parse(&q)?;
             if parsed.body.td().is_some() {
-                return Err(Error::usage("maa", format!("{path} is a TD quote; --tee SgxEnclave takes an SGX quote")));
+                return Err(Error::usage(
+                    Check::Maa,
+                    format!("{path} is a TD quote; --tee SgxEnclave takes an SGX quote"),
+                ));
             }
             let mut body = json!({"quote": b64url(&q), "nonce": hex::encode(&nonce)});
             if let Some(r) = &a.runtime_data {
@@ -354,12 +362,12 @@ fn send(a: &RequestArgs, provider: &str, url: &str, nonce: &str, body: &Value) -
     };
     if std::env::var("CLOUD_RA_OFFLINE").is_ok_and(|v| v == "1" || v == "true") {
         return Err(Error::collateral(
-            "maa",
+            Check::Maa,
             format!("offline (CLOUD_RA_OFFLINE): not sending to {url}; --dry-run prints the request"),
         ));
     }
     let cfg = cloud_ra_collateral::Config::with_cache_dir(std::env::temp_dir());
-    let http = cloud_ra_collateral::http::Http::new(&cfg).map_err(|e| Error::collateral("maa", e.detail))?;
+    let http = cloud_ra_collateral::http::Http::new(&cfg).map_err(|e| Error::collateral(Check::Maa, e.detail))?;
     let r = http
         .post_json(
             url,
@@ -367,13 +375,13 @@ fn send(a: &RequestArgs, provider: &str, url: &str, nonce: &str, body: &Value) -
             body.to_string().as_bytes(),
             "is this an MAA provider URL (https://NAME.REGION.attest.azure.net)?",
         )
-        .map_err(|e| Error::collateral("maa", e.detail))?;
+        .map_err(|e| Error::collateral(Check::Maa, e.detail))?;
     let resp: Value = serde_json::from_slice(&r.body)
-        .map_err(|e| Error::evidence("maa", format!("MAA's answer is not JSON: {e}")))?;
+        .map_err(|e| Error::evidence(Check::Maa, format!("MAA's answer is not JSON: {e}")))?;
     let token = resp
         .get("token")
         .and_then(Value::as_str)
-        .ok_or_else(|| Error::evidence("maa", format!("MAA's answer has no \"token\": {}", resp)))?;
+        .ok_or_else(|| Error::evidence(Check::Maa, format!("MAA's answer has no \"token\": {}", resp)))?;
     let jwks_src = a.jwks.clone().unwrap_or_else(|| format!("{provider}/certs"));
     let jwks = load_jwks(&jwks_src, false)?;
     let mut v = check_token(token, &jwks, Some(provider), Some(nonce), at)?;

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use cloud_ra_verify::bundle::{Evidence, detect};
 use cloud_ra_verify::snp::{Product, claims::report_fields};
 use cloud_ra_verify::x509::{PkiObject, read_objects};
+use cloud_ra_verify::{Check, Platform};
 use cloud_ra_verify::{Collateral, Error, Outcome, Policy, Status, Timestamp, VerifyOptions, verify_evidence};
 use serde_json::{Value, json};
 use std::process::ExitCode;
@@ -131,21 +132,16 @@ fn parse_product(s: &str) -> Result<Product, String> {
 }
 
 fn read_file(path: &str, what: &str) -> Result<Vec<u8>, Error> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::usage("input", format!("{what} {path}: {e}")))?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::usage(Check::Input, format!("{what} {path}: {e}")))?;
     if meta.len() > (64 << 20) {
-        return Err(Error::usage("input", format!("{what} {path} is {} bytes, too large", meta.len())));
+        return Err(Error::usage(Check::Input, format!("{what} {path} is {} bytes, too large", meta.len())));
     }
-    std::fs::read(path).map_err(|e| Error::usage("input", format!("{what} {path}: {e}")))
+    std::fs::read(path).map_err(|e| Error::usage(Check::Input, format!("{what} {path}: {e}")))
 }
 
 fn main() -> ExitCode {
-    // Die quietly on a closed pipe (`cloud-ra show ... | head`), as Unix tools do, instead of
-    // panicking inside println!.
-    #[cfg(unix)]
-    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    // Die quietly on a closed pipe (`cloud-ra show ... | head`), as Unix tools do.
+    cloud_ra_attest::restore_default_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -220,13 +216,13 @@ fn verify_options(a: &VerifyArgs) -> Result<VerifyOptions, Error> {
     opts.use_document_time = use_document_time;
     if let Some(p) = &a.policy {
         let text = String::from_utf8(read_file(p, "policy")?)
-            .map_err(|_| Error::usage("policy", format!("{p} is not UTF-8 text")))?;
+            .map_err(|_| Error::usage(Check::Policy, format!("{p} is not UTF-8 text")))?;
         opts.policy = Policy::parse(p, &text)?;
     }
     if let Some(n) = &a.nonce {
         let v = cloud_ra_verify::policy::parse_hex("nonce", n, 64)?;
         if v.is_empty() {
-            return Err(Error::usage("nonce", "--nonce is empty"));
+            return Err(Error::usage(Check::Nonce, "--nonce is empty"));
         }
         opts.nonce = Some(v);
     }
@@ -303,7 +299,12 @@ pub fn print_outcome(o: &Outcome, json: bool) {
         println!("  {:<17} {}", "instance", parts.join(" "));
     }
     if let Some(p) = c.get("pcrs").and_then(|v| v.as_object()) {
-        println!("  {:<17} {} SHA-256 PCRs quoted", "pcrs", p.len());
+        // A Nitro document signs its PCRs (SHA-384); a vTPM quotes its SHA-256 bank as `pcrs`.
+        if o.platform == Platform::Nitro {
+            println!("  {:<17} {} SHA-384 PCRs in the signed document", "pcrs", p.len());
+        } else {
+            println!("  {:<17} {} SHA-256 PCRs quoted", "pcrs", p.len());
+        }
     }
     for bank in ["sha1", "sha384", "sha512"] {
         if let Some(p) = c.get(format!("pcrs_{bank}")).and_then(|v| v.as_object()) {

@@ -3,6 +3,7 @@
 use crate::{fail, print_outcome};
 use cloud_ra_attest::nitro_service;
 use cloud_ra_attest::nsm::{DevNsm, Nsm, SimNsm};
+use cloud_ra_verify::Check;
 use cloud_ra_verify::bundle::Bundle;
 use cloud_ra_verify::{Collateral, Error, Policy, Timestamp, VerifyOptions, verify_evidence};
 use std::net::{TcpListener, TcpStream};
@@ -65,7 +66,7 @@ pub fn run(cmd: NitroCmd) -> i32 {
             } else {
                 match DevNsm::open(&device) {
                     Ok(d) => Box::new(d),
-                    Err(e) => return fail(&Error::usage("nitro.serve", e.to_string())),
+                    Err(e) => return fail(&Error::usage(Check::NitroServe, e.to_string())),
                 }
             };
             serve(nsm.as_ref(), port, tcp.as_deref(), max_connections)
@@ -89,7 +90,7 @@ fn serve(nsm: &dyn Nsm, port: u32, tcp: Option<&str>, max: Option<usize>) -> i32
         Some(addr) => {
             let l = match TcpListener::bind(addr) {
                 Ok(l) => l,
-                Err(e) => return fail(&Error::usage("nitro.serve", format!("listen on {addr}: {e}"))),
+                Err(e) => return fail(&Error::usage(Check::NitroServe, format!("listen on {addr}: {e}"))),
             };
             eprintln!("serving attestation documents from the {} on tcp {}", nsm.describe(), addr);
             accept_loop(nsm, max, || l.accept().map(|(s, _)| s))
@@ -99,13 +100,13 @@ fn serve(nsm: &dyn Nsm, port: u32, tcp: Option<&str>, max: Option<usize>) -> i32
             {
                 let l = match cloud_ra_attest::vsock::VsockListener::bind(port) {
                     Ok(l) => l,
-                    Err(e) => return fail(&Error::usage("nitro.serve", format!("vsock port {port}: {e}"))),
+                    Err(e) => return fail(&Error::usage(Check::NitroServe, format!("vsock port {port}: {e}"))),
                 };
                 eprintln!("serving attestation documents from the {} on vsock port {port}", nsm.describe());
                 accept_loop(nsm, max, || l.accept())
             }
             #[cfg(not(target_os = "linux"))]
-            fail(&Error::usage("nitro.serve", format!("vsock (port {port}) needs Linux; use --tcp")))
+            fail(&Error::usage(Check::NitroServe, format!("vsock (port {port}) needs Linux; use --tcp")))
         }
     }
 }
@@ -145,7 +146,7 @@ fn request(
 ) -> i32 {
     let nonce = match cloud_ra_attest::collect::fresh_nonce() {
         Ok(n) => n,
-        Err(e) => return fail(&Error::usage("nonce", e)),
+        Err(e) => return fail(&Error::usage(Check::Nonce, e)),
     };
     let doc = match tcp {
         Some(addr) => TcpStream::connect(addr)
@@ -166,18 +167,18 @@ fn request(
     };
     let doc = match doc {
         Ok(d) => d,
-        Err(e) => return fail(&Error::usage("nitro.request", e)),
+        Err(e) => return fail(&Error::usage(Check::NitroRequest, e)),
     };
     if let Some(path) = &output
         && let Err(e) = std::fs::write(path, &doc)
     {
-        return fail(&Error::usage("nitro.request", format!("{path}: {e}")));
+        return fail(&Error::usage(Check::NitroRequest, format!("{path}: {e}")));
     }
     let mut opts = VerifyOptions::at(Timestamp::now());
     if let Some(p) = policy {
         let text = match std::fs::read_to_string(p) {
             Ok(t) => t,
-            Err(e) => return fail(&Error::usage("policy", format!("{p}: {e}"))),
+            Err(e) => return fail(&Error::usage(Check::Policy, format!("{p}: {e}"))),
         };
         opts.policy = match Policy::parse(p, &text) {
             Ok(p) => p,

@@ -3,6 +3,7 @@
 
 use crate::fail;
 use cloud_ra_server::{Config, Server};
+use cloud_ra_verify::Check;
 use cloud_ra_verify::bundle::Bundle;
 use cloud_ra_verify::{Error, Timestamp};
 use std::path::PathBuf;
@@ -53,11 +54,12 @@ pub struct ServeArgs {
 fn config(a: &ServeArgs) -> Result<Config, Error> {
     let mut c = Config::default();
     if let Some(p) = &a.config {
-        let text = std::fs::read_to_string(p).map_err(|e| Error::usage("config", format!("{}: {e}", p.display())))?;
-        c.apply_file(&text).map_err(|e| Error::usage("config", e))?;
+        let text =
+            std::fs::read_to_string(p).map_err(|e| Error::usage(Check::Config, format!("{}: {e}", p.display())))?;
+        c.apply_file(&text).map_err(|e| Error::usage(Check::Config, e))?;
     }
     if let Some(l) = &a.listen {
-        c.listen = l.parse().map_err(|e| Error::usage("listen", format!("{l}: {e}")))?;
+        c.listen = l.parse().map_err(|e| Error::usage(Check::Listen, format!("{l}: {e}")))?;
     }
     if let Some(d) = &a.db {
         c.db = d.clone();
@@ -69,7 +71,7 @@ fn config(a: &ServeArgs) -> Result<Config, Error> {
     }
     if let Some(p) = &a.admin_token_file {
         let t = std::fs::read_to_string(p)
-            .map_err(|e| Error::usage("admin_token_file", format!("{}: {e}", p.display())))?;
+            .map_err(|e| Error::usage(Check::AdminTokenFile, format!("{}: {e}", p.display())))?;
         c.admin_token = Some(t.lines().next().unwrap_or_default().trim().to_string());
     }
     c.trust_simulated |= a.trust_simulated;
@@ -90,7 +92,7 @@ fn config(a: &ServeArgs) -> Result<Config, Error> {
     if let Some(t) = &a.at {
         c.verify_at = Some(Timestamp::parse_rfc3339(t)?);
     }
-    c.check().map_err(|e| Error::usage("serve", e))?;
+    c.check().map_err(|e| Error::usage(Check::Serve, e))?;
     Ok(c)
 }
 
@@ -112,18 +114,18 @@ pub fn run_serve(a: ServeArgs) -> i32 {
         .try_init();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
-        Err(e) => return fail(&Error::usage("serve", format!("tokio runtime: {e}"))),
+        Err(e) => return fail(&Error::usage(Check::Serve, format!("tokio runtime: {e}"))),
     };
     rt.block_on(async move {
         let server = match Server::bind(cfg).await {
             Ok(s) => s,
-            Err(e) => return fail(&Error::usage("serve", e)),
+            Err(e) => return fail(&Error::usage(Check::Serve, e)),
         };
         // One line on stdout that scripts can wait for.
         println!("listening on {}://{}", if server.tls { "https" } else { "http" }, server.local_addr);
         match server.run(cloud_ra_server::shutdown_signal()).await {
             Ok(()) => 0,
-            Err(e) => fail(&Error::usage("serve", e)),
+            Err(e) => fail(&Error::usage(Check::Serve, e)),
         }
     })
 }
@@ -146,20 +148,20 @@ pub struct VerifierArgs {
 fn http_client(ca: Option<&PathBuf>) -> Result<reqwest::blocking::Client, Error> {
     let mut b = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(60));
     if let Some(p) = ca {
-        let pem = std::fs::read(p).map_err(|e| Error::usage("verifier_ca", format!("{}: {e}", p.display())))?;
+        let pem = std::fs::read(p).map_err(|e| Error::usage(Check::VerifierCa, format!("{}: {e}", p.display())))?;
         let cert = reqwest::Certificate::from_pem(&pem)
-            .map_err(|e| Error::usage("verifier_ca", format!("{}: {e}", p.display())))?;
+            .map_err(|e| Error::usage(Check::VerifierCa, format!("{}: {e}", p.display())))?;
         b = b.add_root_certificate(cert);
     }
-    b.build().map_err(|e| Error::usage("verifier", format!("HTTP client: {e}")))
+    b.build().map_err(|e| Error::usage(Check::Verifier, format!("HTTP client: {e}")))
 }
 
 fn json_body(r: reqwest::blocking::Response) -> Result<serde_json::Value, Error> {
     let status = r.status();
-    let bytes = r.bytes().map_err(|e| Error::collateral("verifier", e.to_string()))?;
+    let bytes = r.bytes().map_err(|e| Error::collateral(Check::Verifier, e.to_string()))?;
     serde_json::from_slice(&bytes).map_err(|_| {
         Error::collateral(
-            "verifier",
+            Check::Verifier,
             format!("{status}: not a JSON answer: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(200)])),
         )
     })
@@ -177,19 +179,19 @@ fn attest_flow(v: &VerifierArgs, collect: impl FnOnce(&[u8]) -> Result<Bundle, E
     use base64::Engine;
     let base = v.verifier.as_deref().unwrap_or_default().trim_end_matches('/');
     let client = http_client(v.verifier_ca.as_ref())?;
-    let net = |e: reqwest::Error| Error::collateral("verifier", format!("{base}: {e}"));
+    let net = |e: reqwest::Error| Error::collateral(Check::Verifier, format!("{base}: {e}"));
     let r = client.post(format!("{base}/challenge-response/v1/newSession?nonceSize=64")).send().map_err(net)?;
     let status = r.status();
     let loc = r.headers().get("location").and_then(|h| h.to_str().ok()).map(str::to_string);
     let body = json_body(r)?;
     if status.as_u16() != 201 {
-        return Err(Error::collateral("verifier.newSession", format!("{status}: {body}")));
+        return Err(Error::collateral(Check::VerifierNewSession, format!("{status}: {body}")));
     }
     let nonce_b64 = body["nonce"].as_str().unwrap_or_default();
     let nonce = base64::engine::general_purpose::STANDARD
         .decode(nonce_b64)
-        .map_err(|_| Error::evidence("verifier.nonce", "the verifier's nonce is not base64"))?;
-    let loc = loc.ok_or_else(|| Error::evidence("verifier.newSession", "no Location header"))?;
+        .map_err(|_| Error::evidence(Check::VerifierNonce, "the verifier's nonce is not base64"))?;
+    let loc = loc.ok_or_else(|| Error::evidence(Check::VerifierNewSession, "no Location header"))?;
     let session_url = if loc.starts_with("http") {
         loc
     } else {
@@ -207,7 +209,7 @@ fn attest_flow(v: &VerifierArgs, collect: impl FnOnce(&[u8]) -> Result<Bundle, E
     let body = json_body(r)?;
     if !status.is_success() {
         return Err(Error::evidence(
-            "verifier.submit",
+            Check::VerifierSubmit,
             format!("{status}: {}", body["detail"].as_str().unwrap_or(&body.to_string())),
         ));
     }
@@ -217,7 +219,7 @@ fn attest_flow(v: &VerifierArgs, collect: impl FnOnce(&[u8]) -> Result<Bundle, E
             println!("{token}");
             if let Some(p) = &v.result {
                 std::fs::write(p, format!("{token}\n"))
-                    .map_err(|e| Error::usage("result", format!("{}: {e}", p.display())))?;
+                    .map_err(|e| Error::usage(Check::Result, format!("{}: {e}", p.display())))?;
                 eprintln!("wrote {}", p.display());
             }
             let status = crate::token::ear_status(token).unwrap_or_else(|| "unknown".into());

@@ -5,6 +5,7 @@
 use crate::maa::TokenArgs;
 use crate::{fail, print_tree};
 use base64::Engine;
+use cloud_ra_verify::Check;
 use cloud_ra_verify::Error;
 use cloud_ra_verify::jwt::{self, Checks, Jws};
 use serde_json::{Value, json};
@@ -54,7 +55,7 @@ fn decode_nonce(s: &str) -> Result<Vec<u8>, Error> {
     let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     b64.decode(s)
         .or_else(|_| url.decode(s.trim_end_matches('=')))
-        .map_err(|_| Error::usage("nonce", "--nonce is neither hex nor base64"))
+        .map_err(|_| Error::usage(Check::Nonce, "--nonce is neither hex nor base64"))
 }
 
 fn verify(a: &VerifyArgs) -> Result<Value, Error> {
@@ -64,28 +65,28 @@ fn verify(a: &VerifyArgs) -> Result<Value, Error> {
     match c.get("eat_profile").and_then(Value::as_str) {
         Some(EAR_PROFILE) => {}
         other => {
-            return Err(Error::evidence("ear.profile", format!("eat_profile {other:?}, expected '{EAR_PROFILE}'")));
+            return Err(Error::evidence(Check::EarProfile, format!("eat_profile {other:?}, expected '{EAR_PROFILE}'")));
         }
     }
     let status = c
         .get("ear_status")
         .and_then(Value::as_str)
-        .ok_or_else(|| Error::evidence("ear.status", "the token has no ear_status"))?;
+        .ok_or_else(|| Error::evidence(Check::EarStatus, "the token has no ear_status"))?;
     if !["affirming", "warning", "contraindicated", "none"].contains(&status) {
-        return Err(Error::evidence("ear.status", format!("unknown ear_status '{status}'")));
+        return Err(Error::evidence(Check::EarStatus, format!("unknown ear_status '{status}'")));
     }
     let submods = c
         .get("submods")
         .and_then(Value::as_object)
         .filter(|m| !m.is_empty())
-        .ok_or_else(|| Error::evidence("ear.submods", "the token has no submodules"))?;
+        .ok_or_else(|| Error::evidence(Check::EarSubmods, "the token has no submodules"))?;
     if let Some(n) = &a.nonce {
         let want = decode_nonce(n)?;
         let got = c.get("eat_nonce").and_then(Value::as_str).map(|s| {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).unwrap_or_default()
         });
         if got.as_deref() != Some(want.as_slice()) {
-            return Err(Error::evidence("ear.nonce", "the token's eat_nonce is not the nonce given"));
+            return Err(Error::evidence(Check::EarNonce, "the token's eat_nonce is not the nonce given"));
         }
     }
     let subs: serde_json::Map<String, Value> = submods

@@ -5,6 +5,7 @@
 use crate::fail;
 #[cfg(feature = "tpm")]
 use cloud_ra_attest::tpm::{self as t, KeyAlg, PcrSelection};
+use cloud_ra_verify::Check;
 use cloud_ra_verify::Error;
 #[cfg(feature = "tpm")]
 use serde_json::json;
@@ -112,9 +113,9 @@ pub fn collect_azure_bundle(
         "azure-snp" => Some(AzureTee::Snp),
         "azure-tdx" => Some(AzureTee::Tdx),
         "azure" => None,
-        other => return Err(Error::usage("attest", format!("'{other}' is not azure, azure-snp or azure-tdx"))),
+        other => return Err(Error::usage(Check::Attest, format!("'{other}' is not azure, azure-snp or azure-tdx"))),
     };
-    o.pcrs = PcrSelection::parse(&a.pcrs).map_err(|e| Error::usage("pcrs", e))?;
+    o.pcrs = PcrSelection::parse(&a.pcrs).map_err(|e| Error::usage(Check::Pcrs, e))?;
     o.ak_handle = a.ak_handle;
     o.fetch_thim = a.thim;
     o.refresh_timeout = std::time::Duration::from_millis(a.fresh_timeout_ms);
@@ -123,14 +124,14 @@ pub fn collect_azure_bundle(
         Some("nonce") => Some(cloud_ra_verify::policy::pad64(nonce)),
         Some(h) => {
             let v = cloud_ra_verify::policy::parse_hex("fresh-report", h, 64)?;
-            Some(v.try_into().map_err(|_| Error::usage("fresh-report", "the user data must be exactly 64 bytes"))?)
+            Some(v.try_into().map_err(|_| Error::usage(Check::FreshReport, "the user data must be exactly 64 bytes"))?)
         }
     };
     let imds =
-        Imds::new(&a.imds, std::time::Duration::from_secs(20)).map_err(|e| Error::usage("imds", e.to_string()))?;
+        Imds::new(&a.imds, std::time::Duration::from_secs(20)).map_err(|e| Error::usage(Check::Imds, e.to_string()))?;
     quiet_tss_log();
     let mut tpm = open(&a.tcti)?;
-    collect_azure(&mut tpm, Some(&imds), &o).map_err(|e| Error::usage("attest", e.to_string()))
+    collect_azure(&mut tpm, Some(&imds), &o).map_err(|e| Error::usage(Check::Attest, e.to_string()))
 }
 
 /// libtss2 logs its own copy of every TPM error on stderr; cloud-ra reports each failure once,
@@ -145,7 +146,8 @@ pub fn quiet_tss_log() {
 
 #[cfg(feature = "tpm")]
 fn open(a: &TctiArg) -> Result<cloud_ra_attest::TssTpm, Error> {
-    cloud_ra_attest::TssTpm::open(&t::default_tcti(a.tcti.as_deref())).map_err(|e| Error::usage("tpm", e.to_string()))
+    cloud_ra_attest::TssTpm::open(&t::default_tcti(a.tcti.as_deref()))
+        .map_err(|e| Error::usage(Check::Tpm, e.to_string()))
 }
 
 /// `survey`'s view of the TPM (persistent handles classified, NV indexes), through one
@@ -213,7 +215,7 @@ pub fn survey_probe(_root: &std::path::Path) -> Option<Box<dyn cloud_ra_attest::
 
 #[cfg(not(feature = "tpm"))]
 pub fn run(_c: TpmCmd) -> i32 {
-    fail(&Error::usage("tpm", "built without TPM support (feature tpm)"))
+    fail(&Error::usage(Check::Tpm, "built without TPM support (feature tpm)"))
 }
 
 #[cfg(feature = "tpm")]
@@ -227,13 +229,13 @@ pub fn run(c: TpmCmd) -> i32 {
 
 #[cfg(feature = "tpm")]
 fn alg(s: &str) -> Result<KeyAlg, Error> {
-    KeyAlg::parse(s).ok_or_else(|| Error::usage("tpm", format!("key algorithm '{s}' is not rsa or ecc")))
+    KeyAlg::parse(s).ok_or_else(|| Error::usage(Check::Tpm, format!("key algorithm '{s}' is not rsa or ecc")))
 }
 
 #[cfg(feature = "tpm")]
 fn run_tpm(c: TpmCmd) -> Result<(), Error> {
     use cloud_ra_attest::Tpm;
-    let tpm_err = |e: t::TpmError| Error::usage("tpm", e.to_string());
+    let tpm_err = |e: t::TpmError| Error::usage(Check::Tpm, e.to_string());
     match c {
         TpmCmd::Keys { tcti, json } => {
             let mut tpm = open(&tcti)?;
@@ -289,9 +291,9 @@ fn run_tpm(c: TpmCmd) -> Result<(), Error> {
         TpmCmd::Quote { tcti, ak, nonce, pcrs } => {
             let nonce = cloud_ra_verify::policy::parse_hex("nonce", &nonce, 64)?;
             if nonce.is_empty() {
-                return Err(Error::usage("nonce", "--nonce is empty"));
+                return Err(Error::usage(Check::Nonce, "--nonce is empty"));
             }
-            let sel = PcrSelection::parse(&pcrs).map_err(|e| Error::usage("pcrs", e))?;
+            let sel = PcrSelection::parse(&pcrs).map_err(|e| Error::usage(Check::Pcrs, e))?;
             let mut tpm = open(&tcti)?;
             let ak_public = tpm.read_public(ak).map_err(tpm_err)?;
             let q = tpm.quote(ak, &nonce, &sel).map_err(tpm_err)?;

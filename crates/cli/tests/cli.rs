@@ -353,6 +353,10 @@ fn nitro_real_documents_from_the_cli() {
     let f = tv("nitro/veracruz/aws_nitro_document.cbor");
     let o = run(&["verify", &f, "--at", "2022-11-09T23:30:00Z", "--json"]);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
+    // The human output names the bank a Nitro document's PCRs are in: SHA-384, never SHA-256.
+    let o = run(&["verify", &f, "--at", "2022-11-09T23:30:00Z"]);
+    assert!(stdout(&o).contains("SHA-384 PCRs in the signed document"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("SHA-256"), "{}", stdout(&o));
     let o = run(&["verify", &f]);
     assert_eq!(code(&o), 2, "expired at now: {}", stdout(&o));
     assert!(stdout(&o).contains("expired at"));

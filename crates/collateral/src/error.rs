@@ -1,6 +1,7 @@
 //! Collateral errors: what went wrong, where (URL or path), and what to do about it. They map to
 //! the CLI's exit codes through [`cloud_ra_verify::Error`] (usage 1, collateral 3).
 
+use cloud_ra_verify::Check;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,12 +43,12 @@ impl CollError {
         };
         CollError::new(kind, format!("{}: {e}{hint}", path.display()))
     }
-    pub fn check(&self) -> &'static str {
+    pub fn check(&self) -> Check {
         match self.kind {
-            Kind::Usage => "collateral.config",
-            Kind::Cache => "collateral.cache",
-            Kind::Offline => "collateral.offline",
-            _ => "collateral.fetch",
+            Kind::Usage => Check::CollateralConfig,
+            Kind::Cache => Check::CollateralCache,
+            Kind::Offline => Check::CollateralOffline,
+            _ => Check::CollateralFetch,
         }
     }
 }

@@ -8,6 +8,8 @@
 //! * [`store::Store`]: cache first, then the network ([`config::Config`] says where);
 //! * [`offline`]: export/import of the cache as one file.
 
+#![forbid(unsafe_code)]
+
 pub mod cache;
 pub mod config;
 pub mod error;

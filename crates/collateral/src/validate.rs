@@ -181,7 +181,7 @@ fn check_vcek(
         return Err(format!("no {cn} certificate issued by the pinned ARK"));
     };
     if !asks.iter().any(|ask| vcek.verify_issued_by(ask).is_ok()) {
-        let e = vcek.verify_issued_by(first).err().unwrap_or_default();
+        let e = vcek.verify_issued_by(first).err().map(|e| e.to_string()).unwrap_or_default();
         return Err(format!("VCEK is not issued by {cn}: {e}"));
     }
     let ext = VekExtensions::read(vcek).map_err(|e| e.detail)?;

@@ -19,7 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use cloud_ra_verify::bundle::{Detected, Evidence, detect};
 use cloud_ra_verify::outcome::verify_detected;
-use cloud_ra_verify::{Outcome, Timestamp, VerifyOptions};
+use cloud_ra_verify::{Check, Outcome, Platform, Timestamp, VerifyOptions};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -440,7 +440,7 @@ async fn read_evidence(headers: &HeaderMap, body: Body, max: usize, mt: &str) ->
 
 /// Parses the evidence and checks it is what its media type says (cheap; before the nonce is spent).
 fn detect_as(bytes: &[u8], mt: &str) -> Result<Detected, Response> {
-    let d = detect(bytes).map_err(|e| problem(StatusCode::UNPROCESSABLE_ENTITY, e.check, e.detail.clone()))?;
+    let d = detect(bytes).map_err(|e| problem(StatusCode::UNPROCESSABLE_ENTITY, e.check.as_str(), e.detail.clone()))?;
     let ok = matches!(
         (&d.evidence, d.bundle.is_some(), mt),
         (_, true, MT_BUNDLE)
@@ -537,7 +537,7 @@ async fn appraise(
         })
         .await
         .map_err(|_| problem(StatusCode::SERVICE_UNAVAILABLE, "verify", "the verification worker stopped"))?;
-        let nonce_failure = outcome.failures.iter().find(|f| f.check == "policy.nonce");
+        let nonce_failure = outcome.failures.iter().find(|f| f.check == Check::PolicyNonce);
         let refusal = match (source, nonce_failure) {
             (NonceSource::Session, Some(f)) => Some(json!({
                 "check": "policy.nonce",
@@ -565,7 +565,7 @@ async fn appraise(
         } else {
             None
         };
-        st.metrics.verification(&outcome.platform, &verdict, secs);
+        st.metrics.verification(outcome.platform.as_str(), &verdict, secs);
         let id = hex::encode(random(16)?);
         let appraisal = Appraisal {
             id,
@@ -574,7 +574,7 @@ async fn appraise(
             client,
             evidence_sha256: sha,
             media_type: mt.into(),
-            platform: outcome.platform.clone(),
+            platform: outcome.platform.as_str().to_string(),
             detected: outcome.detected.clone(),
             verified: outcome.verified,
             status: verdict,
@@ -672,7 +672,8 @@ async fn attest_once(
             Err(r) => return r,
         };
         let found = d.platform();
-        if platform != "auto" && platform != found {
+        // `auto`, or the platform the evidence must be (its name in bundles and outcomes).
+        if platform != "auto" && Platform::from_evidence_name(&platform) != Some(found) {
             return problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "platform",

@@ -5,6 +5,8 @@
 //! Verification itself is `cloud_ra_verify::verify_detected`, run on a bounded blocking pool with
 //! one shared set of caches; this crate adds HTTP, sessions, results and storage around it.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod config;
 pub mod dashboard;

@@ -115,10 +115,11 @@ pub fn build_ear(r: &ResultInput<'_>) -> Value {
         tv.push(("instance-identity", CRYPTO_VALIDATION_FAILED));
     } else {
         tv.push(("instance-identity", TRUSTWORTHY_INSTANCE));
-        let failed = |needle: &str| o.failures.iter().any(|f| f.check.contains(needle));
+        // A measurement that is not the reference value is the executables claim; any other
+        // appraisal failure makes the configuration unsupportable.
         tv.push((
             "configuration",
-            if !o.failures.iter().all(|f| f.check.contains("measurement")) {
+            if !o.failures.iter().all(|f| f.check.is_measurement()) {
                 UNSUPPORTABLE_CONFIG
             } else if debug || !o.warnings.is_empty() {
                 UNSAFE_CONFIG
@@ -126,7 +127,7 @@ pub fn build_ear(r: &ResultInput<'_>) -> Value {
                 APPROVED_CONFIG
             },
         ));
-        if failed("measurement") {
+        if o.failures.iter().any(|f| f.check.is_measurement()) {
             tv.push(("executables", CONTRAINDICATED_RUNTIME));
         }
         // Chained to a vendor root; the simulated roots (--trust-simulated) are not genuine hardware.
@@ -164,7 +165,7 @@ pub fn build_ear(r: &ResultInput<'_>) -> Value {
             "warnings": o.warnings,
         }),
     );
-    let submod = if o.platform.is_empty() { "unknown".to_string() } else { o.platform.clone() };
+    let submod = o.platform.as_str();
     let mut e = Map::new();
     e.insert("eat_profile".into(), json!(EAR_PROFILE));
     e.insert("iat".into(), json!(r.iat));

@@ -1,5 +1,7 @@
 //! The evidence bundle (`cloud-ra/evidence/v1`) and detection of raw native evidence files.
 
+use crate::Check;
+use crate::Platform;
 use crate::error::{Error, Result};
 use crate::snp::format::{self as snpf, CertTableEntry};
 use base64::Engine;
@@ -71,7 +73,7 @@ impl Bundle {
         }
         Bundle {
             format: FORMAT_V1.into(),
-            platform: "snp".into(),
+            platform: Platform::Snp.as_str().into(),
             evidence,
             certs: Vec::new(),
             aux: serde_json::Value::Null,
@@ -84,15 +86,15 @@ impl Bundle {
     pub fn new_nitro(document: &[u8]) -> Self {
         let mut evidence = BTreeMap::new();
         evidence.insert("document".to_string(), B64(document.to_vec()));
-        Bundle { platform: "nitro".into(), evidence, ..Bundle::new_snp(&[], None) }
+        Bundle { platform: Platform::Nitro.as_str().into(), evidence, ..Bundle::new_snp(&[], None) }
     }
 
     /// An Intel DCAP quote (`platform` tdx or sgx). Collateral (PCS bodies, certificates, CRLs)
     /// may ride along in `certs`; the verifier checks it like any other collateral.
-    pub fn new_dcap(platform: &str, quote: &[u8]) -> Self {
+    pub fn new_dcap(platform: Platform, quote: &[u8]) -> Self {
         let mut evidence = BTreeMap::new();
         evidence.insert("quote".to_string(), B64(quote.to_vec()));
-        Bundle { platform: platform.into(), evidence, ..Bundle::new_snp(&[], None) }
+        Bundle { platform: platform.as_str().into(), evidence, ..Bundle::new_snp(&[], None) }
     }
 
     /// Azure vTPM evidence (`platform` azure-snp-vtpm or azure-tdx-vtpm) in the shared contract:
@@ -107,7 +109,7 @@ impl Bundle {
             evidence.insert("tpm_pcrs".to_string(), B64(q.pcrs.clone()));
         }
         Bundle {
-            platform: tee.platform().into(),
+            platform: tee.platform().as_str().into(),
             evidence,
             aux: serde_json::json!({"fresh_report": false}),
             ..Bundle::new_snp(&[], None)
@@ -120,10 +122,10 @@ impl Bundle {
 
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         let b: Bundle = serde_json::from_slice(bytes)
-            .map_err(|e| Error::evidence("bundle", format!("not a cloud-ra evidence bundle: {e}")))?;
+            .map_err(|e| Error::evidence(Check::Bundle, format!("not a cloud-ra evidence bundle: {e}")))?;
         if b.format != FORMAT_V1 {
             return Err(Error::evidence(
-                "bundle",
+                Check::Bundle,
                 format!("format '{}' is not supported (this cloud-ra reads {FORMAT_V1})", b.format),
             ));
         }
@@ -134,20 +136,19 @@ impl Bundle {
 impl Detected {
     /// The platform name of the evidence before verification: the bundle's, else from the format
     /// (`snp`, `tdx`, `sgx`, `nitro`, `azure-snp-vtpm`, `azure-tdx-vtpm`, `gce-vtpm`).
-    pub fn platform(&self) -> String {
-        if let Some(b) = &self.bundle {
-            return b.platform.clone();
+    pub fn platform(&self) -> Platform {
+        if let Some(p) = self.bundle.as_ref().and_then(|b| Platform::from_evidence_name(&b.platform)) {
+            return p;
         }
         match &self.evidence {
-            Evidence::Snp { .. } => "snp",
-            Evidence::Dcap { quote } if quote.get(4..8) == Some(&[0x81, 0, 0, 0][..]) => "tdx",
-            Evidence::Dcap { .. } => "sgx",
-            Evidence::Nitro { .. } => "nitro",
-            Evidence::AzureVtpm(e) if e.td_quote.is_some() => "azure-tdx-vtpm",
-            Evidence::AzureVtpm(_) => "azure-snp-vtpm",
-            Evidence::GceVtpm(_) => "gce-vtpm",
+            Evidence::Snp { .. } => Platform::Snp,
+            Evidence::Dcap { quote } if quote.get(4..8) == Some(&[0x81, 0, 0, 0][..]) => Platform::Tdx,
+            Evidence::Dcap { .. } => Platform::Sgx,
+            Evidence::Nitro { .. } => Platform::Nitro,
+            Evidence::AzureVtpm(e) if e.td_quote.is_some() => Platform::AzureTdxVtpm,
+            Evidence::AzureVtpm(_) => Platform::AzureSnpVtpm,
+            Evidence::GceVtpm(_) => Platform::GceVtpm,
         }
-        .to_string()
     }
 
     /// Collateral carried in a bundle's `certs` (certificates, CRLs, PCS bodies), parsed; empty for
@@ -249,11 +250,11 @@ fn hex_dcap_quote(b: &[u8]) -> Option<(Vec<u8>, String)> {
 /// Detects the kind of an evidence file from its content.
 pub fn detect(bytes: &[u8]) -> Result<Detected> {
     if bytes.is_empty() {
-        return Err(Error::evidence("detect", "the evidence is empty"));
+        return Err(Error::evidence(Check::Detect, "the evidence is empty"));
     }
     if bytes.len() > MAX_EVIDENCE_SIZE {
         return Err(Error::evidence(
-            "detect",
+            Check::Detect,
             format!("the evidence is {} bytes, more than the {MAX_EVIDENCE_SIZE} accepted", bytes.len()),
         ));
     }
@@ -273,7 +274,7 @@ pub fn detect(bytes: &[u8]) -> Result<Detected> {
             }
             if v.get("message").is_some() && v.get("signature").is_some() && v.get("pcrs").is_some() {
                 return Err(Error::evidence(
-                    "detect",
+                    Check::Detect,
                     "a TPM quote alone (trustee tpm-quote JSON): its AK is only trusted through an HCL report's runtime claims; put both in a cloud-ra bundle (platform azure-snp-vtpm / azure-tdx-vtpm)",
                 ));
             }
@@ -339,7 +340,7 @@ pub fn detect(bytes: &[u8]) -> Result<Detected> {
         });
     }
     Err(Error::evidence(
-        "detect",
+        Check::Detect,
         format!(
             "{} bytes that are neither a cloud-ra bundle nor a known native format (SNP report: {} bytes, optionally followed by its certificate table)",
             bytes.len(),
@@ -349,12 +350,23 @@ pub fn detect(bytes: &[u8]) -> Result<Detected> {
 }
 
 fn from_bundle(bundle: Bundle) -> Result<Detected> {
-    match bundle.platform.as_str() {
-        "snp" => {
+    let Some(platform) = Platform::from_evidence_name(&bundle.platform) else {
+        let supported: Vec<&str> = Platform::EVIDENCE.iter().map(|p| p.as_str()).collect();
+        return Err(Error::evidence(
+            Check::Bundle,
+            format!(
+                "platform '{}' is not supported by this cloud-ra (supported: {})",
+                bundle.platform,
+                supported.join(", ")
+            ),
+        ));
+    };
+    match platform {
+        Platform::Snp => {
             let report = bundle
                 .evidence
                 .get("report")
-                .ok_or_else(|| Error::evidence("bundle", "platform snp: evidence.report is missing"))?
+                .ok_or_else(|| Error::evidence(Check::Bundle, "platform snp: evidence.report is missing"))?
                 .0
                 .clone();
             let cert_table = match bundle.evidence.get("cert_table") {
@@ -387,11 +399,11 @@ fn from_bundle(bundle: Bundle) -> Result<Detected> {
                 bundle: Some(bundle),
             })
         }
-        "nitro" => {
+        Platform::Nitro => {
             let document = bundle
                 .evidence
                 .get("document")
-                .ok_or_else(|| Error::evidence("bundle", "platform nitro: evidence.document is missing"))?
+                .ok_or_else(|| Error::evidence(Check::Bundle, "platform nitro: evidence.document is missing"))?
                 .0
                 .clone();
             Ok(Detected {
@@ -400,22 +412,22 @@ fn from_bundle(bundle: Bundle) -> Result<Detected> {
                 bundle: Some(bundle),
             })
         }
-        "tdx" | "sgx" => {
-            let p = bundle.platform.as_str();
+        Platform::Tdx | Platform::Sgx => {
+            let p = platform;
             let quote = bundle
                 .evidence
                 .get("quote")
-                .ok_or_else(|| Error::evidence("bundle", format!("platform {p}: evidence.quote is missing")))?
+                .ok_or_else(|| Error::evidence(Check::Bundle, format!("platform {p}: evidence.quote is missing")))?
                 .0
                 .clone();
             let tee = quote.get(4..8).map(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]]));
-            let want = if p == "tdx" { 0x81 } else { 0 };
+            let want = if p == Platform::Tdx { 0x81 } else { 0 };
             if tee != Some(want) {
                 return Err(Error::evidence(
-                    "bundle",
+                    Check::Bundle,
                     format!(
                         "platform {p}: evidence.quote is not a {} quote (header.teeType {})",
-                        p.to_uppercase(),
+                        p.as_str().to_uppercase(),
                         tee.map(|t| format!("{t:#x}")).unwrap_or_else(|| "missing".into())
                     ),
                 ));
@@ -433,19 +445,19 @@ fn from_bundle(bundle: Bundle) -> Result<Detected> {
                 bundle: Some(bundle),
             })
         }
-        "azure-snp-vtpm" | "azure-tdx-vtpm" => {
-            let e = azure_from_bundle(&bundle)?;
+        Platform::AzureSnpVtpm | Platform::AzureTdxVtpm => {
+            let e = azure_from_bundle(&bundle, platform)?;
             Ok(Detected {
                 what: format!("cloud-ra evidence bundle v1, platform {}", bundle.platform),
                 evidence: Evidence::AzureVtpm(Box::new(e)),
                 bundle: Some(bundle),
             })
         }
-        "gce-vtpm" => {
+        Platform::GceVtpm => {
             let raw = bundle
                 .evidence
                 .get("attestation")
-                .ok_or_else(|| Error::evidence("bundle", "platform gce-vtpm: evidence.attestation is missing"))?;
+                .ok_or_else(|| Error::evidence(Check::Bundle, "platform gce-vtpm: evidence.attestation is missing"))?;
             let a = crate::tpm::gotpm::Attestation::parse(&raw.0)
                 .map_err(|e| Error::new(e.category, e.check, format!("bundle evidence 'attestation': {}", e.detail)))?;
             Ok(Detected {
@@ -454,20 +466,16 @@ fn from_bundle(bundle: Bundle) -> Result<Detected> {
                 bundle: Some(bundle),
             })
         }
-        other => Err(Error::evidence(
-            "bundle",
-            format!(
-                "platform '{other}' is not supported by this cloud-ra (supported: snp, nitro, tdx, sgx, azure-snp-vtpm, azure-tdx-vtpm, gce-vtpm)"
-            ),
-        )),
+        Platform::AzureVtpm | Platform::Unknown => {
+            Err(Error::evidence(Check::Bundle, format!("platform '{platform}' is not a bundle platform")))
+        }
     }
 }
 
 /// The Azure parts of a bundle (the shared contract; see `Bundle::new_azure`).
-fn azure_from_bundle(b: &Bundle) -> Result<crate::azure::AzureEvidence> {
+fn azure_from_bundle(b: &Bundle, p: Platform) -> Result<crate::azure::AzureEvidence> {
     use crate::azure::{AzureEvidence, QuoteParts, Source, Tee};
-    let p = b.platform.as_str();
-    let tee = if p == "azure-tdx-vtpm" { Tee::Tdx } else { Tee::Snp };
+    let tee = if p == Platform::AzureTdxVtpm { Tee::Tdx } else { Tee::Snp };
     const KNOWN: &[&str] = &[
         "hcl_report",
         "tpm_quote",
@@ -482,11 +490,11 @@ fn azure_from_bundle(b: &Bundle) -> Result<crate::azure::AzureEvidence> {
         "eventlog_ccel_table",
     ];
     if let Some(k) = b.evidence.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(Error::evidence("bundle", format!("platform {p}: unknown evidence.{k}")));
+        return Err(Error::evidence(Check::Bundle, format!("platform {p}: unknown evidence.{k}")));
     }
     let get = |k: &str| b.evidence.get(k).map(|v| v.0.clone());
     let hcl = get("hcl_report")
-        .ok_or_else(|| Error::evidence("bundle", format!("platform {p}: evidence.hcl_report is missing")))?;
+        .ok_or_else(|| Error::evidence(Check::Bundle, format!("platform {p}: evidence.hcl_report is missing")))?;
     let mut e = AzureEvidence::from_hcl(hcl);
     e.source = Source::Bundle;
     e.tee = Some(tee);
@@ -495,7 +503,7 @@ fn azure_from_bundle(b: &Bundle) -> Result<crate::azure::AzureEvidence> {
         (Some(attest), Some(signature), Some(pcrs)) => Some(QuoteParts { attest, signature, pcrs }),
         _ => {
             return Err(Error::evidence(
-                "bundle",
+                Check::Bundle,
                 format!("platform {p}: evidence.tpm_quote, tpm_signature and tpm_pcrs go together (one is missing)"),
             ));
         }
@@ -504,11 +512,14 @@ fn azure_from_bundle(b: &Bundle) -> Result<crate::azure::AzureEvidence> {
     e.td_quote = get("td_quote");
     e.thim = get("thim");
     if tee == Tee::Snp && e.td_quote.is_some() {
-        return Err(Error::evidence("bundle", "platform azure-snp-vtpm: evidence.td_quote belongs to azure-tdx-vtpm"));
+        return Err(Error::evidence(
+            Check::Bundle,
+            "platform azure-snp-vtpm: evidence.td_quote belongs to azure-tdx-vtpm",
+        ));
     }
     if let Some(n) = &b.nonce {
-        let v =
-            hex::decode(n.trim()).map_err(|err| Error::evidence("bundle", format!("nonce '{n}' is not hex: {err}")))?;
+        let v = hex::decode(n.trim())
+            .map_err(|err| Error::evidence(Check::Bundle, format!("nonce '{n}' is not hex: {err}")))?;
         e.nonce = Some(v);
     }
     let aux = &b.aux;
@@ -517,16 +528,16 @@ fn azure_from_bundle(b: &Bundle) -> Result<crate::azure::AzureEvidence> {
             None | Some(serde_json::Value::Null) => Ok(None),
             Some(serde_json::Value::String(s)) => hex::decode(s.trim())
                 .map(Some)
-                .map_err(|err| Error::evidence("bundle", format!("aux.{k} is not hex: {err}"))),
-            Some(_) => Err(Error::evidence("bundle", format!("aux.{k} is not a hex string"))),
+                .map_err(|err| Error::evidence(Check::Bundle, format!("aux.{k} is not hex: {err}"))),
+            Some(_) => Err(Error::evidence(Check::Bundle, format!("aux.{k} is not a hex string"))),
         }
     };
     if aux.get("fresh_report").and_then(|v| v.as_bool()) == Some(true) {
         let ud = hexv("user_data")?
-            .ok_or_else(|| Error::evidence("bundle", "aux.fresh_report is true but aux.user_data is missing"))?;
+            .ok_or_else(|| Error::evidence(Check::Bundle, "aux.fresh_report is true but aux.user_data is missing"))?;
         let arr: [u8; 64] = ud.as_slice().try_into().map_err(|_| {
             Error::evidence(
-                "bundle",
+                Check::Bundle,
                 format!("aux.user_data is {} bytes, not the 64 written to NV 0x01400002", ud.len()),
             )
         })?;

@@ -1,6 +1,7 @@
 //! Collateral handed to a verifier: certificates and CRLs, already parsed, whatever their source
 //! (evidence cert table, `--collateral` files, the cache, or roots shipped by a registry crate).
 
+use crate::Check;
 use crate::error::{Error, Result};
 use crate::x509::{Certificate, Crl, PkiObject, read_objects};
 
@@ -30,7 +31,7 @@ impl Collateral {
             self.sources.push(name.to_string());
             return Ok(n);
         }
-        let objects = read_objects(bytes).map_err(|e| Error::collateral("collateral", format!("{name}: {e}")))?;
+        let objects = read_objects(bytes).map_err(|e| Error::collateral(Check::Collateral, format!("{name}: {e}")))?;
         let n = objects.len();
         for o in objects {
             self.add(o);

@@ -1,6 +1,7 @@
 //! One error type for every verifier: it names the failing check and the field, and maps to the
 //! documented exit codes (see the README).
 
+use crate::check::Check;
 use serde::Serialize;
 
 /// Which kind of failure, and so which exit code.
@@ -35,24 +36,24 @@ impl Category {
 #[error("{check}: {detail}")]
 pub struct Error {
     pub category: Category,
-    pub check: &'static str,
+    pub check: Check,
     pub detail: String,
 }
 
 impl Error {
-    pub fn new(category: Category, check: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(category: Category, check: Check, detail: impl Into<String>) -> Self {
         Error { category, check, detail: detail.into() }
     }
-    pub fn usage(check: &'static str, detail: impl Into<String>) -> Self {
+    pub fn usage(check: Check, detail: impl Into<String>) -> Self {
         Self::new(Category::Usage, check, detail)
     }
-    pub fn evidence(check: &'static str, detail: impl Into<String>) -> Self {
+    pub fn evidence(check: Check, detail: impl Into<String>) -> Self {
         Self::new(Category::Evidence, check, detail)
     }
-    pub fn collateral(check: &'static str, detail: impl Into<String>) -> Self {
+    pub fn collateral(check: Check, detail: impl Into<String>) -> Self {
         Self::new(Category::Collateral, check, detail)
     }
-    pub fn appraisal(check: &'static str, detail: impl Into<String>) -> Self {
+    pub fn appraisal(check: Check, detail: impl Into<String>) -> Self {
         Self::new(Category::Appraisal, check, detail)
     }
     pub fn exit_code(&self) -> i32 {

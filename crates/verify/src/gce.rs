@@ -7,6 +7,7 @@
 //! extraData. Appraisal: that extraData against the verifier's nonce. The attestation's event log
 //! is replayed against the quoted PCRs by `eventlog::bind` (like every carried log).
 
+use crate::Check;
 use crate::collateral::Collateral;
 use crate::error::{Error, Result};
 use crate::policy::{Policy, parse_hex};
@@ -39,26 +40,26 @@ const GCE_INSTANCE_OID: &str = "1.3.6.1.4.1.11129.2.1.21";
 /// attestation's own `intermediate_certs`); only a root pinned in `GOOGLE_AK_ROOTS` is trusted.
 pub fn verify(a: &Attestation, collateral: &Collateral, at: Timestamp) -> Result<VerifiedGce> {
     if a.ak_pub.is_empty() {
-        return Err(Error::evidence("tpm.ak", "the attestation has no ak_pub (field 1)"));
+        return Err(Error::evidence(Check::TpmAk, "the attestation has no ak_pub (field 1)"));
     }
     let ak = AkPublic::parse(&a.ak_pub)?;
     if a.quotes.is_empty() {
-        return Err(Error::evidence("tpm.quote", "the attestation has no quotes (field 2)"));
+        return Err(Error::evidence(Check::TpmQuote, "the attestation has no quotes (field 2)"));
     }
     // Trust in the AK: its certificate up to a pinned Google root.
     if a.ak_cert.is_empty() {
         return Err(Error::evidence(
-            "tpm.ak_cert",
+            Check::TpmAkCert,
             "the attestation carries no AK certificate (field 6): nothing vouches for the AK",
         ));
     }
     let leaf = Certificate::from_der(&a.ak_cert)
-        .map_err(|e| Error::evidence("tpm.ak_cert", format!("AK certificate (field 6): {e}")))?;
+        .map_err(|e| Error::evidence(Check::TpmAkCert, format!("AK certificate (field 6): {e}")))?;
     let mut inters = Vec::new();
     for (i, d) in a.intermediate_certs.iter().enumerate() {
         inters.push(
             Certificate::from_der(d)
-                .map_err(|e| Error::evidence("tpm.ak_cert", format!("intermediate_certs[{i}] (field 7): {e}")))?,
+                .map_err(|e| Error::evidence(Check::TpmAkCert, format!("intermediate_certs[{i}] (field 7): {e}")))?,
         );
     }
     let mut roots = Vec::new();
@@ -79,7 +80,7 @@ pub fn verify(a: &Attestation, collateral: &Collateral, at: Timestamp) -> Result
         let bank = q.pcrs.hash;
         let ctx = |e: Error| Error::new(e.category, e.check, format!("quote {i} ({}): {}", bank.name(), e.detail));
         if bank.hash(&[]).is_none() {
-            return Err(ctx(Error::evidence("tpm.pcrs", format!("PCRs.hash {:#06x} is not a known bank", bank.0))));
+            return Err(ctx(Error::evidence(Check::TpmPcrs, format!("PCRs.hash {:#06x} is not a known bank", bank.0))));
         }
         let mut given = QuotedPcrs::new();
         given.insert(bank, q.pcrs.values.clone());
@@ -88,7 +89,7 @@ pub fn verify(a: &Attestation, collateral: &Collateral, at: Timestamp) -> Result
         let selected = v.attest.selected();
         if let Some((b, _)) = selected.iter().find(|(b, _)| *b != bank) {
             return Err(ctx(Error::evidence(
-                "tpm.pcrs",
+                Check::TpmPcrs,
                 format!("the quote selects the {} bank but carries {} values", b.name(), bank.name()),
             )));
         }
@@ -96,7 +97,7 @@ pub fn verify(a: &Attestation, collateral: &Collateral, at: Timestamp) -> Result
             q.pcrs.values.keys().copied().filter(|k| !selected.iter().any(|(_, s)| s == k)).collect();
         if !extra_pcrs.is_empty() {
             return Err(ctx(Error::evidence(
-                "tpm.pcrs",
+                Check::TpmPcrs,
                 format!("PCR values {extra_pcrs:?} are carried but not selected by the quote"),
             )));
         }
@@ -104,7 +105,7 @@ pub fn verify(a: &Attestation, collateral: &Collateral, at: Timestamp) -> Result
             None => extra = Some(v.attest.extra_data.clone()),
             Some(x) if *x != v.attest.extra_data => {
                 return Err(ctx(Error::evidence(
-                    "tpm.nonce",
+                    Check::TpmNonce,
                     format!(
                         "extraData {} differs from the first quote's {}",
                         hex::encode(&v.attest.extra_data),
@@ -121,7 +122,7 @@ pub fn verify(a: &Attestation, collateral: &Collateral, at: Timestamp) -> Result
                     && prev != *val
                 {
                     return Err(ctx(Error::evidence(
-                        "tpm.pcrs",
+                        Check::TpmPcrs,
                         format!("{} PCR{idx} differs from another quote's value for it", b.name()),
                     )));
                 }
@@ -189,7 +190,7 @@ pub fn appraise(v: &VerifiedGce, policy: &Policy, nonce: Option<&[u8]>) -> Resul
     match &nonce {
         Some(n) if *n == v.extra_data => nonce_bound = true,
         Some(n) => failures.push(Error::appraisal(
-            "policy.nonce",
+            Check::PolicyNonce,
             format!(
                 "the vTPM quotes' extraData {} is not the nonce {} ({} bytes vs {})",
                 hex::encode(&v.extra_data),
@@ -199,7 +200,7 @@ pub fn appraise(v: &VerifiedGce, policy: &Policy, nonce: Option<&[u8]>) -> Resul
             ),
         )),
         None => warnings.push(Error::appraisal(
-            "gce.freshness",
+            Check::GceFreshness,
             format!(
                 "no nonce given: the quotes' extraData {} is not checked (the attestation may be replayed)",
                 hex::encode(&v.extra_data)
@@ -208,7 +209,7 @@ pub fn appraise(v: &VerifiedGce, policy: &Policy, nonce: Option<&[u8]>) -> Resul
     }
     if let Some((n, b)) = &v.attestation.tee_attestation {
         warnings.push(Error::appraisal(
-            "gce.tee_attestation",
+            Check::GceTeeAttestation,
             format!(
                 "the attestation carries a TEE attestation (field {n}, {} bytes) that cloud-ra does not evaluate",
                 b.len()

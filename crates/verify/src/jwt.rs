@@ -6,6 +6,7 @@
 //! `nbf` / `iat` checked at the caller's evaluation time. `jku` is reported, never fetched: the
 //! caller decides which JWKS it trusts.
 
+use crate::Check;
 use crate::crypto::{KeyKind, PublicKey, SigAlg};
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
@@ -30,32 +31,32 @@ fn b64url_field(o: &Map<String, Value>, name: &str, ctx: &str) -> Result<Vec<u8>
     let s = o
         .get(name)
         .and_then(Value::as_str)
-        .ok_or_else(|| Error::evidence("jwk", format!("{ctx}: member '{name}' missing or not a string")))?;
+        .ok_or_else(|| Error::evidence(Check::Jwk, format!("{ctx}: member '{name}' missing or not a string")))?;
     B64URL
         .decode(s.trim_end_matches('='))
-        .map_err(|e| Error::evidence("jwk", format!("{ctx}: member '{name}' is not base64url: {e}")))
+        .map_err(|e| Error::evidence(Check::Jwk, format!("{ctx}: member '{name}' is not base64url: {e}")))
 }
 
 impl Jwk {
     /// Reads an RSA or EC (P-256, P-384) public JWK; with `x5c`, the key of its first
     /// certificate (which must equal `n`/`e` or `x`/`y` when those are present too).
     pub fn from_json(v: &Value) -> Result<Jwk> {
-        let o = v.as_object().ok_or_else(|| Error::evidence("jwk", "a JWK is not a JSON object"))?;
+        let o = v.as_object().ok_or_else(|| Error::evidence(Check::Jwk, "a JWK is not a JSON object"))?;
         let kid = o.get("kid").and_then(Value::as_str).map(str::to_string);
         let ctx = format!("JWK kid={}", kid.as_deref().unwrap_or("(none)"));
         if o.contains_key("d") {
-            return Err(Error::evidence("jwk", format!("{ctx}: carries a private key ('d'); refusing it")));
+            return Err(Error::evidence(Check::Jwk, format!("{ctx}: carries a private key ('d'); refusing it")));
         }
         let kty = o
             .get("kty")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::evidence("jwk", format!("{ctx}: 'kty' missing")))?;
+            .ok_or_else(|| Error::evidence(Check::Jwk, format!("{ctx}: 'kty' missing")))?;
         let from_params = match kty {
             "RSA" if o.contains_key("n") => {
                 let n = b64url_field(o, "n", &ctx)?;
                 let e = b64url_field(o, "e", &ctx)?;
                 if n.len() < 256 || n.len() > 1024 {
-                    return Err(Error::evidence("jwk", format!("{ctx}: RSA modulus of {} bytes", n.len())));
+                    return Err(Error::evidence(Check::Jwk, format!("{ctx}: RSA modulus of {} bytes", n.len())));
                 }
                 Some(PublicKey::rsa(&n, &e))
             }
@@ -63,14 +64,14 @@ impl Jwk {
                 let kind = match o.get("crv").and_then(Value::as_str) {
                     Some("P-256") => KeyKind::EcP256,
                     Some("P-384") => KeyKind::EcP384,
-                    c => return Err(Error::evidence("jwk", format!("{ctx}: curve {c:?} is not P-256 or P-384"))),
+                    c => return Err(Error::evidence(Check::Jwk, format!("{ctx}: curve {c:?} is not P-256 or P-384"))),
                 };
                 let x = b64url_field(o, "x", &ctx)?;
                 let y = b64url_field(o, "y", &ctx)?;
-                Some(PublicKey::ec(kind, &x, &y).map_err(|e| Error::evidence("jwk", format!("{ctx}: {e}")))?)
+                Some(PublicKey::ec(kind, &x, &y).map_err(|e| Error::evidence(Check::Jwk, format!("{ctx}: {e}")))?)
             }
             "RSA" | "EC" => None,
-            other => return Err(Error::evidence("jwk", format!("{ctx}: key type '{other}' is not RSA or EC"))),
+            other => return Err(Error::evidence(Check::Jwk, format!("{ctx}: key type '{other}' is not RSA or EC"))),
         };
         let from_cert = match o.get("x5c").and_then(Value::as_array).and_then(|a| a.first()) {
             None => None,
@@ -78,24 +79,24 @@ impl Jwk {
                 let der = c
                     .as_str()
                     .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-                    .ok_or_else(|| Error::evidence("jwk", format!("{ctx}: x5c[0] is not base64")))?;
+                    .ok_or_else(|| Error::evidence(Check::Jwk, format!("{ctx}: x5c[0] is not base64")))?;
                 let cert = crate::x509::Certificate::from_der(&der)
-                    .map_err(|e| Error::evidence("jwk", format!("{ctx}: x5c[0]: {e}")))?;
+                    .map_err(|e| Error::evidence(Check::Jwk, format!("{ctx}: x5c[0]: {e}")))?;
                 Some(cert.public_key.ok_or_else(|| {
-                    Error::evidence("jwk", format!("{ctx}: x5c[0] has a key type cloud-ra does not verify with"))
+                    Error::evidence(Check::Jwk, format!("{ctx}: x5c[0] has a key type cloud-ra does not verify with"))
                 })?)
             }
         };
         let key = match (from_params, from_cert) {
             (Some(a), Some(b)) if a != b => {
                 return Err(Error::evidence(
-                    "jwk",
+                    Check::Jwk,
                     format!("{ctx}: the x5c certificate's key differs from n/e or x/y"),
                 ));
             }
             (Some(a), _) => a,
             (None, Some(b)) => b,
-            (None, None) => return Err(Error::evidence("jwk", format!("{ctx}: neither key parameters nor x5c"))),
+            (None, None) => return Err(Error::evidence(Check::Jwk, format!("{ctx}: neither key parameters nor x5c"))),
         };
         Ok(Jwk { kid, alg: o.get("alg").and_then(Value::as_str).map(str::to_string), key, json: v.clone() })
     }
@@ -147,15 +148,16 @@ impl Jwks {
     /// Reads `{"keys": [...]}` (or a single JWK). Keys of types cloud-ra cannot use (e.g. `oct`)
     /// are refused rather than skipped, so a JWKS never silently loses the signer.
     pub fn parse(bytes: &[u8]) -> Result<Jwks> {
-        let v: Value = serde_json::from_slice(bytes).map_err(|e| Error::evidence("jwks", format!("not JSON: {e}")))?;
+        let v: Value =
+            serde_json::from_slice(bytes).map_err(|e| Error::evidence(Check::Jwks, format!("not JSON: {e}")))?;
         let keys = match v.get("keys") {
             Some(Value::Array(a)) => a.iter().map(Jwk::from_json).collect::<Result<Vec<_>>>()?,
-            Some(_) => return Err(Error::evidence("jwks", "'keys' is not an array")),
+            Some(_) => return Err(Error::evidence(Check::Jwks, "'keys' is not an array")),
             None if v.get("kty").is_some() => vec![Jwk::from_json(&v)?],
-            None => return Err(Error::evidence("jwks", "neither a JWKS ('keys') nor a JWK ('kty')")),
+            None => return Err(Error::evidence(Check::Jwks, "neither a JWKS ('keys') nor a JWK ('kty')")),
         };
         if keys.is_empty() {
-            return Err(Error::evidence("jwks", "the key set is empty"));
+            return Err(Error::evidence(Check::Jwks, "the key set is empty"));
         }
         Ok(Jwks { keys })
     }
@@ -166,10 +168,10 @@ impl Jwks {
                 .keys
                 .iter()
                 .find(|j| j.kid.as_deref() == Some(k))
-                .ok_or_else(|| Error::evidence("jwt.kid", format!("no key with kid '{k}' in the JWKS"))),
+                .ok_or_else(|| Error::evidence(Check::JwtKid, format!("no key with kid '{k}' in the JWKS"))),
             None if self.keys.len() == 1 => Ok(&self.keys[0]),
             None => Err(Error::evidence(
-                "jwt.kid",
+                Check::JwtKid,
                 format!("the token names no kid and the JWKS has {} keys", self.keys.len()),
             )),
         }
@@ -187,11 +189,12 @@ pub struct Jws {
 }
 
 fn part_json(p: &str, what: &str) -> Result<Map<String, Value>> {
-    let raw = B64URL.decode(p).map_err(|e| Error::evidence("jwt.format", format!("{what} is not base64url: {e}")))?;
+    let raw =
+        B64URL.decode(p).map_err(|e| Error::evidence(Check::JwtFormat, format!("{what} is not base64url: {e}")))?;
     match serde_json::from_slice::<Value>(&raw) {
         Ok(Value::Object(o)) => Ok(o),
-        Ok(_) => Err(Error::evidence("jwt.format", format!("{what} is not a JSON object"))),
-        Err(e) => Err(Error::evidence("jwt.format", format!("{what} is not JSON: {e}"))),
+        Ok(_) => Err(Error::evidence(Check::JwtFormat, format!("{what} is not a JSON object"))),
+        Err(e) => Err(Error::evidence(Check::JwtFormat, format!("{what} is not JSON: {e}"))),
     }
 }
 
@@ -200,21 +203,21 @@ impl Jws {
         let token = token.trim();
         if token.len() > MAX_TOKEN_SIZE {
             return Err(Error::evidence(
-                "jwt.format",
+                Check::JwtFormat,
                 format!("token of {} bytes exceeds {MAX_TOKEN_SIZE}", token.len()),
             ));
         }
         let parts: Vec<&str> = token.split('.').collect();
         if parts.len() != 3 {
             return Err(Error::evidence(
-                "jwt.format",
+                Check::JwtFormat,
                 format!("{} dot-separated parts; a compact JWS has 3 (JWE is not supported)", parts.len()),
             ));
         }
         let header = part_json(parts[0], "header")?;
         let claims = part_json(parts[1], "payload")?;
         let signature =
-            B64URL.decode(parts[2]).map_err(|e| Error::evidence("jwt.format", format!("signature: {e}")))?;
+            B64URL.decode(parts[2]).map_err(|e| Error::evidence(Check::JwtFormat, format!("signature: {e}")))?;
         Ok(Jws {
             header,
             claims,
@@ -241,11 +244,11 @@ fn sig_alg(alg: &str) -> Result<SigAlg> {
         "PS384" => SigAlg::RsaPssSha384,
         "ES256" => SigAlg::EcdsaP256Sha256Fixed,
         "ES384" => SigAlg::EcdsaP384Sha384Fixed,
-        "none" => return Err(Error::evidence("jwt.alg", "alg 'none': unsigned tokens are refused")),
+        "none" => return Err(Error::evidence(Check::JwtAlg, "alg 'none': unsigned tokens are refused")),
         a if a.starts_with("HS") => {
-            return Err(Error::evidence("jwt.alg", format!("alg '{a}': symmetric (HMAC) tokens are refused")));
+            return Err(Error::evidence(Check::JwtAlg, format!("alg '{a}': symmetric (HMAC) tokens are refused")));
         }
-        a => return Err(Error::evidence("jwt.alg", format!("alg '{a}' is not supported"))),
+        a => return Err(Error::evidence(Check::JwtAlg, format!("alg '{a}' is not supported"))),
     })
 }
 
@@ -283,16 +286,16 @@ fn num_claim(c: &Map<String, Value>, k: &str) -> Result<Option<i64>> {
             .as_i64()
             .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
             .map(Some)
-            .ok_or_else(|| Error::evidence("jwt.claims", format!("'{k}' is not a number"))),
+            .ok_or_else(|| Error::evidence(Check::JwtClaims, format!("'{k}' is not a number"))),
     }
 }
 
 /// Verifies a compact JWS against a JWKS and the time checks.
 pub fn verify(token: &str, jwks: &Jwks, checks: &Checks) -> Result<Verified> {
     let jws = Jws::decode(token)?;
-    let alg = jws.header_str("alg").ok_or_else(|| Error::evidence("jwt.alg", "header has no 'alg'"))?.to_string();
+    let alg = jws.header_str("alg").ok_or_else(|| Error::evidence(Check::JwtAlg, "header has no 'alg'"))?.to_string();
     if jws.header.contains_key("crit") {
-        return Err(Error::evidence("jwt.crit", "header names critical extensions cloud-ra does not understand"));
+        return Err(Error::evidence(Check::JwtCrit, "header names critical extensions cloud-ra does not understand"));
     }
     let salg = sig_alg(&alg)?;
     let kid = jws.header_str("kid").map(str::to_string);
@@ -300,29 +303,29 @@ pub fn verify(token: &str, jwks: &Jwks, checks: &Checks) -> Result<Verified> {
     if let Some(a) = &jwk.alg
         && a != &alg
     {
-        return Err(Error::evidence("jwt.alg", format!("token alg '{alg}' but the key is for '{a}'")));
+        return Err(Error::evidence(Check::JwtAlg, format!("token alg '{alg}' but the key is for '{a}'")));
     }
-    jwk.key
-        .verify(salg, jws.signing_input(), &jws.signature)
-        .map_err(|e| Error::evidence("jwt.signature", format!("kid={}: {e}", kid.as_deref().unwrap_or("(none)"))))?;
+    jwk.key.verify(salg, jws.signing_input(), &jws.signature).map_err(|e| {
+        Error::evidence(Check::JwtSignature, format!("kid={}: {e}", kid.as_deref().unwrap_or("(none)")))
+    })?;
 
     let t = checks.at.0;
     let c = &jws.claims;
     match num_claim(c, "exp")? {
         Some(exp) if t >= exp.saturating_add(checks.leeway) => {
             return Err(Error::evidence(
-                "jwt.exp",
+                Check::JwtExp,
                 format!("expired at {} (evaluated at {})", Timestamp(exp).to_rfc3339(), checks.at.to_rfc3339()),
             ));
         }
-        None if checks.require_exp => return Err(Error::evidence("jwt.exp", "the token has no 'exp'")),
+        None if checks.require_exp => return Err(Error::evidence(Check::JwtExp, "the token has no 'exp'")),
         _ => {}
     }
     if let Some(nbf) = num_claim(c, "nbf")?
         && t.saturating_add(checks.leeway) < nbf
     {
         return Err(Error::evidence(
-            "jwt.nbf",
+            Check::JwtNbf,
             format!("not valid before {} (evaluated at {})", Timestamp(nbf).to_rfc3339(), checks.at.to_rfc3339()),
         ));
     }
@@ -330,7 +333,7 @@ pub fn verify(token: &str, jwks: &Jwks, checks: &Checks) -> Result<Verified> {
         && t.saturating_add(checks.leeway) < iat
     {
         return Err(Error::evidence(
-            "jwt.iat",
+            Check::JwtIat,
             format!(
                 "issued in the future at {} (evaluated at {})",
                 Timestamp(iat).to_rfc3339(),
@@ -341,7 +344,7 @@ pub fn verify(token: &str, jwks: &Jwks, checks: &Checks) -> Result<Verified> {
     if let Some(want) = &checks.issuer {
         let got = c.get("iss").and_then(Value::as_str);
         if got != Some(want.as_str()) {
-            return Err(Error::evidence("jwt.iss", format!("issuer {got:?}, expected '{want}'")));
+            return Err(Error::evidence(Check::JwtIss, format!("issuer {got:?}, expected '{want}'")));
         }
     }
     Ok(Verified { alg, kid, jku: jws.header_str("jku").map(str::to_string), header: jws.header, claims: jws.claims })

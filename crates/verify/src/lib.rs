@@ -1,10 +1,13 @@
 //! cloud-ra verification core: byte-exact parsers, signature and chain checks, claims and
 //! appraisal. No network, no devices, no clock: the evaluation time is always an input.
 
+#![forbid(unsafe_code)]
+
 pub mod azure;
 pub mod bundle;
 pub mod cache;
 pub mod cbor;
+pub mod check;
 pub mod collateral;
 pub mod crypto;
 pub mod dcap;
@@ -14,14 +17,17 @@ pub mod gce;
 pub mod jwt;
 pub mod nitro;
 pub mod outcome;
+pub mod platform;
 pub mod policy;
 pub mod snp;
 pub mod time;
 pub mod tpm;
 pub mod x509;
 
+pub use check::Check;
 pub use collateral::Collateral;
 pub use error::{Category, Error, Result};
 pub use outcome::{Caches, Outcome, Status, VerifyOptions, verify_evidence};
+pub use platform::Platform;
 pub use policy::Policy;
 pub use time::Timestamp;

@@ -1,9 +1,11 @@
 //! The `verify` contract: evidence bytes in, one `Outcome` out (verdict, status, failures,
 //! claims), with the documented exit codes.
 
+use crate::Check;
 use crate::bundle::{Detected, Evidence, detect};
 use crate::collateral::Collateral;
 use crate::error::{Category, Error};
+use crate::platform::Platform;
 use crate::policy::Policy;
 use crate::snp;
 use crate::time::Timestamp;
@@ -59,7 +61,7 @@ pub struct Caches {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Failure {
-    pub check: String,
+    pub check: Check,
     pub detail: String,
     #[serde(skip)]
     pub category: Category,
@@ -67,13 +69,13 @@ pub struct Failure {
 
 impl From<&Error> for Failure {
     fn from(e: &Error) -> Self {
-        Failure { check: e.check.to_string(), detail: e.detail.clone(), category: e.category }
+        Failure { check: e.check, detail: e.detail.clone(), category: e.category }
     }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
-    pub platform: String,
+    pub platform: Platform,
     pub detected: String,
     pub verified: bool,
     pub status: Status,
@@ -83,9 +85,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn failed(platform: &str, detected: &str, e: &Error) -> Self {
+    fn failed(platform: Platform, detected: &str, e: &Error) -> Self {
         Outcome {
-            platform: platform.into(),
+            platform,
             detected: detected.into(),
             verified: false,
             status: Status::Contraindicated,
@@ -118,7 +120,7 @@ pub fn verify_evidence(
 ) -> Outcome {
     let detected = match detect(bytes) {
         Ok(d) => d,
-        Err(e) => return Outcome::failed("unknown", "unrecognised input", &e),
+        Err(e) => return Outcome::failed(Platform::Unknown, "unrecognised input", &e),
     };
     verify_detected(&detected, collateral, opts, caches)
 }
@@ -157,7 +159,7 @@ pub fn verify_detected(
 
 impl Outcome {
     /// The outcome of verified evidence: claims plus the appraisal's failures and warnings.
-    pub fn appraised(platform: &str, detected: &str, claims: Value, fails: &[Error], warns: &[Error]) -> Outcome {
+    pub fn appraised(platform: Platform, detected: &str, claims: Value, fails: &[Error], warns: &[Error]) -> Outcome {
         let status = if !fails.is_empty() {
             Status::Contraindicated
         } else if !warns.is_empty() {
@@ -166,7 +168,7 @@ impl Outcome {
             Status::Affirming
         };
         Outcome {
-            platform: platform.into(),
+            platform,
             detected: detected.into(),
             verified: true,
             status,
@@ -177,7 +179,7 @@ impl Outcome {
     }
 
     /// Verified evidence whose appraisal could not run (a malformed policy value).
-    pub fn policy_error(platform: &str, detected: &str, e: &Error) -> Outcome {
+    pub fn policy_error(platform: Platform, detected: &str, e: &Error) -> Outcome {
         let mut o = Outcome::failed(platform, detected, e);
         o.verified = true;
         o
@@ -196,7 +198,7 @@ fn verify_snp(
         (Some(p), _) => Some(p),
         (None, Some(s)) => match snp::Product::parse(s) {
             Ok(p) => Some(p),
-            Err(e) => return Outcome::failed("snp", &d.what, &e),
+            Err(e) => return Outcome::failed(Platform::Snp, &d.what, &e),
         },
         _ => None,
     };
@@ -209,16 +211,16 @@ fn verify_snp(
     let ev = snp::SnpEvidence { report, cert_table };
     let verified = match snp::verify::verify(&ev, collateral, &sopts, caches.map(|c| &c.snp)) {
         Ok(v) => v,
-        Err(e) => return Outcome::failed("snp", &d.what, &e),
+        Err(e) => return Outcome::failed(Platform::Snp, &d.what, &e),
     };
     let ov = snp::appraise::Overrides { nonce: opts.nonce.clone(), allow_debug: opts.allow_debug };
     let (fails, warns) = match snp::appraise::appraise(&verified, &opts.policy, &ov) {
         Ok(x) => x,
-        Err(e) => return Outcome::policy_error("snp", &d.what, &e),
+        Err(e) => return Outcome::policy_error(Platform::Snp, &d.what, &e),
     };
     let mut claims = snp::claims::claims(&verified);
     mark_nonce_bound(&mut claims, opts, &fails);
-    Outcome::appraised("snp", &d.what, claims, &fails, &warns)
+    Outcome::appraised(Platform::Snp, &d.what, claims, &fails, &warns)
 }
 
 /// The caller's collateral plus what a bundle carries in `certs` (PCS bodies, certificates, CRLs).
@@ -238,8 +240,8 @@ fn with_bundle_collateral<'a>(
 /// `nonce_bound`: a nonce was required (flag or policy) and its check passed.
 fn mark_nonce_bound(claims: &mut Value, opts: &VerifyOptions, fails: &[Error]) {
     if let Some(obj) = claims.as_object_mut() {
-        let bound =
-            (opts.nonce.is_some() || opts.policy.nonce.is_some()) && !fails.iter().any(|f| f.check == "policy.nonce");
+        let bound = (opts.nonce.is_some() || opts.policy.nonce.is_some())
+            && !fails.iter().any(|f| f.check == Check::PolicyNonce);
         obj.insert("nonce_bound".into(), json!(bound));
     }
 }
@@ -253,16 +255,16 @@ fn verify_nitro(d: &Detected, document: &[u8], opts: &VerifyOptions, caches: Opt
     };
     let verified = match nitro::verify::verify(document, &nopts, caches.map(|c| &c.nitro)) {
         Ok(v) => v,
-        Err(e) => return Outcome::failed("nitro", &d.what, &e),
+        Err(e) => return Outcome::failed(Platform::Nitro, &d.what, &e),
     };
     let (fails, warns) =
         match nitro::appraise::appraise(&verified, &opts.policy, opts.nonce.as_deref(), opts.allow_debug, opts.at) {
             Ok(x) => x,
-            Err(e) => return Outcome::policy_error("nitro", &d.what, &e),
+            Err(e) => return Outcome::policy_error(Platform::Nitro, &d.what, &e),
         };
     let mut claims = nitro::claims::claims(&verified);
     mark_nonce_bound(&mut claims, opts, &fails);
-    Outcome::appraised("nitro", &d.what, claims, &fails, &warns)
+    Outcome::appraised(Platform::Nitro, &d.what, claims, &fails, &warns)
 }
 
 fn verify_dcap(
@@ -274,7 +276,7 @@ fn verify_dcap(
 ) -> Outcome {
     use crate::dcap;
     // The platform name before verification: from the header's TEE type.
-    let platform = if d.platform() == "tdx" { "tdx" } else { "sgx" };
+    let platform = if d.platform() == Platform::Tdx { Platform::Tdx } else { Platform::Sgx };
     // Collateral carried in a bundle (`certs`: PCS bodies, certificates, CRLs) joins the caller's.
     let collateral = match with_bundle_collateral(d, collateral) {
         Ok(c) => c,
@@ -308,7 +310,7 @@ fn verify_azure(
     caches: Option<&Caches>,
 ) -> Outcome {
     use crate::azure;
-    let platform = e.tee.map(|t| t.platform()).unwrap_or("azure-vtpm");
+    let platform = e.tee.map(|t| t.platform()).unwrap_or(Platform::AzureVtpm);
     let collateral = match with_bundle_collateral(d, collateral) {
         Ok(c) => c,
         Err(e) => return Outcome::failed(platform, &d.what, &e),
@@ -352,7 +354,7 @@ fn verify_gce(
     opts: &VerifyOptions,
 ) -> Outcome {
     use crate::gce;
-    const P: &str = "gce-vtpm";
+    const P: Platform = Platform::GceVtpm;
     let collateral = match with_bundle_collateral(d, collateral) {
         Ok(c) => c,
         Err(err) => return Outcome::failed(P, &d.what, &err),

@@ -1,6 +1,7 @@
 //! Appraisal policy: a TOML or JSON file, and the same knobs as CLI flags. Unknown keys are
 //! refused so a typo never silently weakens a policy.
 
+use crate::Check;
 use crate::error::{Error, Result};
 use serde::Deserialize;
 
@@ -231,7 +232,7 @@ impl EventlogPolicy {
 impl Policy {
     /// Parses TOML or JSON (JSON when the first non-blank character is `{`).
     pub fn parse(name: &str, text: &str) -> Result<Self> {
-        let bad = |e: String| Error::usage("policy", format!("{name}: {e}"));
+        let bad = |e: String| Error::usage(Check::Policy, format!("{name}: {e}"));
         if text.trim_start().starts_with('{') {
             if let Ok(m) = serde_json::from_str::<NitroCliMeasurements>(text) {
                 return Self::from_nitro_cli(name, m);
@@ -249,7 +250,7 @@ impl Policy {
         for (k, v) in m.measurements {
             if k == "HashAlgorithm" {
                 if !v.to_ascii_lowercase().starts_with("sha384") {
-                    return Err(Error::usage("policy", format!("{name}: HashAlgorithm '{v}' is not Sha384")));
+                    return Err(Error::usage(Check::Policy, format!("{name}: HashAlgorithm '{v}' is not Sha384")));
                 }
                 continue;
             }
@@ -257,7 +258,7 @@ impl Policy {
                 .strip_prefix("PCR")
                 .and_then(|i| i.parse::<u8>().ok())
                 .filter(|i| *i < 32)
-                .ok_or_else(|| Error::usage("policy", format!("{name}: unknown measurement '{k}'")))?;
+                .ok_or_else(|| Error::usage(Check::Policy, format!("{name}: unknown measurement '{k}'")))?;
             p.nitro.pcrs.insert(idx.to_string(), v);
         }
         Ok(p)
@@ -267,9 +268,9 @@ impl Policy {
 /// Decodes hex of at most `max` bytes (whitespace and a 0x prefix allowed).
 pub fn parse_hex(field: &'static str, s: &str, max: usize) -> Result<Vec<u8>> {
     let t: String = s.trim().trim_start_matches("0x").chars().filter(|c| !c.is_whitespace()).collect();
-    let v = hex::decode(&t).map_err(|e| Error::usage("policy", format!("{field} '{s}' is not hex: {e}")))?;
+    let v = hex::decode(&t).map_err(|e| Error::usage(Check::Policy, format!("{field} '{s}' is not hex: {e}")))?;
     if v.len() > max {
-        return Err(Error::usage("policy", format!("{field} is {} bytes, at most {max} allowed", v.len())));
+        return Err(Error::usage(Check::Policy, format!("{field} is {} bytes, at most {max} allowed", v.len())));
     }
     Ok(v)
 }

@@ -1,5 +1,6 @@
 //! Evaluation time. Every verification takes it as an input; nothing below the CLI reads the clock.
 
+use crate::Check;
 use crate::error::{Error, Result};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -13,7 +14,7 @@ impl Timestamp {
     pub fn parse_rfc3339(s: &str) -> Result<Self> {
         OffsetDateTime::parse(s.trim(), &Rfc3339)
             .map(|t| Timestamp(t.unix_timestamp()))
-            .map_err(|e| Error::usage("time", format!("'{s}' is not an RFC 3339 time: {e}")))
+            .map_err(|e| Error::usage(Check::Time, format!("'{s}' is not an RFC 3339 time: {e}")))
     }
     /// The wall clock. Only the CLI and the attester call this.
     pub fn now() -> Self {

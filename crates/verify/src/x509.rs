@@ -2,11 +2,86 @@
 //! cloud-ra checks (AMD, and later Intel, AWS, Google). Parsing is x509-parser; signatures are
 //! always verified over the received TBS bytes, never over a re-serialisation.
 
+use crate::Check;
 use crate::crypto::{KeyKind, PublicKey, SigAlg, sha256};
+use crate::error::{Category, Error};
 use crate::time::Timestamp;
 use base64::Engine;
 use x509_parser::prelude::*;
 use x509_parser::signature_algorithm::SignatureAlgorithm;
+
+/// Why a certificate or CRL cannot be used. The text of each variant is what the user reads; the
+/// callers map variants (never the text) to checks and exit-code categories.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum X509Error {
+    /// The bytes are not a well-formed certificate, CRL or PEM block.
+    #[error("{0}")]
+    Malformed(String),
+    /// The evaluation time is before the certificate's notBefore.
+    #[error("'{subject}' is not valid before {not_before} (evaluation time {at})")]
+    NotYetValid { subject: String, not_before: Timestamp, at: Timestamp },
+    /// The evaluation time is after the certificate's notAfter.
+    #[error("'{subject}' expired at {not_after} (evaluation time {at})")]
+    Expired { subject: String, not_after: Timestamp, at: Timestamp },
+    /// The certificate names another issuer than the one it is checked against.
+    #[error("issuer '{issuer}' is not the subject of '{subject}'")]
+    WrongIssuer { issuer: String, subject: String },
+    /// The issuer may not sign certificates (basicConstraints or keyUsage).
+    #[error("'{subject}' {why}")]
+    NotAnIssuer { subject: String, why: &'static str },
+    /// The signature or key algorithm is not one cloud-ra verifies.
+    #[error("{0}")]
+    UnsupportedAlgorithm(String),
+    /// The signature does not verify.
+    #[error("{0}")]
+    BadSignature(String),
+    /// A critical extension cloud-ra does not understand (RFC 5280 makes it unusable).
+    #[error("unknown critical extension {oid} in '{subject}'")]
+    UnknownCriticalExtension { oid: String, subject: String },
+    /// The CRL names another issuer than the one it is checked against.
+    #[error("CRL issuer '{crl_issuer}' is not '{issuer}'")]
+    CrlWrongIssuer { crl_issuer: String, issuer: String },
+    /// The CRL's thisUpdate lies after the evaluation time.
+    #[error("CRL thisUpdate {this_update} is after the evaluation time {at}")]
+    FutureCrl { this_update: Timestamp, at: Timestamp },
+    /// The CRL's nextUpdate is not after the evaluation time.
+    #[error("CRL is stale: nextUpdate {next_update} is not after the evaluation time {at}")]
+    StaleCrl { next_update: Timestamp, at: Timestamp },
+    /// The certificate's serial is on its issuer's CRL.
+    #[error("'{subject}' serial {serial} is revoked by the {by}")]
+    Revoked { subject: String, serial: String, by: &'static str },
+    /// The CRL has no nextUpdate, so its freshness cannot be judged.
+    #[error("CRL has no nextUpdate")]
+    CrlWithoutNextUpdate,
+}
+
+impl X509Error {
+    /// The CRL is genuine but not fresh at the evaluation time (stale, from the future, or
+    /// undated): a collateral problem, fixed by fetching a current CRL, not an evidence one.
+    pub fn is_crl_freshness(&self) -> bool {
+        matches!(self, X509Error::FutureCrl { .. } | X509Error::StaleCrl { .. } | X509Error::CrlWithoutNextUpdate)
+    }
+
+    /// The exit-code category, by variant: a genuine CRL that is not fresh is collateral (exit 3);
+    /// everything else wrong with a certificate or CRL is evidence (exit 2).
+    pub fn category(&self) -> Category {
+        if self.is_crl_freshness() { Category::Collateral } else { Category::Evidence }
+    }
+
+    /// This failure as an error of `check`, in its category; `context` (if any) precedes the reason.
+    pub fn into_error(self, check: Check, context: &str) -> Error {
+        let detail = if context.is_empty() { self.to_string() } else { format!("{context}: {self}") };
+        Error::new(self.category(), check, detail)
+    }
+}
+
+/// For callers that carry the reason as text (a detail of a check).
+impl From<X509Error> for String {
+    fn from(e: X509Error) -> String {
+        e.to_string()
+    }
+}
 
 /// Largest certificate or CRL file cloud-ra reads (bounded input).
 pub const MAX_OBJECT_SIZE: usize = 1 << 20;
@@ -55,7 +130,11 @@ fn range_of(outer: &[u8], inner: &[u8]) -> Option<std::ops::Range<usize>> {
     (end <= outer.len()).then_some(start..end)
 }
 
-fn sig_alg(alg: &AlgorithmIdentifier<'_>) -> Result<SigAlg, String> {
+fn sig_alg(alg: &AlgorithmIdentifier<'_>) -> Result<SigAlg, X509Error> {
+    sig_alg_text(alg).map_err(X509Error::UnsupportedAlgorithm)
+}
+
+fn sig_alg_text(alg: &AlgorithmIdentifier<'_>) -> Result<SigAlg, String> {
     let oid = alg.algorithm.to_id_string();
     match oid.as_str() {
         "1.2.840.113549.1.1.11" => Ok(SigAlg::RsaPkcs1Sha256),
@@ -104,7 +183,11 @@ fn first_cn(name: &X509Name<'_>) -> String {
 
 impl Certificate {
     /// Parses one DER certificate; trailing bytes are refused.
-    pub fn from_der(der: &[u8]) -> Result<Self, String> {
+    pub fn from_der(der: &[u8]) -> Result<Self, X509Error> {
+        Self::parse(der).map_err(X509Error::Malformed)
+    }
+
+    fn parse(der: &[u8]) -> Result<Self, String> {
         if der.len() > MAX_OBJECT_SIZE {
             return Err(format!("certificate of {} bytes is larger than {MAX_OBJECT_SIZE}", der.len()));
         }
@@ -170,49 +253,58 @@ impl Certificate {
 
     /// Checks that `issuer` issued this certificate: names chain, issuer is a CA allowed to sign
     /// certificates, and the signature verifies over the received TBS bytes.
-    pub fn verify_issued_by(&self, issuer: &Certificate) -> Result<(), String> {
+    pub fn verify_issued_by(&self, issuer: &Certificate) -> Result<(), X509Error> {
         if self.issuer_raw != issuer.subject_raw {
-            return Err(format!("issuer '{}' is not the subject of '{}'", self.issuer, issuer.subject));
+            return Err(X509Error::WrongIssuer { issuer: self.issuer.clone(), subject: issuer.subject.clone() });
         }
         if !issuer.is_ca {
-            return Err(format!("'{}' is not a CA (basicConstraints)", issuer.subject));
+            return Err(X509Error::NotAnIssuer {
+                subject: issuer.subject.clone(),
+                why: "is not a CA (basicConstraints)",
+            });
         }
         if let Some(ku) = issuer.key_usage
             && ku & (1 << 5) == 0
         {
-            return Err(format!("'{}' keyUsage lacks keyCertSign", issuer.subject));
+            return Err(X509Error::NotAnIssuer { subject: issuer.subject.clone(), why: "keyUsage lacks keyCertSign" });
         }
-        let alg = self.sig_alg.ok_or_else(|| format!("signature algorithm {} is not supported", self.sig_alg_oid))?;
-        let key =
-            issuer.public_key.as_ref().ok_or_else(|| format!("public key of '{}' is not supported", issuer.subject))?;
-        key.verify(alg, self.tbs(), &self.signature)
-            .map_err(|e| format!("signature of '{}' by '{}': {e}", self.subject, issuer.subject))
+        let alg = self.sig_alg.ok_or_else(|| {
+            X509Error::UnsupportedAlgorithm(format!("signature algorithm {} is not supported", self.sig_alg_oid))
+        })?;
+        let key = issuer.public_key.as_ref().ok_or_else(|| {
+            X509Error::UnsupportedAlgorithm(format!("public key of '{}' is not supported", issuer.subject))
+        })?;
+        key.verify(alg, self.tbs(), &self.signature).map_err(|e| {
+            X509Error::BadSignature(format!("signature of '{}' by '{}': {e}", self.subject, issuer.subject))
+        })
     }
 
     /// notBefore <= at <= notAfter.
-    pub fn check_validity(&self, at: Timestamp) -> Result<(), String> {
+    pub fn check_validity(&self, at: Timestamp) -> Result<(), X509Error> {
         if at.0 < self.not_before {
-            return Err(format!(
-                "'{}' is not valid before {} (evaluation time {at})",
-                self.subject_cn,
-                Timestamp(self.not_before)
-            ));
+            return Err(X509Error::NotYetValid {
+                subject: self.subject_cn.clone(),
+                not_before: Timestamp(self.not_before),
+                at,
+            });
         }
         if at.0 > self.not_after {
-            return Err(format!(
-                "'{}' expired at {} (evaluation time {at})",
-                self.subject_cn,
-                Timestamp(self.not_after)
-            ));
+            return Err(X509Error::Expired {
+                subject: self.subject_cn.clone(),
+                not_after: Timestamp(self.not_after),
+                at,
+            });
         }
         Ok(())
     }
 
     /// Critical extensions cloud-ra does not understand make a certificate unusable (RFC 5280).
-    pub fn check_critical_extensions(&self) -> Result<(), String> {
+    pub fn check_critical_extensions(&self) -> Result<(), X509Error> {
         const KNOWN: &[&str] = &["2.5.29.19", "2.5.29.15", "2.5.29.37", "2.5.29.14", "2.5.29.35"];
         match self.extensions.iter().find(|e| e.critical && !KNOWN.contains(&e.oid.as_str())) {
-            Some(e) => Err(format!("unknown critical extension {} in '{}'", e.oid, self.subject_cn)),
+            Some(e) => {
+                Err(X509Error::UnknownCriticalExtension { oid: e.oid.clone(), subject: self.subject_cn.clone() })
+            }
             None => Ok(()),
         }
     }
@@ -236,7 +328,11 @@ pub struct Crl {
 }
 
 impl Crl {
-    pub fn from_der(der: &[u8]) -> Result<Self, String> {
+    pub fn from_der(der: &[u8]) -> Result<Self, X509Error> {
+        Self::parse(der).map_err(X509Error::Malformed)
+    }
+
+    fn parse(der: &[u8]) -> Result<Self, String> {
         if der.len() > MAX_OBJECT_SIZE {
             return Err(format!("CRL of {} bytes is larger than {MAX_OBJECT_SIZE}", der.len()));
         }
@@ -253,7 +349,7 @@ impl Crl {
             next_update: crl.next_update().map(|t| t.timestamp()),
             revoked: crl.iter_revoked_certificates().map(|r| strip_serial(r.raw_serial())).collect(),
             tbs,
-            sig_alg: sig_alg(&crl.signature_algorithm).ok(),
+            sig_alg: sig_alg_text(&crl.signature_algorithm).ok(),
             sig_alg_oid: crl.signature_algorithm.algorithm.to_id_string(),
             signature: crl.signature_value.data.to_vec(),
             der: der.to_vec(),
@@ -266,29 +362,29 @@ impl Crl {
 
     /// Issued and signed by `issuer`, and fresh: thisUpdate <= at < nextUpdate (a CRL without
     /// nextUpdate is refused).
-    pub fn check(&self, issuer: &Certificate, at: Timestamp) -> Result<(), String> {
+    pub fn check(&self, issuer: &Certificate, at: Timestamp) -> Result<(), X509Error> {
         if self.issuer_raw != issuer.subject_raw {
-            return Err(format!("CRL issuer '{}' is not '{}'", self.issuer, issuer.subject));
+            return Err(X509Error::CrlWrongIssuer { crl_issuer: self.issuer.clone(), issuer: issuer.subject.clone() });
         }
         if let Some(ku) = issuer.key_usage
             && ku & (1 << 6) == 0
         {
-            return Err(format!("'{}' keyUsage lacks cRLSign", issuer.subject));
+            return Err(X509Error::NotAnIssuer { subject: issuer.subject.clone(), why: "keyUsage lacks cRLSign" });
         }
-        let alg =
-            self.sig_alg.ok_or_else(|| format!("CRL signature algorithm {} is not supported", self.sig_alg_oid))?;
-        let key =
-            issuer.public_key.as_ref().ok_or_else(|| format!("public key of '{}' is not supported", issuer.subject))?;
+        let alg = self.sig_alg.ok_or_else(|| {
+            X509Error::UnsupportedAlgorithm(format!("CRL signature algorithm {} is not supported", self.sig_alg_oid))
+        })?;
+        let key = issuer.public_key.as_ref().ok_or_else(|| {
+            X509Error::UnsupportedAlgorithm(format!("public key of '{}' is not supported", issuer.subject))
+        })?;
         key.verify(alg, self.tbs(), &self.signature)
-            .map_err(|e| format!("CRL signature by '{}': {e}", issuer.subject_cn))?;
+            .map_err(|e| X509Error::BadSignature(format!("CRL signature by '{}': {e}", issuer.subject_cn)))?;
         if at.0 < self.this_update {
-            return Err(format!("CRL thisUpdate {} is after the evaluation time {at}", Timestamp(self.this_update)));
+            return Err(X509Error::FutureCrl { this_update: Timestamp(self.this_update), at });
         }
         match self.next_update {
-            None => Err("CRL has no nextUpdate".into()),
-            Some(n) if at.0 >= n => {
-                Err(format!("CRL is stale: nextUpdate {} is not after the evaluation time {at}", Timestamp(n)))
-            }
+            None => Err(X509Error::CrlWithoutNextUpdate),
+            Some(n) if at.0 >= n => Err(X509Error::StaleCrl { next_update: Timestamp(n), at }),
             Some(_) => Ok(()),
         }
     }
@@ -365,7 +461,7 @@ fn der_object(der: &[u8]) -> Result<PkiObject, String> {
         Ok(c) => Ok(PkiObject::Certificate(Box::new(c))),
         Err(cert_err) => match Crl::from_der(der) {
             Ok(c) => Ok(PkiObject::Crl(Box::new(c))),
-            Err(_) => Err(cert_err),
+            Err(_) => Err(cert_err.into()),
         },
     }
 }
@@ -392,4 +488,32 @@ pub fn spki_der_of(bytes: &[u8]) -> Result<Vec<u8>, String> {
         .find(|(l, _)| l == "PUBLIC KEY")
         .map(|(_, d)| d)
         .ok_or_else(|| "no PEM 'PUBLIC KEY' block".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::X509Error;
+    use crate::{Check, Timestamp};
+
+    #[test]
+    fn exit_codes_by_variant_not_by_text() {
+        let at = Timestamp(1_700_000_000);
+        let later = Timestamp(1_800_000_000);
+        for e in [
+            X509Error::StaleCrl { next_update: at, at: later },
+            X509Error::FutureCrl { this_update: later, at },
+            X509Error::CrlWithoutNextUpdate,
+        ] {
+            assert_eq!(e.clone().into_error(Check::SnpCrl, "").exit_code(), 3, "{e}");
+        }
+        let expired = X509Error::Expired { subject: "SEV-VCEK".into(), not_after: at, at: later };
+        let e = expired.into_error(Check::SnpChain, "VCEK");
+        assert_eq!((e.exit_code(), e.check), (2, Check::SnpChain));
+        assert!(e.detail.starts_with("VCEK: 'SEV-VCEK' expired at"), "{}", e.detail);
+        // The words decide nothing: a bad signature whose reason mentions staleness is evidence.
+        let odd = X509Error::BadSignature("stale CRL, thisUpdate and nextUpdate".into());
+        assert_eq!(odd.into_error(Check::SnpCrl, "").exit_code(), 2);
+        let revoked = X509Error::Revoked { subject: "x".into(), serial: "01".into(), by: "ARK's CRL" };
+        assert_eq!(revoked.into_error(Check::SnpCrl, "").exit_code(), 2);
+    }
 }

@@ -328,8 +328,10 @@ fn gce_cos_85_replays_against_verified_quotes_in_three_banks() {
 }
 
 fn gcp_bundle(extra: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut b =
-        cloud_ra_verify::bundle::Bundle::new_dcap("tdx", &testdata::read("ccel/gcp-cos113/cos-113-tdx-quote.dat"));
+    let mut b = cloud_ra_verify::bundle::Bundle::new_dcap(
+        cloud_ra_verify::Platform::Tdx,
+        &testdata::read("ccel/gcp-cos113/cos-113-tdx-quote.dat"),
+    );
     for (k, v) in extra {
         b.evidence.insert(k.to_string(), cloud_ra_verify::bundle::B64(v.clone()));
     }

@@ -1387,7 +1387,7 @@ fn cert_table_garbage_entry_refused() {
 fn garbage_collateral_file_refused() {
     let mut c = Collateral::default();
     let e = c.add_file("junk.der", b"\x30\x03junk").expect_err("junk");
-    assert_eq!((e.check, e.category), ("collateral", Category::Collateral));
+    assert_eq!((e.check.as_str(), e.category), ("collateral", Category::Collateral));
     assert!(e.detail.contains("junk.der"));
 }
 
@@ -1463,7 +1463,7 @@ fn chain_cache_window_follows_certificate_expiry() {
     assert!(std::sync::Arc::ptr_eq(&v.chain, &again.chain));
     let late = SnpOptions { at: Timestamp(AT + DAY + 1), ..opts };
     let e = verify(&ev, &c, &late, Some(&cache)).err().expect("expired VCEK refused");
-    assert_eq!((e.check, e.category), ("snp.chain", Category::Evidence));
+    assert_eq!((e.check.as_str(), e.category), ("snp.chain", Category::Evidence));
     assert!(e.detail.contains("'SEV-VCEK' expired at"), "{}", e.detail);
     // The extended-report form with the same chain hits the same cache entry.
     let table = parse_cert_table(&case.table()).expect("table");

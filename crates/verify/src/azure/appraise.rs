@@ -4,6 +4,7 @@
 //! values, `vm-configuration`. Returns (failures, warnings, nonce bound).
 
 use super::verify::{Freshness, Hardware, VerifiedAzure};
+use crate::Check;
 use crate::error::{Error, Result};
 use crate::eventlog::AlgId;
 use crate::policy::{ConfigValue, Policy, pad64, parse_hex};
@@ -24,7 +25,7 @@ pub struct Appraisal {
     pub nonce_bound: bool,
 }
 
-fn fail(v: &mut Vec<Error>, check: &'static str, d: impl Into<String>) {
+fn fail(v: &mut Vec<Error>, check: Check, d: impl Into<String>) {
     v.push(Error::appraisal(check, d));
 }
 
@@ -33,7 +34,7 @@ pub fn policy_bank(policy: &Policy) -> Result<AlgId> {
     match &policy.azure.pcr_bank {
         None => Ok(AlgId::SHA256),
         Some(s) => AlgId::from_name(s).ok_or_else(|| {
-            Error::usage("policy", format!("azure.pcr_bank '{s}' is not sha1, sha256, sha384 or sha512"))
+            Error::usage(Check::Policy, format!("azure.pcr_bank '{s}' is not sha1, sha256, sha384 or sha512"))
         }),
     }
 }
@@ -72,7 +73,7 @@ pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Ap
             if policy.snp.vmpl.is_none() && s.report.vmpl != 0 {
                 fail(
                     &mut f,
-                    "policy.vmpl",
+                    Check::PolicyVmpl,
                     format!(
                         "the SNP report is at VMPL {}; the paravisor's HCL report is requested at VMPL 0",
                         s.report.vmpl
@@ -99,7 +100,7 @@ pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Ap
     let mut nonce_bound = false;
     if let Some(n) = &nonce {
         if n.is_empty() || n.len() > 64 {
-            return Err(Error::usage("nonce", format!("the nonce is {} bytes, 1..64 expected", n.len())));
+            return Err(Error::usage(Check::Nonce, format!("the nonce is {} bytes, 1..64 expected", n.len())));
         }
         let before = failures.len();
         match v.freshness {
@@ -108,7 +109,7 @@ pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Ap
                 if x != *n {
                     fail(
                         &mut failures,
-                        "policy.nonce",
+                        Check::PolicyNonce,
                         format!(
                             "the vTPM quote's extraData {} is not the nonce {} ({} bytes vs {})",
                             hex::encode(&x),
@@ -123,7 +124,7 @@ pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Ap
                 {
                     fail(
                         &mut failures,
-                        "policy.user_data",
+                        Check::PolicyUserData,
                         format!(
                             "the user-data in the HCL runtime claims ({}) does not carry the nonce {}",
                             ud.map(hex::encode).unwrap_or_else(|| "absent".into()),
@@ -136,7 +137,7 @@ pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Ap
                 if !ud.is_some_and(|u| user_data_binds(&u, n, v.user_data_input.as_deref())) {
                     fail(
                         &mut failures,
-                        "policy.nonce",
+                        Check::PolicyNonce,
                         format!(
                             "the HCL user-data {} is neither the nonce {} zero-padded nor SHA-512(nonce ‖ user-data input)",
                             ud.map(hex::encode).unwrap_or_default(),
@@ -147,7 +148,7 @@ pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Ap
             }
             Freshness::None => fail(
                 &mut failures,
-                "policy.freshness",
+                Check::PolicyFreshness,
                 "a nonce was given but the evidence is a boot-time HCL report without a vTPM quote: nothing binds the nonce (replayable)",
             ),
         }
@@ -157,12 +158,12 @@ pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Ap
         if p.require_freshness == Some(true) {
             fail(
                 &mut failures,
-                "policy.freshness",
+                Check::PolicyFreshness,
                 "the policy requires freshness; a boot-time HCL report without a vTPM quote is replayable",
             );
         } else if nonce.is_none() {
             warnings.push(Error::appraisal(
-                "azure.freshness",
+                Check::AzureFreshness,
                 "boot-time HCL report without a vTPM quote: replayable (write 64 bytes to NV 0x01400002 for a fresh report, or add a quote)",
             ));
         }
@@ -172,7 +173,7 @@ pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Ap
         if ud != Some(want) {
             fail(
                 &mut failures,
-                "policy.user_data",
+                Check::PolicyUserData,
                 format!(
                     "HCL user-data {} is not {}",
                     ud.map(hex::encode).unwrap_or_else(|| "absent".into()),
@@ -190,7 +191,7 @@ pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Ap
             .parse()
             .ok()
             .filter(|i| *i < 24)
-            .ok_or_else(|| Error::usage("policy", format!("azure.pcrs: '{k}' is not a PCR index 0..23")))?;
+            .ok_or_else(|| Error::usage(Check::Policy, format!("azure.pcrs: '{k}' is not a PCR index 0..23")))?;
         let mut vs = Vec::new();
         for s in vals.values() {
             vs.push(parse_hex("azure.pcrs", s, 64)?);
@@ -206,7 +207,7 @@ pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Ap
             if !missing.is_empty() {
                 fail(
                     &mut failures,
-                    "policy.pcrs",
+                    Check::PolicyPcrs,
                     format!(
                         "the vTPM quote does not cover {} PCRs {missing:?} (it covers {:?}); required: {required:?}",
                         bank.name(),
@@ -219,18 +220,18 @@ pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Ap
                     Some(val) if vals.iter().any(|r| r == val) => {}
                     Some(val) => fail(
                         &mut failures,
-                        "policy.pcrs",
+                        Check::PolicyPcrs,
                         format!("{} PCR{i} {} is not an accepted value", bank.name(), hex::encode(val)),
                     ),
-                    None => fail(&mut failures, "policy.pcrs", format!("{} PCR{i} is not quoted", bank.name())),
+                    None => fail(&mut failures, Check::PolicyPcrs, format!("{} PCR{i} is not quoted", bank.name())),
                 }
             }
         }
         None => {
             if p.required_pcrs.as_ref().is_some_and(|r| !r.is_empty()) || !refs.is_empty() {
-                fail(&mut failures, "policy.pcrs", "the policy requires PCRs but the evidence has no vTPM quote");
+                fail(&mut failures, Check::PolicyPcrs, "the policy requires PCRs but the evidence has no vTPM quote");
             } else {
-                warnings.push(Error::appraisal("azure.tpm_quote", "no vTPM quote: no PCR is attested"));
+                warnings.push(Error::appraisal(Check::AzureTpmQuote, "no vTPM quote: no PCR is attested"));
             }
         }
     }
@@ -242,12 +243,12 @@ pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Ap
             Some(have) if config_matches(have, want) => {}
             Some(have) => fail(
                 &mut failures,
-                "policy.vm_configuration",
+                Check::PolicyVmConfiguration,
                 format!("vm-configuration \"{k}\" is {have}, the policy requires {want:?}"),
             ),
             None => fail(
                 &mut failures,
-                "policy.vm_configuration",
+                Check::PolicyVmConfiguration,
                 format!("vm-configuration has no \"{k}\"; the policy requires {want:?}"),
             ),
         }

@@ -13,6 +13,7 @@
 //! ....   zero padding up to the NV index size
 //! ```
 
+use crate::Check;
 use crate::error::{Error, Result};
 use crate::tpm::KeyParams;
 use base64::Engine;
@@ -40,10 +41,10 @@ pub enum Tee {
 }
 
 impl Tee {
-    pub fn platform(self) -> &'static str {
+    pub fn platform(self) -> crate::Platform {
         match self {
-            Tee::Snp => "azure-snp-vtpm",
-            Tee::Tdx => "azure-tdx-vtpm",
+            Tee::Snp => crate::Platform::AzureSnpVtpm,
+            Tee::Tdx => crate::Platform::AzureTdxVtpm,
         }
     }
 }
@@ -128,11 +129,11 @@ fn u32le(b: &[u8], off: usize) -> u32 {
 }
 
 fn bad(field: &str, off: usize, why: impl std::fmt::Display) -> Error {
-    Error::evidence("azure.hcl_report", format!("{field} at offset {off:#x}: {why}"))
+    Error::evidence(Check::AzureHclReport, format!("{field} at offset {off:#x}: {why}"))
 }
 
 fn claims_err(why: impl std::fmt::Display) -> Error {
-    Error::evidence("azure.runtime_claims", why.to_string())
+    Error::evidence(Check::AzureRuntimeClaims, why.to_string())
 }
 
 impl Jwk {
@@ -419,17 +420,17 @@ impl AzureEvidence {
     }
 }
 
-fn ev(check: &'static str, d: impl Into<String>) -> Error {
+fn ev(check: Check, d: impl Into<String>) -> Error {
     Error::evidence(check, d)
 }
 
 fn hex_field(what: &str, v: &Value) -> Result<Vec<u8>> {
-    let s = v.as_str().ok_or_else(|| ev("azure.evidence", format!("{what} is not a hex string")))?;
-    hex::decode(s.trim()).map_err(|e| ev("azure.evidence", format!("{what} is not hex: {e}")))
+    let s = v.as_str().ok_or_else(|| ev(Check::AzureEvidence, format!("{what} is not a hex string")))?;
+    hex::decode(s.trim()).map_err(|e| ev(Check::AzureEvidence, format!("{what} is not hex: {e}")))
 }
 
 fn b64_any(what: &str, v: &Value) -> Result<Vec<u8>> {
-    let s = v.as_str().ok_or_else(|| ev("azure.evidence", format!("{what} is not a base64 string")))?;
+    let s = v.as_str().ok_or_else(|| ev(Check::AzureEvidence, format!("{what} is not a base64 string")))?;
     let t: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let t = t.trim_end_matches('=');
     let eng = if t.contains('-') || t.contains('_') {
@@ -437,23 +438,23 @@ fn b64_any(what: &str, v: &Value) -> Result<Vec<u8>> {
     } else {
         &base64::engine::general_purpose::STANDARD_NO_PAD
     };
-    eng.decode(t).map_err(|e| ev("azure.evidence", format!("{what} is not base64: {e}")))
+    eng.decode(t).map_err(|e| ev(Check::AzureEvidence, format!("{what} is not base64: {e}")))
 }
 
 /// Trustee's TPM quote JSON (`tpm-quote-v1.json`, and `tpm_quote` inside its evidence):
 /// `{"signature": hex (bare RSASSA-SHA256), "message": hex TPMS_ATTEST, "pcrs": [hex; 24]}`.
 pub fn trustee_quote(v: &Value) -> Result<QuoteParts> {
-    let obj = v.as_object().ok_or_else(|| ev("azure.evidence", "tpm_quote is not an object"))?;
+    let obj = v.as_object().ok_or_else(|| ev(Check::AzureEvidence, "tpm_quote is not an object"))?;
     for k in obj.keys() {
         if !["signature", "message", "pcrs"].contains(&k.as_str()) {
-            return Err(ev("azure.evidence", format!("tpm_quote has an unknown member \"{k}\"")));
+            return Err(ev(Check::AzureEvidence, format!("tpm_quote has an unknown member \"{k}\"")));
         }
     }
-    let get = |k: &str| obj.get(k).ok_or_else(|| ev("azure.evidence", format!("tpm_quote.{k} is missing")));
+    let get = |k: &str| obj.get(k).ok_or_else(|| ev(Check::AzureEvidence, format!("tpm_quote.{k} is missing")));
     let sig = hex_field("tpm_quote.signature", get("signature")?)?;
     let attest = hex_field("tpm_quote.message", get("message")?)?;
     let mut pcrs = Vec::new();
-    let list = get("pcrs")?.as_array().ok_or_else(|| ev("azure.evidence", "tpm_quote.pcrs is not an array"))?;
+    let list = get("pcrs")?.as_array().ok_or_else(|| ev(Check::AzureEvidence, "tpm_quote.pcrs is not an array"))?;
     for (i, p) in list.iter().enumerate() {
         pcrs.extend(hex_field(&format!("tpm_quote.pcrs[{i}]"), p)?);
     }
@@ -464,7 +465,7 @@ pub fn trustee_quote(v: &Value) -> Result<QuoteParts> {
 /// `message`, then a u64-LE count of 32-byte PCR values.
 pub fn kinvolk_quote(b: &[u8]) -> Result<QuoteParts> {
     let mut pos = 0usize;
-    let bad = |pos: usize, why: &str| ev("azure.evidence", format!("kinvolk quote at offset {pos}: {why}"));
+    let bad = |pos: usize, why: &str| ev(Check::AzureEvidence, format!("kinvolk quote at offset {pos}: {why}"));
     let len = |pos: &mut usize| -> Result<usize> {
         let s = b.get(*pos..*pos + 8).ok_or_else(|| bad(*pos, "truncated length"))?;
         let mut a = [0u8; 8];
@@ -502,19 +503,19 @@ pub fn is_trustee_evidence(v: &Value) -> bool {
 /// Trustee's evidence, versions 1 and 2 (`{"version", "hcl_report": b64url, "tpm_quote": {...},
 /// "vcek": b64url DER}` for SNP; `"td_quote": b64url` instead of `vcek` for TDX).
 pub fn trustee_evidence(v: &Value) -> Result<AzureEvidence> {
-    let obj = v.as_object().ok_or_else(|| ev("azure.evidence", "not a JSON object"))?;
+    let obj = v.as_object().ok_or_else(|| ev(Check::AzureEvidence, "not a JSON object"))?;
     for k in obj.keys() {
         if !["version", "hcl_report", "tpm_quote", "vcek", "td_quote"].contains(&k.as_str()) {
-            return Err(ev("azure.evidence", format!("trustee evidence has an unknown member \"{k}\"")));
+            return Err(ev(Check::AzureEvidence, format!("trustee evidence has an unknown member \"{k}\"")));
         }
     }
     let version = obj.get("version").and_then(|x| x.as_u64()).ok_or_else(|| {
-        ev("azure.evidence", "trustee evidence without a numeric \"version\" (v0 evidence is not supported)")
+        ev(Check::AzureEvidence, "trustee evidence without a numeric \"version\" (v0 evidence is not supported)")
     })?;
     let source = match version {
         1 => Source::TrusteeV1,
         2 => Source::TrusteeV2,
-        n => return Err(ev("azure.evidence", format!("trustee evidence version {n} is not 1 or 2"))),
+        n => return Err(ev(Check::AzureEvidence, format!("trustee evidence version {n} is not 1 or 2"))),
     };
     let hcl = b64_any("hcl_report", obj.get("hcl_report").unwrap_or(&Value::Null))?;
     let quote = trustee_quote(obj.get("tpm_quote").unwrap_or(&Value::Null))?;
@@ -532,7 +533,7 @@ pub fn trustee_evidence(v: &Value) -> Result<AzureEvidence> {
     }
     if e.certs.is_empty() && e.td_quote.is_none() {
         return Err(ev(
-            "azure.evidence",
+            Check::AzureEvidence,
             "trustee evidence has neither \"vcek\" (az-snp-vtpm) nor \"td_quote\" (az-tdx-vtpm)",
         ));
     }
@@ -542,13 +543,13 @@ pub fn trustee_evidence(v: &Value) -> Result<AzureEvidence> {
 /// The certificates of a THIM response: `vcekCert` then `certificateChain` (PEM text).
 pub fn thim_pems(body: &[u8]) -> Result<Vec<u8>> {
     let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::collateral("azure.thim", format!("the THIM response is not JSON: {e}")))?;
+        .map_err(|e| Error::collateral(Check::AzureThim, format!("the THIM response is not JSON: {e}")))?;
     let mut out = Vec::new();
     for k in ["vcekCert", "certificateChain"] {
         let s = v
             .get(k)
             .and_then(|x| x.as_str())
-            .ok_or_else(|| Error::collateral("azure.thim", format!("the THIM response has no string \"{k}\"")))?;
+            .ok_or_else(|| Error::collateral(Check::AzureThim, format!("the THIM response has no string \"{k}\"")))?;
         out.extend_from_slice(s.as_bytes());
         out.push(b'\n');
     }

@@ -7,6 +7,7 @@
 //! Order of the checks: HCL format, hardware report, binding, AK, quote, fresh user-data.
 
 use super::format::{AzureEvidence, HclReport, Source, Tee, thim_pems};
+use crate::Check;
 use crate::collateral::Collateral;
 use crate::dcap::{self, verify::VerifiedDcap};
 use crate::error::{Error, Result};
@@ -61,12 +62,12 @@ pub struct VerifiedAzure {
 }
 
 impl VerifiedAzure {
-    pub fn platform(&self) -> &'static str {
+    pub fn platform(&self) -> crate::Platform {
         self.hcl.tee.platform()
     }
 }
 
-fn ev(check: &'static str, d: impl Into<String>) -> Error {
+fn ev(check: Check, d: impl Into<String>) -> Error {
     Error::evidence(check, d)
 }
 
@@ -79,7 +80,7 @@ fn with_carried(ev_: &AzureEvidence, collateral: &Collateral) -> Result<Option<C
     let mut c = collateral.clone();
     for (i, cert) in ev_.certs.iter().enumerate() {
         c.add_file(&format!("evidence certificate {i}"), cert)
-            .map_err(|e| ev("azure.certs", format!("certificate {i} carried by the evidence: {}", e.detail)))?;
+            .map_err(|e| ev(Check::AzureCerts, format!("certificate {i} carried by the evidence: {}", e.detail)))?;
     }
     if let Some(t) = &ev_.thim {
         c.add_file("THIM response", &thim_pems(t)?)?;
@@ -102,7 +103,7 @@ pub fn verify(
         && t != hcl.tee
     {
         return Err(ev(
-            "azure.platform",
+            Check::AzurePlatform,
             format!(
                 "the evidence says {} but the HCL report's request.report_type is {} ({})",
                 t.platform(),
@@ -131,7 +132,7 @@ pub fn verify(
         Tee::Tdx => {
             let q = e.td_quote.as_deref().ok_or_else(|| {
                 ev(
-                    "azure.td_quote",
+                    Check::AzureTdQuote,
                     "a TDX HCL report needs the TD quote (IMDS /acc/tdquote over its TDREPORT): a TDREPORT is MAC'd for the local CPU, not signed",
                 )
             })?;
@@ -139,12 +140,12 @@ pub fn verify(
                 dcap::DcapOptions { at: opts.at, require_crl: opts.require_crl, trust_simulated: opts.trust_simulated };
             let v = dcap::verify::verify(q, collateral, &dopts, dcap_cache)?;
             let Some(td) = v.quote.body.td() else {
-                return Err(ev("azure.td_quote", "the TD quote is an SGX quote, not a TDX quote"));
+                return Err(ev(Check::AzureTdQuote, "the TD quote is an SGX quote, not a TDX quote"));
             };
             let tdreport_rd = hcl.report_data();
             if td.report_data != tdreport_rd {
                 return Err(ev(
-                    "azure.td_quote",
+                    Check::AzureTdQuote,
                     format!(
                         "the TD quote's REPORTDATA {} is not the TDREPORT's REPORTDATA {} (HCL offset {:#x}): the quote is not of this HCL report",
                         hex::encode(td.report_data),
@@ -162,7 +163,7 @@ pub fn verify(
     let want = hcl.expected_report_data();
     if have != want {
         return Err(ev(
-            "azure.binding",
+            Check::AzureBinding,
             format!(
                 "{} REPORT_DATA {} is not {:?}(runtime claims, {} bytes at offset {:#x}) zero-padded = {}",
                 match hcl.tee {
@@ -180,13 +181,13 @@ pub fn verify(
 
     // 4. AK: HCLAkPub, and the TPM's AK public if given.
     let mut ak = AkPublic::from_params(hcl.claims.ak_pub.params.clone())
-        .map_err(|e| ev("azure.ak", format!("HCLAkPub in the runtime claims: {e}")))?;
+        .map_err(|e| ev(Check::AzureAk, format!("HCLAkPub in the runtime claims: {e}")))?;
     let mut ak_public_checked = false;
     if let Some(tp) = &e.ak_public {
         let tpm_ak = AkPublic::parse(tp)?;
         if !tpm_ak.params.same_key(&ak.params) {
             return Err(ev(
-                "azure.ak",
+                Check::AzureAk,
                 format!(
                     "the TPM's AK public (sha256 {}) is not HCLAkPub of the runtime claims (sha256 {})",
                     tpm_ak.params.fingerprint(),
@@ -210,7 +211,7 @@ pub fn verify(
                 && v.attest.extra_data != *n
             {
                 return Err(ev(
-                    "tpm.nonce",
+                    Check::TpmNonce,
                     format!(
                         "the quote's extraData {} is not the nonce {} the evidence says it used",
                         hex::encode(&v.attest.extra_data),
@@ -229,7 +230,7 @@ pub fn verify(
             Some(u) if u == w => {}
             Some(u) => {
                 return Err(ev(
-                    "azure.user_data",
+                    Check::AzureUserData,
                     format!(
                         "the runtime claims' user-data {} is not the {} written to NV 0x01400002: the HCL report is not the fresh one",
                         hex::encode(u),
@@ -239,7 +240,7 @@ pub fn verify(
             }
             None => {
                 return Err(ev(
-                    "azure.user_data",
+                    Check::AzureUserData,
                     "a fresh report was requested but the runtime claims have no user-data",
                 ));
             }

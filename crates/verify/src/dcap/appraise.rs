@@ -7,6 +7,7 @@
 use super::claims::is_debug;
 use super::format::{Body, td_attr};
 use super::verify::{TcbStatus, VerifiedDcap};
+use crate::Check;
 use crate::error::{Error, Result};
 use crate::policy::{OneOrMany, Policy, pad64, parse_hex};
 use crate::time::Timestamp;
@@ -30,7 +31,7 @@ fn reference(fail: &mut Vec<Error>, field: &'static str, actual: &[u8], accepted
         }
     }
     fail.push(Error::appraisal(
-        "policy.reference_value",
+        Check::PolicyReferenceValue,
         format!(
             "{} {} is not among the accepted values ({})",
             field.to_uppercase(),
@@ -61,7 +62,7 @@ pub fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Result<(Ve
             list.iter()
                 .map(|s| {
                     TcbStatus::parse(s).ok_or_else(|| {
-                        Error::usage("policy", format!("accepted_tcb_statuses: '{s}' is not an Intel TCB status"))
+                        Error::usage(Check::Policy, format!("accepted_tcb_statuses: '{s}' is not an Intel TCB status"))
                     })
                 })
                 .collect::<Result<_>>()?,
@@ -87,7 +88,7 @@ pub fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Result<(Ve
     };
     if !ok {
         fail.push(Error::appraisal(
-            "policy.tcb_status",
+            Check::PolicyTcbStatus,
             format!(
                 "{} is not accepted (accepted: {})",
                 detail(),
@@ -98,16 +99,16 @@ pub fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Result<(Ve
             ),
         ));
     } else if status != TcbStatus::UpToDate {
-        warn.push(Error::appraisal("policy.tcb_status", format!("{} is accepted by policy", detail())));
+        warn.push(Error::appraisal(Check::PolicyTcbStatus, format!("{} is accepted by policy", detail())));
     }
     if let Some(min) = min_date {
         let want = Timestamp::parse_rfc3339(min)
-            .map_err(|_| Error::usage("policy", format!("minimum_tcb_date '{min}' is not an RFC 3339 time")))?;
+            .map_err(|_| Error::usage(Check::Policy, format!("minimum_tcb_date '{min}' is not an RFC 3339 time")))?;
         let have = v.tcb_date.as_deref().and_then(|d| Timestamp::parse_rfc3339(d).ok());
         match have {
             Some(h) if h >= want => {}
             _ => fail.push(Error::appraisal(
-                "policy.tcb_date",
+                Check::PolicyTcbDate,
                 format!("tcbDate {} is older than the minimum {min}", v.tcb_date.as_deref().unwrap_or("(no level)")),
             )),
         }
@@ -117,7 +118,7 @@ pub fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Result<(Ve
     let debug_ok = ov.allow_debug || policy.allow_debug.unwrap_or(false);
     if is_debug(q) && !debug_ok {
         fail.push(Error::appraisal(
-            "policy.debug",
+            Check::PolicyDebug,
             if tdx {
                 "TDATTRIBUTES.DEBUG is set: the host VMM can read and change the TD (use --allow-debug to accept)"
             } else {
@@ -135,11 +136,11 @@ pub fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Result<(Ve
     };
     if let Some(n) = nonce {
         if n.is_empty() || n.len() > 64 {
-            return Err(Error::usage("nonce", format!("nonce is {} bytes, 1..64 expected", n.len())));
+            return Err(Error::usage(Check::Nonce, format!("nonce is {} bytes, 1..64 expected", n.len())));
         }
         if &pad64(&n) != rd {
             fail.push(Error::appraisal(
-                "policy.nonce",
+                Check::PolicyNonce,
                 format!(
                     "REPORTDATA {} does not carry the nonce {} (zero-padded to 64 bytes)",
                     hex::encode(rd),
@@ -152,7 +153,7 @@ pub fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Result<(Ve
         let want = pad64(&parse_hex("report_data", h, 64)?);
         if &want != rd {
             fail.push(Error::appraisal(
-                "policy.report_data",
+                Check::PolicyReportData,
                 format!("REPORTDATA {} is not {}", hex::encode(rd), hex::encode(want)),
             ));
         }
@@ -172,7 +173,7 @@ pub fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Result<(Ve
             reference(&mut fail, "mrownerconfig", &t.mr_owner_config, &p.mrownerconfig)?;
             reference(&mut fail, "mrseam", &t.mr_seam, &p.mrseam)?;
             if p.require_sept_ve_disable == Some(true) && t.td_attributes_u64() & td_attr::SEPT_VE_DISABLE == 0 {
-                fail.push(Error::appraisal("policy.td_attributes", "TDATTRIBUTES.SEPT_VE_DISABLE is not set"));
+                fail.push(Error::appraisal(Check::PolicyTdAttributes, "TDATTRIBUTES.SEPT_VE_DISABLE is not set"));
             }
         }
         Body::Sgx(e) => {
@@ -183,7 +184,7 @@ pub fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Result<(Ve
                 && id != e.isv_prod_id
             {
                 fail.push(Error::appraisal(
-                    "policy.reference_value",
+                    Check::PolicyReferenceValue,
                     format!("ISVPRODID {} is not {id}", e.isv_prod_id),
                 ));
             }
@@ -191,7 +192,7 @@ pub fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Result<(Ve
                 && e.isv_svn < min
             {
                 fail.push(Error::appraisal(
-                    "policy.isv_svn",
+                    Check::PolicyIsvSvn,
                     format!("ISVSVN {} is below the minimum {min}", e.isv_svn),
                 ));
             }

@@ -69,7 +69,7 @@ fn cert_data_fields(c: &CertificationData) -> Value {
                         "not_before": Timestamp(c.not_before).to_rfc3339(), "not_after": Timestamp(c.not_after).to_rfc3339(),
                         "sha256": c.fingerprint_hex(),
                     }),
-                    Err(e) => json!({"error": e}),
+                    Err(e) => json!({"error": e.to_string()}),
                 })
                 .collect();
             json!({ "certificates": certs })

@@ -5,6 +5,7 @@
 //! verified over exactly those bytes, never over a re-serialisation. Duplicated keys and trailing
 //! data are refused.
 
+use crate::Check;
 use crate::crypto::sha256;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use std::ops::Range;
 use std::sync::Arc;
 
-const CHECK: &str = "dcap.collateral";
+const CHECK: Check = Check::DcapCollateral;
 /// Largest collateral JSON accepted.
 pub const MAX_JSON_SIZE: usize = 1 << 20;
 const MAX_DEPTH: usize = 64;

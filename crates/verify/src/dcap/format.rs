@@ -8,6 +8,7 @@
 //! declared signature-data length are not part of the quote: they are counted in
 //! [`Quote::trailing`] and reported as a warning by the verifier.
 
+use crate::Check;
 use crate::error::{Error, Result};
 use crate::x509::pem_blocks;
 
@@ -27,7 +28,7 @@ pub const INTEL_QE_VENDOR_ID: [u8; 16] =
 /// Largest quote accepted (real quotes are about 5 KiB; certification data is PEM).
 pub const MAX_QUOTE_SIZE: usize = 1 << 20;
 
-const CHECK: &str = "dcap.quote";
+const CHECK: Check = Check::DcapQuote;
 
 fn err(detail: impl Into<String>) -> Error {
     Error::evidence(CHECK, detail)

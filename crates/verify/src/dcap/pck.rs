@@ -2,6 +2,7 @@
 //! components, PCESVN, CPUSVN), PCE-ID, FMSPC, SGX type. A bounded DER reader: no panics on
 //! malformed input, every failure names the field.
 
+use crate::Check;
 use crate::error::{Error, Result};
 use crate::x509::Certificate;
 
@@ -9,7 +10,7 @@ pub const SGX_EXTENSION_OID: &str = "1.2.840.113741.1.13.1";
 /// DER body of the OID 1.2.840.113741.1.13.1.
 const SGX_OID: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF8, 0x4D, 0x01, 0x0D, 0x01];
 
-const CHECK: &str = "dcap.pck_extensions";
+const CHECK: Check = Check::DcapPckExtensions;
 
 fn err(detail: impl Into<String>) -> Error {
     Error::evidence(CHECK, detail)

@@ -22,12 +22,13 @@ use super::collateral::{DcapItem, EnclaveIdentity, IsvTcbLevel, TcbInfo, TcbLeve
 use super::format::{Body, CertData, Quote};
 use super::pck::PckExtensions;
 use super::roots;
+use crate::Check;
 use crate::cache::VerifiedCache;
 use crate::collateral::Collateral;
 use crate::crypto::{KeyKind, PublicKey, SigAlg, sha256};
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
-use crate::x509::{Certificate, Crl};
+use crate::x509::{Certificate, Crl, X509Error};
 use aws_lc_rs::signature::ParsedPublicKey;
 use serde::Serialize;
 
@@ -109,7 +110,7 @@ const MODULE_STATUSES: &[TcbStatus] = &[TcbStatus::UpToDate, TcbStatus::OutOfDat
 fn status_of(s: &str, valid: &[TcbStatus], what: &str) -> Result<TcbStatus> {
     valid.iter().copied().find(|v| v.name() == s).ok_or_else(|| {
         Error::collateral(
-            "dcap.tcb_level",
+            Check::DcapTcbLevel,
             format!("{what} has the unrecognised TCB status \"{s}\" (QVL: TCB_UNRECOGNIZED_STATUS)"),
         )
     })
@@ -225,21 +226,16 @@ impl VerifiedDcap {
     }
 }
 
-fn ev(check: &'static str, d: impl Into<String>) -> Error {
+fn ev(check: Check, d: impl Into<String>) -> Error {
     Error::evidence(check, d)
 }
-fn co(check: &'static str, d: impl Into<String>) -> Error {
+fn co(check: Check, d: impl Into<String>) -> Error {
     Error::collateral(check, d)
 }
 
 /// Fresh CRLs of one issuer (thisUpdate <= at < nextUpdate), signature-checked; `None` when none
 /// was supplied. Stale or future CRLs are ignored when a fresh one is present, refused otherwise.
-fn crls_for<'a>(
-    check: &'static str,
-    crls: &[&'a Crl],
-    issuer: &Certificate,
-    at: Timestamp,
-) -> Result<Option<Vec<&'a Crl>>> {
+fn crls_for<'a>(check: Check, crls: &[&'a Crl], issuer: &Certificate, at: Timestamp) -> Result<Option<Vec<&'a Crl>>> {
     let mine: Vec<&Crl> = crls.iter().copied().filter(|c| c.issuer_raw == issuer.subject_raw).collect();
     if mine.is_empty() {
         return Ok(None);
@@ -249,7 +245,7 @@ fn crls_for<'a>(
     for c in &mine {
         match c.check(issuer, at) {
             Ok(()) => fresh.push(*c),
-            Err(e) if e.contains("stale") || e.contains("thisUpdate") || e.contains("nextUpdate") => why.push(e),
+            Err(e) if e.is_crl_freshness() => why.push(e.to_string()),
             Err(e) => return Err(ev(check, format!("CRL of '{}': {e}", issuer.subject_cn))),
         }
     }
@@ -268,7 +264,7 @@ fn pinned(root: &Certificate, trust_simulated: bool) -> Result<bool> {
         return Ok(true);
     }
     Err(ev(
-        "dcap.pck_chain",
+        Check::DcapPckChain,
         format!(
             "root '{}' ({fp}) is not the pinned Intel SGX Root CA ({}){}",
             root.subject_cn,
@@ -320,7 +316,7 @@ impl Dated for EnclaveIdentity {
 
 /// The candidate valid at `at` with the highest TCB evaluation number; when none is valid, an
 /// error naming the one that expired last (or is not valid yet).
-fn freshest<T: Dated>(candidates: &[&Arc<T>], at: Timestamp, check: &'static str, what: &str) -> Result<Arc<T>> {
+fn freshest<T: Dated>(candidates: &[&Arc<T>], at: Timestamp, check: Check, what: &str) -> Result<Arc<T>> {
     let fresh = candidates.iter().filter(|t| {
         let (issued, next) = t.window();
         issued <= at && at < next
@@ -349,7 +345,7 @@ fn select_docs(items: &[&DcapItem], fmspc: &[u8; 6], pce_id: &[u8; 2], tdx: bool
         .collect();
     if infos.is_empty() {
         return Err(co(
-            "dcap.tcb_info",
+            Check::DcapTcbInfo,
             format!(
                 "no TCB info supplied: fetch Intel PCS /{}/certification/v4/tcb?fmspc={fmspc_hex}",
                 if tdx { "tdx" } else { "sgx" }
@@ -360,14 +356,14 @@ fn select_docs(items: &[&DcapItem], fmspc: &[u8; 6], pce_id: &[u8; 2], tdx: bool
     if same_fmspc.is_empty() {
         let have: Vec<String> = infos.iter().map(|t| hex::encode_upper(t.fmspc)).collect();
         return Err(co(
-            "dcap.tcb_info",
+            Check::DcapTcbInfo,
             format!("TCB info is for FMSPC {} but the PCK certificate says FMSPC {fmspc_hex}", have.join(", ")),
         ));
     }
     let same_id: Vec<&Arc<TcbInfo>> = same_fmspc.iter().copied().filter(|t| t.id() == want_tcb).collect();
     if same_id.is_empty() {
         return Err(co(
-            "dcap.tcb_info",
+            Check::DcapTcbInfo,
             format!(
                 "TCB info id is \"{}\" but a {} quote needs \"{want_tcb}\" (QVL 4.1.2.4.9: TCB_INFO_MISMATCH)",
                 same_fmspc[0].id(),
@@ -375,16 +371,16 @@ fn select_docs(items: &[&DcapItem], fmspc: &[u8; 6], pce_id: &[u8; 2], tdx: bool
             ),
         ));
     }
-    let tcb_info = freshest(&same_id, at, "dcap.tcb_info", "TCB info")?;
+    let tcb_info = freshest(&same_id, at, Check::DcapTcbInfo, "TCB info")?;
     if tcb_info.json.version < 3 {
         return Err(co(
-            "dcap.tcb_info",
+            Check::DcapTcbInfo,
             format!("TCB info version {} is not supported (Intel PCS API v4 serves version 3)", tcb_info.json.version),
         ));
     }
     if &tcb_info.pce_id != pce_id {
         return Err(co(
-            "dcap.tcb_info",
+            Check::DcapTcbInfo,
             format!(
                 "TCB info pceId {} is not the PCK certificate's PCE-ID {} (QVL 4.1.2.4.10)",
                 hex::encode_upper(tcb_info.pce_id),
@@ -402,7 +398,7 @@ fn select_docs(items: &[&DcapItem], fmspc: &[u8; 6], pce_id: &[u8; 2], tdx: bool
         .collect();
     if ids.is_empty() {
         return Err(co(
-            "dcap.qe_identity",
+            Check::DcapQeIdentity,
             format!(
                 "no QE identity supplied: fetch Intel PCS /{}/certification/v4/qe/identity",
                 if tdx { "tdx" } else { "sgx" }
@@ -412,7 +408,7 @@ fn select_docs(items: &[&DcapItem], fmspc: &[u8; 6], pce_id: &[u8; 2], tdx: bool
     let right: Vec<&Arc<EnclaveIdentity>> = ids.iter().copied().filter(|e| e.json.id == want_qe).collect();
     if right.is_empty() {
         return Err(co(
-            "dcap.qe_identity",
+            Check::DcapQeIdentity,
             format!(
                 "enclave identity id is \"{}\" but a {} quote needs \"{want_qe}\" (QVL 4.1.2.4.14: QE_IDENTITY_MISMATCH)",
                 ids[0].json.id,
@@ -420,10 +416,10 @@ fn select_docs(items: &[&DcapItem], fmspc: &[u8; 6], pce_id: &[u8; 2], tdx: bool
             ),
         ));
     }
-    let qe_identity = freshest(&right, at, "dcap.qe_identity", "QE identity")?;
+    let qe_identity = freshest(&right, at, Check::DcapQeIdentity, "QE identity")?;
     if qe_identity.json.version < 2 {
         return Err(co(
-            "dcap.qe_identity",
+            Check::DcapQeIdentity,
             format!("enclave identity version {} is not supported (QVL requires version 2)", qe_identity.json.version),
         ));
     }
@@ -443,7 +439,7 @@ pub fn verify(
     let mut warnings = Vec::new();
     if quote.trailing > 0 {
         warnings.push(ev(
-            "dcap.quote",
+            Check::DcapQuote,
             format!(
                 "{} bytes after the declared signature data (offset {:#x}) were ignored{}",
                 quote.trailing,
@@ -464,7 +460,7 @@ pub fn verify(
     // 8. QE report signature by the PCK key (4.1.2.4.12).
     coll.pck_key.verify_sig(&quote.qe_report.raw, &quote.qe_report_signature).map_err(|_| {
         ev(
-            "dcap.qe_report",
+            Check::DcapQeReport,
             format!(
                 "QE report signature does not verify with the PCK key of '{}' (serial {})",
                 coll.pck.subject_cn,
@@ -479,7 +475,7 @@ pub fn verify(
     let h = sha256(&ak_auth);
     if quote.qe_report.report_data[..32] != h {
         return Err(ev(
-            "dcap.qe_report_data",
+            Check::DcapQeReportData,
             format!(
                 "qeReport.reportData[0..32] {} is not SHA-256(attestation key || QE auth data) {}",
                 hex::encode(&quote.qe_report.report_data[..32]),
@@ -496,7 +492,7 @@ pub fn verify(
     let ak = PublicKey { kind: KeyKind::EcP256, bytes: point };
     ak.verify(SigAlg::EcdsaP256Sha256Fixed, quote.signed_bytes(), &quote.quote_signature).map_err(|e| {
         ev(
-            "dcap.quote_signature",
+            Check::DcapQuoteSignature,
             format!(
                 "quote signature over bytes 0x0..{:#x} (header{} + body) does not verify with the attestation key: {e}",
                 quote.signed_len,
@@ -551,7 +547,7 @@ fn quote_chain(quote: &Quote, cache: Option<&CollateralCache>) -> Result<Arc<Vec
     for (i, d) in ders.iter().enumerate() {
         certs.push(
             Certificate::from_der(d)
-                .map_err(|e| ev("dcap.pck_chain", format!("certificate {i} of the quote's PCK chain: {e}")))?,
+                .map_err(|e| ev(Check::DcapPckChain, format!("certificate {i} of the quote's PCK chain: {e}")))?,
         );
     }
     let certs = Arc::new(certs);
@@ -583,7 +579,7 @@ fn verify_collateral(
             };
             collateral.certs.iter().filter(|c| c.subject_cn.contains(roots::PCK_CN_PHRASE)).find(signs).ok_or_else(|| {
                 co(
-                    "dcap.pck_chain",
+                    Check::DcapPckChain,
                     format!(
                         "the quote carries certification data type {} (no PCK certificate) and no supplied PCK certificate signed its QE report: fetch it from Intel PCS /sgx/certification/v4/pckcert",
                         quote.pck_certification().cert_type
@@ -594,7 +590,7 @@ fn verify_collateral(
     };
     if !pck.subject_cn.contains(roots::PCK_CN_PHRASE) {
         return Err(ev(
-            "dcap.pck_chain",
+            Check::DcapPckChain,
             format!(
                 "leaf '{}' is not a PCK certificate (CN must contain \"{}\", QVL 4.1.2.4.4)",
                 pck.subject,
@@ -622,7 +618,7 @@ fn verify_collateral(
         .or(cas.first().copied())
         .ok_or_else(|| {
             co(
-                "dcap.pck_chain",
+                Check::DcapPckChain,
                 format!("the PCK's issuer '{}' (Intel SGX PCK Platform/Processor CA) is not supplied", pck.issuer),
             )
         })?;
@@ -633,16 +629,16 @@ fn verify_collateral(
         .copied()
         .find(|c| c.fingerprint_hex() == roots::INTEL_SGX_ROOT_CA)
         .or(root_c.first().copied())
-        .ok_or_else(|| co("dcap.pck_chain", format!("the root '{}' is not supplied", pck_ca.issuer)))?;
+        .ok_or_else(|| co(Check::DcapPckChain, format!("the root '{}' is not supplied", pck_ca.issuer)))?;
     let simulated = pinned(root, opts.trust_simulated)?;
     let crls: Vec<&Crl> = collateral.crls.iter().collect();
     let docs: Vec<&DcapItem> = collateral.dcap.iter().collect();
 
     // Validity first (cheap, and it names the certificate), signatures below (cached).
-    let chain_err = |d: String| ev("dcap.pck_chain", d);
+    let chain_err = |d: String| ev(Check::DcapPckChain, d);
     for c in [pck, pck_ca, root] {
-        c.check_critical_extensions().map_err(chain_err)?;
-        c.check_validity(at).map_err(chain_err)?;
+        c.check_critical_extensions().map_err(|e| chain_err(e.into()))?;
+        c.check_validity(at).map_err(|e| chain_err(e.into()))?;
     }
     let pck_ext = PckExtensions::read(pck)?;
     let docs = select_docs(&docs, &pck_ext.fmspc, &pck_ext.pce_id, quote.is_tdx(), at)?;
@@ -675,8 +671,8 @@ fn verify_collateral(
     }
 
     root.verify_issued_by(root).map_err(|e| chain_err(format!("root self-signature: {e}")))?;
-    pck_ca.verify_issued_by(root).map_err(chain_err)?;
-    pck.verify_issued_by(pck_ca).map_err(chain_err)?;
+    pck_ca.verify_issued_by(root).map_err(|e| chain_err(e.into()))?;
+    pck.verify_issued_by(pck_ca).map_err(|e| chain_err(e.into()))?;
     if pck.is_ca {
         return Err(chain_err(format!("PCK '{}' is a CA certificate", pck.subject_cn)));
     }
@@ -686,16 +682,16 @@ fn verify_collateral(
     let mut crls_checked = 0;
 
     // 3. Root CA CRL.
-    let root_fresh = crls_for("dcap.root_crl", &root_crls, root, at)?;
+    let root_fresh = crls_for(Check::DcapRootCrl, &root_crls, root, at)?;
     match &root_fresh {
         None if opts.require_crl => {
             return Err(co(
-                "dcap.root_crl",
+                Check::DcapRootCrl,
                 "policy requires CRLs and no Intel SGX Root CA CRL was supplied (Intel PCS /sgx/certification/v4/rootcacrl)",
             ));
         }
         None => warnings.push(co(
-            "dcap.root_crl",
+            Check::DcapRootCrl,
             "no Intel SGX Root CA CRL supplied: revocation of the PCK CA and TCB Signing certificates was not checked",
         )),
         Some(list) => {
@@ -703,7 +699,7 @@ fn verify_collateral(
                 crls_checked += 1;
                 if crl.is_revoked(&pck_ca.serial) {
                     return Err(ev(
-                        "dcap.root_crl",
+                        Check::DcapRootCrl,
                         format!(
                             "'{}' serial {} is revoked by the Root CA CRL",
                             pck_ca.subject_cn,
@@ -717,11 +713,11 @@ fn verify_collateral(
         }
     }
     // 4. PCK CRL.
-    let ca_fresh = crls_for("dcap.pck_crl", &ca_crls, pck_ca, at)?;
+    let ca_fresh = crls_for(Check::DcapPckCrl, &ca_crls, pck_ca, at)?;
     match &ca_fresh {
         None if opts.require_crl => {
             return Err(co(
-                "dcap.pck_crl",
+                Check::DcapPckCrl,
                 format!(
                     "policy requires CRLs and no CRL of '{}' was supplied (Intel PCS /sgx/certification/v4/pckcrl?ca={})",
                     pck_ca.subject_cn,
@@ -730,7 +726,7 @@ fn verify_collateral(
             ));
         }
         None => warnings.push(co(
-            "dcap.pck_crl",
+            Check::DcapPckCrl,
             format!("no CRL of '{}' supplied: revocation of the PCK certificate was not checked", pck_ca.subject_cn),
         )),
         Some(list) => {
@@ -738,7 +734,7 @@ fn verify_collateral(
                 crls_checked += 1;
                 if crl.is_revoked(&pck.serial) {
                     return Err(ev(
-                        "dcap.pck_crl",
+                        Check::DcapPckCrl,
                         format!(
                             "PCK certificate serial {} is revoked by the CRL of '{}' (QVL: PCK_REVOKED)",
                             hex::encode(&pck.serial),
@@ -767,9 +763,11 @@ fn verify_collateral(
             .and_then(|_| s.check_validity(at))
             .and_then(|_| s.verify_issued_by(root))
             .and_then(|_| match &root_fresh {
-                Some(l) if l.iter().any(|c| c.is_revoked(&s.serial)) => {
-                    Err(format!("'{}' serial {} is revoked by the Root CA CRL", s.subject_cn, hex::encode(&s.serial)))
-                }
+                Some(l) if l.iter().any(|c| c.is_revoked(&s.serial)) => Err(X509Error::Revoked {
+                    subject: s.subject_cn.clone(),
+                    serial: hex::encode(&s.serial),
+                    by: "Root CA CRL",
+                }),
                 _ => Ok(()),
             });
         match r {
@@ -782,17 +780,20 @@ fn verify_collateral(
     }
     let Some(signer) = signer else {
         return Err(co(
-            "dcap.tcb_info",
+            Check::DcapTcbInfo,
             if refused.is_empty() {
                 "no Intel SGX TCB Signing certificate issued by the root was supplied (the TCB info issuer chain)"
                     .to_string()
             } else {
-                format!("no usable Intel SGX TCB Signing certificate: {}", refused.join("; "))
+                format!(
+                    "no usable Intel SGX TCB Signing certificate: {}",
+                    refused.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                )
             },
         ));
     };
     let signer_key =
-        signer.public_key.as_ref().ok_or_else(|| co("dcap.tcb_info", "TCB Signing key is not supported"))?;
+        signer.public_key.as_ref().ok_or_else(|| co(Check::DcapTcbInfo, "TCB Signing key is not supported"))?;
     from = from.max(signer.not_before);
     until = until.min(signer.not_after);
 
@@ -800,7 +801,7 @@ fn verify_collateral(
     let ti = &docs.tcb_info;
     signer_key.verify(SigAlg::EcdsaP256Sha256Fixed, &ti.signed.raw, &ti.signed.signature).map_err(|e| {
         co(
-            "dcap.tcb_info",
+            Check::DcapTcbInfo,
             format!("TCB info ({}) signature over its {} raw bytes: {e}", ti.signed.source, ti.signed.raw.len()),
         )
     })?;
@@ -810,7 +811,7 @@ fn verify_collateral(
     let qi = &docs.qe_identity;
     signer_key.verify(SigAlg::EcdsaP256Sha256Fixed, &qi.signed.raw, &qi.signed.signature).map_err(|e| {
         co(
-            "dcap.qe_identity",
+            Check::DcapQeIdentity,
             format!("QE identity ({}) signature over its {} raw bytes: {e}", qi.signed.source, qi.signed.raw.len()),
         )
     })?;
@@ -843,8 +844,8 @@ fn find_module(info: &TcbInfo, version: u8) -> Option<&super::collateral::TdxMod
 }
 
 fn hex_field<const N: usize>(s: &str, what: &str) -> Result<[u8; N]> {
-    let v = hex::decode(s).map_err(|e| co("dcap.tdx_module", format!("{what} '{s}' is not hex: {e}")))?;
-    v.as_slice().try_into().map_err(|_| co("dcap.tdx_module", format!("{what} is {} bytes, expected {N}", v.len())))
+    let v = hex::decode(s).map_err(|e| co(Check::DcapTdxModule, format!("{what} '{s}' is not hex: {e}")))?;
+    v.as_slice().try_into().map_err(|_| co(Check::DcapTdxModule, format!("{what} is {} bytes, expected {N}", v.len())))
 }
 
 /// QVL 4.1.2.4.11: MRSIGNERSEAM equal to the module's mrsigner; SEAMATTRIBUTES all zero and equal
@@ -857,20 +858,21 @@ fn check_tdx_module(quote: &Quote, td: &super::format::TdReport, info: &TcbInfo)
     let (mrsigner, attributes, src) = if quote.header.version > 3 && version > 0 {
         let m = find_module(info, version).ok_or_else(|| {
             ev(
-                "dcap.tdx_module",
+                Check::DcapTdxModule,
                 format!("TCB info has no tdxModuleIdentities entry TDX_{version:02X} for TEE_TCB_SVN[1] = {version} (QVL: TDX_MODULE_MISMATCH)"),
             )
         })?;
         (m.mrsigner.as_str(), m.attributes.as_str(), format!("tdxModuleIdentities {}", m.id))
     } else {
-        let m = info.json.tdx_module.as_ref().ok_or_else(|| co("dcap.tdx_module", "TDX TCB info has no tdxModule"))?;
+        let m =
+            info.json.tdx_module.as_ref().ok_or_else(|| co(Check::DcapTdxModule, "TDX TCB info has no tdxModule"))?;
         (m.mrsigner.as_str(), m.attributes.as_str(), "tdxModule".to_string())
     };
     let mrsigner: [u8; 48] = hex_field(mrsigner, "mrsigner")?;
     let attributes: [u8; 8] = hex_field(attributes, "attributes")?;
     if mrsigner != td.mr_signer_seam {
         return Err(ev(
-            "dcap.tdx_module",
+            Check::DcapTdxModule,
             format!(
                 "MRSIGNERSEAM {} is not the {src} mrsigner {}",
                 hex::encode(td.mr_signer_seam),
@@ -880,7 +882,7 @@ fn check_tdx_module(quote: &Quote, td: &super::format::TdReport, info: &TcbInfo)
     }
     if td.seam_attributes.iter().zip(attributes.iter()).any(|(q, a)| *q != 0 || q != a) {
         return Err(ev(
-            "dcap.tdx_module",
+            Check::DcapTdxModule,
             format!(
                 "SEAMATTRIBUTES {} must be zero and equal to the {src} attributes {}",
                 hex::encode(td.seam_attributes),
@@ -894,7 +896,7 @@ fn check_tdx_module(quote: &Quote, td: &super::format::TdReport, info: &TcbInfo)
 /// QVL 4.1.2.4.14/15 and EnclaveReportVerifier 4.1.2.9.5..10.
 fn check_qe_identity(quote: &Quote, id: &EnclaveIdentity) -> Result<(QeStatus, Option<IsvTcbLevel>)> {
     let r = &quote.qe_report;
-    let bad = |d: String| ev("dcap.qe_identity", format!("{d} (QVL: QE_IDENTITY_MISMATCH)"));
+    let bad = |d: String| ev(Check::DcapQeIdentity, format!("{d} (QVL: QE_IDENTITY_MISMATCH)"));
     if r.misc_select & id.miscselect_mask != id.miscselect {
         return Err(bad(format!(
             "qeReport.miscSelect {:08x} & mask {:08x} is not {:08x}",
@@ -932,7 +934,7 @@ fn comps(level: &TcbLevel, tdx: bool) -> Result<Vec<u32>> {
     let list = if tdx { level.tcb.tdxtcbcomponents.as_deref().unwrap_or(&[]) } else { &level.tcb.sgxtcbcomponents };
     if list.len() != 16 {
         return Err(co(
-            "dcap.tcb_info",
+            Check::DcapTcbInfo,
             format!(
                 "a TCB level has {} {} components, 16 expected",
                 list.len(),
@@ -1005,7 +1007,7 @@ fn module_status(quote: &Quote, tee: &[u8; 16], info: &TcbInfo) -> Result<Option
         return Ok(None);
     }
     let m = find_module(info, version).ok_or_else(|| {
-        ev("dcap.tdx_module", format!("no tdxModuleIdentities entry TDX_{version:02X} (QVL: TDX_MODULE_MISMATCH)"))
+        ev(Check::DcapTdxModule, format!("no tdxModuleIdentities entry TDX_{version:02X} (QVL: TDX_MODULE_MISMATCH)"))
     })?;
     let level = m.tcb_levels.iter().find(|l| u32::from(isv_svn) >= l.tcb.isvsvn);
     let (status, level) = match level {
@@ -1121,7 +1123,7 @@ fn check_for_relaunch(
     } else {
         let m = find_module(info, tee2[1]).ok_or_else(|| {
             ev(
-                "dcap.tdx_module",
+                Check::DcapTdxModule,
                 format!(
                     "no tdxModuleIdentities entry TDX_{:02X} for TEE_TCB_SVN2[1] (QVL: TDX_MODULE_MISMATCH)",
                     tee2[1]

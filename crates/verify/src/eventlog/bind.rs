@@ -6,6 +6,8 @@
 use super::claims::{self, Analysis, SecureBoot};
 use super::format::*;
 use super::replay::{Divergence, Replay, replay};
+use crate::Check;
+use crate::Platform;
 use crate::error::Error;
 use crate::outcome::{Failure, Outcome, Status};
 use crate::policy::{EventlogPolicy, OneOrMany, parse_hex};
@@ -218,7 +220,7 @@ pub fn bind_tdx(log: &EventLog, regs: &TdxRegisters) -> Result<LogResult, Error>
     let rep = replay(log)?;
     if log.format != LogFormat::Ccel {
         return Err(Error::evidence(
-            "eventlog.binding",
+            Check::EventlogBinding,
             "a TPM event log cannot be checked against a TD quote (it needs a verified TPM quote)",
         ));
     }
@@ -271,7 +273,7 @@ pub fn quoted_pcrs_from_claims(c: &Value) -> Option<BTreeMap<AlgId, BTreeMap<u32
 pub fn bind_tpm(log: &EventLog, quoted: &BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>>) -> Result<LogResult, Error> {
     if log.format == LogFormat::Ccel {
         return Err(Error::evidence(
-            "eventlog.binding",
+            Check::EventlogBinding,
             "a CCEL cannot be checked against a vTPM quote (on Azure TDX the RTMRs measure the paravisor; give the TPM log)",
         ));
     }
@@ -284,7 +286,7 @@ pub fn bind_tpm(log: &EventLog, quoted: &BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>>
     log_result(log, checks, a)
 }
 
-fn fail(fails: &mut Vec<Error>, check: &'static str, detail: String) {
+fn fail(fails: &mut Vec<Error>, check: Check, detail: String) {
     fails.push(Error::appraisal(check, detail));
 }
 
@@ -337,13 +339,9 @@ pub fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
         }
         return;
     }
-    let regs = if o.platform == "tdx" { TdxRegisters::from_claims(&o.claims) } else { None };
+    let regs = if o.platform == Platform::Tdx { TdxRegisters::from_claims(&o.claims) } else { None };
     // vTPM platforms: the claims carry the PCR values of the verified quote(s).
-    let quoted = if o.platform.starts_with("azure-") || o.platform == "gce-vtpm" {
-        quoted_pcrs_from_claims(&o.claims)
-    } else {
-        None
-    };
+    let quoted = if o.platform.is_vtpm() { quoted_pcrs_from_claims(&o.claims) } else { None };
     for (i, log) in logs.iter().enumerate() {
         let bound = match (&regs, &quoted) {
             (Some(regs), _) => Some(bind_tdx(log, regs)),
@@ -352,7 +350,7 @@ pub fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
         };
         let Some(bound) = bound else {
             warns.push(Error::appraisal(
-                "eventlog.binding",
+                Check::EventlogBinding,
                 format!("log {i}: platform {} has no verified registers this log can be replayed against; nothing from it is trusted", o.platform),
             ));
             results.push(json!({"format": log.format, "events": log.events.len(), "evaluated": false}));
@@ -362,14 +360,16 @@ pub fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
             Ok(r) => {
                 for c in &r.checks {
                     if c.status == CheckStatus::Mismatches && c.register != "MRTD" {
-                        fail(&mut fails, "eventlog.binding", format!("log {i}: {}: {}", c.register, c.detail));
+                        fail(&mut fails, Check::EventlogBinding, format!("log {i}: {}: {}", c.register, c.detail));
                     }
                     if c.status == CheckStatus::Mismatches && c.register == "MRTD" {
-                        fail(&mut fails, "eventlog.binding", format!("log {i}: MRTD: {}", c.detail));
+                        fail(&mut fails, Check::EventlogBinding, format!("log {i}: MRTD: {}", c.detail));
                     }
                     if c.status == CheckStatus::Unverified && !c.register.starts_with("PCR") {
-                        warns
-                            .push(Error::appraisal("eventlog.rtmr3", format!("log {i}: {}: {}", c.register, c.detail)));
+                        warns.push(Error::appraisal(
+                            Check::EventlogRtmr3,
+                            format!("log {i}: {}: {}", c.register, c.detail),
+                        ));
                     }
                 }
                 // Runtime-extended PCRs: one warning per log, banks listed per PCR.
@@ -382,7 +382,7 @@ pub fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
                 if !runtime.is_empty() {
                     let list: Vec<String> = runtime.iter().map(|(i, b)| format!("PCR{i} ({})", b.join(", "))).collect();
                     warns.push(Error::appraisal(
-                        "eventlog.unverified",
+                        Check::EventlogUnverified,
                         format!(
                             "log {i}: {} extended without logged events (runtime measurements): reported, not trusted",
                             list.join(", ")
@@ -392,7 +392,7 @@ pub fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
                 if let Some(a) = &r.analysis {
                     for f in &a.findings {
                         warns.push(Error::appraisal(
-                            "eventlog.findings",
+                            Check::EventlogFindings,
                             format!("log {i}: event {} (offset {}): {}: {}", f.event, f.offset, f.check, f.detail),
                         ));
                     }
@@ -444,13 +444,17 @@ fn appraise(
     if no_logs || analyses.is_empty() {
         fail(
             fails,
-            "policy.eventlog",
+            Check::PolicyEventlog,
             "the policy has [eventlog] requirements but no event log was bound to verified registers".into(),
         );
         return;
     }
     if p.require_secure_boot == Some(true) && secure_boot != SecureBoot::Enabled {
-        fail(fails, "policy.eventlog.secure_boot", format!("secure boot is required; vouched state: {secure_boot:?}"));
+        fail(
+            fails,
+            Check::PolicyEventlogSecureBoot,
+            format!("secure boot is required; vouched state: {secure_boot:?}"),
+        );
     }
     if let Some(want) = &p.kernel_cmdline {
         let have: Vec<String> = analyses
@@ -460,7 +464,7 @@ fn appraise(
         if !have.iter().any(|h| want.values().contains(&h.as_str())) {
             fail(
                 fails,
-                "policy.eventlog.kernel_cmdline",
+                Check::PolicyEventlogKernelCmdline,
                 format!("vouched kernel command line {have:?} is not an accepted one"),
             );
         }
@@ -476,7 +480,7 @@ fn appraise(
             if !v(reg) {
                 fail(
                     fails,
-                    "policy.eventlog.boot_applications",
+                    Check::PolicyEventlogBootApplications,
                     format!("the boot-application register ({name}) is not vouched for"),
                 );
                 continue;
@@ -488,7 +492,7 @@ fn appraise(
                 if !ok {
                     fail(
                         fails,
-                        "policy.eventlog.boot_applications",
+                        Check::PolicyEventlogBootApplications,
                         format!("boot application at event {} is not allowed", app["event"]),
                     );
                 }
@@ -497,7 +501,7 @@ fn appraise(
     }
     for (k, want) in &p.rtmr {
         let Ok(i) = k.parse::<u32>() else {
-            fail(fails, "policy.eventlog.rtmr", format!("RTMR index '{k}' is not a number"));
+            fail(fails, Check::PolicyEventlogRtmr, format!("RTMR index '{k}' is not a number"));
             continue;
         };
         let name = format!("RTMR{i}");
@@ -516,14 +520,18 @@ fn appraise(
             None => false,
         };
         if !ok {
-            fail(fails, "policy.eventlog.rtmr", format!("{name}: no replayed, vouched value equal to an accepted one"));
+            fail(
+                fails,
+                Check::PolicyEventlogRtmr,
+                format!("{name}: no replayed, vouched value equal to an accepted one"),
+            );
         }
     }
     let has_pcrs = analyses.iter().flat_map(|(_, c)| c.iter()).any(|c| c.register.starts_with("PCR"));
     if !p.pcrs.is_empty() && !has_pcrs {
         fail(
             fails,
-            "policy.eventlog.pcrs",
+            Check::PolicyEventlogPcrs,
             "PCR values require a verified TPM quote, which this evidence does not carry".into(),
         );
         return;
@@ -531,7 +539,7 @@ fn appraise(
     for (bank, m) in &p.pcrs {
         for (k, want) in m {
             let Ok(i) = k.parse::<u32>() else {
-                fail(fails, "policy.eventlog.pcrs", format!("PCR index '{k}' is not a number"));
+                fail(fails, Check::PolicyEventlogPcrs, format!("PCR index '{k}' is not a number"));
                 continue;
             };
             let have = analyses
@@ -551,7 +559,7 @@ fn appraise(
             if !ok {
                 fail(
                     fails,
-                    "policy.eventlog.pcrs",
+                    Check::PolicyEventlogPcrs,
                     format!("{bank} PCR{i}: no replayed, vouched value equal to an accepted one"),
                 );
             }

@@ -5,6 +5,7 @@
 
 use super::decode::{self, BootString, DigestCheck};
 use super::format::*;
+use crate::Check;
 use serde_json::{Value, json};
 
 /// A strict-parsing finding: the log departs from the TCG PC Client profile at one event.
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 pub struct Finding {
     pub event: usize,
     pub offset: usize,
-    pub check: &'static str,
+    pub check: Check,
     pub detail: String,
 }
 
@@ -92,7 +93,7 @@ pub fn analyse(log: &EventLog, vouched: &dyn Fn(u32) -> bool) -> Analysis {
             findings.push(Finding {
                 event: e.number,
                 offset: e.offset,
-                check: "eventlog.digest",
+                check: Check::EventlogDigest,
                 detail: format!("{} on {rk} {}: the digests do not match the event data", e.type_name(), e.register),
             });
         }
@@ -108,7 +109,7 @@ pub fn analyse(log: &EventLog, vouched: &dyn Fn(u32) -> bool) -> Analysis {
             findings.push(Finding {
                 event: e.number,
                 offset: e.offset,
-                check: "eventlog.profile",
+                check: Check::EventlogProfile,
                 detail: format!("found EFIBootServicesApplication in PCR{} before CallingEFIApp event", e.register),
             });
         }
@@ -119,7 +120,12 @@ pub fn analyse(log: &EventLog, vouched: &dyn Fn(u32) -> bool) -> Analysis {
             | EV_EFI_VARIABLE_BOOT2 => match decode::efi_variable(&e.data) {
                 Ok(v) => Some(v),
                 Err(m) => {
-                    findings.push(Finding { event: e.number, offset: e.offset, check: "eventlog.variable", detail: m });
+                    findings.push(Finding {
+                        event: e.number,
+                        offset: e.offset,
+                        check: Check::EventlogVariable,
+                        detail: m,
+                    });
                     None
                 }
             },
@@ -134,7 +140,7 @@ pub fn analyse(log: &EventLog, vouched: &dyn Fn(u32) -> bool) -> Analysis {
             findings.push(Finding {
                 event: e.number,
                 offset: e.offset,
-                check: "eventlog.secure_boot",
+                check: Check::EventlogSecureBoot,
                 detail: format!("SecureBoot data len is {}, expected 1", v.data.len()),
             });
         }

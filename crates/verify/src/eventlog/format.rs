@@ -6,6 +6,7 @@
 //! Every failure names the event number (0 = the first record in the log, the Spec ID header in a
 //! crypto-agile log) and its byte offset. Sizes are bounded; nothing here panics on input.
 
+use crate::Check;
 use crate::error::{Error, Result};
 
 /// Largest log accepted (a CCEL log area is typically 64 KiB to 1 MiB).
@@ -288,7 +289,7 @@ fn le64(b: &[u8], at: usize) -> Option<u64> {
 
 /// Parses the ACPI CCEL table.
 pub fn parse_ccel_table(b: &[u8]) -> Result<CcelTable> {
-    let bad = |m: String| Error::evidence("eventlog.ccel_table", m);
+    let bad = |m: String| Error::evidence(Check::EventlogCcelTable, m);
     if b.get(0..4) != Some(b"CCEL") {
         return Err(bad("the ACPI table signature is not 'CCEL'".into()));
     }
@@ -333,7 +334,7 @@ struct Cursor<'a> {
 
 impl Cursor<'_> {
     fn err(&self, m: impl std::fmt::Display) -> Error {
-        Error::evidence("eventlog.format", format!("event {} at offset {}: {m}", self.number, self.start))
+        Error::evidence(Check::EventlogFormat, format!("event {} at offset {}: {m}", self.number, self.start))
     }
     fn u32_at(&self, at: usize, field: &str) -> Result<u32> {
         le32(self.b, at).ok_or_else(|| {
@@ -363,17 +364,17 @@ fn is_padding(rest: &[u8]) -> bool {
 /// Parses a TCG PC Client log (legacy or crypto-agile) or a CCEL log.
 pub fn parse(b: &[u8], flavour: Flavour) -> Result<EventLog> {
     if b.is_empty() {
-        return Err(Error::evidence("eventlog.format", "the event log is empty"));
+        return Err(Error::evidence(Check::EventlogFormat, "the event log is empty"));
     }
     if b.len() > MAX_LOG_SIZE {
         return Err(Error::evidence(
-            "eventlog.format",
+            Check::EventlogFormat,
             format!("the event log is {} bytes, more than the {MAX_LOG_SIZE} accepted", b.len()),
         ));
     }
     if b.starts_with(b"CCEL") {
         return Err(Error::usage(
-            "eventlog.format",
+            Check::EventlogFormat,
             "this is the ACPI CCEL table (log area length and address), not the log itself; give the log area (e.g. /sys/firmware/acpi/tables/data/CCEL)",
         ));
     }
@@ -404,7 +405,7 @@ pub fn parse(b: &[u8], flavour: Flavour) -> Result<EventLog> {
             }
             let number = events.len();
             return Err(Error::evidence(
-                "eventlog.format",
+                Check::EventlogFormat,
                 format!(
                     "event {number} at offset {pos}: an end-of-log marker ({}) followed by non-padding bytes: the log lies about its length",
                     if head.first() == Some(&0) { "zero" } else { "0xFF" }
@@ -413,7 +414,7 @@ pub fn parse(b: &[u8], flavour: Flavour) -> Result<EventLog> {
         }
         if events.len() >= MAX_EVENTS {
             return Err(Error::evidence(
-                "eventlog.format",
+                Check::EventlogFormat,
                 format!("event {} at offset {pos}: more than {MAX_EVENTS} events", events.len()),
             ));
         }
@@ -430,13 +431,13 @@ pub fn parse(b: &[u8], flavour: Flavour) -> Result<EventLog> {
         if ev.event_type == EV_NO_ACTION && ev.data.starts_with(b"StartupLocality\0") {
             let loc = ev.data.get(16).copied().ok_or_else(|| {
                 Error::evidence(
-                    "eventlog.format",
+                    Check::EventlogFormat,
                     format!("event {number} at offset {}: StartupLocality event without its locality byte", ev.offset),
                 )
             })?;
             if ev.register != 0 || startup_locality.is_some() {
                 return Err(Error::evidence(
-                    "eventlog.format",
+                    Check::EventlogFormat,
                     format!(
                         "event {number} at offset {}: StartupLocality on PCR {} or given twice",
                         ev.offset, ev.register
@@ -460,13 +461,13 @@ pub fn parse(b: &[u8], flavour: Flavour) -> Result<EventLog> {
             || !spec.as_ref().is_some_and(|s| s.algorithms.iter().any(|(a, _)| *a == AlgId::SHA384))
         {
             return Err(Error::evidence(
-                "eventlog.format",
+                Check::EventlogFormat,
                 "a CCEL must be a crypto-agile log with a SHA-384 bank (Spec ID Event03)",
             ));
         }
         if let Some(e) = events.iter().skip(1).find(|e| e.register > 4) {
             return Err(Error::evidence(
-                "eventlog.format",
+                Check::EventlogFormat,
                 format!("event {} at offset {}: CC MR index {} (a CCEL uses 0..4)", e.number, e.offset, e.register),
             ));
         }
@@ -484,7 +485,7 @@ pub fn parse_ccel(table: &[u8], log: &[u8]) -> Result<EventLog> {
     let mut l = parse(log, Flavour::Ccel)?;
     if t.log_area_minimum_length != 0 && l.log_bytes as u64 > t.log_area_minimum_length {
         return Err(Error::evidence(
-            "eventlog.ccel_table",
+            Check::EventlogCcelTable,
             format!(
                 "the log's events end at byte {} but the CCEL table's log area is {} bytes",
                 l.log_bytes, t.log_area_minimum_length
@@ -569,8 +570,9 @@ fn read_agile(b: &[u8], pos: usize, number: usize, spec: &SpecId) -> Result<Even
 
 fn parse_spec_id(e: &Event) -> Result<SpecId> {
     let c = Cursor { b: &e.data, number: e.number, start: e.offset };
-    let bad =
-        |m: String| Error::evidence("eventlog.format", format!("event 0 at offset {}: Spec ID event: {m}", e.offset));
+    let bad = |m: String| {
+        Error::evidence(Check::EventlogFormat, format!("event 0 at offset {}: Spec ID event: {m}", e.offset))
+    };
     if e.digests.first().is_some_and(|(_, d)| d.iter().any(|&x| x != 0)) {
         return Err(bad("the header's SHA-1 digest is not zero".into()));
     }

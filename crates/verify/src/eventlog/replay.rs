@@ -3,6 +3,7 @@
 //! SHA-384 48-byte registers keyed by CC MR index.
 
 use super::format::*;
+use crate::Check;
 use crate::error::{Error, Result};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -90,7 +91,8 @@ pub fn replay(log: &EventLog) -> Result<Replay> {
             continue;
         }
         banks.insert(*alg, BTreeMap::new());
-        let bank = banks.get_mut(alg).ok_or_else(|| Error::evidence("eventlog.replay", "internal: bank missing"))?;
+        let bank =
+            banks.get_mut(alg).ok_or_else(|| Error::evidence(Check::EventlogReplay, "internal: bank missing"))?;
         if log.format != LogFormat::Ccel
             && let Some(loc) = log.startup_locality
         {
@@ -106,7 +108,7 @@ pub fn replay(log: &EventLog) -> Result<Replay> {
             }
             let d = e.digest(*alg).ok_or_else(|| {
                 Error::evidence(
-                    "eventlog.replay",
+                    Check::EventlogReplay,
                     format!("event {} at offset {}: no {} digest", e.number, e.offset, alg.name()),
                 )
             })?;
@@ -132,7 +134,7 @@ pub fn check_separators(log: &EventLog) -> Result<()> {
     for e in log.body().filter(|e| e.event_type == EV_SEPARATOR && regs.contains(&e.register)) {
         if let Some(first) = seen.insert(e.register, e.number) {
             return Err(Error::evidence(
-                "eventlog.separator",
+                Check::EventlogSeparator,
                 format!(
                     "duplicate separator at event {} (offset {}) on {} {}: event {first} already separated it",
                     e.number,

@@ -2,6 +2,7 @@
 //! debug mode, maximum age.
 
 use super::verify::VerifiedNitro;
+use crate::Check;
 use crate::error::{Error, Result};
 use crate::policy::{Policy, parse_hex};
 use crate::time::Timestamp;
@@ -22,50 +23,46 @@ pub fn appraise(
     let warn = Vec::new();
     if d.debug_mode() && !(allow_debug || policy.allow_debug.unwrap_or(false)) {
         fail.push(Error::appraisal(
-            "policy.debug",
+            Check::PolicyDebug,
             "PCR0, PCR1 and PCR2 are all zero: a debug-mode enclave (its memory is readable from the parent; use --allow-debug to accept)",
         ));
     }
     for (idx, want) in &p.pcrs {
-        let i: u8 = idx
-            .parse()
-            .ok()
-            .filter(|i| *i < 32)
-            .ok_or_else(|| Error::usage("policy", format!("nitro.pcrs key '{idx}' is not a PCR index 0..=31")))?;
+        let i: u8 =
+            idx.parse().ok().filter(|i| *i < 32).ok_or_else(|| {
+                Error::usage(Check::Policy, format!("nitro.pcrs key '{idx}' is not a PCR index 0..=31"))
+            })?;
         let want = parse_hex("nitro.pcrs", want, 64)?;
         match d.pcrs.get(&i) {
-            None => {
-                fail.push(Error::appraisal("policy.pcrs", format!("PCR{i} is required but absent from the document")))
-            }
+            None => fail
+                .push(Error::appraisal(Check::PolicyPcrs, format!("PCR{i} is required but absent from the document"))),
             Some(have) if *have != want => fail.push(Error::appraisal(
-                "policy.pcrs",
+                Check::PolicyPcrs,
                 format!("PCR{i} is {} but the policy expects {}", hex::encode(have), hex::encode(&want)),
             )),
             _ => {}
         }
     }
-    let exact = |field: &'static str, have: &Option<Vec<u8>>, want: &str, fail: &mut Vec<Error>| -> Result<()> {
-        let want = parse_hex(field, want, 1024)?;
-        if have.as_deref() != Some(want.as_slice()) {
-            fail.push(Error::appraisal(
-                match field {
-                    "user_data" => "policy.user_data",
-                    _ => "policy.public_key",
-                },
-                format!(
-                    "{field} is {} but the policy expects {}",
-                    have.as_ref().map(hex::encode).unwrap_or_else(|| "absent".into()),
-                    hex::encode(&want)
-                ),
-            ));
-        }
-        Ok(())
-    };
+    let exact =
+        |check: Check, field: &'static str, have: &Option<Vec<u8>>, want: &str, fail: &mut Vec<Error>| -> Result<()> {
+            let want = parse_hex(field, want, 1024)?;
+            if have.as_deref() != Some(want.as_slice()) {
+                fail.push(Error::appraisal(
+                    check,
+                    format!(
+                        "{field} is {} but the policy expects {}",
+                        have.as_ref().map(hex::encode).unwrap_or_else(|| "absent".into()),
+                        hex::encode(&want)
+                    ),
+                ));
+            }
+            Ok(())
+        };
     if let Some(u) = &p.user_data {
-        exact("user_data", &d.user_data, u, &mut fail)?;
+        exact(Check::PolicyUserData, "user_data", &d.user_data, u, &mut fail)?;
     }
     if let Some(k) = &p.public_key {
-        exact("public_key", &d.public_key, k, &mut fail)?;
+        exact(Check::PolicyPublicKey, "public_key", &d.public_key, k, &mut fail)?;
     }
     let policy_nonce = match &policy.nonce {
         Some(h) => Some(parse_hex("nonce", h, 1024)?),
@@ -73,11 +70,11 @@ pub fn appraise(
     };
     if let Some(n) = nonce.map(|n| n.to_vec()).or(policy_nonce) {
         if n.is_empty() {
-            return Err(Error::usage("nonce", "the nonce is empty"));
+            return Err(Error::usage(Check::Nonce, "the nonce is empty"));
         }
         if d.nonce.as_deref() != Some(n.as_slice()) {
             fail.push(Error::appraisal(
-                "policy.nonce",
+                Check::PolicyNonce,
                 format!(
                     "document nonce {} is not the verifier's nonce {}",
                     d.nonce.as_ref().map(hex::encode).unwrap_or_else(|| "(absent)".into()),
@@ -91,7 +88,7 @@ pub fn appraise(
         let age = now.0 - doc_time;
         if age > max as i64 {
             fail.push(Error::appraisal(
-                "policy.max_age",
+                Check::PolicyMaxAge,
                 format!(
                     "the document was made at {} , {age} s before {now}; at most {max} s allowed",
                     Timestamp(doc_time)
@@ -99,7 +96,7 @@ pub fn appraise(
             ));
         } else if age < -MAX_SKEW_SECONDS {
             fail.push(Error::appraisal(
-                "policy.max_age",
+                Check::PolicyMaxAge,
                 format!("the document's timestamp {} is {} s after {now}", Timestamp(doc_time), -age),
             ));
         }

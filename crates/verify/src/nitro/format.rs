@@ -3,11 +3,12 @@
 //! contradict each other (user_data and nonce: 512 in one place, 1024 in another —
 //! aws-nitro-enclaves-nsm-api#52) the larger limit is accepted.
 
+use crate::Check;
 use crate::cbor::{self, Value};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
-const CHECK: &str = "nitro.format";
+const CHECK: Check = Check::NitroFormat;
 /// COSE algorithm ES384 (ECDSA P-384 with SHA-384).
 pub const ALG_ES384: i128 = -35;
 /// The largest document read (the NSM's response buffer is 0x3000 bytes).

@@ -4,6 +4,7 @@
 
 use super::format::{ALG_ES384, AttestationDoc, CoseSign1, Document};
 use super::roots;
+use crate::Check;
 use crate::crypto::{KeyKind, SigAlg};
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
@@ -59,7 +60,7 @@ fn chain_key(doc: &AttestationDoc) -> [u8; 32] {
 }
 
 fn validate_chain(doc: &AttestationDoc, opts: &NitroOptions, at: Timestamp) -> Result<ValidChain> {
-    let chain_err = |d: String| Error::evidence("nitro.chain", d);
+    let chain_err = |d: String| Error::evidence(Check::NitroChain, d);
     let mut certs = Vec::with_capacity(doc.cabundle.len() + 1);
     for (i, der) in doc.cabundle.iter().enumerate() {
         certs.push(Certificate::from_der(der).map_err(|e| chain_err(format!("cabundle[{i}]: {e}")))?);
@@ -72,14 +73,14 @@ fn validate_chain(doc: &AttestationDoc, opts: &NitroOptions, at: Timestamp) -> R
     } else if fp == roots::SIMULATED_ROOT {
         if !opts.trust_simulated {
             return Err(Error::evidence(
-                "nitro.root",
+                Check::NitroRoot,
                 "cabundle[0] is cloud-ra's SIMULATED Nitro root (trusted only with --trust-simulated)",
             ));
         }
         true
     } else {
         return Err(Error::evidence(
-            "nitro.root",
+            Check::NitroRoot,
             format!(
                 "cabundle[0] '{}' (SHA-256 {fp}) is not the pinned AWS Nitro Enclaves Root-G1 ({}): the bundle must start with the root",
                 root.subject,
@@ -87,7 +88,7 @@ fn validate_chain(doc: &AttestationDoc, opts: &NitroOptions, at: Timestamp) -> R
             ),
         ));
     };
-    root.verify_issued_by(root).map_err(|e| Error::evidence("nitro.root", format!("root self-signature: {e}")))?;
+    root.verify_issued_by(root).map_err(|e| Error::evidence(Check::NitroRoot, format!("root self-signature: {e}")))?;
     let last = certs.len() - 1;
     for (i, c) in certs.iter().enumerate() {
         let name = if i == last { "certificate".to_string() } else { format!("cabundle[{i}]") };
@@ -131,7 +132,7 @@ pub fn verify(bytes: &[u8], opts: &NitroOptions, cache: Option<&NitroCache>) -> 
     let Document { cose, doc } = Document::parse(bytes)?;
     if cose.alg != ALG_ES384 {
         return Err(Error::evidence(
-            "nitro.alg",
+            Check::NitroAlg,
             format!("protected header alg is {}; Nitro documents are ES384 (-35)", cose.alg),
         ));
     }
@@ -150,13 +151,13 @@ pub fn verify(bytes: &[u8], opts: &NitroOptions, cache: Option<&NitroCache>) -> 
     };
     if cose.signature.len() != 96 {
         return Err(Error::evidence(
-            "nitro.signature",
+            Check::NitroSignature,
             format!("COSE signature is {} bytes; ES384 signatures are 96 (r || s)", cose.signature.len()),
         ));
     }
     chain.leaf_key.verify_sig(&cose.to_be_signed(), &cose.signature).map_err(|_| {
         Error::evidence(
-            "nitro.signature",
+            Check::NitroSignature,
             format!("ES384 COSE_Sign1 signature does not verify with the key of '{}'", chain.leaf.subject_cn),
         )
     })?;

@@ -2,6 +2,7 @@
 
 use super::format::{GuestPolicy, Product, Tcb, policy_bits};
 use super::verify::VerifiedSnp;
+use crate::Check;
 use crate::error::{Error, Result};
 use crate::policy::{Policy, TcbMin, pad64, parse_hex};
 
@@ -31,7 +32,7 @@ fn hex_in(field: &'static str, actual: &[u8], accepted: &[&str], max: usize) -> 
         Ok(None)
     } else {
         Ok(Some(Error::appraisal(
-            "policy.reference_value",
+            Check::PolicyReferenceValue,
             format!(
                 "{} {} is not among the accepted values ({})",
                 field.to_uppercase(),
@@ -57,14 +58,14 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
     };
     if let Some(n) = nonce {
         if n.is_empty() {
-            return Err(Error::usage("nonce", "the nonce is empty"));
+            return Err(Error::usage(Check::Nonce, "the nonce is empty"));
         }
         if n.len() > 64 {
-            return Err(Error::usage("nonce", format!("nonce is {} bytes, at most 64", n.len())));
+            return Err(Error::usage(Check::Nonce, format!("nonce is {} bytes, at most 64", n.len())));
         }
         if pad64(&n) != r.report_data {
             fail.push(Error::appraisal(
-                "policy.nonce",
+                Check::PolicyNonce,
                 format!(
                     "REPORT_DATA {} does not carry the nonce {} (zero-padded to 64 bytes)",
                     hex::encode(r.report_data),
@@ -77,7 +78,7 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
         let want = pad64(&parse_hex("report_data", rd, 64)?);
         if want != r.report_data {
             fail.push(Error::appraisal(
-                "policy.report_data",
+                Check::PolicyReportData,
                 format!("REPORT_DATA {} is not {}", hex::encode(r.report_data), hex::encode(want)),
             ));
         }
@@ -106,21 +107,21 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
     if let Some(vmpl) = p.vmpl
         && r.vmpl != vmpl
     {
-        fail.push(Error::appraisal("policy.vmpl", format!("VMPL is {} but the policy requires {vmpl}", r.vmpl)));
+        fail.push(Error::appraisal(Check::PolicyVmpl, format!("VMPL is {} but the policy requires {vmpl}", r.vmpl)));
     }
     if let Some(min) = p.minimum_guest_svn
         && r.guest_svn < min
     {
-        fail.push(Error::appraisal("policy.guest_svn", format!("GUEST_SVN {} is below {min}", r.guest_svn)));
+        fail.push(Error::appraisal(Check::PolicyGuestSvn, format!("GUEST_SVN {} is below {min}", r.guest_svn)));
     }
     if let Some(k) = &p.signing_key {
         let want = k.to_ascii_lowercase();
         if want != "vcek" && want != "vlek" {
-            return Err(Error::usage("policy", format!("signing_key '{k}' is neither vcek nor vlek")));
+            return Err(Error::usage(Check::Policy, format!("signing_key '{k}' is neither vcek nor vlek")));
         }
         if r.signing_key.name() != want {
             fail.push(Error::appraisal(
-                "policy.signing_key",
+                Check::PolicySigningKey,
                 format!(
                     "the report is signed by a {} but the policy requires a {}",
                     r.signing_key.name().to_uppercase(),
@@ -136,14 +137,14 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
     let debug_ok = ov.allow_debug || policy.allow_debug.unwrap_or(false) || allowed.is_some_and(|a| a.debug);
     if gp.debug && !debug_ok {
         fail.push(Error::appraisal(
-            "policy.debug",
+            Check::PolicyDebug,
             "POLICY.DEBUG is set: the hypervisor can read and change guest memory (use --allow-debug to accept)",
         ));
     }
     if let Some(a) = allowed {
         if (gp.abi_major, gp.abi_minor) < (a.abi_major, a.abi_minor) {
             fail.push(Error::appraisal(
-                "policy.guest_policy",
+                Check::PolicyGuestPolicy,
                 format!(
                     "POLICY ABI {}.{} is below the required {}.{}",
                     gp.abi_major, gp.abi_minor, a.abi_major, a.abi_minor
@@ -155,7 +156,7 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
         for (name, bit) in permissive {
             if gp.raw & bit != 0 && a.raw & bit == 0 {
                 fail.push(Error::appraisal(
-                    "policy.guest_policy",
+                    Check::PolicyGuestPolicy,
                     format!("POLICY.{name} is allowed by the guest but not by the policy"),
                 ));
             }
@@ -170,7 +171,7 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
         for (name, bit) in restrictive {
             if a.raw & bit != 0 && gp.raw & bit == 0 {
                 fail.push(Error::appraisal(
-                    "policy.guest_policy",
+                    Check::PolicyGuestPolicy,
                     format!("POLICY.{name} is required by the policy but not set by the guest"),
                 ));
             }
@@ -183,7 +184,7 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
         && let Some((c, have, want)) = v.reported_tcb.first_below(&tcb_from_min(m, product))
     {
         fail.push(Error::appraisal(
-            "policy.minimum_tcb",
+            Check::PolicyMinimumTcb,
             format!("REPORTED_TCB.{c} is {have}, below the minimum {want}"),
         ));
     }
@@ -191,14 +192,14 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
         && let Some((c, have, want)) = Tcb::decode(r.launch_tcb, product).first_below(&tcb_from_min(m, product))
     {
         fail.push(Error::appraisal(
-            "policy.minimum_launch_tcb",
+            Check::PolicyMinimumLaunchTcb,
             format!("LAUNCH_TCB.{c} is {have}, below the minimum {want}"),
         ));
     }
     let current = Tcb::decode(r.current_tcb, product);
     if let Some((c, have, want)) = current.first_below(&v.reported_tcb) {
         fail.push(Error::appraisal(
-            "policy.tcb",
+            Check::PolicyTcb,
             format!(
                 "REPORTED_TCB.{c} {want} is above CURRENT_TCB.{c} {have}: the platform claims a TCB it does not run"
             ),
@@ -209,7 +210,7 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
     let com = (r.committed_major, r.committed_minor, r.committed_build);
     if com > cur {
         fail.push(Error::appraisal(
-            "policy.firmware",
+            Check::PolicyFirmware,
             format!(
                 "COMMITTED firmware {}.{}.{} is newer than CURRENT {}.{}.{}",
                 com.0, com.1, com.2, cur.0, cur.1, cur.2
@@ -217,7 +218,7 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
         ));
     } else if (com < cur || r.committed_tcb != r.current_tcb) && p.allow_provisional_firmware == Some(false) {
         fail.push(Error::appraisal(
-            "policy.firmware",
+            Check::PolicyFirmware,
             format!(
                 "provisional firmware not allowed: CURRENT {}.{}.{} / TCB {:#x} vs COMMITTED {}.{}.{} / TCB {:#x}",
                 cur.0, cur.1, cur.2, r.current_tcb, com.0, com.1, com.2, r.committed_tcb
@@ -228,10 +229,10 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
         let (maj, min) = mv
             .split_once('.')
             .and_then(|(a, b)| Some((a.trim().parse::<u8>().ok()?, b.trim().parse::<u8>().ok()?)))
-            .ok_or_else(|| Error::usage("policy", format!("minimum_version '{mv}' is not MAJOR.MINOR")))?;
+            .ok_or_else(|| Error::usage(Check::Policy, format!("minimum_version '{mv}' is not MAJOR.MINOR")))?;
         if (r.current_major, r.current_minor) < (maj, min) {
             fail.push(Error::appraisal(
-                "policy.firmware",
+                Check::PolicyFirmware,
                 format!("CURRENT firmware {}.{} is below the minimum {maj}.{min}", r.current_major, r.current_minor),
             ));
         }
@@ -240,7 +241,7 @@ pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec
         && r.current_build < b
     {
         fail.push(Error::appraisal(
-            "policy.firmware",
+            Check::PolicyFirmware,
             format!("CURRENT_BUILD {} is below the minimum {b}", r.current_build),
         ));
     }

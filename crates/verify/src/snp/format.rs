@@ -2,6 +2,7 @@
 //! extended-report certificate table. Parsing keeps the received bytes: signatures are verified
 //! over them, never over a re-serialisation.
 
+use crate::Check;
 use crate::error::{Error, Result};
 use serde::Serialize;
 
@@ -11,7 +12,7 @@ pub const SIGNED_LEN: usize = 0x2A0;
 pub const MIN_VERSION: u32 = 2;
 pub const MAX_VERSION: u32 = 5;
 
-const CHECK: &str = "snp.format";
+const CHECK: Check = Check::SnpFormat;
 
 /// AMD product lines cloud-ra knows (Bergamo and Siena use Genoa's keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -35,7 +36,9 @@ impl Product {
             "milan" => Ok(Product::Milan),
             "genoa" | "bergamo" | "siena" => Ok(Product::Genoa),
             "turin" => Ok(Product::Turin),
-            _ => Err(Error::usage("snp.product", format!("unknown product '{s}' (expected milan, genoa or turin)"))),
+            _ => {
+                Err(Error::usage(Check::SnpProduct, format!("unknown product '{s}' (expected milan, genoa or turin)")))
+            }
         }
     }
     /// From CPUID family/model (report v3+).
@@ -510,7 +513,7 @@ pub struct CertTableEntry {
 
 /// At most this many entries (the kernel's buffer is a few pages; real tables have 3 or 4).
 pub const MAX_CERT_TABLE_ENTRIES: usize = 64;
-const TABLE_CHECK: &str = "snp.cert_table";
+const TABLE_CHECK: Check = Check::SnpCertTable;
 
 /// Parses a GUID table `{guid, offset u32, length u32}...` ending with an all-zero entry; offsets
 /// are relative to the table start. Trailing zero padding after the data is allowed.

@@ -3,6 +3,7 @@
 
 use super::format::{CertKind, CertTableEntry, Product, Report, SigningKey, Tcb};
 use super::roots;
+use crate::Check;
 use crate::collateral::Collateral;
 use crate::crypto::SigAlg;
 use crate::error::{Error, Result};
@@ -71,7 +72,7 @@ pub struct VekExtensions {
 
 /// A DER INTEGER of any length holding 0..=255 (`02 01 xx`, `02 02 00 xx`, ...).
 fn der_u8(oid: &str, v: &[u8]) -> Result<u8> {
-    let bad = |why: &str| Error::evidence("snp.vek_extensions", format!("extension {oid}: {why}"));
+    let bad = |why: &str| Error::evidence(Check::SnpVekExtensions, format!("extension {oid}: {why}"));
     if v.len() < 3 || v[0] != 0x02 {
         return Err(bad("not a DER INTEGER"));
     }
@@ -97,7 +98,7 @@ fn der_u8(oid: &str, v: &[u8]) -> Result<u8> {
 
 /// IA5String (or UTF8String) contents.
 fn der_string(oid: &str, v: &[u8]) -> Result<String> {
-    let bad = || Error::evidence("snp.vek_extensions", format!("extension {oid}: not a DER string"));
+    let bad = || Error::evidence(Check::SnpVekExtensions, format!("extension {oid}: not a DER string"));
     if v.len() < 2 || !matches!(v[0], 0x16 | 0x0C | 0x13) || v[1] >= 0x80 || v.len() != 2 + v[1] as usize {
         return Err(bad());
     }
@@ -171,12 +172,12 @@ fn table_collateral(entries: &[CertTableEntry]) -> Result<Collateral> {
             continue;
         }
         let objs = read_objects(&e.data)
-            .map_err(|err| Error::evidence("snp.cert_table", format!("{:?} entry: {err}", e.kind)))?;
+            .map_err(|err| Error::evidence(Check::SnpCertTable, format!("{:?} entry: {err}", e.kind)))?;
         for o in objs {
             match (&o, e.kind) {
                 (PkiObject::Crl(_), CertKind::Crl) | (PkiObject::Certificate(_), _) => c.add(o),
                 _ => {
-                    return Err(Error::evidence("snp.cert_table", format!("{:?} entry holds a CRL", e.kind)));
+                    return Err(Error::evidence(Check::SnpCertTable, format!("{:?} entry holds a CRL", e.kind)));
                 }
             }
         }
@@ -186,41 +187,93 @@ fn table_collateral(entries: &[CertTableEntry]) -> Result<Collateral> {
 
 /// Verifies a report. `collateral` holds every certificate and CRL the caller has; the cert table
 /// of the evidence is added to it.
+///
+/// The steps, each a function below that names its check in any error:
+/// 1. [`Report::parse`]: the report, byte-exact (`snp.format`); the certificate pool
+///    ([`Pool::of`]): the cert table's and the caller's certificates and CRLs (`snp.cert_table`).
+/// 2. [`select_vek`]: the VEK of the kind SIGNER_INFO names (`snp.signer`, `snp.vek`).
+/// 3. [`product_line`]: CPUID, else the VEK's productName, else the caller's (`snp.product`).
+/// 4. [`select_issuers`]: the ASK/ASVK of that product line and the pinned ARK (`snp.chain`,
+///    `snp.ark`).
+/// 5. [`cached_chain`]: ARK → ASK/ASVK → VEK at the evaluation time with the ARK's CRLs
+///    (`snp.chain`, `snp.crl`), once per chain in the cache.
+/// 6. [`bind_vek`]: the VEK's extensions against the report (`snp.vek_tcb`, `snp.vek_product`,
+///    `snp.vek_hwid`, `snp.vek_csp_id`).
+/// 7. [`check_signature`]: the report signature over the received bytes (`snp.signature`).
+///
+/// Steps 6 and 7 report every failure they find (the first names the check, the others follow it).
 pub fn verify(
     ev: &SnpEvidence<'_>,
     collateral: &Collateral,
     opts: &SnpOptions,
     cache: Option<&ChainCache>,
 ) -> Result<VerifiedSnp> {
+    // 1. Format and certificate pool.
     let report = Report::parse(ev.report)?;
-    let table;
-    let all: Vec<&Certificate>;
-    let crls: Vec<&Crl>;
-    if ev.cert_table.is_empty() {
-        all = collateral.certs.iter().collect();
-        crls = collateral.crls.iter().collect();
-    } else {
-        table = table_collateral(ev.cert_table)?;
-        all = table.certs.iter().chain(collateral.certs.iter()).collect();
-        crls = table.crls.iter().chain(collateral.crls.iter()).collect();
+    let table = if ev.cert_table.is_empty() { None } else { Some(table_collateral(ev.cert_table)?) };
+    let pool = Pool::of(table.as_ref(), collateral);
+    // 2. Signer.
+    let (vek, want) = select_vek(&report, &pool)?;
+    let vek_ext = VekExtensions::read(vek)?;
+    // 3. Product line.
+    let (product, product_source) = product_line(&report, &vek_ext, opts.product)?;
+    // 4. Intermediate and pinned root.
+    let issuers = select_issuers(&report, &pool, vek, want, product, opts.trust_simulated)?;
+    // 5. Chain and CRLs, cached.
+    let chain = cached_chain(&report, &pool, vek, vek_ext, &issuers, product, opts, cache)?;
+    // 6. VEK extensions against the report, 7. the signature.
+    let reported = Tcb::decode(report.reported_tcb, product);
+    let mut failures = Vec::new();
+    let mut warnings = Vec::new();
+    bind_vek(&report, &chain.vek_ext, want, product, product_source, &reported, &mut failures, &mut warnings);
+    check_signature(&report, &chain, &mut failures);
+    if let Some(first) = failures.first() {
+        let mut e = first.clone();
+        if failures.len() > 1 {
+            let rest: Vec<String> = failures[1..].iter().map(|f| f.to_string()).collect();
+            e.detail = format!("{}; also {}", e.detail, rest.join("; "));
+        }
+        return Err(e);
     }
+    Ok(VerifiedSnp { reported_tcb: reported, report, product, product_source, chain, warnings })
+}
 
-    // Signer: the report says which kind of key signed it; the VEK must be of that kind.
+/// Every certificate and CRL a verification may use: the evidence's cert table first.
+struct Pool<'a> {
+    certs: Vec<&'a Certificate>,
+    crls: Vec<&'a Crl>,
+}
+
+impl<'a> Pool<'a> {
+    fn of(table: Option<&'a Collateral>, collateral: &'a Collateral) -> Pool<'a> {
+        let tc = table.map(|t| t.certs.as_slice()).unwrap_or_default();
+        let tl = table.map(|t| t.crls.as_slice()).unwrap_or_default();
+        Pool {
+            certs: tc.iter().chain(collateral.certs.iter()).collect(),
+            crls: tl.iter().chain(collateral.crls.iter()).collect(),
+        }
+    }
+}
+
+/// Step 2: the VEK of the kind the report names. Several candidates (a bundle of chips, one chip
+/// at several TCBs, a masked CHIP_ID): the one whose key verifies the report, then the one whose
+/// hwID equals CHIP_ID. Every later check still runs on the chosen VEK.
+fn select_vek<'a>(report: &Report, pool: &Pool<'a>) -> Result<(&'a Certificate, Role)> {
     let (want, other) = match report.signing_key {
         SigningKey::Vcek => (Role::Vcek, Role::Vlek),
         SigningKey::Vlek => (Role::Vlek, Role::Vcek),
         SigningKey::None => {
             return Err(Error::evidence(
-                "snp.signer",
+                Check::SnpSigner,
                 "SIGNER_INFO.SIGNING_KEY is 7 (none): the report carries no VEK signature",
             ));
         }
     };
-    let candidates: Vec<&Certificate> = all.iter().copied().filter(|c| role_of(c) == want).collect();
+    let candidates: Vec<&Certificate> = pool.certs.iter().copied().filter(|c| role_of(c) == want).collect();
     if candidates.is_empty() {
-        if all.iter().any(|c| role_of(c) == other) {
+        if pool.certs.iter().any(|c| role_of(c) == other) {
             return Err(Error::evidence(
-                "snp.signer",
+                Check::SnpSigner,
                 format!(
                     "SIGNER_INFO.SIGNING_KEY says {} but only a {} certificate was supplied",
                     report.signing_key.name().to_uppercase(),
@@ -233,16 +286,13 @@ pub fn verify(
             _ => "fetch it from AMD KDS (vcek/v1/{product}/{chip_id}?blSPL..) or use the extended report",
         };
         return Err(Error::collateral(
-            "snp.vek",
+            Check::SnpVek,
             format!(
                 "no {} certificate among the evidence and collateral; {hint}",
                 report.signing_key.name().to_uppercase()
             ),
         ));
     }
-    // Several VEKs (a bundle of chips, or one chip at several TCBs, or a masked CHIP_ID): prefer
-    // the one whose key verifies the report, then the one whose hwID equals CHIP_ID. Every check
-    // below still runs on the chosen VEK.
     let signed_by = |c: &Certificate| {
         c.public_key.as_ref().is_some_and(|k| {
             k.verify(SigAlg::EcdsaP384Sha384Fixed, report.signed_bytes(), &report.signature_fixed()).is_ok()
@@ -259,11 +309,14 @@ pub fn verify(
             })
         })
         .unwrap_or(candidates[0]);
-    let vek_ext = VekExtensions::read(vek)?;
+    Ok((vek, want))
+}
 
-    // Product line: CPUID (v3+), else the VEK's productName, else the caller's hint.
+/// Step 3: the product line: CPUID (v3+), else the VEK's productName, else the caller's hint,
+/// which must agree with the other two.
+fn product_line(report: &Report, vek_ext: &VekExtensions, hint: Option<Product>) -> Result<(Product, &'static str)> {
     let from_name = vek_ext.product_name.as_deref().and_then(Product::from_product_name);
-    let (product, product_source) = match (report.product_from_cpuid(), from_name, opts.product) {
+    let (product, product_source) = match (report.product_from_cpuid(), from_name, hint) {
         (Some(p), _, _) => (p, "report CPUID"),
         (None, Some(p), _) => (p, "VEK productName"),
         (None, None, Some(p)) => (p, "--product"),
@@ -278,32 +331,50 @@ pub fn verify(
                 None => "a v2 report has no CPUID fields".to_string(),
             };
             return Err(Error::usage(
-                "snp.product",
+                Check::SnpProduct,
                 format!("{why}, and the VEK has no productName: give --product milan|genoa|turin"),
             ));
         }
     };
-    if let Some(p) = opts.product
+    if let Some(p) = hint
         && p != product
     {
         return Err(Error::evidence(
-            "snp.product",
+            Check::SnpProduct,
             format!("--product {} but the {product_source} says {}", p.name(), product.name()),
         ));
     }
+    Ok((product, product_source))
+}
 
-    // Intermediate and root for that product.
+/// The chain above a VEK: its intermediate and the pinned (or trusted simulated) ARK.
+struct Issuers<'a> {
+    inter: &'a Certificate,
+    ark: &'a Certificate,
+    ark_name: String,
+    simulated: bool,
+}
+
+/// Step 4: the ASK (VCEK) or ASVK (VLEK) of the product line, following the issuer names from
+/// the VEK (a same-named certificate of another PKI, e.g. the simulated one next to AMD's, is only
+/// a fallback, so the error names the real mismatch), and the ARK pinned by fingerprint.
+fn select_issuers<'a>(
+    report: &Report,
+    pool: &Pool<'a>,
+    vek: &Certificate,
+    want: Role,
+    product: Product,
+    trust_simulated: bool,
+) -> Result<Issuers<'a>> {
     let (inter_role, inter_name) = match want {
         Role::Vlek => (Role::Asvk, format!("SEV-VLEK-{}", product.name())),
         _ => (Role::Ask, format!("SEV-{}", product.name())),
     };
-    // Follow the issuer names from the VEK; a same-named certificate of another PKI (e.g. the
-    // simulated one next to AMD's) is only a fallback, so the error names the real mismatch.
     let inters: Vec<&Certificate> =
-        all.iter().copied().filter(|c| role_of(c) == inter_role && c.subject_cn == inter_name).collect();
+        pool.certs.iter().copied().filter(|c| role_of(c) == inter_role && c.subject_cn == inter_name).collect();
     let inter = inters.iter().copied().find(|c| c.subject_raw == vek.issuer_raw).or(inters.first().copied());
     let Some(inter) = inter else {
-        let wrong = all.iter().any(|c| matches!(role_of(c), Role::Ask | Role::Asvk));
+        let wrong = pool.certs.iter().any(|c| matches!(role_of(c), Role::Ask | Role::Asvk));
         let msg = if wrong {
             format!(
                 "the {} must be issued by {inter_name}, which is not supplied (an intermediate of another kind or product line is, and is not accepted)",
@@ -316,48 +387,57 @@ pub fn verify(
                 product.name()
             )
         };
-        return Err(Error::collateral("snp.chain", msg));
+        return Err(Error::collateral(Check::SnpChain, msg));
     };
     let ark_name = format!("ARK-{}", product.name());
     let mut arks: Vec<&Certificate> =
-        all.iter().copied().filter(|c| role_of(c) == Role::Ark && c.subject_cn == ark_name).collect();
+        pool.certs.iter().copied().filter(|c| role_of(c) == Role::Ark && c.subject_cn == ark_name).collect();
     if arks.iter().any(|a| a.subject_raw == inter.issuer_raw) {
         arks.retain(|a| a.subject_raw == inter.issuer_raw);
     }
     if arks.is_empty() {
         return Err(Error::collateral(
-            "snp.ark",
+            Check::SnpArk,
             format!("no {ark_name} certificate among the evidence and collateral"),
         ));
     }
     let pinned = roots::pinned_ark(product);
-    let mut ark = None;
     let mut refused = Vec::new();
     for a in arks {
         let fp = a.fingerprint_hex();
         if fp == pinned {
-            ark = Some((a, false));
-            break;
+            return Ok(Issuers { inter, ark: a, ark_name, simulated: false });
         }
         if fp == roots::SIMULATED_ARK {
-            if opts.trust_simulated {
-                ark = Some((a, true));
-                break;
+            if trust_simulated {
+                return Ok(Issuers { inter, ark: a, ark_name, simulated: true });
             }
             refused.push(format!("{fp} is cloud-ra's SIMULATED ARK (trusted only with --trust-simulated)"));
         } else {
             refused.push(format!("{fp} is not the pinned AMD {ark_name} ({pinned})"));
         }
     }
-    let Some((ark, simulated)) = ark else {
-        return Err(Error::evidence("snp.ark", format!("ARK refused: {}", refused.join("; "))));
-    };
+    Err(Error::evidence(Check::SnpArk, format!("ARK refused: {}", refused.join("; "))))
+}
 
-    // CRLs issued by this ARK.
-    let our_crls: Vec<&Crl> = crls.iter().copied().filter(|c| c.issuer_raw == ark.subject_raw).collect();
+/// Step 5: the ARK's CRLs, and the chain validated at the evaluation time, from the cache when
+/// the same certificates and CRLs were validated before and are still valid then.
+#[allow(clippy::too_many_arguments)]
+fn cached_chain(
+    report: &Report,
+    pool: &Pool<'_>,
+    vek: &Certificate,
+    vek_ext: VekExtensions,
+    issuers: &Issuers<'_>,
+    product: Product,
+    opts: &SnpOptions,
+    cache: Option<&ChainCache>,
+) -> Result<Arc<VerifiedChain>> {
+    let Issuers { inter, ark, ark_name, simulated } = issuers;
+    let our_crls: Vec<&Crl> = pool.crls.iter().copied().filter(|c| c.issuer_raw == ark.subject_raw).collect();
     if opts.require_crl && our_crls.is_empty() {
         return Err(Error::collateral(
-            "snp.crl",
+            Check::SnpCrl,
             format!(
                 "policy requires a CRL and none issued by {ark_name} was supplied (AMD KDS {}/v1/{}/crl)",
                 report.signing_key.name(),
@@ -373,22 +453,29 @@ pub fn verify(
         key.extend_from_slice(&c.sha256);
     }
     let key = crate::crypto::sha256(&key);
-    let chain = match cache.and_then(|c| c.get_valid(&key, opts.at)) {
-        Some(ch) => ch,
-        None => {
-            let ch = Arc::new(validate_chain(ark, inter, vek, vek_ext, &our_crls, simulated, opts.at)?);
-            if let Some(c) = cache {
-                c.insert(key, ch.clone());
-            }
-            ch
-        }
-    };
+    if let Some(ch) = cache.and_then(|c| c.get_valid(&key, opts.at)) {
+        return Ok(ch);
+    }
+    let ch = Arc::new(validate_chain(ark, inter, vek, vek_ext, &our_crls, *simulated, opts.at)?);
+    if let Some(c) = cache {
+        c.insert(key, ch.clone());
+    }
+    Ok(ch)
+}
 
-    // VEK extensions against the report.
-    let mut failures = Vec::new();
-    let mut warnings = Vec::new();
-    let reported = Tcb::decode(report.reported_tcb, product);
-    let ext = &chain.vek_ext;
+/// Step 6: the VEK's AMD extensions against the report: TCB components, product name, hwID
+/// (VCEK) or CSP_ID (VLEK). A masked CHIP_ID is a warning, not a failure.
+#[allow(clippy::too_many_arguments)]
+fn bind_vek(
+    report: &Report,
+    ext: &VekExtensions,
+    want: Role,
+    product: Product,
+    product_source: &str,
+    reported: &Tcb,
+    failures: &mut Vec<Error>,
+    warnings: &mut Vec<Error>,
+) {
     let mut tcb_pairs = vec![
         ("blSPL", "bootloader", ext.bl, reported.bootloader),
         ("teeSPL", "tee", ext.tee, reported.tee),
@@ -401,11 +488,11 @@ pub fn verify(
     for (ext_name, comp, cert_v, rep_v) in tcb_pairs {
         match cert_v {
             None => failures.push(Error::evidence(
-                "snp.vek_tcb",
+                Check::SnpVekTcb,
                 format!("VEK lacks the {ext_name} extension, so REPORTED_TCB.{comp} cannot be bound"),
             )),
             Some(v) if v != rep_v => failures.push(Error::evidence(
-                "snp.vek_tcb",
+                Check::SnpVekTcb,
                 format!("REPORTED_TCB.{comp} is {rep_v} but the VEK {ext_name} extension is {v}"),
             )),
             _ => {}
@@ -413,7 +500,7 @@ pub fn verify(
     }
     if Tcb::reserved_nonzero(report.reported_tcb, product) {
         failures.push(Error::evidence(
-            "snp.vek_tcb",
+            Check::SnpVekTcb,
             format!(
                 "REPORTED_TCB {:#018x} has non-zero reserved bytes for the {} layout",
                 report.reported_tcb,
@@ -425,44 +512,44 @@ pub fn verify(
         && Product::from_product_name(name) != Some(product)
     {
         failures.push(Error::evidence(
-            "snp.vek_product",
+            Check::SnpVekProduct,
             format!("VEK productName '{name}' is not the {} product line ({product_source})", product.name()),
         ));
     }
-    match want {
-        Role::Vcek => {
-            let hw_len = if product.turin_layout() { 8 } else { 64 };
-            match &ext.hwid {
-                None => failures.push(Error::evidence("snp.vek_hwid", "VCEK lacks the hwID extension")),
-                Some(h) if h.len() != hw_len => failures.push(Error::evidence(
-                    "snp.vek_hwid",
-                    format!("VCEK hwID is {} bytes; {} uses {hw_len}", h.len(), product.name()),
-                )),
-                Some(_) if report.chip_id_is_zero() => warnings.push(Error::evidence(
-                    "snp.vek_hwid",
-                    "CHIP_ID is masked (all zero): the VCEK hwID binding cannot be checked (the VCEK signature still binds the chip)",
-                )),
-                Some(h) => {
-                    let tail_ok = report.chip_id[hw_len..].iter().all(|&b| b == 0);
-                    if report.chip_id[..hw_len] != h[..] || !tail_ok {
-                        failures.push(Error::evidence(
-                            "snp.vek_hwid",
-                            format!("CHIP_ID {} is not the VCEK hwID {}", hex::encode(report.chip_id), hex::encode(h)),
-                        ));
-                    }
-                }
-            }
+    if want != Role::Vcek {
+        if ext.csp_id.is_none() {
+            failures.push(Error::evidence(Check::SnpVekCspId, "VLEK lacks the CSP_ID extension"));
         }
-        _ => {
-            if ext.csp_id.is_none() {
-                failures.push(Error::evidence("snp.vek_csp_id", "VLEK lacks the CSP_ID extension"));
+        return;
+    }
+    let hw_len = if product.turin_layout() { 8 } else { 64 };
+    match &ext.hwid {
+        None => failures.push(Error::evidence(Check::SnpVekHwid, "VCEK lacks the hwID extension")),
+        Some(h) if h.len() != hw_len => failures.push(Error::evidence(
+            Check::SnpVekHwid,
+            format!("VCEK hwID is {} bytes; {} uses {hw_len}", h.len(), product.name()),
+        )),
+        Some(_) if report.chip_id_is_zero() => warnings.push(Error::evidence(
+            Check::SnpVekHwid,
+            "CHIP_ID is masked (all zero): the VCEK hwID binding cannot be checked (the VCEK signature still binds the chip)",
+        )),
+        Some(h) => {
+            let tail_ok = report.chip_id[hw_len..].iter().all(|&b| b == 0);
+            if report.chip_id[..hw_len] != h[..] || !tail_ok {
+                failures.push(Error::evidence(
+                    Check::SnpVekHwid,
+                    format!("CHIP_ID {} is not the VCEK hwID {}", hex::encode(report.chip_id), hex::encode(h)),
+                ));
             }
         }
     }
+}
 
+/// Step 7: the report's ECDSA P-384 signature over bytes 0x000..0x2A0 as received.
+fn check_signature(report: &Report, chain: &VerifiedChain, failures: &mut Vec<Error>) {
     if chain.vek_key.verify_sig(report.signed_bytes(), &report.signature_fixed()).is_err() {
         failures.push(Error::evidence(
-            "snp.signature",
+            Check::SnpSignature,
             format!(
                 "ECDSA P-384/SHA-384 signature at 0x2A0 does not verify over bytes 0x000..0x2A0 with the {} '{}'",
                 report.signing_key.name().to_uppercase(),
@@ -470,15 +557,6 @@ pub fn verify(
             ),
         ));
     }
-    if let Some(first) = failures.first() {
-        let mut e = first.clone();
-        if failures.len() > 1 {
-            let rest: Vec<String> = failures[1..].iter().map(|f| f.to_string()).collect();
-            e.detail = format!("{}; also {}", e.detail, rest.join("; "));
-        }
-        return Err(e);
-    }
-    Ok(VerifiedSnp { reported_tcb: reported, report, product, product_source, chain, warnings })
 }
 
 /// Validates ARK (self-signed; pinning is the caller's job) -> ASK/ASVK -> VEK at `at`, with the
@@ -492,17 +570,17 @@ pub fn validate_chain(
     simulated: bool,
     at: Timestamp,
 ) -> Result<VerifiedChain> {
-    let chain_err = |d: String| Error::evidence("snp.chain", d);
+    let chain_err = |d: String| Error::evidence(Check::SnpChain, d);
     for c in [ark, inter, vek] {
-        c.check_critical_extensions().map_err(chain_err)?;
-        c.check_validity(at).map_err(chain_err)?;
+        c.check_critical_extensions().map_err(|e| chain_err(e.into()))?;
+        c.check_validity(at).map_err(|e| chain_err(e.into()))?;
     }
     if !ark.is_self_issued() {
-        return Err(Error::evidence("snp.ark", format!("'{}' is not self-issued", ark.subject)));
+        return Err(Error::evidence(Check::SnpArk, format!("'{}' is not self-issued", ark.subject)));
     }
-    ark.verify_issued_by(ark).map_err(|e| Error::evidence("snp.ark", format!("ARK self-signature: {e}")))?;
-    inter.verify_issued_by(ark).map_err(chain_err)?;
-    vek.verify_issued_by(inter).map_err(chain_err)?;
+    ark.verify_issued_by(ark).map_err(|e| Error::evidence(Check::SnpArk, format!("ARK self-signature: {e}")))?;
+    inter.verify_issued_by(ark).map_err(|e| chain_err(e.into()))?;
+    vek.verify_issued_by(inter).map_err(|e| chain_err(e.into()))?;
     if vek.is_ca {
         return Err(chain_err(format!("VEK '{}' is a CA certificate", vek.subject_cn)));
     }
@@ -514,17 +592,11 @@ pub fn validate_chain(
     let mut from = ark.not_before.max(inter.not_before).max(vek.not_before);
     let mut until = ark.not_after.min(inter.not_after).min(vek.not_after);
     for crl in crls {
-        crl.check(ark, at).map_err(|e| {
-            if e.contains("stale") || e.contains("thisUpdate") || e.contains("nextUpdate") {
-                Error::collateral("snp.crl", e)
-            } else {
-                Error::evidence("snp.crl", e)
-            }
-        })?;
+        crl.check(ark, at).map_err(|e| e.into_error(Check::SnpCrl, ""))?;
         for (c, name) in [(inter, "ASK/ASVK"), (vek, "VEK")] {
             if crl.is_revoked(&c.serial) {
                 return Err(Error::evidence(
-                    "snp.crl",
+                    Check::SnpCrl,
                     format!("{name} '{}' serial {} is revoked by the ARK's CRL", c.subject_cn, hex::encode(&c.serial)),
                 ));
             }

@@ -5,6 +5,7 @@
 //! `server/ca-certs`); the pins below are those roots' fingerprints.
 
 use super::quote::AkPublic;
+use crate::Check;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 use crate::x509::Certificate;
@@ -26,7 +27,7 @@ pub struct VerifiedAkCert {
 }
 
 fn err(d: impl Into<String>) -> Error {
-    Error::evidence("tpm.ak_cert", d)
+    Error::evidence(Check::TpmAkCert, d)
 }
 
 /// Verifies `leaf` (the AK certificate) up to one of `roots` whose fingerprint is in `pinned`,
@@ -83,7 +84,7 @@ pub fn verify_ak_certificate(
             let category = if no_roots { crate::error::Category::Collateral } else { crate::error::Category::Evidence };
             return Err(Error::new(
                 category,
-                "tpm.ak_cert",
+                Check::TpmAkCert,
                 format!(
                     "no certificate issued '{}' (issuer '{}'){}",
                     cur.subject,

@@ -14,6 +14,7 @@
 //! PCR index given twice: each is an error naming the message, the field number and the byte
 //! offset in the whole input. Unknown fields are skipped (protobuf semantics) and listed.
 
+use crate::Check;
 use crate::error::{Error, Result};
 use crate::eventlog::AlgId;
 use std::collections::BTreeMap;
@@ -57,7 +58,7 @@ pub struct Field<'a> {
 }
 
 fn err(what: &str, offset: usize, m: impl std::fmt::Display) -> Error {
-    Error::evidence("gotpm.format", format!("{what} at offset {offset}: {m}"))
+    Error::evidence(Check::GotpmFormat, format!("{what} at offset {offset}: {m}"))
 }
 
 /// Reads the fields of one message. `base` is the offset of `b` in the whole input (for errors).

@@ -1,5 +1,6 @@
 //! TPMT_PUBLIC, TPMS_ATTEST (TPM_ST_ATTEST_QUOTE) and TPMT_SIGNATURE.
 
+use crate::Check;
 use crate::crypto::{KeyKind, PublicKey, SigAlg, der_put as der_tlv};
 use crate::error::{Error, Result};
 use crate::eventlog::AlgId;
@@ -24,7 +25,7 @@ struct R<'a> {
 
 impl<'a> R<'a> {
     fn err(&self, m: impl std::fmt::Display) -> Error {
-        Error::evidence("tpm.format", format!("{} at offset {}: {m}", self.what, self.pos))
+        Error::evidence(Check::TpmFormat, format!("{} at offset {}: {m}", self.what, self.pos))
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let s = self.pos.checked_add(n).and_then(|e| self.b.get(self.pos..e)).ok_or_else(|| self.err("truncated"))?;
@@ -255,8 +256,8 @@ impl AkPublic {
     /// An AK given as a DER SubjectPublicKeyInfo (`tpm2_readpublic -f pem`, kinvolk's akpub.pem).
     pub fn from_spki(der: &[u8]) -> Result<AkPublic> {
         let params = crate::x509::spki_params(der)
-            .map_err(|e| Error::evidence("tpm.ak", format!("SubjectPublicKeyInfo: {e}")))?;
-        let key = params.to_public_key().map_err(|e| Error::evidence("tpm.ak", e))?;
+            .map_err(|e| Error::evidence(Check::TpmAk, format!("SubjectPublicKeyInfo: {e}")))?;
+        let key = params.to_public_key().map_err(|e| Error::evidence(Check::TpmAk, e))?;
         Ok(AkPublic { key, params, name_alg: 0x000B, scheme: None, scheme_hash: None })
     }
 
@@ -286,11 +287,11 @@ impl Attest {
     pub fn parse(b: &[u8]) -> Result<Attest> {
         let mut r = R { b, pos: 0, what: "TPMS_ATTEST" };
         if r.u32()? != TPM_GENERATED_VALUE {
-            return Err(Error::evidence("tpm.magic", "TPMS_ATTEST.magic is not TPM_GENERATED_VALUE"));
+            return Err(Error::evidence(Check::TpmMagic, "TPMS_ATTEST.magic is not TPM_GENERATED_VALUE"));
         }
         let ty = r.u16()?;
         if ty != TPM_ST_ATTEST_QUOTE {
-            return Err(Error::evidence("tpm.type", format!("TPMS_ATTEST.type {ty:#06x} is not a quote")));
+            return Err(Error::evidence(Check::TpmType, format!("TPMS_ATTEST.type {ty:#06x} is not a quote")));
         }
         let qualified_signer = r.tpm2b()?.to_vec();
         let extra_data = r.tpm2b()?.to_vec();
@@ -377,13 +378,13 @@ impl Attest {
         for (bank, i) in self.selected() {
             let n = bank.known_size().ok_or_else(|| {
                 Error::evidence(
-                    "tpm.pcrs",
+                    Check::TpmPcrs,
                     format!("the quote selects bank {} whose digest size is unknown", bank.name()),
                 )
             })?;
             let v = concat.get(pos..pos + n).ok_or_else(|| {
                 Error::evidence(
-                    "tpm.pcrs",
+                    Check::TpmPcrs,
                     format!(
                         "{} bytes of PCR values, but the quote's selection needs {} ({} PCR{i} at offset {pos} is missing)",
                         concat.len(),
@@ -397,7 +398,7 @@ impl Attest {
         }
         if pos != concat.len() {
             return Err(Error::evidence(
-                "tpm.pcrs",
+                Check::TpmPcrs,
                 format!("{} bytes of PCR values, but the quote's selection covers {pos}", concat.len()),
             ));
         }
@@ -435,7 +436,7 @@ impl Signature {
             }
             other => {
                 return Err(Error::evidence(
-                    "tpm.signature",
+                    Check::TpmSignature,
                     format!("TPMT_SIGNATURE.sigAlg {other:#06x} is not RSASSA, RSAPSS or ECDSA"),
                 ));
             }
@@ -506,7 +507,7 @@ pub fn verify_quote_signed(ak: &AkPublic, attest: &[u8], signature: &[u8], pcrs:
         (TPM_ALG_ECDSA, 0x000C, KeyKind::EcP384) if sig.sig.len() == 96 => SigAlg::EcdsaP384Sha384Fixed,
         _ => {
             return Err(Error::evidence(
-                "tpm.signature",
+                Check::TpmSignature,
                 format!(
                     "signature scheme {:#06x} with hash {:#06x} ({} bytes) does not fit the {:?} attestation key",
                     sig.scheme,
@@ -518,27 +519,27 @@ pub fn verify_quote_signed(ak: &AkPublic, attest: &[u8], signature: &[u8], pcrs:
         }
     };
     if ak.scheme.is_some_and(|s| s != sig.scheme) {
-        return Err(Error::evidence("tpm.signature", "the signature's scheme is not the key's scheme"));
+        return Err(Error::evidence(Check::TpmSignature, "the signature's scheme is not the key's scheme"));
     }
     if ak.scheme_hash.is_some_and(|h| h != sig.hash) {
-        return Err(Error::evidence("tpm.signature", "the signature's hash is not the key's scheme hash"));
+        return Err(Error::evidence(Check::TpmSignature, "the signature's hash is not the key's scheme hash"));
     }
     ak.key
         .verify(alg, attest, &sig.sig)
-        .map_err(|e| Error::evidence("tpm.signature", format!("quote signature by the AK: {e}")))?;
+        .map_err(|e| Error::evidence(Check::TpmSignature, format!("quote signature by the AK: {e}")))?;
     let mut concat = Vec::new();
     let mut out = QuotedPcrs::new();
     for (bank, i) in a.selected() {
         let v = pcrs.get(&bank).and_then(|m| m.get(&i)).ok_or_else(|| {
-            Error::evidence("tpm.pcrs", format!("the quote selects {} PCR{i} but no value was given", bank.name()))
+            Error::evidence(Check::TpmPcrs, format!("the quote selects {} PCR{i} but no value was given", bank.name()))
         })?;
         concat.extend_from_slice(v);
         out.entry(bank).or_default().insert(i, v.clone());
     }
-    let digest = AlgId(sig.hash).hash(&concat).ok_or_else(|| Error::evidence("tpm.pcrs", "unsupported hash"))?;
+    let digest = AlgId(sig.hash).hash(&concat).ok_or_else(|| Error::evidence(Check::TpmPcrs, "unsupported hash"))?;
     if digest != a.pcr_digest {
         return Err(Error::evidence(
-            "tpm.pcrs",
+            Check::TpmPcrs,
             format!(
                 "the supplied PCR values hash ({}) to {}, not the quote's pcrDigest {}",
                 AlgId(sig.hash).name(),
@@ -563,7 +564,7 @@ pub fn verify_quote(
     let v = verify_quote_signed(ak, attest, signature, pcrs)?;
     if v.attest.extra_data != nonce {
         return Err(Error::evidence(
-            "tpm.nonce",
+            Check::TpmNonce,
             format!("extraData {} is not the nonce {}", hex::encode(&v.attest.extra_data), hex::encode(nonce)),
         ));
     }
