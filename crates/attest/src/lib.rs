@@ -14,6 +14,8 @@ pub mod sim_sev_guest;
 pub mod survey;
 pub mod tdx_guest;
 pub mod tpm;
+pub mod tcti;
+pub mod tpm2;
 #[cfg(feature = "tpm")]
 pub mod tss;
 pub mod vsock;
@@ -22,5 +24,6 @@ pub use collect::{SnpCollectOptions, collect_snp_bundle};
 pub use sev_guest::{DevSevGuest, SevGuest, SevGuestError};
 pub use sim_sev_guest::SimSevGuest;
 pub use tpm::{Tpm, TpmError};
+pub use tpm2::TpmClient;
 #[cfg(feature = "tpm")]
 pub use tss::TssTpm;

@@ -1,7 +1,7 @@
 //! The TPM as the attester needs it: NV indexes, persistent objects, quotes, and creating the
 //! EK/AK pair. The trait speaks TPM wire structures as bytes (TPMT_PUBLIC, TPMS_ATTEST,
 //! TPMT_SIGNATURE), so collection code and the pure-Rust verifier share one representation. The
-//! tss-esapi implementation lives in [`crate::tss`] behind the `tpm` cargo feature.
+//! implementation is [`crate::tpm2::TpmClient`] (pure Rust, over the [`crate::tcti`] transports).
 //!
 //! Also here, independent of any TPM library: classification of persistent objects from their
 //! TPMT_PUBLIC (EK by the TCG default templates, AK, unknown) and the idempotent EK/AK setup.
@@ -31,13 +31,13 @@ pub const HR_PERSISTENT: u32 = 0x8100_0000;
 /// Why a TPM operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TpmError {
-    /// No TPM behind the TCTI (device missing, connection refused, library missing).
+    /// No TPM behind the TCTI (device missing, connection refused, TCTI unparsable, first command failed).
     #[error("no TPM reachable via TCTI '{tcti}': {detail}")]
     Unavailable { tcti: String, detail: String },
     /// A handle or NV index that does not exist.
     #[error("{0}")]
     Absent(String),
-    /// The TPM (or the TSS) refused an operation.
+    /// The TPM refused an operation, or the connection to it broke during one.
     #[error("TPM {op} failed: {detail}")]
     Command { op: String, detail: String },
     /// The TPM's answer, or existing TPM state, is not what the operation needs.
@@ -197,7 +197,7 @@ const ATTR_SIGN: u32 = 1 << 18;
 
 /// TPM2_PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256: the authPolicy of the TCG default EK
 /// templates L-1 (RSA-2048) and L-2 (ECC P-256).
-const EK_POLICY_A_SHA256: [u8; 32] = [
+pub(crate) const EK_POLICY_A_SHA256: [u8; 32] = [
     0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24, 0xfd, 0x52, 0xd7,
     0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
 ];
