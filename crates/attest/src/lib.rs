@@ -12,12 +12,10 @@ pub mod sev_guest;
 pub mod sim_azure;
 pub mod sim_sev_guest;
 pub mod survey;
+pub mod tcti;
 pub mod tdx_guest;
 pub mod tpm;
-pub mod tcti;
 pub mod tpm2;
-#[cfg(feature = "tpm")]
-pub mod tss;
 pub mod vsock;
 
 pub use collect::{SnpCollectOptions, collect_snp_bundle};
@@ -25,5 +23,3 @@ pub use sev_guest::{DevSevGuest, SevGuest, SevGuestError};
 pub use sim_sev_guest::SimSevGuest;
 pub use tpm::{Tpm, TpmError};
 pub use tpm2::TpmClient;
-#[cfg(feature = "tpm")]
-pub use tss::TssTpm;

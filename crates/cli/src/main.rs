@@ -68,7 +68,7 @@ enum Cmd {
     /// Microsoft Azure Attestation: build the request bodies the seed sends (SevSnpVm, TdxVm, SgxEnclave), send them, verify tokens as a relying party.
     #[command(subcommand)]
     Maa(maa::MaaCmd),
-    /// TPM: persistent keys (list, create EK/AK) and quotes. Needs a build with the `tpm` feature.
+    /// TPM: persistent keys (list, create EK/AK) and quotes (device:/dev/tpmrm0, swtpm:, mssim:).
     #[command(subcommand)]
     Tpm(tpm::TpmCmd),
     /// The verifier service: Veraison challenge-response API, one-shot verification, signed EAR results (JWKS),
