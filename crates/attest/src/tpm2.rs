@@ -15,7 +15,9 @@
 //! on success and on every error path, including an answer that fails to parse after its handle.
 
 use crate::tcti::{DeviceTransport, TcpTransport, TctiConf, Transport};
-use crate::tpm::{EK_POLICY_A_SHA256, KeyAlg, NvInfo, PcrSelection, PublicInfo, Quote, Tpm, TpmError};
+use crate::tpm::{
+    EK_POLICY_A_SHA256, EK_POLICY_B_SHA256, EkRange, KeyAlg, NvInfo, PcrSelection, PublicInfo, Quote, Tpm, TpmError,
+};
 use cloud_ra_verify::eventlog::AlgId;
 
 const ST_NO_SESSIONS: u16 = 0x8001;
@@ -58,7 +60,7 @@ const ALG_CFB: u16 = 0x0043;
 const ECC_NIST_P256: u16 = 0x0003;
 
 /// TPMA_OBJECT of the TCG EK templates L-1/L-2: fixedTPM, fixedParent, sensitiveDataOrigin,
-/// adminWithPolicy, restricted, decrypt.
+/// adminWithPolicy, restricted, decrypt; the high-range H-1/H-2 add userWithAuth.
 const EK_ATTRIBUTES: u32 = 0x0003_00B2;
 /// TPMA_OBJECT of the AK: fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth,
 /// restricted, sign (what tss-esapi's `create_ak` made, so existing AKs classify the same).
@@ -464,18 +466,25 @@ fn skip_signature(r: &mut R) -> Result<(), TpmError> {
     Ok(())
 }
 
-/// TPMT_PUBLIC of the TCG default EK template (EK Credential Profile 2.x, L-1 / L-2).
-fn ek_template(alg: KeyAlg) -> Vec<u8> {
+/// TPMT_PUBLIC of a TCG default EK template (EK Credential Profile 2.x: L-1 / L-2 in the low
+/// range, H-1 / H-2 in the high range).
+fn ek_template(alg: KeyAlg, range: EkRange) -> Vec<u8> {
+    let (attrs, policy, zeros) = match range {
+        EkRange::Low => (EK_ATTRIBUTES, &EK_POLICY_A_SHA256, true),
+        EkRange::High => (EK_ATTRIBUTES | ATTR_USER_WITH_AUTH, &EK_POLICY_B_SHA256, false),
+    };
     let mut w = W::default();
     match alg {
         KeyAlg::Rsa2048 => {
-            w.u16(ALG_RSA).u16(ALG_SHA256).u32(EK_ATTRIBUTES).tpm2b(&EK_POLICY_A_SHA256);
-            w.u16(ALG_AES).u16(128).u16(ALG_CFB).u16(ALG_NULL).u16(2048).u32(0).tpm2b(&[0u8; 256]);
+            w.u16(ALG_RSA).u16(ALG_SHA256).u32(attrs).tpm2b(policy);
+            w.u16(ALG_AES).u16(128).u16(ALG_CFB).u16(ALG_NULL).u16(2048).u32(0);
+            w.tpm2b(if zeros { &[0u8; 256] } else { &[] });
         }
         KeyAlg::EccP256 => {
-            w.u16(ALG_ECC).u16(ALG_SHA256).u32(EK_ATTRIBUTES).tpm2b(&EK_POLICY_A_SHA256);
+            w.u16(ALG_ECC).u16(ALG_SHA256).u32(attrs).tpm2b(policy);
             w.u16(ALG_AES).u16(128).u16(ALG_CFB).u16(ALG_NULL).u16(ECC_NIST_P256).u16(ALG_NULL);
-            w.tpm2b(&[0u8; 32]).tpm2b(&[0u8; 32]);
+            let u: &[u8] = if zeros { &[0u8; 32] } else { &[] };
+            w.tpm2b(u).tpm2b(u);
         }
     }
     w.0
@@ -835,10 +844,13 @@ impl TpmClient {
 
     /// The default-template EK as a transient primary object: (handle, TPMT_PUBLIC). The caller
     /// flushes the handle.
-    fn create_ek(&mut self, alg: KeyAlg) -> Result<(u32, Vec<u8>), TpmError> {
-        let op = format!("CreatePrimary (EK {})", alg.name());
+    fn create_ek(&mut self, alg: KeyAlg, range: EkRange) -> Result<(u32, Vec<u8>), TpmError> {
+        let op = match range {
+            EkRange::Low => format!("CreatePrimary (EK {})", alg.name()),
+            EkRange::High => format!("CreatePrimary (high-range EK {})", alg.name()),
+        };
         let mut w = W::default();
-        creation_params(&mut w, &ek_template(alg));
+        creation_params(&mut w, &ek_template(alg, range));
         let resp = self.run(&op, CC_CREATE_PRIMARY, &[TPM_RH_ENDORSEMENT], &[Auth::Password], &w.0, 1)?;
         let h = resp.handles[0];
         let parsed = (|| {
@@ -926,6 +938,18 @@ impl TpmClient {
             self.flush_if_loaded(s);
         }
         r
+    }
+
+    /// Creates the EK of `range`'s default template and makes it persistent at `handle`.
+    /// Returns its TPMT_PUBLIC.
+    pub fn persist_ek_in(&mut self, alg: KeyAlg, range: EkRange, handle: u32) -> Result<Vec<u8>, TpmError> {
+        persistent(handle)?;
+        let (ekh, _) = self.create_ek(alg, range)?;
+        let r = self.evict_control(&format!("EvictControl (EK to {handle:#010x})"), ekh, handle);
+        let f = self.flush(ekh);
+        r?;
+        f?;
+        self.read_public(handle)
     }
 
     fn evict_control(&mut self, op: &str, object: u32, persistent: u32) -> Result<(), TpmError> {
@@ -1128,19 +1152,17 @@ impl Tpm for TpmClient {
     }
 
     fn derive_ek_public(&mut self, alg: KeyAlg) -> Result<Vec<u8>, TpmError> {
-        let (h, public) = self.create_ek(alg)?;
+        self.derive_ek_public_in(alg, EkRange::Low)
+    }
+
+    fn derive_ek_public_in(&mut self, alg: KeyAlg, range: EkRange) -> Result<Vec<u8>, TpmError> {
+        let (h, public) = self.create_ek(alg, range)?;
         self.flush(h)?;
         Ok(public)
     }
 
     fn persist_ek(&mut self, alg: KeyAlg, handle: u32) -> Result<Vec<u8>, TpmError> {
-        persistent(handle)?;
-        let (ekh, _) = self.create_ek(alg)?;
-        let r = self.evict_control(&format!("EvictControl (EK to {handle:#010x})"), ekh, handle);
-        let f = self.flush(ekh);
-        r?;
-        f?;
-        self.read_public(handle)
+        self.persist_ek_in(alg, EkRange::Low, handle)
     }
 
     fn persist_ak(&mut self, ek: u32, alg: KeyAlg, handle: u32) -> Result<Vec<u8>, TpmError> {
@@ -1223,8 +1245,10 @@ mod tests {
     #[test]
     fn templates_classify_as_what_they_make() {
         for alg in [KeyAlg::Rsa2048, KeyAlg::EccP256] {
-            let ek = PublicInfo::parse(&ek_template(alg)).unwrap();
-            assert!(ek.is_ek_template() && ek.alg() == Some(alg));
+            for range in [EkRange::Low, EkRange::High] {
+                let ek = PublicInfo::parse(&ek_template(alg, range)).unwrap();
+                assert!(ek.is_ek_template() && ek.alg() == Some(alg) && ek.ek_range() == Some(range));
+            }
             let ak = PublicInfo::parse(&ak_template(alg)).unwrap();
             assert!(ak.is_attestation_key() && ak.alg() == Some(alg) && ak.user_with_auth());
         }

@@ -541,3 +541,29 @@ fn mssim_framing_reaches_the_same_tpm() {
         assert_eq!(m.handles(range).unwrap(), Vec::<u32>::new());
     }
 }
+
+/// The TCG high-range EK templates (H-1 RSA-2048, H-2 ECC P-256: policy B, userWithAuth, empty
+/// unique): created, persisted, classified as EKs that equal what the TPM derives, differing from
+/// the low-range EK, and an AK made under one (password authorisation) quotes verifiably.
+#[test]
+fn high_range_ek_templates() {
+    use cloud_ra_attest::tpm::EkRange;
+    let (_sw, mut tpm) = start();
+    for (alg, handle) in [(KeyAlg::Rsa2048, 0x8101_0016), (KeyAlg::EccP256, 0x8101_0017)] {
+        let high = tpm.persist_ek_in(alg, EkRange::High, handle).unwrap();
+        let info = PublicInfo::parse(&high).unwrap();
+        assert_eq!(info.ek_range(), Some(EkRange::High), "{}", alg.name());
+        assert_eq!(tpm.derive_ek_public_in(alg, EkRange::High).unwrap(), high);
+        assert_ne!(tpm.derive_ek_public(alg).unwrap(), high, "the low range is another key");
+    }
+    let keys = list_keys(&mut tpm).unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().all(|k| matches!(k.kind, KeyKind::Ek(_)) && k.usable), "{keys:?}");
+    let ak = tpm.persist_ak(0x8101_0017, KeyAlg::Rsa2048, AK_HANDLE).unwrap();
+    let q = tpm.quote(AK_HANDLE, b"high", &seed_pcrs()).unwrap();
+    verify_quote(&AkPublic::parse(&ak).unwrap(), &q.attest, &q.signature, b"high", &quoted_pcrs(&q.attest, &q.pcrs))
+        .unwrap();
+    for range in [HR_TRANSIENT, HR_HMAC_SESSION, HR_POLICY_SESSION] {
+        assert_eq!(tpm.handles(range).unwrap(), Vec::<u32>::new());
+    }
+}
