@@ -3,7 +3,7 @@
 # are missing. Used by scripts/test.sh and .ci/run.
 set -euo pipefail
 
-# A C compiler (aws-lc-sys), Chromium, PostgreSQL, and the TPM stack.
+# A C compiler (aws-lc-sys), Chromium, PostgreSQL, and the TPM test tools.
 need=()
 command -v cc >/dev/null 2>&1 || need+=(build-essential)
 # `compare --html` and the verifier's dashboard are rendered in headless Chromium
@@ -11,10 +11,8 @@ command -v cc >/dev/null 2>&1 || need+=(build-essential)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 # The verifier service's store tests run on PostgreSQL too (scripts/test.sh starts it).
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
-# TPM paths (feature `tpm`): tss-esapi links libtss2 (found with pkg-config); the tests run a
-# real software TPM (swtpm socket on loopback); tpm2-tools for manual cross-checks.
-command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
-pkg-config --exists tss2-esys tss2-tctildr tss2-mu 2>/dev/null || need+=(libtss2-dev)
+# TPM paths: cloud-ra speaks TPM 2.0 itself (no libtss2); the tests run a real software TPM
+# (swtpm socket on loopback) and cross-check quotes and NV reads with tpm2-tools.
 command -v swtpm >/dev/null 2>&1 || need+=(swtpm)
 command -v swtpm_setup >/dev/null 2>&1 || need+=(swtpm-tools)
 command -v tpm2_getcap >/dev/null 2>&1 || need+=(tpm2-tools)

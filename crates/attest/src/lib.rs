@@ -13,18 +13,17 @@ pub mod sim_azure;
 pub mod sim_sev_guest;
 pub mod source;
 pub mod survey;
+pub mod tcti;
 pub mod tdx_guest;
 pub mod tpm;
-#[cfg(feature = "tpm")]
-pub mod tss;
+pub mod tpm2;
 pub mod vsock;
 
 pub use collect::{SnpCollectOptions, collect_snp_bundle};
 pub use sev_guest::{DevSevGuest, SevGuest, SevGuestError};
 pub use sim_sev_guest::SimSevGuest;
 pub use tpm::{Tpm, TpmError};
-#[cfg(feature = "tpm")]
-pub use tss::TssTpm;
+pub use tpm2::TpmClient;
 
 /// Restores the default disposition of SIGPIPE, so that a command writing into a closed pipe
 /// (`cloud-ra show ... | head`) ends quietly, as Unix tools do, instead of panicking inside

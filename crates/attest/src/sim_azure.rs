@@ -211,6 +211,9 @@ impl<T: Tpm> Tpm for SimParavisor<T> {
     fn derive_ek_public(&mut self, alg: KeyAlg) -> Result<Vec<u8>, TpmError> {
         self.tpm.derive_ek_public(alg)
     }
+    fn derive_ek_public_in(&mut self, alg: KeyAlg, range: crate::tpm::EkRange) -> Result<Vec<u8>, TpmError> {
+        self.tpm.derive_ek_public_in(alg, range)
+    }
     fn persist_ek(&mut self, alg: KeyAlg, handle: u32) -> Result<Vec<u8>, TpmError> {
         self.tpm.persist_ek(alg, handle)
     }

@@ -137,8 +137,8 @@ pub struct PersistentHandle {
     pub kind: String,
 }
 
-/// What `survey` asks the vTPM. The lead wires this to the TPM backend (crate `attest`, feature
-/// `tpm`); without it, survey reports only the device nodes.
+/// What `survey` asks the vTPM (the CLI wires it to [`crate::TpmClient`]); without a probe,
+/// survey reports only the device nodes.
 pub trait TpmProbe {
     fn persistent_handles(&self) -> Result<Vec<PersistentHandle>, String>;
     /// NV indexes defined (0x01400001 HCL report, 0x01400002 user data, 0x01C101D0 AK certificate, ...).

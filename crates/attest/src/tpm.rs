@@ -1,7 +1,7 @@
 //! The TPM as the attester needs it: NV indexes, persistent objects, quotes, and creating the
 //! EK/AK pair. The trait speaks TPM wire structures as bytes (TPMT_PUBLIC, TPMS_ATTEST,
 //! TPMT_SIGNATURE), so collection code and the pure-Rust verifier share one representation. The
-//! tss-esapi implementation lives in [`crate::tss`] behind the `tpm` cargo feature.
+//! implementation is [`crate::tpm2::TpmClient`] (pure Rust, over the [`crate::tcti`] transports).
 //!
 //! Also here, independent of any TPM library: classification of persistent objects from their
 //! TPMT_PUBLIC (EK by the TCG default templates, AK, unknown) and the idempotent EK/AK setup.
@@ -31,13 +31,13 @@ pub const HR_PERSISTENT: u32 = 0x8100_0000;
 /// Why a TPM operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TpmError {
-    /// No TPM behind the TCTI (device missing, connection refused, library missing).
+    /// No TPM behind the TCTI (device missing, connection refused, TCTI unparsable, first command failed).
     #[error("no TPM reachable via TCTI '{tcti}': {detail}")]
     Unavailable { tcti: String, detail: String },
     /// A handle or NV index that does not exist.
     #[error("{0}")]
     Absent(String),
-    /// The TPM (or the TSS) refused an operation.
+    /// The TPM refused an operation, or the connection to it broke during one.
     #[error("TPM {op} failed: {detail}")]
     Command { op: String, detail: String },
     /// The TPM's answer, or existing TPM state, is not what the operation needs.
@@ -168,6 +168,13 @@ pub trait Tpm {
     /// TPMT_PUBLIC of the EK the TPM derives from the TCG default template for `alg` (created as
     /// a primary object, read, flushed).
     fn derive_ek_public(&mut self, alg: KeyAlg) -> Result<Vec<u8>, TpmError>;
+    /// The same for either template range. Backends that only know the low range refuse the high.
+    fn derive_ek_public_in(&mut self, alg: KeyAlg, range: EkRange) -> Result<Vec<u8>, TpmError> {
+        match range {
+            EkRange::Low => self.derive_ek_public(alg),
+            EkRange::High => Err(TpmError::Invalid(format!("{} does not derive high-range EKs", self.describe()))),
+        }
+    }
     /// Creates the default-template EK and makes it persistent at `handle`. Returns its TPMT_PUBLIC.
     fn persist_ek(&mut self, alg: KeyAlg, handle: u32) -> Result<Vec<u8>, TpmError>;
     /// Creates an AK (restricted signing key, SHA-256) under the persistent EK `ek` and makes it
@@ -197,10 +204,26 @@ const ATTR_SIGN: u32 = 1 << 18;
 
 /// TPM2_PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256: the authPolicy of the TCG default EK
 /// templates L-1 (RSA-2048) and L-2 (ECC P-256).
-const EK_POLICY_A_SHA256: [u8; 32] = [
+pub(crate) const EK_POLICY_A_SHA256: [u8; 32] = [
     0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24, 0xfd, 0x52, 0xd7,
     0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
 ];
+
+/// TPM2_PolicyOR(policy A, policy C) with SHA-256: the authPolicy of the TCG high-range EK
+/// templates H-1 (RSA-2048) and H-2 (ECC P-256), EK Credential Profile 2.3+.
+pub(crate) const EK_POLICY_B_SHA256: [u8; 32] = [
+    0xca, 0x3d, 0x0a, 0x99, 0xa2, 0xb9, 0x39, 0x06, 0xf7, 0xa3, 0x34, 0x24, 0x14, 0xef, 0xcf, 0xb3, 0xa3, 0x85, 0xd4,
+    0x4c, 0xd1, 0xfd, 0x45, 0x90, 0x89, 0xd1, 0x9b, 0x50, 0x71, 0xc0, 0xb7, 0xa0,
+];
+
+/// Which TCG default EK template: the low range (L-1/L-2: policy A, unique zero-filled, the EK
+/// handle 0x81010001 by convention) or the high range (H-1/H-2: policy B, userWithAuth, empty
+/// unique).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EkRange {
+    Low,
+    High,
+}
 
 /// The parts of a TPMT_PUBLIC that say what a key is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -351,7 +374,22 @@ impl PublicInfo {
         self.has(attrs)
             && !self.has(ATTR_SIGN)
             && (self.key_type == TPM_ALG_RSA || self.key_type == TPM_ALG_ECC)
-            && (self.auth_policy == EK_POLICY_A_SHA256 || self.auth_policy.len() >= 48)
+            && (self.auth_policy == EK_POLICY_A_SHA256
+                || self.auth_policy == EK_POLICY_B_SHA256
+                || self.auth_policy.len() >= 48)
+    }
+
+    /// Which default template range an EK-shaped key's policy belongs to (SHA-256 policies only).
+    pub fn ek_range(&self) -> Option<EkRange> {
+        if !self.is_ek_template() {
+            None
+        } else if self.auth_policy == EK_POLICY_A_SHA256 {
+            Some(EkRange::Low)
+        } else if self.auth_policy == EK_POLICY_B_SHA256 && self.user_with_auth() {
+            Some(EkRange::High)
+        } else {
+            None
+        }
     }
 
     /// A restricted signing key that never leaves the TPM: what a quote needs.
@@ -493,7 +531,12 @@ pub fn list_keys(tpm: &mut dyn Tpm) -> Result<Vec<KeyEntry>, TpmError> {
         };
         let kind = classify(&public);
         let (usable, note) = match &kind {
-            KeyKind::Ek(alg) => match tpm.derive_ek_public(*alg) {
+            KeyKind::Ek(alg) => match PublicInfo::parse(&public)
+                .ok()
+                .and_then(|p| p.ek_range())
+                .map(|range| tpm.derive_ek_public_in(*alg, range))
+                .unwrap_or_else(|| tpm.derive_ek_public(*alg))
+            {
                 Ok(derived) if derived == public => (true, "equals the EK this TPM derives from the template".into()),
                 Ok(_) => (false, "differs from the EK this TPM derives from the template".into()),
                 Err(e) => (false, format!("could not derive the template EK: {e}")),

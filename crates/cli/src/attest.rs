@@ -50,7 +50,7 @@ pub struct AttestArgs {
     /// Output file (default: stdout).
     #[arg(short, long)]
     output: Option<String>,
-    #[command(flatten, next_help_heading = "Azure vTPM (--platform azure-snp|azure-tdx; feature tpm)")]
+    #[command(flatten, next_help_heading = "Azure vTPM (--platform azure-snp|azure-tdx)")]
     azure: crate::tpm::AzureArgs,
     #[command(flatten)]
     pub verifier: crate::serve::VerifierArgs,
@@ -131,19 +131,9 @@ fn sim_snp(platform: Source) -> Option<SimSevGuest> {
 }
 
 /// The Azure vTPM collection (HCL report, AK quote, TD quote from the IMDS), through the TPM
-/// backend (feature `tpm`); refused precisely without it.
+/// backend.
 fn collect_azure(platform: Source, nonce: &[u8], a: &AttestArgs) -> Result<Bundle, Error> {
-    #[cfg(feature = "tpm")]
-    {
-        crate::tpm::collect_azure_bundle(&a.azure, platform.as_str(), nonce, Timestamp::now())
-    }
-    #[cfg(not(feature = "tpm"))]
-    {
-        let _ = (nonce, a);
-        Err(usage(format!(
-            "--platform {platform} needs the vTPM backend (HCL report in NV 0x01400001, TPM quote), which this build of cloud-ra does not include (built without the `tpm` feature)"
-        )))
-    }
+    crate::tpm::collect_azure_bundle(&a.azure, platform.as_str(), nonce, Timestamp::now())
 }
 
 /// Collects a bundle; `verify --trust-simulated` accepts the simulated ones.
@@ -331,7 +321,7 @@ pub struct SurveyArgs {
     output: Option<String>,
 }
 
-/// The vTPM probe (persistent handles, NV indexes) for `survey`: the TPM backend (feature `tpm`)
+/// The vTPM probe (persistent handles, NV indexes) for `survey`: the TPM backend
 /// when a TPM is named ($TPM2TOOLS_TCTI / $TCTI) or `--root /` has one; else device nodes only.
 fn tpm_probe(root: &Path) -> Option<Box<dyn cloud_ra_attest::survey::TpmProbe>> {
     crate::tpm::survey_probe(root)

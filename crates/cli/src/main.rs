@@ -1,5 +1,7 @@
 //! cloud-ra: the command line. Argument parsing and printing only; the work lives in the crates.
 
+#![forbid(unsafe_code)]
+
 use clap::{Parser, Subcommand};
 use cloud_ra_verify::bundle::{Evidence, detect};
 use cloud_ra_verify::snp::{Product, claims::report_fields};
@@ -69,7 +71,7 @@ enum Cmd {
     /// Microsoft Azure Attestation: build the request bodies the seed sends (SevSnpVm, TdxVm, SgxEnclave), send them, verify tokens as a relying party.
     #[command(subcommand)]
     Maa(maa::MaaCmd),
-    /// TPM: persistent keys (list, create EK/AK) and quotes. Needs a build with the `tpm` feature.
+    /// TPM: persistent keys (list, create EK/AK) and quotes (device:/dev/tpmrm0, swtpm:, mssim:).
     #[command(subcommand)]
     Tpm(tpm::TpmCmd),
     /// The verifier service: Veraison challenge-response API, one-shot verification, signed EAR results (JWKS),

@@ -1,19 +1,17 @@
 //! `cloud-ra tpm keys|setup-ak|quote`: the TPM's persistent keys (the talk's EK/AK experiment)
-//! and a raw quote. Needs the `tpm` feature (tss-esapi, libtss2); without it every subcommand
-//! exits 1 saying so. Also [`collect_azure_bundle`], the Azure vTPM collection for `attest`.
+//! and a raw quote, through the pure-Rust TPM backend (`cloud_ra_attest::TpmClient`). Also
+//! [`collect_azure_bundle`], the Azure vTPM collection for `attest`.
 
 use crate::fail;
-#[cfg(feature = "tpm")]
 use cloud_ra_attest::tpm::{self as t, KeyAlg, PcrSelection};
 use cloud_ra_verify::Check;
 use cloud_ra_verify::Error;
-#[cfg(feature = "tpm")]
 use serde_json::json;
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct TctiArg {
-    /// TPM to use: a TCTI such as device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321.
-    /// Default: $TPM2TOOLS_TCTI, else $TCTI, else device:/dev/tpmrm0.
+    /// TPM to use: device:/dev/tpmrm0, swtpm:host=127.0.0.1,port=2321 or mssim:host=H,port=P.
+    /// Default: $TPM2TOOLS_TCTI, else $TCTI, else device:/dev/tpmrm0 (/dev/tpm0 when absent).
     #[arg(long)]
     pub tcti: Option<String>,
 }
@@ -68,9 +66,7 @@ fn parse_handle(s: &str) -> Result<u32, String> {
     u32::from_str_radix(h, 16).map_err(|_| format!("'{s}' is not a hex handle like 0x81000003"))
 }
 
-/// Options of the Azure vTPM collection (`attest --platform azure-snp|azure-tdx`). Read only in
-/// builds with the `tpm` feature.
-#[cfg_attr(not(feature = "tpm"), allow(dead_code))]
+/// Options of the Azure vTPM collection (`attest --platform azure-snp|azure-tdx`).
 #[derive(clap::Args, Clone, Debug)]
 pub struct AzureArgs {
     #[command(flatten)]
@@ -99,7 +95,6 @@ pub struct AzureArgs {
 /// Collects an Azure vTPM bundle (`azure-snp-vtpm` / `azure-tdx-vtpm`, from the HCL report)
 /// with `nonce` as the quote's qualifying data. `platform`: `azure-snp` or `azure-tdx` (a report
 /// of the other kind is refused) or `azure` (either).
-#[cfg(feature = "tpm")]
 pub fn collect_azure_bundle(
     a: &AzureArgs,
     platform: &str,
@@ -129,40 +124,35 @@ pub fn collect_azure_bundle(
     };
     let imds =
         Imds::new(&a.imds, std::time::Duration::from_secs(20)).map_err(|e| Error::usage(Check::Imds, e.to_string()))?;
-    quiet_tss_log();
     let mut tpm = open(&a.tcti)?;
     collect_azure(&mut tpm, Some(&imds), &o).map_err(|e| Error::usage(Check::Attest, e.to_string()))
 }
 
-/// libtss2 logs its own copy of every TPM error on stderr; cloud-ra reports each failure once,
-/// precisely. `TSS2_LOG` set by the user wins.
-#[cfg(feature = "tpm")]
-pub fn quiet_tss_log() {
-    if std::env::var_os("TSS2_LOG").is_none() {
-        // SAFETY: called from the CLI's main thread before any other thread exists.
-        unsafe { std::env::set_var("TSS2_LOG", "all+NONE") };
+fn open(a: &TctiArg) -> Result<cloud_ra_attest::TpmClient, Error> {
+    let tpm = cloud_ra_attest::TpmClient::open(&t::default_tcti(a.tcti.as_deref()))
+        .map_err(|e| Error::usage(Check::Tpm, e.to_string()))?;
+    if let Some(w) = tpm.warning() {
+        eprintln!("warning: {w}");
     }
+    Ok(tpm)
 }
 
-#[cfg(feature = "tpm")]
-fn open(a: &TctiArg) -> Result<cloud_ra_attest::TssTpm, Error> {
-    cloud_ra_attest::TssTpm::open(&t::default_tcti(a.tcti.as_deref()))
-        .map_err(|e| Error::usage(Check::Tpm, e.to_string()))
+/// [`open`] for `survey`: the fallback warning goes into the facts' error text, not stderr.
+fn open_quiet(tcti: &str) -> Result<cloud_ra_attest::TpmClient, String> {
+    cloud_ra_attest::TpmClient::open(tcti).map_err(|e| e.to_string())
 }
 
 /// `survey`'s view of the TPM (persistent handles classified, NV indexes), through one
 /// connection opened on first use.
-#[cfg(feature = "tpm")]
 struct SurveyTpm {
     tcti: String,
-    tpm: std::cell::RefCell<Option<Result<cloud_ra_attest::TssTpm, String>>>,
+    tpm: std::cell::RefCell<Option<Result<cloud_ra_attest::TpmClient, String>>>,
 }
 
-#[cfg(feature = "tpm")]
 impl SurveyTpm {
-    fn with<R>(&self, f: impl FnOnce(&mut cloud_ra_attest::TssTpm) -> Result<R, t::TpmError>) -> Result<R, String> {
+    fn with<R>(&self, f: impl FnOnce(&mut cloud_ra_attest::TpmClient) -> Result<R, t::TpmError>) -> Result<R, String> {
         let mut slot = self.tpm.borrow_mut();
-        let conn = slot.get_or_insert_with(|| cloud_ra_attest::TssTpm::open(&self.tcti).map_err(|e| e.to_string()));
+        let conn = slot.get_or_insert_with(|| open_quiet(&self.tcti).map_err(|e| e.to_string()));
         match conn {
             Ok(tpm) => f(tpm).map_err(|e| e.to_string()),
             Err(e) => Err(e.clone()),
@@ -170,7 +160,6 @@ impl SurveyTpm {
     }
 }
 
-#[cfg(feature = "tpm")]
 impl cloud_ra_attest::survey::TpmProbe for SurveyTpm {
     fn persistent_handles(&self) -> Result<Vec<cloud_ra_attest::survey::PersistentHandle>, String> {
         self.with(|tpm| t::classify_persistent(tpm)).map(|v| {
@@ -191,7 +180,6 @@ impl cloud_ra_attest::survey::TpmProbe for SurveyTpm {
 /// The TPM probe for `survey`: when a TCTI is named in the environment ($TPM2TOOLS_TCTI or
 /// $TCTI), or `root` is `/` and /dev/tpmrm0 or /dev/tpm0 exists. A fixture tree (`--root DIR`)
 /// gets none unless a TCTI is named.
-#[cfg(feature = "tpm")]
 pub fn survey_probe(root: &std::path::Path) -> Option<Box<dyn cloud_ra_attest::survey::TpmProbe>> {
     let named = ["TPM2TOOLS_TCTI", "TCTI"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
     let tcti = if named {
@@ -204,35 +192,20 @@ pub fn survey_probe(root: &std::path::Path) -> Option<Box<dyn cloud_ra_attest::s
     } else {
         return None;
     };
-    quiet_tss_log();
     Some(Box::new(SurveyTpm { tcti, tpm: std::cell::RefCell::new(None) }))
 }
 
-#[cfg(not(feature = "tpm"))]
-pub fn survey_probe(_root: &std::path::Path) -> Option<Box<dyn cloud_ra_attest::survey::TpmProbe>> {
-    None
-}
-
-#[cfg(not(feature = "tpm"))]
-pub fn run(_c: TpmCmd) -> i32 {
-    fail(&Error::usage(Check::Tpm, "built without TPM support (feature tpm)"))
-}
-
-#[cfg(feature = "tpm")]
 pub fn run(c: TpmCmd) -> i32 {
-    quiet_tss_log();
     match run_tpm(c) {
         Ok(()) => 0,
         Err(e) => fail(&e),
     }
 }
 
-#[cfg(feature = "tpm")]
 fn alg(s: &str) -> Result<KeyAlg, Error> {
     KeyAlg::parse(s).ok_or_else(|| Error::usage(Check::Tpm, format!("key algorithm '{s}' is not rsa or ecc")))
 }
 
-#[cfg(feature = "tpm")]
 fn run_tpm(c: TpmCmd) -> Result<(), Error> {
     use cloud_ra_attest::Tpm;
     let tpm_err = |e: t::TpmError| Error::usage(Check::Tpm, e.to_string());
@@ -314,7 +287,7 @@ fn run_tpm(c: TpmCmd) -> Result<(), Error> {
     Ok(())
 }
 
-#[cfg(all(test, feature = "tpm"))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use cloud_ra_sim::swtpm::Swtpm;

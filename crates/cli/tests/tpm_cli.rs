@@ -1,4 +1,4 @@
-//! `cloud-ra tpm ...` against swtpm (feature `tpm`), or its refusal without the feature.
+//! `cloud-ra tpm ...`, `attest --platform azure-snp` and `survey` against swtpm, in the default build.
 
 use std::process::{Command, Output};
 
@@ -15,25 +15,6 @@ fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-#[cfg(not(feature = "tpm"))]
-#[test]
-fn without_the_feature_tpm_commands_say_so() {
-    for args in [&["tpm", "keys"][..], &["tpm", "setup-ak"], &["tpm", "quote", "--nonce", "00"]] {
-        let o = run(args);
-        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-        assert!(text(&o).contains("built without TPM support (feature tpm)"), "{}", text(&o));
-    }
-}
-
-#[cfg(not(feature = "tpm"))]
-#[test]
-fn without_the_feature_azure_attest_says_so() {
-    let o = run(&["attest", "--platform", "azure-snp", "--nonce", "00"]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("needs the vTPM backend") && text(&o).contains("`tpm` feature"), "{}", text(&o));
-}
-
-#[cfg(feature = "tpm")]
 mod with_tpm {
     use super::*;
     use cloud_ra_sim::swtpm::Swtpm;
@@ -109,12 +90,27 @@ mod with_tpm {
         assert!(text(&o).contains("no TPM reachable via TCTI"), "{}", text(&o));
         let o = run(&["tpm", "keys", "--tcti", "device:/nonexistent/tpm"]);
         assert!(text(&o).contains("/nonexistent/tpm does not exist"), "{}", text(&o));
+        // A TCTI that does not parse, and one cloud-ra does not speak: one line each, exit 1.
+        for (tcti, want) in [("swtpm:port=x", "port 'x' is not a number"), ("tabrmd:", "'tabrmd' is not a TCTI")] {
+            let o = run(&["tpm", "quote", "--tcti", tcti, "--nonce", "00"]);
+            assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+            assert!(text(&o).contains(want), "{}", text(&o));
+            assert_eq!(text(&o).trim().lines().count(), 1, "{}", text(&o));
+        }
+        // The environment names the TPM like tpm2-tools: $TPM2TOOLS_TCTI, else $TCTI.
+        let o = Command::new(env!("CARGO_BIN_EXE_cloud-ra"))
+            .args(["tpm", "keys"])
+            .env_remove("TPM2TOOLS_TCTI")
+            .env("TCTI", "mssim:host=127.0.0.1,port=x")
+            .output()
+            .unwrap();
+        assert!(text(&o).contains("mssim:host=127.0.0.1,port=x"), "{}", text(&o));
     }
 
     /// A swtpm provisioned like an Azure SNP CVM by the simulated paravisor.
     fn azure_swtpm() -> (Swtpm, Vec<u8>) {
         let sw = Swtpm::start().expect("swtpm");
-        let mut tpm = cloud_ra_attest::TssTpm::open(&sw.tcti()).expect("open");
+        let mut tpm = cloud_ra_attest::TpmClient::open(&sw.tcti()).expect("open");
         let ak = cloud_ra_attest::sim_azure::provision(
             &mut tpm,
             cloud_ra_attest::azure::AzureTee::Snp,
