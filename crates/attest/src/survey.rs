@@ -20,6 +20,62 @@ pub const SURVEY_VERSION: u32 = 1;
 /// The EFI global variable GUID (SecureBoot, SetupMode).
 pub const EFI_GLOBAL_GUID: &str = "8be4df61-93ca-11d2-aa0d-00e098032b8c";
 
+/// The TEE a survey found (its `tee` fact), strongest evidence first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Tee {
+    /// AMD SEV-SNP (`sev-snp`).
+    SevSnp,
+    /// Intel TDX (`tdx`).
+    Tdx,
+    /// AWS Nitro Enclaves (`nitro-enclave`).
+    NitroEnclave,
+    /// Intel SGX enclaves can run here (`sgx`).
+    Sgx,
+    /// AMD SEV without SNP (`sev`).
+    Sev,
+    /// A confidential VM whose TEE is hidden (`unknown`, Azure behind a paravisor).
+    Unknown,
+    /// No confidential-computing interface (`none`).
+    None,
+}
+
+impl Tee {
+    const ALL: &'static [Tee] =
+        &[Tee::SevSnp, Tee::Tdx, Tee::NitroEnclave, Tee::Sgx, Tee::Sev, Tee::Unknown, Tee::None];
+
+    /// The value of the `tee` fact.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Tee::SevSnp => "sev-snp",
+            Tee::Tdx => "tdx",
+            Tee::NitroEnclave => "nitro-enclave",
+            Tee::Sgx => "sgx",
+            Tee::Sev => "sev",
+            Tee::Unknown => "unknown",
+            Tee::None => "none",
+        }
+    }
+
+    /// The TEE a `tee` fact names (surveys of other versions may name others: `None` then).
+    pub fn parse(name: &str) -> Option<Tee> {
+        Tee::ALL.iter().copied().find(|t| t.as_str() == name)
+    }
+
+    /// Its name for people (table headings).
+    pub const fn title(self) -> &'static str {
+        match self {
+            Tee::SevSnp => "AMD SEV-SNP",
+            Tee::Tdx => "Intel TDX",
+            Tee::NitroEnclave => "AWS Nitro Enclaves",
+            Tee::Sgx => "Intel SGX",
+            Tee::Sev => "AMD SEV",
+            Tee::Unknown => "unknown",
+            Tee::None => "none",
+        }
+    }
+}
+
 /// How far a fact can be trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -630,48 +686,48 @@ pub fn survey(probe: &Probe<'_>) -> Survey {
 
     // TEE: the strongest evidence first.
     let (tee, how, trust) = if snp_report.is_some() {
-        ("sev-snp", "an SNP report was obtained".to_string(), Trust::CpuSigned)
+        (Tee::SevSnp, "an SNP report was obtained".to_string(), Trust::CpuSigned)
     } else if s.fact("quote.version").is_some() {
-        ("tdx", "a TDX quote was obtained".to_string(), Trust::CpuSigned)
+        (Tee::Tdx, "a TDX quote was obtained".to_string(), Trust::CpuSigned)
     } else if let Some(iso) = s.fact("hyperv.isolation").and_then(Value::as_str).filter(|i| *i == "snp" || *i == "tdx")
     {
         (
-            if iso == "snp" { "sev-snp" } else { "tdx" },
+            if iso == "snp" { Tee::SevSnp } else { Tee::Tdx },
             "Hyper-V isolation type (CPUID 0x4000000C): an Azure CVM behind a paravisor".into(),
             Trust::Cpuid,
         )
     } else if s.fact("cpuid.tdx") == Some(&json!(true)) {
-        ("tdx", "CPUID leaf 0x21".into(), Trust::Cpuid)
+        (Tee::Tdx, "CPUID leaf 0x21".into(), Trust::Cpuid)
     } else if has("sev_snp") || tsm_provider.as_deref() == Some("sev_guest") || node_kind(&sev_path).is_some() {
-        ("sev-snp", "guest kernel: cpuinfo flag sev_snp, /dev/sev-guest or provider sev_guest".into(), Trust::GuestOs)
+        (Tee::SevSnp, "guest kernel: cpuinfo flag sev_snp, /dev/sev-guest or provider sev_guest".into(), Trust::GuestOs)
     } else if has("tdx_guest")
         || tsm_provider.as_deref() == Some("tdx_guest")
         || tdreport.is_some()
         || node_kind(&tdx_path).is_some()
     {
-        ("tdx", "guest kernel: cpuinfo flag tdx_guest, /dev/tdx_guest or provider tdx_guest".into(), Trust::GuestOs)
+        (Tee::Tdx, "guest kernel: cpuinfo flag tdx_guest, /dev/tdx_guest or provider tdx_guest".into(), Trust::GuestOs)
     } else if node_kind(&probe.path("/dev/nsm")).is_some() {
-        ("nitro-enclave", "/dev/nsm present".into(), Trust::GuestOs)
+        (Tee::NitroEnclave, "/dev/nsm present".into(), Trust::GuestOs)
     } else if node_kind(&probe.path("/dev/sgx_enclave")).is_some() {
-        ("sgx", "/dev/sgx_enclave present (SGX enclaves can run here)".into(), Trust::GuestOs)
+        (Tee::Sgx, "/dev/sgx_enclave present (SGX enclaves can run here)".into(), Trust::GuestOs)
     } else if cloud == "azure" && has("sev") {
         (
-            "sev-snp",
+            Tee::SevSnp,
             "Azure CVM: under vTOM the guest kernel shows only the cpuinfo flag sev, and Azure's AMD CVMs are SEV-SNP; confirm with CPUID 0x4000000C (hyperv.isolation) or the HCL report in vTPM NV 0x01400001".into(),
             Trust::GuestOs,
         )
     } else if cloud == "azure" && (!tpm_nodes.is_empty() || sys_tpm) {
         (
-            "unknown",
+            Tee::Unknown,
             "Azure hides the guest devices: the isolation type is in CPUID 0x4000000C (not read here) or the HCL report in vTPM NV 0x01400001".into(),
             Trust::GuestOs,
         )
     } else if has("sev") {
-        ("sev", "cpuinfo flag sev without sev_snp (Azure vTOM guests show only this)".into(), Trust::GuestOs)
+        (Tee::Sev, "cpuinfo flag sev without sev_snp (Azure vTOM guests show only this)".into(), Trust::GuestOs)
     } else {
-        ("none", "no confidential-computing interface or CPU flag found".into(), Trust::GuestOs)
+        (Tee::None, "no confidential-computing interface or CPU flag found".into(), Trust::GuestOs)
     };
-    s.set("tee", json!(tee), how, trust);
+    s.set("tee", json!(tee.as_str()), how, trust);
     if !tpm_nodes.is_empty() || sys_tpm {
         let (rooted, how, trust) = if driver.as_deref() == Some("tpm_svsm") {
             ("vmpl-hosted", "the tpm_svsm driver: an SVSM vTPM at VMPL 0 inside the TEE", Trust::GuestOs)
@@ -681,7 +737,7 @@ pub fn survey(probe: &Probe<'_>) -> Survey {
                 "NV 0x01400001 (HCL report) present: the paravisor's vTPM, its AK bound to the CPU report",
                 Trust::Tpm,
             )
-        } else if cloud == "azure" && matches!(tee, "sev-snp" | "tdx" | "unknown") {
+        } else if cloud == "azure" && matches!(tee, Tee::SevSnp | Tee::Tdx | Tee::Unknown) {
             ("paravisor", "Azure CVM: the vTPM lives in the paravisor (OpenHCL) at VMPL 0", Trust::GuestOs)
         } else {
             ("no", "hypervisor-provided vTPM: not covered by the CPU's attestation", Trust::GuestOs)
@@ -689,7 +745,7 @@ pub fn survey(probe: &Probe<'_>) -> Survey {
         s.set("vtpm.tee_rooted", json!(rooted), how, trust);
     }
 
-    s.machine = format!("{cloud}-{tee}");
+    s.machine = format!("{cloud}-{}", tee.as_str());
     s
 }
 

@@ -226,13 +226,7 @@ pub fn tables(surveys: Vec<Survey>) -> Vec<Table> {
 }
 
 fn tee_title(tee: &str) -> String {
-    match tee {
-        "sev-snp" => "AMD SEV-SNP".into(),
-        "tdx" => "Intel TDX".into(),
-        "sgx" => "Intel SGX".into(),
-        "nitro-enclave" => "AWS Nitro Enclaves".into(),
-        o => o.to_string(),
-    }
+    cloud_ra_attest::survey::Tee::parse(tee).map(|t| t.title().to_string()).unwrap_or_else(|| tee.to_string())
 }
 
 /// Where the surveys came from, when not from `cloud-ra survey` (one line if all agree).
