@@ -124,3 +124,8 @@ pub fn parse_hex_exact<const N: usize>(what: &str, s: &str) -> Result<[u8; N], E
     let v = hex::decode(t).map_err(|e| bad_input(format!("{what} '{s}' is not hex: {e}")))?;
     v.try_into().map_err(|v: Vec<u8>| bad_input(format!("{what} is {} bytes, expected {N}", v.len())))
 }
+
+/// Any measurement result as JSON (what `--json` prints).
+pub fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
