@@ -12,7 +12,7 @@ const MAX_INPUT: u64 = 1 << 30;
 #[derive(Subcommand)]
 pub enum MeasureCmd {
     /// AMD SEV/SEV-ES/SEV-SNP launch digest (the SNP report's MEASUREMENT) from OVMF; sev-snp-measure's flags.
-    Snp(SnpArgs),
+    Snp(Box<SnpArgs>),
     /// Intel TDX MRTD from a TDVF/OVMF image, and the RTMR event digests of the command line, initrd and kernel file.
     Tdx(TdxArgs),
     /// AWS Nitro Enclaves PCR0, PCR1, PCR2 and (signed images) PCR8 of an enclave image file, as nitro-cli describe-eif.
@@ -114,7 +114,7 @@ pub struct NitroArgs {
 
 pub fn run(c: MeasureCmd) -> i32 {
     let r = match c {
-        MeasureCmd::Snp(a) => run_snp(a),
+        MeasureCmd::Snp(a) => run_snp(*a),
         MeasureCmd::Tdx(a) => run_tdx(a),
         MeasureCmd::Nitro(a) => run_nitro(a),
     };

@@ -48,7 +48,14 @@ fn snp_measure_policy_verify_round_trip() {
             policy,
         ]);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
-        json(&o)["measurement"].as_str().expect("measurement").to_string()
+        let j = json(&o);
+        assert_eq!(j["mode"], "snp");
+        let names: Vec<&str> =
+            j["inputs"].as_array().expect("inputs").iter().filter_map(|i| i["name"].as_str()).collect();
+        for n in ["ovmf", "kernel", "initrd", "append", "vcpus", "vcpu_sig", "vmm_type", "guest_features"] {
+            assert!(names.contains(&n), "input {n} missing: {names:?}");
+        }
+        j["measurement"].as_str().expect("measurement").to_string()
     };
     let m = args("console=ttyS0 loglevel=7", &policy);
     // sev-snp-measure's test_snp_default asserts exactly this digest for these inputs.

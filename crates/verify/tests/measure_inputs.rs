@@ -17,7 +17,10 @@ fn pcr(parts: &[&[u8]]) -> String {
     hex::encode(sha384(&[&[0u8; 48], &sha384(parts)]))
 }
 
-fn sections() -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
+/// Kernel, cmdline, metadata, first and second ramdisk.
+type Sections = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+
+fn sections() -> Sections {
     let kernel: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
     let cmdline = b"reboot=k panic=30 pci=off nomodules console=ttyS0".to_vec();
     let metadata = br#"{"ImageName":"test","ImageVersion":"1.0"}"#.to_vec();

@@ -30,6 +30,8 @@ pub const SVSM_INFO_GUID: [u8; 16] = guid_le("a789a612-0597-4c4b-a49f-cbb1fe9d1d
 const ENTRY_HEADER: usize = 18;
 const FOOTER_END: usize = 32;
 const PAGE: u64 = 4096;
+/// Largest TDX metadata section measured (TDVF's are a few MiB at most).
+const MAX_TDX_SECTION: u64 = 1 << 30;
 
 /// One entry of the footer GUID table: its GUID, the offset of its data in the image, the data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,7 +241,7 @@ impl<'a> Ovmf<'a> {
                 0x10 => SevSectionType::SnpKernelHashes,
                 _ => return Err(self.err(format!("SEV metadata section {i} at offset {at:#x}: unknown type {t:#x}"))),
             };
-            if gpa % PAGE != 0 || len % PAGE != 0 || len == 0 {
+            if !gpa.is_multiple_of(PAGE) || !len.is_multiple_of(PAGE) || len == 0 {
                 return Err(self.err(format!(
                     "SEV metadata section {i} ({}) at offset {at:#x}: GPA {gpa:#x} size {len:#x} is not a whole number of 4 KiB pages",
                     kind.name()
@@ -322,10 +324,18 @@ impl<'a> Ovmf<'a> {
             };
             let s = TdxSection { data_offset, raw_size, gpa, memory_size, kind, attributes };
             let name = kind.name();
-            if gpa % PAGE != 0 || memory_size % PAGE != 0 || memory_size == 0 || gpa.checked_add(memory_size).is_none()
+            if !gpa.is_multiple_of(PAGE)
+                || !memory_size.is_multiple_of(PAGE)
+                || memory_size == 0
+                || gpa.checked_add(memory_size).is_none()
             {
                 return Err(self.err(format!(
                     "TDX metadata section {i} ({name}) at offset {at:#x}: GPA {gpa:#x} size {memory_size:#x} is not a whole number of 4 KiB pages"
+                )));
+            }
+            if memory_size > MAX_TDX_SECTION {
+                return Err(self.err(format!(
+                    "TDX metadata section {i} ({name}) at offset {at:#x}: {memory_size:#x} bytes, larger than the 1 GiB supported"
                 )));
             }
             match kind {

@@ -37,8 +37,7 @@ const BSP_EIP: u64 = 0xFFFF_FFF0;
 pub const MAX_VCPUS: u32 = 4096;
 
 /// Which launch digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SevMode {
     Sev,
     SevEs,
@@ -68,6 +67,12 @@ impl SevMode {
             SevMode::SnpOvmfHash => "snp:ovmf-hash",
             SevMode::SnpSvsm => "snp:svsm",
         }
+    }
+}
+
+impl Serialize for SevMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 
@@ -413,7 +418,7 @@ fn svsm_vmsa_page(eip: u64, vcpu_sig: u32) -> Vec<u8> {
 
 /// Where the image is mapped so that it ends at `end`.
 fn image_gpa(check: &'static str, what: &str, len: usize, end: u64) -> Result<u64> {
-    if len == 0 || len % PAGE != 0 {
+    if len == 0 || !len.is_multiple_of(PAGE) {
         return Err(Error::usage(check, format!("{what} is {len} bytes, not a whole number of 4 KiB pages")));
     }
     end.checked_sub(len as u64)

@@ -59,8 +59,8 @@ fn mr_extend(h: &mut Hasher, gpa: u64, chunk: &[u8]) {
     h.update(chunk);
 }
 
-/// MRTD from the image's TDX metadata (all structures bounds-checked by [`Ovmf::tdx_sections`]).
-pub fn mrtd_of(image: &[u8], sections: &[TdxSection]) -> [u8; 48] {
+/// MRTD from the image's TDX metadata (sections as validated by [`Ovmf::tdx_sections`]).
+fn mrtd_of(image: &[u8], sections: &[TdxSection]) -> [u8; 48] {
     let mut h = Hasher::sha384();
     for s in sections {
         let data = match s.kind {
@@ -72,7 +72,7 @@ pub fn mrtd_of(image: &[u8], sections: &[TdxSection]) -> [u8; 48] {
         for (pi, off) in (0..s.memory_size).step_by(PAGE).enumerate() {
             page_add(&mut h, s.gpa + off);
             if let Some(d) = data {
-                let page = &d[pi * PAGE..(pi + 1) * PAGE];
+                let Some(page) = d.get(pi * PAGE..(pi + 1) * PAGE) else { break };
                 for (ci, chunk) in page.chunks(CHUNK).enumerate() {
                     mr_extend(&mut h, s.gpa + off + (ci * CHUNK) as u64, chunk);
                 }
