@@ -9,7 +9,7 @@
 //! * The SEV metadata (`OvmfSevMetadata.asm`): "ASEV", u32 size, u32 version 1, u32 count, then
 //!   count × {u32 GPA, u32 size, u32 type}; types 1 SNP_SEC_MEMORY, 2 SNP_SECRETS, 3 CPUID,
 //!   4 SVSM_CAA, 0x10 SNP_KERNEL_HASHES.
-//! * The TDX metadata (TDVF design guide §11, edk2 `IntelTdxMetadata.asm`): GUID e9eaf9f3-…,
+//! * The TDX metadata (Intel TDVF design guide, "TDVF Metadata"; edk2 `IntelTdxMetadata.asm`): GUID e9eaf9f3-…,
 //!   then "TDVF", u32 length, u32 version 1, u32 count, then count × {u32 data offset, u32 raw
 //!   size, u64 GPA, u64 memory size, u32 type, u32 attributes}; types 0 BFV, 1 CFV, 2 TD_HOB,
 //!   3 TEMP_MEM; attribute bit 0 = MR.EXTEND.

@@ -1,6 +1,7 @@
 //! Intel TDX: MRTD from a TDVF image, RTMR components and the RTMR extend fold.
 //!
-//! * MRTD (Intel TDX Module ABI / base spec, TDH.MEM.PAGE.ADD and TDH.MR.EXTEND): SHA-384 over,
+//! * MRTD (Intel TDX Module base specification §14.1.1 "MRTD: Build-Time Measurement Register",
+//!   and the TDH.MEM.PAGE.ADD / TDH.MR.EXTEND leaf descriptions of the TDX Module ABI): SHA-384 over,
 //!   for each TDX metadata section in table order and each 4 KiB page of it in address order, a
 //!   128-byte buffer "MEM.PAGE.ADD" ‖ zeros ‖ GPA (u64 LE at byte 16) ‖ zeros, then — for sections
 //!   with the MR.EXTEND attribute — for each 256-byte chunk of that page a 128-byte buffer
