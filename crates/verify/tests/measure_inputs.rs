@@ -224,3 +224,34 @@ fn tdx_malformed_and_policy() {
     let sev = snp::launch_digest(&SnpInputs::new(SevMode::Sev, &fw)).unwrap();
     assert!(emit::snp_policy(&sev).is_err());
 }
+
+/// Every single-byte corruption and every truncation of the parsed structures gives a result or
+/// an error, never a panic (a deterministic complement to the fuzz targets).
+#[test]
+fn corruptions_never_panic() {
+    let e = unsigned_eif();
+    for n in 0..e.len().min(700) {
+        let _ = eif::measure(&e[..n]);
+        let mut b = e.clone();
+        b[n] ^= 0xff;
+        assert!(eif::measure(&b).is_err(), "a flipped byte at {n} must not go unnoticed (CRC)");
+    }
+    let o = ovmf();
+    for n in 0..o.len() {
+        let mut b = o.clone();
+        b[n] = b[n].wrapping_add(0x41);
+        let mut i = SnpInputs::new(SevMode::Snp, &b);
+        i.vmm = VmmType::Ec2;
+        i.vcpus = 2;
+        i.kernel = Some(b"");
+        let _ = snp::launch_digest(&i);
+        let _ = tdx::measure(&tdx::TdxInputs { firmware: &b, ..Default::default() });
+    }
+    let fw = testdata::read("refvals/gcp/gce-tcb-verifier/derived/clean_example_2MiB.fd");
+    // The TDX metadata GUID, descriptor and six sections.
+    for n in 0x100..0x110 + 16 + 6 * 32 {
+        let mut b = fw.clone();
+        b[n] = b[n].wrapping_add(0x81);
+        let _ = tdx::measure(&tdx::TdxInputs { firmware: &b, ..Default::default() });
+    }
+}
