@@ -39,6 +39,8 @@ seed_dirs() {
         eventlog) echo ccel tpm/eventlogs ;;
         jwt | azure_hcl) echo azure ;;
         gotpm) echo tpm/gce-cos-85 ;;
+        measure_ovmf) echo refvals/snp/sev-snp-measure refvals/gcp/gce-tcb-verifier/derived ;;
+        measure_eif) echo nitro ;;
         *) echo snp ;;
     esac
 }

@@ -17,6 +17,7 @@ mod compare;
 mod demo;
 mod eventlog;
 mod maa;
+mod measure;
 mod nitro;
 mod serve;
 mod token;
@@ -59,6 +60,9 @@ enum Cmd {
     Survey(attest::SurveyArgs),
     /// Side-by-side comparison of survey files (Markdown, or --html for a standalone page).
     Compare(compare::CompareArgs),
+    /// Reference values from launch artefacts: SNP launch digest (OVMF), TDX MRTD (TDVF), Nitro PCRs (EIF); --emit-policy writes the policy section.
+    #[command(subcommand)]
+    Measure(measure::MeasureCmd),
     /// AWS Nitro Enclaves: the enclave's document server and the parent's verifying client.
     #[command(subcommand)]
     Nitro(nitro::NitroCmd),
@@ -160,6 +164,7 @@ fn main() -> ExitCode {
         Cmd::Detect(a) => attest::run_detect(a),
         Cmd::Survey(a) => attest::run_survey(a),
         Cmd::Compare(a) => compare::run(a),
+        Cmd::Measure(c) => measure::run(c),
         Cmd::Nitro(c) => nitro::run(c),
         Cmd::Collateral(c) => collateral::run(c),
         Cmd::Eventlog(c) => eventlog::run(c),

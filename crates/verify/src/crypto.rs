@@ -23,6 +23,25 @@ pub fn sha512(data: &[u8]) -> [u8; 64] {
     out
 }
 
+/// An incremental digest (SHA-256 or SHA-384) for inputs measured piece by piece.
+pub struct Hasher(digest::Context);
+
+impl Hasher {
+    pub fn sha256() -> Self {
+        Hasher(digest::Context::new(&digest::SHA256))
+    }
+    pub fn sha384() -> Self {
+        Hasher(digest::Context::new(&digest::SHA384))
+    }
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+    /// The digest (32 or 48 bytes).
+    pub fn finish(self) -> Vec<u8> {
+        self.0.finish().as_ref().to_vec()
+    }
+}
+
 /// Signature algorithms cloud-ra accepts on certificates, CRLs and evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SigAlg {

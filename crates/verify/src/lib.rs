@@ -15,6 +15,7 @@ pub mod error;
 pub mod eventlog;
 pub mod gce;
 pub mod jwt;
+pub mod measure;
 pub mod nitro;
 pub mod outcome;
 pub mod platform;

@@ -1,0 +1,306 @@
+//! `cloud-ra measure`: reference values from launch artefacts. Reads the files, calls
+//! `cloud_ra_verify::measure`, prints (human or --json) and optionally writes the policy section.
+
+use crate::fail;
+use clap::{Args, Subcommand};
+use cloud_ra_verify::Error;
+use cloud_ra_verify::measure::{Input, eif, emit, parse_hex_exact, snp, tdx, to_json};
+
+/// Largest firmware, kernel or initrd read (bytes).
+const MAX_INPUT: u64 = 1 << 30;
+
+#[derive(Subcommand)]
+pub enum MeasureCmd {
+    /// AMD SEV/SEV-ES/SEV-SNP launch digest (the SNP report's MEASUREMENT) from OVMF; sev-snp-measure's flags.
+    Snp(Box<SnpArgs>),
+    /// Intel TDX MRTD from a TDVF/OVMF image, and the RTMR event digests of the command line, initrd and kernel file.
+    Tdx(TdxArgs),
+    /// AWS Nitro Enclaves PCR0, PCR1, PCR2 and (signed images) PCR8 of an enclave image file, as nitro-cli describe-eif.
+    Nitro(NitroArgs),
+}
+
+#[derive(Args)]
+pub struct Output {
+    /// One JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Write the policy section (`[snp]`, `[tdx]`, `[nitro.pcrs]`) that `verify --policy` reads to FILE ("-" = stdout).
+    #[arg(long, value_name = "FILE")]
+    emit_policy: Option<String>,
+}
+
+#[derive(Args)]
+pub struct SnpArgs {
+    /// Guest mode: snp, seves, sev, snp:ovmf-hash (digest of the OVMF pages only) or snp:svsm.
+    #[arg(long)]
+    mode: String,
+    /// Number of guest vCPUs (required except in sev and snp:ovmf-hash modes).
+    #[arg(long, value_name = "N")]
+    vcpus: Option<u32>,
+    /// QEMU vCPU model whose CPUID signature goes into the VMSA, e.g. EPYC-v4, EPYC-Milan, EPYC-Genoa.
+    #[arg(long, value_name = "NAME")]
+    vcpu_type: Option<String>,
+    /// vCPU CPUID signature (CPUID Fn0000_0001_EAX), decimal or 0x-hex.
+    #[arg(long, value_name = "N")]
+    vcpu_sig: Option<String>,
+    /// vCPU family (with --vcpu-model and --vcpu-stepping).
+    #[arg(long)]
+    vcpu_family: Option<u32>,
+    /// vCPU model (with --vcpu-family).
+    #[arg(long)]
+    vcpu_model: Option<u32>,
+    /// vCPU stepping (with --vcpu-family).
+    #[arg(long)]
+    vcpu_stepping: Option<u32>,
+    /// VMM that builds the initial VMSAs: qemu, ec2 or gce.
+    #[arg(long, default_value = "qemu")]
+    vmm_type: String,
+    /// EC2 VMSA generation: current (RDX 0x600, EC2 since 2026) or legacy (RDX 0, before sev-snp-measure 4a02bf0).
+    #[arg(long, default_value = "current")]
+    ec2_vmsa: String,
+    /// OVMF firmware image.
+    #[arg(long, value_name = "FILE")]
+    ovmf: String,
+    /// Kernel for measured direct boot (its SHA-256 goes into the SEV hashes table).
+    #[arg(long, value_name = "FILE")]
+    kernel: Option<String>,
+    /// Initrd for measured direct boot (with --kernel).
+    #[arg(long, value_name = "FILE")]
+    initrd: Option<String>,
+    /// Kernel command line for measured direct boot (with --kernel).
+    #[arg(long, value_name = "TEXT")]
+    append: Option<String>,
+    /// SEV_FEATURES of the guest VMSAs, hex (0x1 = SNPActive; 0x21 adds DebugSwap, host kernels 6.6+).
+    #[arg(long, value_name = "HEX", default_value = "0x1")]
+    guest_features: String,
+    /// Precomputed OVMF hash (hex, from --mode snp:ovmf-hash) to continue from instead of hashing the OVMF pages.
+    #[arg(long, value_name = "HEX")]
+    snp_ovmf_hash: Option<String>,
+    /// Coconut-SVSM image (snp:svsm mode).
+    #[arg(long, value_name = "FILE")]
+    svsm: Option<String>,
+    /// Size in bytes of the OVMF vars area between the SVSM and OVMF (snp:svsm mode).
+    #[arg(long, value_name = "N")]
+    vars_size: Option<u64>,
+    #[command(flatten)]
+    out: Output,
+}
+
+#[derive(Args)]
+pub struct TdxArgs {
+    /// TDVF/OVMF firmware image.
+    #[arg(long, value_name = "FILE")]
+    firmware: String,
+    /// Kernel file (its SHA-384 is printed as a component).
+    #[arg(long, value_name = "FILE")]
+    kernel: Option<String>,
+    /// Initrd (its SHA-384, the digest OVMF extends, is printed as a component).
+    #[arg(long, value_name = "FILE")]
+    initrd: Option<String>,
+    /// Kernel command line (its RTMR event digest, SHA-384 of UTF-16LE with NUL, is printed).
+    #[arg(long, value_name = "TEXT")]
+    append: Option<String>,
+    #[command(flatten)]
+    out: Output,
+}
+
+#[derive(Args)]
+pub struct NitroArgs {
+    /// Enclave image file (.eif).
+    eif: String,
+    #[command(flatten)]
+    out: Output,
+}
+
+pub fn run(c: MeasureCmd) -> i32 {
+    let r = match c {
+        MeasureCmd::Snp(a) => run_snp(*a),
+        MeasureCmd::Tdx(a) => run_tdx(a),
+        MeasureCmd::Nitro(a) => run_nitro(a),
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => fail(&e),
+    }
+}
+
+fn read_big(path: &str, what: &str) -> Result<Vec<u8>, Error> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::usage("input", format!("{what} {path}: {e}")))?;
+    if meta.len() > MAX_INPUT {
+        return Err(Error::usage("input", format!("{what} {path} is {} bytes, too large", meta.len())));
+    }
+    std::fs::read(path).map_err(|e| Error::usage("input", format!("{what} {path}: {e}")))
+}
+
+fn read_opt(path: &Option<String>, what: &str) -> Result<Option<Vec<u8>>, Error> {
+    path.as_deref().map(|p| read_big(p, what)).transpose()
+}
+
+fn parse_int(what: &str, s: &str) -> Result<u64, Error> {
+    let t = s.trim();
+    let r = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => t.parse(),
+    };
+    r.map_err(|_| Error::usage("measure.input", format!("{what} '{s}' is not a number")))
+}
+
+fn emit_policy(out: &Output, text: Result<String, Error>) -> Result<(), Error> {
+    let Some(path) = &out.emit_policy else { return Ok(()) };
+    let text = text?;
+    if path == "-" {
+        print!("{text}");
+        return Ok(());
+    }
+    std::fs::write(path, text).map_err(|e| Error::usage("output", format!("policy {path}: {e}")))
+}
+
+fn print_json(v: serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+}
+
+fn print_inputs(inputs: &[Input]) {
+    println!("inputs:");
+    for i in inputs {
+        println!("  {:<15} {}", i.name, i.value);
+    }
+}
+
+fn run_snp(a: SnpArgs) -> Result<(), Error> {
+    let mode = snp::SevMode::parse(&a.mode)?;
+    let sig = match (&a.vcpu_family, &a.vcpu_sig, &a.vcpu_type) {
+        (Some(f), _, _) => Some(snp::cpu_sig(
+            *f,
+            a.vcpu_model.ok_or_else(|| Error::usage("measure.input", "--vcpu-family needs --vcpu-model"))?,
+            a.vcpu_stepping.ok_or_else(|| Error::usage("measure.input", "--vcpu-family needs --vcpu-stepping"))?,
+        )?),
+        (None, Some(s), _) => Some(
+            u32::try_from(parse_int("--vcpu-sig", s)?)
+                .map_err(|_| Error::usage("measure.input", format!("--vcpu-sig {s} does not fit 32 bits")))?,
+        ),
+        (None, None, Some(t)) => Some(snp::vcpu_sig_by_name(t)?),
+        (None, None, None) => None,
+    };
+    let vcpus = match (mode, a.vcpus) {
+        (snp::SevMode::Sev | snp::SevMode::SnpOvmfHash, v) => v.unwrap_or(1),
+        (_, Some(v)) => v,
+        (_, None) => return Err(Error::usage("measure.input", format!("mode {} needs --vcpus N", mode.name()))),
+    };
+    if mode == snp::SevMode::SnpSvsm && a.vars_size.is_none() {
+        return Err(Error::usage("measure.input", "mode snp:svsm needs --vars-size"));
+    }
+    let ovmf = read_big(&a.ovmf, "OVMF")?;
+    let kernel = read_opt(&a.kernel, "kernel")?;
+    let initrd = read_opt(&a.initrd, "initrd")?;
+    let svsm = read_opt(&a.svsm, "SVSM")?;
+    let mut i = snp::SnpInputs::new(mode, &ovmf);
+    i.vcpus = vcpus;
+    i.vcpu_sig = sig;
+    i.vmm = snp::VmmType::parse(&a.vmm_type)?;
+    i.ec2_vmsa = snp::Ec2Vmsa::parse(&a.ec2_vmsa)?;
+    i.kernel = kernel.as_deref();
+    i.initrd = initrd.as_deref();
+    i.append = a.append.as_deref();
+    i.guest_features =
+        parse_int("--guest-features", &format!("0x{}", a.guest_features.trim().trim_start_matches("0x")))?;
+    i.ovmf_hash = a.snp_ovmf_hash.as_deref().map(|h| parse_hex_exact::<48>("--snp-ovmf-hash", h)).transpose()?;
+    i.svsm = svsm.as_deref();
+    i.vars_size = a.vars_size.unwrap_or(0);
+    let m = snp::launch_digest(&i)?;
+    if a.out.emit_policy.is_some() {
+        emit_policy(&a.out, emit::snp_policy(&m))?;
+        if a.out.emit_policy.as_deref() == Some("-") {
+            return Ok(());
+        }
+    }
+    if a.out.json {
+        print_json(to_json(&m));
+        return Ok(());
+    }
+    let what = match mode {
+        snp::SevMode::Sev => "SEV launch digest",
+        snp::SevMode::SevEs => "SEV-ES launch digest",
+        snp::SevMode::Snp | snp::SevMode::SnpSvsm => "SNP launch digest (MEASUREMENT)",
+        snp::SevMode::SnpOvmfHash => "SNP OVMF hash",
+    };
+    println!("{what}: {}", hex::encode(&m.measurement));
+    if let (Some(h), true) = (&m.ovmf_hash, mode != snp::SevMode::SnpOvmfHash) {
+        println!("  ovmf_hash       {}", hex::encode(h));
+    }
+    if m.vmsa_pages > 0 {
+        println!("  vmsa_pages      {}", m.vmsa_pages);
+    }
+    print_inputs(&m.inputs);
+    Ok(())
+}
+
+fn run_tdx(a: TdxArgs) -> Result<(), Error> {
+    let fw = read_big(&a.firmware, "firmware")?;
+    let kernel = read_opt(&a.kernel, "kernel")?;
+    let initrd = read_opt(&a.initrd, "initrd")?;
+    let i = tdx::TdxInputs {
+        firmware: &fw,
+        kernel: kernel.as_deref(),
+        initrd: initrd.as_deref(),
+        append: a.append.as_deref(),
+    };
+    let m = tdx::measure(&i)?;
+    if a.out.emit_policy.is_some() {
+        emit_policy(&a.out, Ok(emit::tdx_policy(&m)))?;
+        if a.out.emit_policy.as_deref() == Some("-") {
+            return Ok(());
+        }
+    }
+    if a.out.json {
+        print_json(to_json(&m));
+        return Ok(());
+    }
+    println!("mrtd: {}", m.mrtd);
+    println!("TDX metadata sections (measured in this order):");
+    for s in &m.sections {
+        println!(
+            "  {:<8} GPA {:>12} size {:>10} image offset {:>9}{}",
+            s.kind,
+            s.gpa,
+            s.size,
+            s.data_offset,
+            if s.extend_mr { "  MR.EXTEND" } else { "" }
+        );
+    }
+    if !m.components.is_empty() {
+        println!("RTMR event digests:");
+        for c in &m.components {
+            println!("  {:<18} {}", c.name, c.value);
+        }
+    }
+    print_inputs(&m.inputs);
+    Ok(())
+}
+
+fn run_nitro(a: NitroArgs) -> Result<(), Error> {
+    let b = read_big(&a.eif, "EIF")?;
+    let m = eif::measure(&b)?;
+    if a.out.emit_policy.is_some() {
+        emit_policy(&a.out, Ok(emit::nitro_policy(&m)))?;
+        if a.out.emit_policy.as_deref() == Some("-") {
+            return Ok(());
+        }
+    }
+    if a.out.json {
+        print_json(to_json(&m));
+        return Ok(());
+    }
+    println!("pcr0: {}", m.pcr0);
+    println!("pcr1: {}", m.pcr1);
+    println!("pcr2: {}", m.pcr2);
+    match &m.pcr8 {
+        Some(p) => println!("pcr8: {p}"),
+        None => println!("pcr8: (unsigned image)"),
+    }
+    println!("EIF version {}, CRC-32 {}; sections:", m.version, m.crc32);
+    for s in &m.sections {
+        println!("  {:<10} offset {:#10x} size {:#10x} sha384 {}", format!("{:?}", s.kind), s.offset, s.size, s.sha384);
+    }
+    print_inputs(&m.inputs);
+    Ok(())
+}

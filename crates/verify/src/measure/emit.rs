@@ -1,0 +1,49 @@
+//! From measured values to the policy sections `verify --policy` reads ([`crate::policy`]):
+//! `[snp] measurement`, `[tdx] mrtd`, `[nitro.pcrs]`. Each section is preceded by comments
+//! naming every input and its digest, so a policy file says where its values came from.
+
+use super::eif::EifMeasurement;
+use super::snp::{SevMode, SnpMeasurement};
+use super::tdx::TdxMeasurement;
+use super::{Input, bad_input};
+use crate::error::Result;
+
+fn comments(tool: &str, inputs: &[Input]) -> String {
+    let mut s = format!("# {tool}\n");
+    for i in inputs {
+        s.push_str(&format!("#   {}: {}\n", i.name, i.value.replace('\n', " ")));
+    }
+    s
+}
+
+/// `[snp]` with the launch digest (SNP modes only: SEV/SEV-ES digests are not in any report
+/// `verify` appraises, and an OVMF hash is not a launch digest).
+pub fn snp_policy(m: &SnpMeasurement) -> Result<String> {
+    if !matches!(m.mode, SevMode::Snp | SevMode::SnpSvsm) {
+        return Err(bad_input(format!(
+            "--emit-policy needs mode snp or snp:svsm (mode {} gives no SNP report MEASUREMENT)",
+            m.mode.name()
+        )));
+    }
+    Ok(format!(
+        "{}[snp]\nmeasurement = \"{}\"\n",
+        comments("cloud-ra measure snp", &m.inputs),
+        hex::encode(&m.measurement)
+    ))
+}
+
+/// `[tdx]` with MRTD.
+pub fn tdx_policy(m: &TdxMeasurement) -> String {
+    format!("{}[tdx]\nmrtd = \"{}\"\n", comments("cloud-ra measure tdx", &m.inputs), m.mrtd)
+}
+
+/// `[nitro.pcrs]` with PCR0, 1, 2 and (signed EIFs) 8.
+pub fn nitro_policy(m: &EifMeasurement) -> String {
+    let mut s = comments("cloud-ra measure nitro", &m.inputs);
+    s.push_str("[nitro.pcrs]\n");
+    s.push_str(&format!("\"0\" = \"{}\"\n\"1\" = \"{}\"\n\"2\" = \"{}\"\n", m.pcr0, m.pcr1, m.pcr2));
+    if let Some(p8) = &m.pcr8 {
+        s.push_str(&format!("\"8\" = \"{p8}\"\n"));
+    }
+    s
+}
