@@ -3,6 +3,7 @@
 
 use crate::fail;
 use clap::{Args, Subcommand};
+use cloud_ra_verify::Check;
 use cloud_ra_verify::Error;
 use cloud_ra_verify::measure::{Input, eif, emit, parse_hex_exact, snp, tdx, to_json};
 
@@ -125,11 +126,11 @@ pub fn run(c: MeasureCmd) -> i32 {
 }
 
 fn read_big(path: &str, what: &str) -> Result<Vec<u8>, Error> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::usage("input", format!("{what} {path}: {e}")))?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::usage(Check::Input, format!("{what} {path}: {e}")))?;
     if meta.len() > MAX_INPUT {
-        return Err(Error::usage("input", format!("{what} {path} is {} bytes, too large", meta.len())));
+        return Err(Error::usage(Check::Input, format!("{what} {path} is {} bytes, too large", meta.len())));
     }
-    std::fs::read(path).map_err(|e| Error::usage("input", format!("{what} {path}: {e}")))
+    std::fs::read(path).map_err(|e| Error::usage(Check::Input, format!("{what} {path}: {e}")))
 }
 
 fn read_opt(path: &Option<String>, what: &str) -> Result<Option<Vec<u8>>, Error> {
@@ -142,7 +143,7 @@ fn parse_int(what: &str, s: &str) -> Result<u64, Error> {
         Some(h) => u64::from_str_radix(h, 16),
         None => t.parse(),
     };
-    r.map_err(|_| Error::usage("measure.input", format!("{what} '{s}' is not a number")))
+    r.map_err(|_| Error::usage(Check::MeasureInput, format!("{what} '{s}' is not a number")))
 }
 
 fn emit_policy(out: &Output, text: Result<String, Error>) -> Result<(), Error> {
@@ -152,7 +153,7 @@ fn emit_policy(out: &Output, text: Result<String, Error>) -> Result<(), Error> {
         print!("{text}");
         return Ok(());
     }
-    std::fs::write(path, text).map_err(|e| Error::usage("output", format!("policy {path}: {e}")))
+    std::fs::write(path, text).map_err(|e| Error::usage(Check::Output, format!("policy {path}: {e}")))
 }
 
 fn print_json(v: serde_json::Value) {
@@ -171,12 +172,12 @@ fn run_snp(a: SnpArgs) -> Result<(), Error> {
     let sig = match (&a.vcpu_family, &a.vcpu_sig, &a.vcpu_type) {
         (Some(f), _, _) => Some(snp::cpu_sig(
             *f,
-            a.vcpu_model.ok_or_else(|| Error::usage("measure.input", "--vcpu-family needs --vcpu-model"))?,
-            a.vcpu_stepping.ok_or_else(|| Error::usage("measure.input", "--vcpu-family needs --vcpu-stepping"))?,
+            a.vcpu_model.ok_or_else(|| Error::usage(Check::MeasureInput, "--vcpu-family needs --vcpu-model"))?,
+            a.vcpu_stepping.ok_or_else(|| Error::usage(Check::MeasureInput, "--vcpu-family needs --vcpu-stepping"))?,
         )?),
         (None, Some(s), _) => Some(
             u32::try_from(parse_int("--vcpu-sig", s)?)
-                .map_err(|_| Error::usage("measure.input", format!("--vcpu-sig {s} does not fit 32 bits")))?,
+                .map_err(|_| Error::usage(Check::MeasureInput, format!("--vcpu-sig {s} does not fit 32 bits")))?,
         ),
         (None, None, Some(t)) => Some(snp::vcpu_sig_by_name(t)?),
         (None, None, None) => None,
@@ -184,10 +185,10 @@ fn run_snp(a: SnpArgs) -> Result<(), Error> {
     let vcpus = match (mode, a.vcpus) {
         (snp::SevMode::Sev | snp::SevMode::SnpOvmfHash, v) => v.unwrap_or(1),
         (_, Some(v)) => v,
-        (_, None) => return Err(Error::usage("measure.input", format!("mode {} needs --vcpus N", mode.name()))),
+        (_, None) => return Err(Error::usage(Check::MeasureInput, format!("mode {} needs --vcpus N", mode.name()))),
     };
     if mode == snp::SevMode::SnpSvsm && a.vars_size.is_none() {
-        return Err(Error::usage("measure.input", "mode snp:svsm needs --vars-size"));
+        return Err(Error::usage(Check::MeasureInput, "mode snp:svsm needs --vars-size"));
     }
     let ovmf = read_big(&a.ovmf, "OVMF")?;
     let kernel = read_opt(&a.kernel, "kernel")?;

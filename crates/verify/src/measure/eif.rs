@@ -17,6 +17,7 @@
 //! SHA-384(48 zero bytes ‖ SHA-384(concatenated data)), an extend from zero.
 
 use super::Input;
+use crate::Check;
 use crate::cbor::{self, Value};
 use crate::crypto::{Hasher, sha384};
 use crate::error::{Error, Result};
@@ -62,7 +63,7 @@ pub struct EifMeasurement {
 }
 
 fn err(d: String) -> Error {
-    Error::usage("measure.eif", d)
+    Error::usage(Check::MeasureEif, d)
 }
 
 fn be16(b: &[u8], off: usize) -> u16 {

@@ -11,6 +11,7 @@
 //! * [`ovmf`]: the OVMF footer GUID table, the SEV metadata and the TDX metadata it points to.
 //! * [`emit`]: the policy sections (`[snp]`, `[tdx]`, `[nitro]`) that `verify --policy` reads.
 
+use crate::Check;
 pub mod eif;
 pub mod emit;
 pub mod ovmf;
@@ -40,12 +41,12 @@ impl Input {
 
 /// A usage error about a parameter.
 pub(crate) fn bad_input(detail: impl Into<String>) -> Error {
-    Error::usage("measure.input", detail)
+    Error::usage(Check::MeasureInput, detail)
 }
 
 /// Little-endian readers that name the structure and the offset when the bytes are too short.
 pub(crate) struct Reader<'a> {
-    pub check: &'static str,
+    pub check: Check,
     pub what: &'static str,
     pub data: &'a [u8],
 }

@@ -17,6 +17,7 @@
 //! Everything is bounds-checked: an error names the structure and its offset in the image.
 
 use super::{Reader, guid_le, guid_text};
+use crate::Check;
 use crate::error::{Error, Result};
 
 pub const FOOTER_GUID: [u8; 16] = guid_le("96b582de-1fb2-45f7-baea-a366c55a082d");
@@ -114,7 +115,7 @@ impl TdxSection {
 pub struct Ovmf<'a> {
     pub data: &'a [u8],
     /// `measure.ovmf` or `measure.svsm`: which image errors are about.
-    pub check: &'static str,
+    pub check: Check,
     pub table: Vec<TableEntry<'a>>,
     pub sev_sections: Vec<SevSection>,
 }
@@ -122,15 +123,15 @@ pub struct Ovmf<'a> {
 impl<'a> Ovmf<'a> {
     /// Parses the footer table and, when the table points to it, the SEV metadata.
     pub fn parse(data: &'a [u8]) -> Result<Ovmf<'a>> {
-        Self::parse_as(data, "measure.ovmf", "OVMF image")
+        Self::parse_as(data, Check::MeasureOvmf, "OVMF image")
     }
 
     /// The same for a Coconut-SVSM image (same structures, errors under `measure.svsm`).
     pub fn parse_svsm(data: &'a [u8]) -> Result<Ovmf<'a>> {
-        Self::parse_as(data, "measure.svsm", "SVSM image")
+        Self::parse_as(data, Check::MeasureSvsm, "SVSM image")
     }
 
-    fn parse_as(data: &'a [u8], check: &'static str, what: &'static str) -> Result<Ovmf<'a>> {
+    fn parse_as(data: &'a [u8], check: Check, what: &'static str) -> Result<Ovmf<'a>> {
         let err = |d: String| Error::usage(check, format!("{what}: {d}"));
         let r = Reader { check, what: "footer GUID table", data };
         if data.len() < FOOTER_END + ENTRY_HEADER {

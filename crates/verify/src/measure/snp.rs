@@ -25,6 +25,7 @@
 
 use super::ovmf::{Ovmf, SEV_ES_RESET_BLOCK_GUID, SEV_HASH_TABLE_RV_GUID, SVSM_INFO_GUID, SevSectionType};
 use super::{Input, bad_input, guid_le};
+use crate::Check;
 use crate::crypto::{Hasher, sha256, sha384};
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -417,7 +418,7 @@ fn svsm_vmsa_page(eip: u64, vcpu_sig: u32) -> Vec<u8> {
 }
 
 /// Where the image is mapped so that it ends at `end`.
-fn image_gpa(check: &'static str, what: &str, len: usize, end: u64) -> Result<u64> {
+fn image_gpa(check: Check, what: &str, len: usize, end: u64) -> Result<u64> {
     if len == 0 || !len.is_multiple_of(PAGE) {
         return Err(Error::usage(check, format!("{what} is {len} bytes, not a whole number of 4 KiB pages")));
     }
@@ -489,7 +490,7 @@ fn sev_digest(
         let supported = ovmf.entry_u32(&SEV_HASH_TABLE_RV_GUID, "SEV hash table")?.is_some_and(|g| g != 0);
         if !supported {
             return Err(Error::usage(
-                "measure.ovmf",
+                Check::MeasureOvmf,
                 "a kernel was given, but the OVMF image does not support kernel/initrd/cmdline measurement (no SEV hash table entry in its footer GUID table)",
             ));
         }
@@ -516,7 +517,7 @@ fn vmsa_for(n: u32, ap: Option<u64>, features: u64, sig: u32, i: &SnpInputs<'_>)
     } else {
         ap.ok_or_else(|| {
             Error::usage(
-                "measure.ovmf",
+                Check::MeasureOvmf,
                 "more than one vCPU, but the OVMF footer GUID table has no SEV-ES reset block (AP entry point)",
             )
         })?
@@ -584,7 +585,7 @@ fn snp_digest(
     hashes: Option<SevHashes>,
     mut inputs: Vec<Input>,
 ) -> Result<SnpMeasurement> {
-    let gpa = image_gpa("measure.ovmf", "OVMF image", i.ovmf.len(), FOUR_GIB)?;
+    let gpa = image_gpa(Check::MeasureOvmf, "OVMF image", i.ovmf.len(), FOUR_GIB)?;
     let mut g = Gctx { ld: [0; 48] };
     match i.ovmf_hash {
         Some(seed) => {
@@ -629,13 +630,13 @@ fn snp_digest(
 fn svsm_digest(i: &SnpInputs<'_>, _ovmf: &Ovmf<'_>, mut inputs: Vec<Input>) -> Result<SnpMeasurement> {
     let svsm_bytes = i.svsm.ok_or_else(|| bad_input("mode snp:svsm needs an SVSM image"))?;
     let svsm = Ovmf::parse_svsm(svsm_bytes)?;
-    let ovmf_gpa = image_gpa("measure.ovmf", "OVMF image", i.ovmf.len(), FOUR_GIB)?;
+    let ovmf_gpa = image_gpa(Check::MeasureOvmf, "OVMF image", i.ovmf.len(), FOUR_GIB)?;
     let svsm_end = ovmf_gpa
         .checked_sub(i.vars_size)
         .ok_or_else(|| bad_input(format!("vars size {:#x} does not fit below the OVMF image", i.vars_size)))?;
-    let svsm_gpa = image_gpa("measure.svsm", "SVSM image", svsm_bytes.len(), svsm_end)?;
+    let svsm_gpa = image_gpa(Check::MeasureSvsm, "SVSM image", svsm_bytes.len(), svsm_end)?;
     let entry = svsm.entry_u32(&SVSM_INFO_GUID, "SVSM info")?.ok_or_else(|| {
-        Error::usage("measure.svsm", "SVSM image: the footer GUID table has no SVSM info entry (a789a612-…)")
+        Error::usage(Check::MeasureSvsm, "SVSM image: the footer GUID table has no SVSM info entry (a789a612-…)")
     })?;
     let eip = svsm_gpa + entry as u64;
     let sig = need_sig(i)?;
