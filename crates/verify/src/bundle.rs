@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 pub const FORMAT_V1: &str = "cloud-ra/evidence/v1";
 /// Largest evidence input read.
-pub const MAX_EVIDENCE_SIZE: usize = 16 << 20;
+pub(crate) const MAX_EVIDENCE_SIZE: usize = 16 << 20;
 
 /// Bytes that serialise as standard base64.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Entries kept at most per cache.
-pub const MAX_ENTRIES: usize = 4096;
+pub(crate) const MAX_ENTRIES: usize = 4096;
 
 /// The times at which a verified result holds (inclusive).
 pub trait Window {
@@ -32,11 +32,11 @@ impl<V> VerifiedCache<V> {
     }
 
     /// The entry for `key`, whatever its window (for parsed, not time-dependent, results).
-    pub fn get(&self, key: &[u8; 32]) -> Option<Arc<V>> {
+    pub(crate) fn get(&self, key: &[u8; 32]) -> Option<Arc<V>> {
         self.map.lock().ok().and_then(|m| m.get(key).cloned())
     }
 
-    pub fn insert(&self, key: [u8; 32], value: Arc<V>) {
+    pub(crate) fn insert(&self, key: [u8; 32], value: Arc<V>) {
         if let Ok(mut m) = self.map.lock() {
             if m.len() >= MAX_ENTRIES && !m.contains_key(&key) {
                 m.clear();
@@ -48,15 +48,11 @@ impl<V> VerifiedCache<V> {
     pub fn len(&self) -> usize {
         self.map.lock().map(|m| m.len()).unwrap_or(0)
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl<V: Window> VerifiedCache<V> {
     /// The entry for `key` if `at` lies inside its window.
-    pub fn get_valid(&self, key: &[u8; 32], at: Timestamp) -> Option<Arc<V>> {
+    pub(crate) fn get_valid(&self, key: &[u8; 32], at: Timestamp) -> Option<Arc<V>> {
         self.get(key).filter(|v| v.valid_from() <= at.0 && at.0 <= v.valid_until())
     }
 }

@@ -6,9 +6,9 @@
 use std::fmt;
 
 /// Nesting depth accepted.
-pub const MAX_DEPTH: usize = 16;
+pub(crate) const MAX_DEPTH: usize = 16;
 /// Items (array elements plus map entries) accepted in one document.
-pub const MAX_ITEMS: usize = 4096;
+pub(crate) const MAX_ITEMS: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -25,7 +25,7 @@ pub enum Value {
 }
 
 impl Value {
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Value::Uint(_) => "unsigned integer",
             Value::Nint(_) => "negative integer",
@@ -39,7 +39,7 @@ impl Value {
         }
     }
     /// The integer value of Uint/Nint.
-    pub fn as_i128(&self) -> Option<i128> {
+    pub(crate) fn as_i128(&self) -> Option<i128> {
         match self {
             Value::Uint(v) => Some(*v as i128),
             Value::Nint(n) => Some(-1 - *n as i128),

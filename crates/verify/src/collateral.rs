@@ -40,7 +40,7 @@ impl Collateral {
         Ok(n)
     }
 
-    pub fn add(&mut self, o: PkiObject) {
+    pub(crate) fn add(&mut self, o: PkiObject) {
         match o {
             PkiObject::Certificate(c) => {
                 if !self.certs.iter().any(|x| x.sha256 == c.sha256) {
@@ -55,7 +55,7 @@ impl Collateral {
         }
     }
 
-    pub fn add_dcap(&mut self, d: crate::dcap::collateral::DcapItem) {
+    pub(crate) fn add_dcap(&mut self, d: crate::dcap::collateral::DcapItem) {
         if !self.dcap.iter().any(|x| x.digest() == d.digest()) {
             self.dcap.push(d)
         }

@@ -24,20 +24,20 @@ pub fn sha512(data: &[u8]) -> [u8; 64] {
 }
 
 /// An incremental digest (SHA-256 or SHA-384) for inputs measured piece by piece.
-pub struct Hasher(digest::Context);
+pub(crate) struct Hasher(digest::Context);
 
 impl Hasher {
-    pub fn sha256() -> Self {
+    pub(crate) fn sha256() -> Self {
         Hasher(digest::Context::new(&digest::SHA256))
     }
-    pub fn sha384() -> Self {
+    pub(crate) fn sha384() -> Self {
         Hasher(digest::Context::new(&digest::SHA384))
     }
-    pub fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         self.0.update(data);
     }
     /// The digest (32 or 48 bytes).
-    pub fn finish(self) -> Vec<u8> {
+    pub(crate) fn finish(self) -> Vec<u8> {
         self.0.finish().as_ref().to_vec()
     }
 }
@@ -81,7 +81,7 @@ pub struct PublicKey {
 
 impl PublicKey {
     /// An RSA key from its big-endian modulus and exponent (PKCS#1 RSAPublicKey DER inside).
-    pub fn rsa(n: &[u8], e: &[u8]) -> PublicKey {
+    pub(crate) fn rsa(n: &[u8], e: &[u8]) -> PublicKey {
         let mut body = Vec::new();
         der_uint(n, &mut body);
         der_uint(e, &mut body);
@@ -92,7 +92,7 @@ impl PublicKey {
     }
 
     /// Modulus and exponent of an RSA key (big-endian, leading zeros stripped).
-    pub fn rsa_parts(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+    pub(crate) fn rsa_parts(&self) -> Option<(Vec<u8>, Vec<u8>)> {
         if self.kind != KeyKind::Rsa {
             return None;
         }
@@ -107,7 +107,7 @@ impl PublicKey {
     }
 
     /// An EC key from big-endian affine coordinates (left-padded to the field size).
-    pub fn ec(kind: KeyKind, x: &[u8], y: &[u8]) -> Result<PublicKey, String> {
+    pub(crate) fn ec(kind: KeyKind, x: &[u8], y: &[u8]) -> Result<PublicKey, String> {
         let size = match kind {
             KeyKind::EcP256 => 32,
             KeyKind::EcP384 => 48,
@@ -125,7 +125,7 @@ impl PublicKey {
     }
 
     /// The AWS-LC algorithm for verifying `alg` signatures with this key, if the pair makes sense.
-    pub fn algorithm(&self, alg: SigAlg) -> Option<&'static dyn signature::VerificationAlgorithm> {
+    pub(crate) fn algorithm(&self, alg: SigAlg) -> Option<&'static dyn signature::VerificationAlgorithm> {
         use KeyKind::*;
         use SigAlg::*;
         Some(match (self.kind, alg) {

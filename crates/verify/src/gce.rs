@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 /// Verified GCE vTPM evidence.
 #[derive(Debug, Clone)]
-pub struct VerifiedGce {
+pub(crate) struct VerifiedGce {
     pub ak: AkPublic,
     pub ak_cert: Certificate,
     pub chain: VerifiedAkCert,
@@ -38,7 +38,7 @@ const GCE_INSTANCE_OID: &str = "1.3.6.1.4.1.11129.2.1.21";
 
 /// Verifies the attestation at `at`. The roots and intermediates come from `collateral` (and the
 /// attestation's own `intermediate_certs`); only a root pinned in `GOOGLE_AK_ROOTS` is trusted.
-pub fn verify(a: &Attestation, collateral: &Collateral, at: Timestamp) -> Result<VerifiedGce> {
+pub(crate) fn verify(a: &Attestation, collateral: &Collateral, at: Timestamp) -> Result<VerifiedGce> {
     if a.ak_pub.is_empty() {
         return Err(Error::evidence(Check::TpmAk, "the attestation has no ak_pub (field 1)"));
     }
@@ -171,14 +171,14 @@ fn instance_info(v: &[u8]) -> Option<Value> {
 }
 
 /// The result of the appraisal.
-pub struct Appraisal {
+pub(crate) struct Appraisal {
     pub failures: Vec<Error>,
     pub warnings: Vec<Error>,
     pub nonce_bound: bool,
 }
 
 /// Appraises: the verifier's nonce (`--nonce`, else the policy's) must be every quote's extraData.
-pub fn appraise(v: &VerifiedGce, policy: &Policy, nonce: Option<&[u8]>) -> Result<Appraisal> {
+pub(crate) fn appraise(v: &VerifiedGce, policy: &Policy, nonce: Option<&[u8]>) -> Result<Appraisal> {
     let mut failures = Vec::new();
     let mut warnings = Vec::new();
     let nonce = match (nonce, &policy.nonce) {
@@ -220,7 +220,7 @@ pub fn appraise(v: &VerifiedGce, policy: &Policy, nonce: Option<&[u8]>) -> Resul
 }
 
 /// Claims of verified GCE vTPM evidence.
-pub fn claims(v: &VerifiedGce) -> Value {
+pub(crate) fn claims(v: &VerifiedGce) -> Value {
     let (kty, bits) = match &v.ak.params {
         KeyParams::Rsa { modulus, .. } => ("RSA", modulus.len() * 8),
         KeyParams::Ecc { x, .. } => ("EC", x.len() * 8),

@@ -227,7 +227,7 @@ impl Jws {
         })
     }
 
-    pub fn header_str(&self, k: &str) -> Option<&str> {
+    pub(crate) fn header_str(&self, k: &str) -> Option<&str> {
         self.header.get(k).and_then(Value::as_str)
     }
 

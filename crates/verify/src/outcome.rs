@@ -159,7 +159,13 @@ pub fn verify_detected(
 
 impl Outcome {
     /// The outcome of verified evidence: claims plus the appraisal's failures and warnings.
-    pub fn appraised(platform: Platform, detected: &str, claims: Value, fails: &[Error], warns: &[Error]) -> Outcome {
+    pub(crate) fn appraised(
+        platform: Platform,
+        detected: &str,
+        claims: Value,
+        fails: &[Error],
+        warns: &[Error],
+    ) -> Outcome {
         let status = if !fails.is_empty() {
             Status::Contraindicated
         } else if !warns.is_empty() {
@@ -179,7 +185,7 @@ impl Outcome {
     }
 
     /// Verified evidence whose appraisal could not run (a malformed policy value).
-    pub fn policy_error(platform: Platform, detected: &str, e: &Error) -> Outcome {
+    pub(crate) fn policy_error(platform: Platform, detected: &str, e: &Error) -> Outcome {
         let mut o = Outcome::failed(platform, detected, e);
         o.verified = true;
         o

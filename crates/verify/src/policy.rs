@@ -224,7 +224,7 @@ pub struct EventlogPolicy {
 
 impl EventlogPolicy {
     /// Whether any requirement is set.
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         *self != EventlogPolicy::default()
     }
 }

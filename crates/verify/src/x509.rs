@@ -59,18 +59,18 @@ pub enum X509Error {
 impl X509Error {
     /// The CRL is genuine but not fresh at the evaluation time (stale, from the future, or
     /// undated): a collateral problem, fixed by fetching a current CRL, not an evidence one.
-    pub fn is_crl_freshness(&self) -> bool {
+    pub(crate) fn is_crl_freshness(&self) -> bool {
         matches!(self, X509Error::FutureCrl { .. } | X509Error::StaleCrl { .. } | X509Error::CrlWithoutNextUpdate)
     }
 
     /// The exit-code category, by variant: a genuine CRL that is not fresh is collateral (exit 3);
     /// everything else wrong with a certificate or CRL is evidence (exit 2).
-    pub fn category(&self) -> Category {
+    pub(crate) fn category(&self) -> Category {
         if self.is_crl_freshness() { Category::Collateral } else { Category::Evidence }
     }
 
     /// This failure as an error of `check`, in its category; `context` (if any) precedes the reason.
-    pub fn into_error(self, check: Check, context: &str) -> Error {
+    pub(crate) fn into_error(self, check: Check, context: &str) -> Error {
         let detail = if context.is_empty() { self.to_string() } else { format!("{context}: {self}") };
         Error::new(self.category(), check, detail)
     }
@@ -84,7 +84,7 @@ impl From<X509Error> for String {
 }
 
 /// Largest certificate or CRL file cloud-ra reads (bounded input).
-pub const MAX_OBJECT_SIZE: usize = 1 << 20;
+pub(crate) const MAX_OBJECT_SIZE: usize = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extension {
@@ -239,11 +239,11 @@ impl Certificate {
         &self.der[self.tbs.clone()]
     }
 
-    pub fn extension(&self, oid: &str) -> Option<&Extension> {
+    pub(crate) fn extension(&self, oid: &str) -> Option<&Extension> {
         self.extensions.iter().find(|e| e.oid == oid)
     }
 
-    pub fn is_self_issued(&self) -> bool {
+    pub(crate) fn is_self_issued(&self) -> bool {
         self.subject_raw == self.issuer_raw
     }
 
@@ -299,7 +299,7 @@ impl Certificate {
     }
 
     /// Critical extensions cloud-ra does not understand make a certificate unusable (RFC 5280).
-    pub fn check_critical_extensions(&self) -> Result<(), X509Error> {
+    pub(crate) fn check_critical_extensions(&self) -> Result<(), X509Error> {
         const KNOWN: &[&str] = &["2.5.29.19", "2.5.29.15", "2.5.29.37", "2.5.29.14", "2.5.29.35"];
         match self.extensions.iter().find(|e| e.critical && !KNOWN.contains(&e.oid.as_str())) {
             Some(e) => {
@@ -468,7 +468,7 @@ fn der_object(der: &[u8]) -> Result<PkiObject, String> {
 
 /// The key of a DER SubjectPublicKeyInfo as TPM-style parameters (RSA modulus and exponent, or
 /// an uncompressed P-256/P-384 point). Trailing bytes are refused.
-pub fn spki_params(der: &[u8]) -> Result<crate::tpm::KeyParams, String> {
+pub(crate) fn spki_params(der: &[u8]) -> Result<crate::tpm::KeyParams, String> {
     let (rest, spki) = SubjectPublicKeyInfo::from_der(der).map_err(|e| format!("not DER: {e}"))?;
     if !rest.is_empty() {
         return Err(format!("{} bytes after the SubjectPublicKeyInfo", rest.len()));

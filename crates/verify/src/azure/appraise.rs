@@ -12,13 +12,13 @@ use serde_json::Value;
 
 /// Settings that come from the CLI rather than the file.
 #[derive(Debug, Clone, Default)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     pub nonce: Option<Vec<u8>>,
     pub allow_debug: bool,
 }
 
 /// The result of an appraisal.
-pub struct Appraisal {
+pub(crate) struct Appraisal {
     pub failures: Vec<Error>,
     pub warnings: Vec<Error>,
     /// The verifier's nonce was given and found bound.
@@ -30,7 +30,7 @@ fn fail(v: &mut Vec<Error>, check: Check, d: impl Into<String>) {
 }
 
 /// The PCR bank the policy speaks of.
-pub fn policy_bank(policy: &Policy) -> Result<AlgId> {
+pub(crate) fn policy_bank(policy: &Policy) -> Result<AlgId> {
     match &policy.azure.pcr_bank {
         None => Ok(AlgId::SHA256),
         Some(s) => AlgId::from_name(s).ok_or_else(|| {
@@ -41,7 +41,7 @@ pub fn policy_bank(policy: &Policy) -> Result<AlgId> {
 
 /// Whether `ud` (the HCL user-data) carries `nonce`: zero-padded (trustee, cloud-ra), or
 /// SHA-512(nonce ‖ input) as trustauthority-cli writes it.
-pub fn user_data_binds(ud: &[u8; 64], nonce: &[u8], input: Option<&[u8]>) -> bool {
+pub(crate) fn user_data_binds(ud: &[u8; 64], nonce: &[u8], input: Option<&[u8]>) -> bool {
     if nonce.len() <= 64 && pad64(nonce) == *ud {
         return true;
     }
@@ -62,7 +62,7 @@ fn config_matches(have: &Value, want: &ConfigValue) -> bool {
 }
 
 /// Appraises. Errors in the policy itself (bad hex, ...) are usage errors.
-pub fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Appraisal> {
+pub(crate) fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Appraisal> {
     // The hardware report's own appraisal, without the nonce.
     let mut hw_policy = policy.clone();
     hw_policy.nonce = None;

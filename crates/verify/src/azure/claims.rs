@@ -35,7 +35,7 @@ pub fn runtime_claims_fields(h: &HclReport) -> Value {
 }
 
 /// Claims of verified evidence. `nonce_bound` comes from the appraisal.
-pub fn claims(v: &VerifiedAzure) -> Value {
+pub(crate) fn claims(v: &VerifiedAzure) -> Value {
     let mut c = match &v.hardware {
         Hardware::Snp(s) => crate::snp::claims::claims(s),
         Hardware::Tdx(d) => crate::dcap::claims::claims(d),

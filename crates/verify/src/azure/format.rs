@@ -19,18 +19,17 @@ use crate::tpm::KeyParams;
 use base64::Engine;
 use serde_json::Value;
 
-pub const HCL_SIGNATURE: u32 = 0x414C_4348; // "HCLA"
-pub const HEADER_SIZE: usize = 32;
-pub const HW_REPORT_OFFSET: usize = 0x20;
-pub const HW_REPORT_SLOT: usize = 1184;
-pub const TD_REPORT_SIZE: usize = 1024;
+pub(crate) const HCL_SIGNATURE: u32 = 0x414C_4348; // "HCLA"
+pub(crate) const HW_REPORT_OFFSET: usize = 0x20;
+pub(crate) const HW_REPORT_SLOT: usize = 1184;
+pub(crate) const TD_REPORT_SIZE: usize = 1024;
 /// REPORTDATA inside a TDREPORT (after REPORTMACSTRUCT's type, reserved, CPUSVN and two hashes).
-pub const TD_REPORT_DATA_OFFSET: usize = 128;
-pub const REQUEST_OFFSET: usize = 0x4C0;
-pub const REQUEST_SIZE: usize = 20;
-pub const CLAIMS_OFFSET: usize = 0x4D4;
+pub(crate) const TD_REPORT_DATA_OFFSET: usize = 128;
+pub(crate) const REQUEST_OFFSET: usize = 0x4C0;
+pub(crate) const REQUEST_SIZE: usize = 20;
+pub(crate) const CLAIMS_OFFSET: usize = 0x4D4;
 /// Largest HCL blob read (trustauthority-cli accepts up to 4096 bytes; leave room).
-pub const MAX_HCL_SIZE: usize = 64 << 10;
+pub(crate) const MAX_HCL_SIZE: usize = 64 << 10;
 
 /// The hardware behind the paravisor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -59,7 +58,7 @@ pub enum HashType {
 }
 
 impl HashType {
-    pub fn hash(self, data: &[u8]) -> Vec<u8> {
+    pub(crate) fn hash(self, data: &[u8]) -> Vec<u8> {
         match self {
             HashType::Sha256 => crate::crypto::sha256(data).to_vec(),
             HashType::Sha384 => crate::crypto::sha384(data).to_vec(),
@@ -402,7 +401,7 @@ pub struct AzureEvidence {
 }
 
 impl AzureEvidence {
-    pub fn from_hcl(hcl_report: Vec<u8>) -> Self {
+    pub(crate) fn from_hcl(hcl_report: Vec<u8>) -> Self {
         AzureEvidence {
             source: Source::HclReport,
             tee: None,
@@ -496,7 +495,7 @@ pub fn kinvolk_quote(b: &[u8]) -> Result<QuoteParts> {
 }
 
 /// Whether JSON text is trustee az-snp-vtpm / az-tdx-vtpm evidence (has `hcl_report` and `tpm_quote`).
-pub fn is_trustee_evidence(v: &Value) -> bool {
+pub(crate) fn is_trustee_evidence(v: &Value) -> bool {
     v.get("hcl_report").is_some() && v.get("tpm_quote").is_some()
 }
 

@@ -62,7 +62,7 @@ pub struct VerifiedAzure {
 }
 
 impl VerifiedAzure {
-    pub fn platform(&self) -> crate::Platform {
+    pub(crate) fn platform(&self) -> crate::Platform {
         self.hcl.tee.platform()
     }
 }

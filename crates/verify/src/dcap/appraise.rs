@@ -14,7 +14,7 @@ use crate::time::Timestamp;
 
 /// Settings that come from the CLI rather than the file.
 #[derive(Debug, Clone, Default)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     pub nonce: Option<Vec<u8>>,
     pub allow_debug: bool,
 }
@@ -43,7 +43,7 @@ fn reference(fail: &mut Vec<Error>, field: &'static str, actual: &[u8], accepted
 }
 
 /// Appraises. Errors in the policy itself (bad hex, unknown status name) are usage errors.
-pub fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Result<(Vec<Error>, Vec<Error>)> {
+pub(crate) fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Result<(Vec<Error>, Vec<Error>)> {
     let mut fail = Vec::new();
     let mut warn: Vec<Error> = v.warnings.clone();
     let q = &v.quote;

@@ -147,7 +147,7 @@ fn td_attributes(t: &TdReport) -> Value {
 }
 
 /// Whether the quoted TD or enclave is in debug mode.
-pub fn is_debug(q: &Quote) -> bool {
+pub(crate) fn is_debug(q: &Quote) -> bool {
     match &q.body {
         Body::Sgx(e) => e.debug(),
         Body::Td10(t) | Body::Td15(t) => t.td_attributes_u64() & td_attr::DEBUG != 0,
@@ -155,7 +155,7 @@ pub fn is_debug(q: &Quote) -> bool {
 }
 
 /// Claims of a verified quote.
-pub fn claims(v: &VerifiedDcap) -> Value {
+pub(crate) fn claims(v: &VerifiedDcap) -> Value {
     let q = &v.quote;
     let c = &v.collateral;
     let mut out = match &q.body {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 const CHECK: Check = Check::DcapCollateral;
 /// Largest collateral JSON accepted.
-pub const MAX_JSON_SIZE: usize = 1 << 20;
+pub(crate) const MAX_JSON_SIZE: usize = 1 << 20;
 const MAX_DEPTH: usize = 64;
 
 fn bad(name: &str, detail: impl std::fmt::Display) -> Error {
@@ -380,7 +380,7 @@ pub enum DcapItem {
 }
 
 impl DcapItem {
-    pub fn digest(&self) -> [u8; 32] {
+    pub(crate) fn digest(&self) -> [u8; 32] {
         match self {
             DcapItem::TcbInfo(t) => t.signed.digest,
             DcapItem::EnclaveIdentity(e) => e.signed.digest,

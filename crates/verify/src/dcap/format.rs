@@ -12,21 +12,19 @@ use crate::Check;
 use crate::error::{Error, Result};
 use crate::x509::pem_blocks;
 
-pub const HEADER_LEN: usize = 48;
-pub const BODY_DESCRIPTOR_LEN: usize = 6;
-pub const ENCLAVE_REPORT_LEN: usize = 384;
-pub const TD_REPORT10_LEN: usize = 584;
-pub const TD_REPORT15_LEN: usize = 648;
-pub const TEE_TYPE_SGX: u32 = 0x0000_0000;
-pub const TEE_TYPE_TDX: u32 = 0x0000_0081;
+pub(crate) const ENCLAVE_REPORT_LEN: usize = 384;
+pub(crate) const TD_REPORT10_LEN: usize = 584;
+pub(crate) const TD_REPORT15_LEN: usize = 648;
+pub(crate) const TEE_TYPE_SGX: u32 = 0x0000_0000;
+pub(crate) const TEE_TYPE_TDX: u32 = 0x0000_0081;
 /// ECDSA-256-with-P-256 curve (the only attestation key type Intel's QVL accepts).
-pub const ATTESTATION_KEY_ECDSA_P256: u16 = 2;
-pub const ATTESTATION_KEY_ECDSA_P384: u16 = 3;
+pub(crate) const ATTESTATION_KEY_ECDSA_P256: u16 = 2;
+pub(crate) const ATTESTATION_KEY_ECDSA_P384: u16 = 3;
 /// Intel's QE vendor ID.
-pub const INTEL_QE_VENDOR_ID: [u8; 16] =
+pub(crate) const INTEL_QE_VENDOR_ID: [u8; 16] =
     [0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9, 0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07];
 /// Largest quote accepted (real quotes are about 5 KiB; certification data is PEM).
-pub const MAX_QUOTE_SIZE: usize = 1 << 20;
+pub(crate) const MAX_QUOTE_SIZE: usize = 1 << 20;
 
 const CHECK: Check = Check::DcapQuote;
 
@@ -139,7 +137,7 @@ impl EnclaveReport {
         Ok(EnclaveReport { raw, ..rep })
     }
     /// ATTRIBUTES.DEBUG (bit 1 of the first byte).
-    pub fn debug(&self) -> bool {
+    pub(crate) fn debug(&self) -> bool {
         self.attributes[0] & 0x02 != 0
     }
 }
@@ -183,20 +181,20 @@ impl TdReport {
         })
     }
     /// TDATTRIBUTES as a little-endian u64.
-    pub fn td_attributes_u64(&self) -> u64 {
+    pub(crate) fn td_attributes_u64(&self) -> u64 {
         u64::from_le_bytes(self.td_attributes)
     }
 }
 
 /// TDATTRIBUTES bits (TDX module ABI).
 pub mod td_attr {
-    pub const DEBUG: u64 = 1 << 0;
-    pub const SEPT_VE_DISABLE: u64 = 1 << 28;
-    pub const PKS: u64 = 1 << 30;
-    pub const KL: u64 = 1 << 31;
-    pub const PERFMON: u64 = 1 << 63;
+    pub(crate) const DEBUG: u64 = 1 << 0;
+    pub(crate) const SEPT_VE_DISABLE: u64 = 1 << 28;
+    pub(crate) const PKS: u64 = 1 << 30;
+    pub(crate) const KL: u64 = 1 << 31;
+    pub(crate) const PERFMON: u64 = 1 << 63;
     /// TUD bits 7:1 and SEC bits 27:8, 29 reserved (must be zero).
-    pub const RESERVED: u64 = 0x0FFF_FFFE | (1 << 29) | (0x7FFF_FFFF << 32);
+    pub(crate) const RESERVED: u64 = 0x0FFF_FFFE | (1 << 29) | (0x7FFF_FFFF << 32);
 }
 
 /// The quote body.
@@ -217,13 +215,13 @@ impl Body {
             Body::Sgx(_) => None,
         }
     }
-    pub fn report_data(&self) -> &[u8; 64] {
+    pub(crate) fn report_data(&self) -> &[u8; 64] {
         match self {
             Body::Sgx(e) => &e.report_data,
             Body::Td10(t) | Body::Td15(t) => &t.report_data,
         }
     }
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Body::Sgx(_) => "SGX enclave report",
             Body::Td10(_) => "TD report (TDX 1.0)",

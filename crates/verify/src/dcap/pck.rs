@@ -6,7 +6,7 @@ use crate::Check;
 use crate::error::{Error, Result};
 use crate::x509::Certificate;
 
-pub const SGX_EXTENSION_OID: &str = "1.2.840.113741.1.13.1";
+pub(crate) const SGX_EXTENSION_OID: &str = "1.2.840.113741.1.13.1";
 /// DER body of the OID 1.2.840.113741.1.13.1.
 const SGX_OID: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF8, 0x4D, 0x01, 0x0D, 0x01];
 

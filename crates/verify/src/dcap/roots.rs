@@ -10,7 +10,7 @@ pub const PLATFORM_CA_CN: &str = "Intel SGX PCK Platform CA";
 pub const PROCESSOR_CA_CN: &str = "Intel SGX PCK Processor CA";
 pub const TCB_SIGNING_CN: &str = "Intel SGX TCB Signing";
 /// Intel QVL 4.1.2.4.4: the PCK certificate's CN contains this phrase.
-pub const PCK_CN_PHRASE: &str = "SGX PCK Certificate";
+pub(crate) const PCK_CN_PHRASE: &str = "SGX PCK Certificate";
 
 /// SHA-256 of cloud-ra's simulated Intel SGX Root CA (crate `cloud-ra-sim`, `intel` module).
 /// Trusted only when the caller asks for it (`--trust-simulated`). Checked against the generator

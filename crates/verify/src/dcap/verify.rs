@@ -126,7 +126,7 @@ pub enum QeStatus {
 }
 
 impl QeStatus {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             QeStatus::UpToDate => "UpToDate",
             QeStatus::OutOfDate => "OutOfDate",
@@ -176,9 +176,6 @@ impl CollateralCache {
     }
     pub fn len(&self) -> usize {
         self.map.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
     /// The number of parsed PCK chains kept.
     pub fn parsed_chains(&self) -> usize {
@@ -1018,7 +1015,7 @@ fn module_status(quote: &Quote, tee: &[u8; 16], info: &TcbInfo) -> Result<Option
 }
 
 /// TcbLevelCheck.cpp `checkTcbLevel`.
-pub fn check_tcb_level(info: &TcbInfo, pck: &PckExtensions, quote: &Quote, qe: QeStatus) -> Result<TcbEval> {
+pub(crate) fn check_tcb_level(info: &TcbInfo, pck: &PckExtensions, quote: &Quote, qe: QeStatus) -> Result<TcbEval> {
     let is_tdx = info.json.version >= 3 && info.id() == "TDX" && quote.is_tdx();
     let tee = if is_tdx { quote.body.td().map(|t| t.tee_tcb_svn) } else { None };
     let levels = sorted_levels(info, info.id() == "TDX")?;

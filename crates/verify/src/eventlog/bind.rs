@@ -65,7 +65,7 @@ fn divergence(r: &super::replay::Register, quoted: &[u8]) -> Option<usize> {
 }
 
 /// Compares a replayed CCEL with the registers of a verified TD quote.
-pub fn compare_tdx(log: &EventLog, rep: &Replay, regs: &TdxRegisters) -> Vec<RegisterCheck> {
+pub(crate) fn compare_tdx(log: &EventLog, rep: &Replay, regs: &TdxRegisters) -> Vec<RegisterCheck> {
     let bank = rep.banks.get(&AlgId::SHA384);
     let mut out = Vec::new();
     // MR index 0 = MRTD: not an extend register; a single logged digest can be compared directly.
@@ -249,7 +249,7 @@ fn log_result(log: &EventLog, checks: Vec<RegisterCheck>, a: Analysis) -> Result
 
 /// The PCR values a verified vTPM quote vouches for, from the claims of a verified Azure outcome
 /// (`pcrs` = SHA-256 bank by index, `pcrs_<bank>` for others).
-pub fn quoted_pcrs_from_claims(c: &Value) -> Option<BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>>> {
+pub(crate) fn quoted_pcrs_from_claims(c: &Value) -> Option<BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>>> {
     let obj = c.as_object()?;
     let mut out: BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>> = BTreeMap::new();
     for (k, v) in obj {
@@ -270,7 +270,7 @@ pub fn quoted_pcrs_from_claims(c: &Value) -> Option<BTreeMap<AlgId, BTreeMap<u32
 }
 
 /// Binds one TPM event log to the PCR values of a verified quote.
-pub fn bind_tpm(log: &EventLog, quoted: &BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>>) -> Result<LogResult, Error> {
+pub(crate) fn bind_tpm(log: &EventLog, quoted: &BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>>) -> Result<LogResult, Error> {
     if log.format == LogFormat::Ccel {
         return Err(Error::evidence(
             Check::EventlogBinding,
@@ -304,7 +304,7 @@ fn accepted(field: &'static str, v: &OneOrMany, have: &[u8]) -> Result<bool, Err
 /// Event logs carried in the evidence: the `event_log` of a go-tpm-tools Attestation, and a
 /// bundle's `eventlog_tpm` (TCG PC Client log) and `eventlog_ccel` (the CCEL log area, checked
 /// against `eventlog_ccel_table` when that is carried too).
-pub fn bundle_logs(d: &crate::bundle::Detected) -> crate::error::Result<Vec<EventLog>> {
+pub(crate) fn bundle_logs(d: &crate::bundle::Detected) -> crate::error::Result<Vec<EventLog>> {
     let mut out = Vec::new();
     if let crate::bundle::Evidence::GceVtpm(a) = &d.evidence
         && !a.event_log.is_empty()
@@ -328,7 +328,7 @@ pub fn bundle_logs(d: &crate::bundle::Detected) -> crate::error::Result<Vec<Even
     Ok(out)
 }
 
-pub fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
+pub(crate) fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
     let mut fails: Vec<Error> = Vec::new();
     let mut warns: Vec<Error> = Vec::new();
     let mut results: Vec<Value> = Vec::new();

@@ -7,22 +7,19 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 /// EFI_GLOBAL_VARIABLE: 8BE4DF61-93CA-11D2-AA0D-00E098032B8C.
-pub const EFI_GLOBAL_VARIABLE: [u8; 16] =
+pub(crate) const EFI_GLOBAL_VARIABLE: [u8; 16] =
     [0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c];
-/// EFI_IMAGE_SECURITY_DATABASE_GUID (db, dbx): D719B2CB-3D3A-4596-A3BC-DAD00E67656F.
-pub const EFI_IMAGE_SECURITY_DATABASE: [u8; 16] =
-    [0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45, 0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f];
 const EFI_CERT_X509: [u8; 16] =
     [0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a, 0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72];
 const EFI_CERT_SHA256: [u8; 16] =
     [0x26, 0x16, 0xc4, 0xc1, 0x4c, 0x50, 0x92, 0x40, 0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28];
 
 /// Tagged-event IDs the Linux EFI stub uses (initrd and load options = command line).
-pub const LINUX_INITRD_TAG: u32 = 0x8F3B_22EC;
-pub const LINUX_LOAD_OPTIONS_TAG: u32 = 0x8F3B_22ED;
+pub(crate) const LINUX_INITRD_TAG: u32 = 0x8F3B_22EC;
+pub(crate) const LINUX_LOAD_OPTIONS_TAG: u32 = 0x8F3B_22ED;
 
 /// Formats a GUID in its registry form (first three fields little-endian).
-pub fn guid(b: &[u8]) -> String {
+pub(crate) fn guid(b: &[u8]) -> String {
     if b.len() < 16 {
         return hex::encode(b);
     }
@@ -53,7 +50,7 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 }
 
 /// UTF-16LE text up to the first NUL, if it decodes.
-pub fn utf16(b: &[u8]) -> Option<String> {
+pub(crate) fn utf16(b: &[u8]) -> Option<String> {
     if !b.len().is_multiple_of(2) {
         return None;
     }
@@ -62,7 +59,7 @@ pub fn utf16(b: &[u8]) -> Option<String> {
 }
 
 /// Printable ASCII / UTF-8 text (a trailing NUL allowed), if it is text.
-pub fn text(b: &[u8]) -> Option<String> {
+pub(crate) fn text(b: &[u8]) -> Option<String> {
     let t = b.strip_suffix(&[0]).unwrap_or(b);
     let s = std::str::from_utf8(t).ok()?;
     s.chars().all(|c| !c.is_control() || c == '\n' || c == '\t').then(|| s.to_string())
@@ -70,7 +67,7 @@ pub fn text(b: &[u8]) -> Option<String> {
 
 /// A decoded UEFI_VARIABLE_DATA.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EfiVariable {
+pub(crate) struct EfiVariable {
     pub guid: String,
     #[serde(skip)]
     pub guid_raw: [u8; 16],
@@ -84,7 +81,7 @@ fn ser_hex<S: serde::Serializer>(v: &[u8], s: S) -> std::result::Result<S::Ok, S
 }
 
 /// Parses UEFI_VARIABLE_DATA: GUID, name length (chars), data length, name (UTF-16), data.
-pub fn efi_variable(b: &[u8]) -> Result<EfiVariable, String> {
+pub(crate) fn efi_variable(b: &[u8]) -> Result<EfiVariable, String> {
     let g = b.get(0..16).ok_or("UEFI_VARIABLE_DATA shorter than its 32-byte header")?;
     let nlen = u64_at(b, 16).ok_or("UEFI_VARIABLE_DATA shorter than its 32-byte header")?;
     let dlen = u64_at(b, 24).ok_or("UEFI_VARIABLE_DATA shorter than its 32-byte header")?;
@@ -105,7 +102,7 @@ pub fn efi_variable(b: &[u8]) -> Result<EfiVariable, String> {
 }
 
 /// Entries of an EFI_SIGNATURE_LIST sequence (db, dbx, KEK, PK).
-pub fn signature_lists(b: &[u8]) -> Result<Vec<Value>, String> {
+pub(crate) fn signature_lists(b: &[u8]) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
     let mut at = 0usize;
     while at < b.len() {
@@ -154,7 +151,7 @@ pub fn signature_lists(b: &[u8]) -> Result<Vec<Value>, String> {
 }
 
 /// Device path nodes as text: files, hard-drive partitions, the rest by type and subtype.
-pub fn device_path(b: &[u8]) -> Vec<String> {
+pub(crate) fn device_path(b: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
     let mut at = 0usize;
     while let (Some(&t), Some(&st)) = (b.get(at), b.get(at + 1)) {
@@ -214,7 +211,7 @@ pub enum DigestCheck {
 }
 
 /// PE sections of a unified kernel image that systemd-stub measures (PCR11, or CC MR 3).
-pub const UKI_SECTIONS: &[&str] =
+pub(crate) const UKI_SECTIONS: &[&str] =
     &[".linux", ".osrel", ".cmdline", ".initrd", ".ucode", ".splash", ".dtb", ".uname", ".sbat", ".pcrsig", ".pcrpkey"];
 
 /// systemd-stub measures each UKI section as two EV_IPL events whose data is the section name in
@@ -232,13 +229,13 @@ pub fn uki_section_name(e: &Event) -> Option<&'static str> {
 }
 
 /// Whether `e` carries the same UKI section name as `name` (the contents event of the pair).
-pub fn uki_section_contents(e: &Event, name: &str) -> bool {
+pub(crate) fn uki_section_contents(e: &Event, name: &str) -> bool {
     e.event_type == EV_IPL && utf16(&e.data).as_deref() == Some(name) && uki_section_name(e).is_none()
 }
 
 /// What GRUB and systemd-boot strings say.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BootString {
+pub(crate) enum BootString {
     GrubCmd(String),
     KernelCmdline(String),
     /// A file GRUB loaded (PCR 9): path.
@@ -248,7 +245,7 @@ pub enum BootString {
 }
 
 /// Classifies an EV_IPL text.
-pub fn boot_string(e: &Event) -> Option<BootString> {
+pub(crate) fn boot_string(e: &Event) -> Option<BootString> {
     let t = text(&e.data).or_else(|| utf16(&e.data))?;
     Some(if let Some(r) = t.strip_prefix("grub_cmd: ") {
         BootString::GrubCmd(r.to_string())

@@ -10,56 +10,56 @@ use crate::Check;
 use crate::error::{Error, Result};
 
 /// Largest log accepted (a CCEL log area is typically 64 KiB to 1 MiB).
-pub const MAX_LOG_SIZE: usize = 16 << 20;
+pub(crate) const MAX_LOG_SIZE: usize = 16 << 20;
 /// Largest event data accepted (db/dbx variables are tens of KiB).
-pub const MAX_EVENT_SIZE: usize = 1 << 20;
+pub(crate) const MAX_EVENT_SIZE: usize = 1 << 20;
 /// Most events accepted in one log.
-pub const MAX_EVENTS: usize = 100_000;
+pub(crate) const MAX_EVENTS: usize = 100_000;
 /// Most algorithms in a Spec ID event / digests in one event.
-pub const MAX_ALGS: usize = 16;
+pub(crate) const MAX_ALGS: usize = 16;
 /// Highest PCR / MR index accepted.
-pub const MAX_REGISTER: u32 = 31;
+pub(crate) const MAX_REGISTER: u32 = 31;
 
-pub const EV_PREBOOT_CERT: u32 = 0x0;
+pub(crate) const EV_PREBOOT_CERT: u32 = 0x0;
 pub const EV_POST_CODE: u32 = 0x1;
 pub const EV_NO_ACTION: u32 = 0x3;
-pub const EV_SEPARATOR: u32 = 0x4;
-pub const EV_ACTION: u32 = 0x5;
-pub const EV_EVENT_TAG: u32 = 0x6;
-pub const EV_S_CRTM_CONTENTS: u32 = 0x7;
+pub(crate) const EV_SEPARATOR: u32 = 0x4;
+pub(crate) const EV_ACTION: u32 = 0x5;
+pub(crate) const EV_EVENT_TAG: u32 = 0x6;
+pub(crate) const EV_S_CRTM_CONTENTS: u32 = 0x7;
 pub const EV_S_CRTM_VERSION: u32 = 0x8;
-pub const EV_CPU_MICROCODE: u32 = 0x9;
+pub(crate) const EV_CPU_MICROCODE: u32 = 0x9;
 pub const EV_PLATFORM_CONFIG_FLAGS: u32 = 0xA;
-pub const EV_TABLE_OF_DEVICES: u32 = 0xB;
-pub const EV_COMPACT_HASH: u32 = 0xC;
-pub const EV_IPL: u32 = 0xD;
-pub const EV_IPL_PARTITION_DATA: u32 = 0xE;
-pub const EV_NONHOST_CODE: u32 = 0xF;
-pub const EV_NONHOST_CONFIG: u32 = 0x10;
-pub const EV_NONHOST_INFO: u32 = 0x11;
-pub const EV_OMIT_BOOT_DEVICE_EVENTS: u32 = 0x12;
-pub const EV_POST_CODE2: u32 = 0x13;
-pub const EV_EFI_EVENT_BASE: u32 = 0x8000_0000;
-pub const EV_EFI_VARIABLE_DRIVER_CONFIG: u32 = 0x8000_0001;
-pub const EV_EFI_VARIABLE_BOOT: u32 = 0x8000_0002;
-pub const EV_EFI_BOOT_SERVICES_APPLICATION: u32 = 0x8000_0003;
-pub const EV_EFI_BOOT_SERVICES_DRIVER: u32 = 0x8000_0004;
-pub const EV_EFI_RUNTIME_SERVICES_DRIVER: u32 = 0x8000_0005;
+pub(crate) const EV_TABLE_OF_DEVICES: u32 = 0xB;
+pub(crate) const EV_COMPACT_HASH: u32 = 0xC;
+pub(crate) const EV_IPL: u32 = 0xD;
+pub(crate) const EV_IPL_PARTITION_DATA: u32 = 0xE;
+pub(crate) const EV_NONHOST_CODE: u32 = 0xF;
+pub(crate) const EV_NONHOST_CONFIG: u32 = 0x10;
+pub(crate) const EV_NONHOST_INFO: u32 = 0x11;
+pub(crate) const EV_OMIT_BOOT_DEVICE_EVENTS: u32 = 0x12;
+pub(crate) const EV_POST_CODE2: u32 = 0x13;
+pub(crate) const EV_EFI_EVENT_BASE: u32 = 0x8000_0000;
+pub(crate) const EV_EFI_VARIABLE_DRIVER_CONFIG: u32 = 0x8000_0001;
+pub(crate) const EV_EFI_VARIABLE_BOOT: u32 = 0x8000_0002;
+pub(crate) const EV_EFI_BOOT_SERVICES_APPLICATION: u32 = 0x8000_0003;
+pub(crate) const EV_EFI_BOOT_SERVICES_DRIVER: u32 = 0x8000_0004;
+pub(crate) const EV_EFI_RUNTIME_SERVICES_DRIVER: u32 = 0x8000_0005;
 pub const EV_EFI_GPT_EVENT: u32 = 0x8000_0006;
-pub const EV_EFI_ACTION: u32 = 0x8000_0007;
-pub const EV_EFI_PLATFORM_FIRMWARE_BLOB: u32 = 0x8000_0008;
-pub const EV_EFI_HANDOFF_TABLES: u32 = 0x8000_0009;
-pub const EV_EFI_PLATFORM_FIRMWARE_BLOB2: u32 = 0x8000_000A;
-pub const EV_EFI_HANDOFF_TABLES2: u32 = 0x8000_000B;
-pub const EV_EFI_VARIABLE_BOOT2: u32 = 0x8000_000C;
-pub const EV_EFI_GPT_EVENT2: u32 = 0x8000_000D;
-pub const EV_EFI_HCRTM_EVENT: u32 = 0x8000_0010;
-pub const EV_EFI_VARIABLE_AUTHORITY: u32 = 0x8000_00E0;
-pub const EV_EFI_SPDM_FIRMWARE_BLOB: u32 = 0x8000_00E1;
-pub const EV_EFI_SPDM_FIRMWARE_CONFIG: u32 = 0x8000_00E2;
+pub(crate) const EV_EFI_ACTION: u32 = 0x8000_0007;
+pub(crate) const EV_EFI_PLATFORM_FIRMWARE_BLOB: u32 = 0x8000_0008;
+pub(crate) const EV_EFI_HANDOFF_TABLES: u32 = 0x8000_0009;
+pub(crate) const EV_EFI_PLATFORM_FIRMWARE_BLOB2: u32 = 0x8000_000A;
+pub(crate) const EV_EFI_HANDOFF_TABLES2: u32 = 0x8000_000B;
+pub(crate) const EV_EFI_VARIABLE_BOOT2: u32 = 0x8000_000C;
+pub(crate) const EV_EFI_GPT_EVENT2: u32 = 0x8000_000D;
+pub(crate) const EV_EFI_HCRTM_EVENT: u32 = 0x8000_0010;
+pub(crate) const EV_EFI_VARIABLE_AUTHORITY: u32 = 0x8000_00E0;
+pub(crate) const EV_EFI_SPDM_FIRMWARE_BLOB: u32 = 0x8000_00E1;
+pub(crate) const EV_EFI_SPDM_FIRMWARE_CONFIG: u32 = 0x8000_00E2;
 
 /// The TCG name of an event type (`EV_...`), or `None` for unknown types.
-pub fn event_type_name(t: u32) -> Option<&'static str> {
+pub(crate) fn event_type_name(t: u32) -> Option<&'static str> {
     Some(match t {
         EV_PREBOOT_CERT => "EV_PREBOOT_CERT",
         EV_POST_CODE => "EV_POST_CODE",
@@ -112,7 +112,7 @@ impl AlgId {
     pub const SHA256: AlgId = AlgId(0x000B);
     pub const SHA384: AlgId = AlgId(0x000C);
     pub const SHA512: AlgId = AlgId(0x000D);
-    pub const SM3_256: AlgId = AlgId(0x0012);
+    pub(crate) const SM3_256: AlgId = AlgId(0x0012);
 
     /// The lower-case name used in JSON (`sha1`, `sha256`, ...), or `alg_0x....`.
     pub fn name(self) -> String {
@@ -162,7 +162,7 @@ impl AlgId {
     }
 
     /// `H(a || b)` (one extend), if cloud-ra implements the algorithm.
-    pub fn extend(self, reg: &[u8], digest: &[u8]) -> Option<Vec<u8>> {
+    pub(crate) fn extend(self, reg: &[u8], digest: &[u8]) -> Option<Vec<u8>> {
         use aws_lc_rs::digest;
         let alg = match self {
             AlgId::SHA1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
@@ -246,7 +246,7 @@ pub struct EventLog {
 
 impl EventLog {
     /// Digest banks of the log (SHA-1 only for the legacy format).
-    pub fn banks(&self) -> Vec<(AlgId, usize)> {
+    pub(crate) fn banks(&self) -> Vec<(AlgId, usize)> {
         match &self.spec_id {
             Some(s) => s.algorithms.clone(),
             None => vec![(AlgId::SHA1, 20)],

@@ -22,7 +22,7 @@ impl Register {
     /// The first event after the longest replay prefix that equals `target`: the event where the
     /// log diverges from a register that holds `target`, when `target` is an intermediate value.
     /// `None` when no prefix of the replay reaches `target`.
-    pub fn divergence(&self, target: &[u8]) -> Option<Divergence> {
+    pub(crate) fn divergence(&self, target: &[u8]) -> Option<Divergence> {
         if self.initial == target {
             return self.history.first().map(|(n, _)| Divergence::ExtraEventsFrom(*n));
         }
@@ -33,7 +33,7 @@ impl Register {
 
 /// Where a mismatch comes from, when it can be told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Divergence {
+pub(crate) enum Divergence {
     /// The register equals the replay up to just before this event: this event and later ones
     /// were not extended into the register (or were extended after the quote).
     ExtraEventsFrom(usize),
@@ -50,6 +50,7 @@ pub struct Replay {
 }
 
 impl Replay {
+    /// The replayed value of register `index` in `bank`, if the log extends it.
     pub fn value(&self, bank: AlgId, index: u32) -> Option<&[u8]> {
         self.banks.get(&bank)?.get(&index).map(|r| r.value.as_slice())
     }
@@ -128,7 +129,7 @@ pub fn replay(log: &EventLog) -> Result<Replay> {
 /// EV_SEPARATOR appears at most once on the secure-boot register (PCR7, or CC MR 1 = RTMR0 in a
 /// CCEL) and on the firmware-driver register (PCR2, or CC MR 2): a second one (a known UEFI bug)
 /// makes the pre-/post-separator split — and so the secure-boot state — ambiguous.
-pub fn check_separators(log: &EventLog) -> Result<()> {
+pub(crate) fn check_separators(log: &EventLog) -> Result<()> {
     let regs: [u32; 2] = if log.format == LogFormat::Ccel { [1, 2] } else { [7, 2] };
     let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
     for e in log.body().filter(|e| e.event_type == EV_SEPARATOR && regs.contains(&e.register)) {

@@ -23,7 +23,7 @@ use crate::crypto::{Hasher, sha384};
 use crate::error::{Error, Result};
 use serde::Serialize;
 
-pub const HEADER_LEN: usize = 548;
+pub(crate) const HEADER_LEN: usize = 548;
 const SECTION_HEADER_LEN: usize = 12;
 const MAX_SECTIONS: usize = 32;
 
@@ -79,7 +79,7 @@ fn be64(b: &[u8], off: usize) -> u64 {
 }
 
 /// CRC-32/ISO-HDLC (reflected 0xEDB88320, init and final XOR all ones).
-pub struct Crc32(u32);
+pub(crate) struct Crc32(u32);
 
 const CRC_TABLE: [u32; 256] = {
     let mut t = [0u32; 256];
@@ -98,17 +98,17 @@ const CRC_TABLE: [u32; 256] = {
 };
 
 impl Crc32 {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Crc32(0xFFFF_FFFF)
     }
-    pub fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         let mut c = self.0;
         for &b in data {
             c = CRC_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8);
         }
         self.0 = c;
     }
-    pub fn finish(&self) -> u32 {
+    pub(crate) fn finish(&self) -> u32 {
         self.0 ^ 0xFFFF_FFFF
     }
 }

@@ -52,7 +52,7 @@ pub(crate) struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    pub fn bytes(&self, off: usize, len: usize) -> Result<&[u8], Error> {
+    pub(crate) fn bytes(&self, off: usize, len: usize) -> Result<&[u8], Error> {
         off.checked_add(len).and_then(|end| self.data.get(off..end)).ok_or_else(|| {
             Error::usage(
                 self.check,
@@ -64,15 +64,15 @@ impl Reader<'_> {
             )
         })
     }
-    pub fn u16(&self, off: usize) -> Result<u16, Error> {
+    pub(crate) fn u16(&self, off: usize) -> Result<u16, Error> {
         let b = self.bytes(off, 2)?;
         Ok(u16::from_le_bytes([b[0], b[1]]))
     }
-    pub fn u32(&self, off: usize) -> Result<u32, Error> {
+    pub(crate) fn u32(&self, off: usize) -> Result<u32, Error> {
         let b = self.bytes(off, 4)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
-    pub fn u64(&self, off: usize) -> Result<u64, Error> {
+    pub(crate) fn u64(&self, off: usize) -> Result<u64, Error> {
         let b = self.bytes(off, 8)?;
         let mut a = [0u8; 8];
         a.copy_from_slice(b);

@@ -20,13 +20,13 @@ use super::{Reader, guid_le, guid_text};
 use crate::Check;
 use crate::error::{Error, Result};
 
-pub const FOOTER_GUID: [u8; 16] = guid_le("96b582de-1fb2-45f7-baea-a366c55a082d");
-pub const SEV_HASH_TABLE_RV_GUID: [u8; 16] = guid_le("7255371f-3a3b-4b04-927b-1da6efa8d454");
-pub const SEV_ES_RESET_BLOCK_GUID: [u8; 16] = guid_le("00f771de-1a7e-4fcb-890e-68c77e2fb44e");
+pub(crate) const FOOTER_GUID: [u8; 16] = guid_le("96b582de-1fb2-45f7-baea-a366c55a082d");
+pub(crate) const SEV_HASH_TABLE_RV_GUID: [u8; 16] = guid_le("7255371f-3a3b-4b04-927b-1da6efa8d454");
+pub(crate) const SEV_ES_RESET_BLOCK_GUID: [u8; 16] = guid_le("00f771de-1a7e-4fcb-890e-68c77e2fb44e");
 pub const SEV_METADATA_GUID: [u8; 16] = guid_le("dc886566-984a-4798-a75e-5585a7bf67cc");
-pub const TDX_METADATA_OFFSET_GUID: [u8; 16] = guid_le("e47a6535-984a-4798-865e-4685a7bf8ec2");
-pub const TDX_METADATA_GUID: [u8; 16] = guid_le("e9eaf9f3-168e-44d5-a8eb-7f4d8738f6ae");
-pub const SVSM_INFO_GUID: [u8; 16] = guid_le("a789a612-0597-4c4b-a49f-cbb1fe9d1ddd");
+pub(crate) const TDX_METADATA_OFFSET_GUID: [u8; 16] = guid_le("e47a6535-984a-4798-865e-4685a7bf8ec2");
+pub(crate) const TDX_METADATA_GUID: [u8; 16] = guid_le("e9eaf9f3-168e-44d5-a8eb-7f4d8738f6ae");
+pub(crate) const SVSM_INFO_GUID: [u8; 16] = guid_le("a789a612-0597-4c4b-a49f-cbb1fe9d1ddd");
 
 const ENTRY_HEADER: usize = 18;
 const FOOTER_END: usize = 32;
@@ -53,7 +53,7 @@ pub enum SevSectionType {
 }
 
 impl SevSectionType {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             SevSectionType::SnpSecMemory => "SNP_SEC_MEMORY",
             SevSectionType::SnpSecrets => "SNP_SECRETS",
@@ -82,7 +82,7 @@ pub enum TdxSectionType {
 }
 
 impl TdxSectionType {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             TdxSectionType::Bfv => "BFV",
             TdxSectionType::Cfv => "CFV",
@@ -105,7 +105,7 @@ pub struct TdxSection {
 
 impl TdxSection {
     /// Attribute bit 0: the VMM measures the contents with TDH.MR.EXTEND.
-    pub fn extend_mr(&self) -> bool {
+    pub(crate) fn extend_mr(&self) -> bool {
         self.attributes & 1 != 0
     }
 }
@@ -192,7 +192,7 @@ impl<'a> Ovmf<'a> {
     }
 
     /// The first little-endian u32 of an entry's data (`None` when the entry is absent).
-    pub fn entry_u32(&self, guid: &[u8; 16], name: &str) -> Result<Option<u32>> {
+    pub(crate) fn entry_u32(&self, guid: &[u8; 16], name: &str) -> Result<Option<u32>> {
         let Some(e) = self.entry(guid) else { return Ok(None) };
         let b = e.data.get(..4).ok_or_else(|| {
             self.err(format!("{name} entry at offset {:#x} has {} data bytes, needs 4", e.offset, e.data.len()))

@@ -35,7 +35,7 @@ const FOUR_GIB: u64 = 1 << 32;
 const VMSA_GPA: u64 = 0xFFFF_FFFF_F000;
 const BSP_EIP: u64 = 0xFFFF_FFF0;
 /// Largest vCPU count accepted.
-pub const MAX_VCPUS: u32 = 4096;
+pub(crate) const MAX_VCPUS: u32 = 4096;
 
 /// Which launch digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl VmmType {
             _ => return Err(bad_input(format!("unknown VMM type '{s}' (qemu, ec2, gce)"))),
         })
     }
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             VmmType::Qemu => "qemu",
             VmmType::Ec2 => "ec2",
@@ -137,7 +137,7 @@ pub fn cpu_sig(family: u32, model: u32, stepping: u32) -> Result<u32> {
 }
 
 /// The QEMU CPU models with an EPYC signature, as sev-snp-measure lists them.
-pub const VCPU_TYPES: &[(&str, u32, u32, u32)] = &[
+pub(crate) const VCPU_TYPES: &[(&str, u32, u32, u32)] = &[
     ("EPYC", 23, 1, 2),
     ("EPYC-v1", 23, 1, 2),
     ("EPYC-v2", 23, 1, 2),
@@ -271,21 +271,21 @@ const PADDED_HASH_TABLE_LEN: usize = (HASH_TABLE_LEN + 15) & !15;
 
 /// The SHA-256 digests the SEV hashes table carries.
 #[derive(Debug, Clone, Copy)]
-pub struct SevHashes {
+pub(crate) struct SevHashes {
     pub kernel: [u8; 32],
     pub initrd: [u8; 32],
     pub cmdline: [u8; 32],
 }
 
 impl SevHashes {
-    pub fn new(kernel: &[u8], initrd: Option<&[u8]>, append: Option<&str>) -> SevHashes {
+    pub(crate) fn new(kernel: &[u8], initrd: Option<&[u8]>, append: Option<&str>) -> SevHashes {
         let mut cmdline = append.unwrap_or("").as_bytes().to_vec();
         cmdline.push(0);
         SevHashes { kernel: sha256(kernel), initrd: sha256(initrd.unwrap_or(&[])), cmdline: sha256(&cmdline) }
     }
 
     /// QEMU's padded SevHashTable.
-    pub fn table(&self) -> [u8; PADDED_HASH_TABLE_LEN] {
+    pub(crate) fn table(&self) -> [u8; PADDED_HASH_TABLE_LEN] {
         let mut t = [0u8; PADDED_HASH_TABLE_LEN];
         t[..16].copy_from_slice(&HASH_TABLE_GUID);
         t[16..18].copy_from_slice(&(HASH_TABLE_LEN as u16).to_le_bytes());

@@ -10,7 +10,7 @@ use crate::time::Timestamp;
 /// Future-dated documents beyond this clock skew are refused when an age bound applies.
 const MAX_SKEW_SECONDS: i64 = 300;
 
-pub fn appraise(
+pub(crate) fn appraise(
     v: &VerifiedNitro,
     policy: &Policy,
     nonce: Option<&[u8]>,

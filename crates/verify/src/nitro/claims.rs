@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 /// The parent instance ID from the signing certificate's CN
 /// (`i-0123456789abcdef0-enc0123456789abcdef.us-east-1.aws`).
-pub fn parent_instance_id(cn: &str) -> Option<String> {
+pub(crate) fn parent_instance_id(cn: &str) -> Option<String> {
     let id = cn.split("-enc").next()?;
     (id.starts_with("i-") && id.len() > 2 && id[2..].chars().all(|c| c.is_ascii_hexdigit())).then(|| id.to_string())
 }
@@ -31,7 +31,7 @@ pub fn document_fields(d: &super::format::AttestationDoc) -> Value {
     })
 }
 
-pub fn claims(v: &VerifiedNitro) -> Value {
+pub(crate) fn claims(v: &VerifiedNitro) -> Value {
     let mut c = document_fields(&v.doc);
     if let Some(o) = c.as_object_mut() {
         o.remove("certificate");

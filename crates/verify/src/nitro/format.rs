@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 
 const CHECK: Check = Check::NitroFormat;
 /// COSE algorithm ES384 (ECDSA P-384 with SHA-384).
-pub const ALG_ES384: i128 = -35;
+pub(crate) const ALG_ES384: i128 = -35;
 /// The largest document read (the NSM's response buffer is 0x3000 bytes).
-pub const MAX_DOCUMENT: usize = 64 * 1024;
-pub const MAX_USER_DATA: usize = 1024;
-pub const MAX_NONCE: usize = 1024;
-pub const MAX_PUBLIC_KEY: usize = 1024;
-pub const MAX_CERT: usize = 1024;
+pub(crate) const MAX_DOCUMENT: usize = 64 * 1024;
+pub(crate) const MAX_USER_DATA: usize = 1024;
+pub(crate) const MAX_NONCE: usize = 1024;
+pub(crate) const MAX_PUBLIC_KEY: usize = 1024;
+pub(crate) const MAX_CERT: usize = 1024;
 
 /// COSE_Sign1 as received: the raw protected header and payload bytes are kept for the
 /// Sig_structure.

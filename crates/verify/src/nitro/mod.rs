@@ -8,4 +8,4 @@ pub mod roots;
 pub mod verify;
 
 pub use format::{AttestationDoc, CoseSign1, Document};
-pub use verify::{NitroCache, NitroOptions, VerifiedNitro};
+pub(crate) use verify::{NitroCache, NitroOptions};

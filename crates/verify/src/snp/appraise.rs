@@ -8,7 +8,7 @@ use crate::policy::{Policy, TcbMin, pad64, parse_hex};
 
 /// Settings that come from the CLI rather than the file.
 #[derive(Debug, Clone, Default)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     pub nonce: Option<Vec<u8>>,
     pub allow_debug: bool,
 }
@@ -44,7 +44,7 @@ fn hex_in(field: &'static str, actual: &[u8], accepted: &[&str], max: usize) -> 
 }
 
 /// Appraises. Errors in the policy itself (bad hex, ...) are usage errors.
-pub fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec<Error>, Vec<Error>)> {
+pub(crate) fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec<Error>, Vec<Error>)> {
     let r = &v.report;
     let p = &policy.snp;
     let mut fail = Vec::new();

@@ -52,7 +52,7 @@ pub fn report_fields(r: &Report, product: Option<super::format::Product>) -> Val
 }
 
 /// Claims of a verified report.
-pub fn claims(v: &VerifiedSnp) -> Value {
+pub(crate) fn claims(v: &VerifiedSnp) -> Value {
     let r = &v.report;
     let p = v.product;
     let mut c = report_fields(r, Some(p));

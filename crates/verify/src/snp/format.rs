@@ -9,8 +9,8 @@ use serde::Serialize;
 pub const REPORT_SIZE: usize = 0x4A0;
 /// The signed range: bytes 0x000..0x2A0.
 pub const SIGNED_LEN: usize = 0x2A0;
-pub const MIN_VERSION: u32 = 2;
-pub const MAX_VERSION: u32 = 5;
+pub(crate) const MIN_VERSION: u32 = 2;
+pub(crate) const MAX_VERSION: u32 = 5;
 
 const CHECK: Check = Check::SnpFormat;
 
@@ -42,7 +42,7 @@ impl Product {
         }
     }
     /// From CPUID family/model (report v3+).
-    pub fn from_cpuid(family: u8, model: u8) -> Option<Self> {
+    pub(crate) fn from_cpuid(family: u8, model: u8) -> Option<Self> {
         match (family, model) {
             (0x19, 0x00..=0x0F) => Some(Product::Milan),
             (0x19, 0x10..=0x1F) | (0x19, 0xA0..=0xAF) => Some(Product::Genoa),
@@ -103,7 +103,7 @@ impl Tcb {
     }
     /// Component-wise `self >= min` (a component absent from one side is ignored). Returns the
     /// first component that is lower.
-    pub fn first_below(&self, min: &Tcb) -> Option<(&'static str, u8, u8)> {
+    pub(crate) fn first_below(&self, min: &Tcb) -> Option<(&'static str, u8, u8)> {
         let pairs = [
             ("fmc", self.fmc, min.fmc),
             ("bootloader", Some(self.bootloader), Some(min.bootloader)),
@@ -120,18 +120,18 @@ impl Tcb {
 
 /// Guest policy bits (ABI 1.58 table "GUEST_POLICY").
 pub mod policy_bits {
-    pub const SMT: u64 = 1 << 16;
-    pub const RESERVED_ONE: u64 = 1 << 17;
-    pub const MIGRATE_MA: u64 = 1 << 18;
-    pub const DEBUG: u64 = 1 << 19;
-    pub const SINGLE_SOCKET: u64 = 1 << 20;
-    pub const CXL_ALLOW: u64 = 1 << 21;
-    pub const MEM_AES_256_XTS: u64 = 1 << 22;
-    pub const RAPL_DIS: u64 = 1 << 23;
-    pub const CIPHERTEXT_HIDING: u64 = 1 << 24;
-    pub const PAGE_SWAP_DISABLE: u64 = 1 << 25;
+    pub(crate) const SMT: u64 = 1 << 16;
+    pub(crate) const RESERVED_ONE: u64 = 1 << 17;
+    pub(crate) const MIGRATE_MA: u64 = 1 << 18;
+    pub(crate) const DEBUG: u64 = 1 << 19;
+    pub(crate) const SINGLE_SOCKET: u64 = 1 << 20;
+    pub(crate) const CXL_ALLOW: u64 = 1 << 21;
+    pub(crate) const MEM_AES_256_XTS: u64 = 1 << 22;
+    pub(crate) const RAPL_DIS: u64 = 1 << 23;
+    pub(crate) const CIPHERTEXT_HIDING: u64 = 1 << 24;
+    pub(crate) const PAGE_SWAP_DISABLE: u64 = 1 << 25;
     /// Bits 63:26 must be zero.
-    pub const RESERVED_MBZ: u64 = !((1u64 << 26) - 1);
+    pub(crate) const RESERVED_MBZ: u64 = !((1u64 << 26) - 1);
 }
 
 /// The decoded guest policy.
@@ -152,7 +152,7 @@ pub struct GuestPolicy {
 }
 
 impl GuestPolicy {
-    pub fn decode(raw: u64) -> Self {
+    pub(crate) fn decode(raw: u64) -> Self {
         use policy_bits::*;
         GuestPolicy {
             raw,
@@ -185,7 +185,7 @@ pub struct PlatformInfo {
 }
 
 impl PlatformInfo {
-    pub fn decode(raw: u64) -> Self {
+    pub(crate) fn decode(raw: u64) -> Self {
         PlatformInfo {
             raw,
             smt_enabled: raw & 1 != 0,
@@ -482,7 +482,7 @@ pub fn guid_string(g: &[u8; 16]) -> String {
 }
 
 impl CertKind {
-    pub fn from_guid(g: &[u8; 16]) -> Self {
+    pub(crate) fn from_guid(g: &[u8; 16]) -> Self {
         match *g {
             GUID_ARK => CertKind::Ark,
             GUID_ASK => CertKind::Ask,

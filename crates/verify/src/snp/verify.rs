@@ -14,15 +14,14 @@ use std::sync::Arc;
 
 /// AMD certificate extension OIDs (1.3.6.1.4.1.3704.1.*).
 pub mod oid {
-    pub const STRUCT_VERSION: &str = "1.3.6.1.4.1.3704.1.1";
-    pub const PRODUCT_NAME: &str = "1.3.6.1.4.1.3704.1.2";
-    pub const BL_SPL: &str = "1.3.6.1.4.1.3704.1.3.1";
-    pub const TEE_SPL: &str = "1.3.6.1.4.1.3704.1.3.2";
-    pub const SNP_SPL: &str = "1.3.6.1.4.1.3704.1.3.3";
-    pub const UCODE_SPL: &str = "1.3.6.1.4.1.3704.1.3.8";
-    pub const FMC_SPL: &str = "1.3.6.1.4.1.3704.1.3.9";
-    pub const HWID: &str = "1.3.6.1.4.1.3704.1.4";
-    pub const CSP_ID: &str = "1.3.6.1.4.1.3704.1.5";
+    pub(crate) const PRODUCT_NAME: &str = "1.3.6.1.4.1.3704.1.2";
+    pub(crate) const BL_SPL: &str = "1.3.6.1.4.1.3704.1.3.1";
+    pub(crate) const TEE_SPL: &str = "1.3.6.1.4.1.3704.1.3.2";
+    pub(crate) const SNP_SPL: &str = "1.3.6.1.4.1.3704.1.3.3";
+    pub(crate) const UCODE_SPL: &str = "1.3.6.1.4.1.3704.1.3.8";
+    pub(crate) const FMC_SPL: &str = "1.3.6.1.4.1.3704.1.3.9";
+    pub(crate) const HWID: &str = "1.3.6.1.4.1.3704.1.4";
+    pub(crate) const CSP_ID: &str = "1.3.6.1.4.1.3704.1.5";
 }
 
 /// Options of one verification. `at` is the evaluation time: nothing here reads the clock.

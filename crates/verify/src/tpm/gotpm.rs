@@ -23,13 +23,13 @@ use std::collections::BTreeMap;
 const MAX_VARINT: usize = 10;
 /// Nesting is fixed by the schema (Attestation > Quote > PCRs > entry); more quotes than this is
 /// not an attestation.
-pub const MAX_QUOTES: usize = 16;
+pub(crate) const MAX_QUOTES: usize = 16;
 /// More intermediate certificates than this is not a chain.
-pub const MAX_INTERMEDIATES: usize = 16;
+pub(crate) const MAX_INTERMEDIATES: usize = 16;
 
 /// A protobuf wire value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WireValue<'a> {
+pub(crate) enum WireValue<'a> {
     Varint(u64),
     Fixed64(u64),
     Bytes(&'a [u8]),
@@ -37,7 +37,7 @@ pub enum WireValue<'a> {
 }
 
 impl WireValue<'_> {
-    pub fn wire_type(&self) -> u8 {
+    pub(crate) fn wire_type(&self) -> u8 {
         match self {
             WireValue::Varint(_) => 0,
             WireValue::Fixed64(_) => 1,
@@ -49,7 +49,7 @@ impl WireValue<'_> {
 
 /// One field of a message: its number, the offset of its key in the whole input, its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Field<'a> {
+pub(crate) struct Field<'a> {
     pub number: u32,
     pub offset: usize,
     pub value: WireValue<'a>,
@@ -62,7 +62,7 @@ fn err(what: &str, offset: usize, m: impl std::fmt::Display) -> Error {
 }
 
 /// Reads the fields of one message. `base` is the offset of `b` in the whole input (for errors).
-pub struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     b: &'a [u8],
     pos: usize,
     base: usize,
@@ -70,7 +70,7 @@ pub struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(b: &'a [u8], base: usize, what: &'static str) -> Self {
+    pub(crate) fn new(b: &'a [u8], base: usize, what: &'static str) -> Self {
         Reader { b, pos: 0, base, what }
     }
 
@@ -104,7 +104,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field, or None at the end of the message.
-    pub fn next_field(&mut self) -> Result<Option<Field<'a>>> {
+    pub(crate) fn next_field(&mut self) -> Result<Option<Field<'a>>> {
         if self.pos >= self.b.len() {
             return Ok(None);
         }
@@ -143,7 +143,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Every field of the message.
-    pub fn fields(mut self) -> Result<Vec<Field<'a>>> {
+    pub(crate) fn fields(mut self) -> Result<Vec<Field<'a>>> {
         let mut out = Vec::new();
         while let Some(f) = self.next_field()? {
             out.push(f);

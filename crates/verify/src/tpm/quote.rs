@@ -98,7 +98,7 @@ fn curve_size(curve: u16) -> Option<(usize, KeyKind)> {
 
 impl KeyParams {
     /// The parameters of a crypto-layer key (RSA modulus and exponent, or EC point).
-    pub fn from_public_key(k: &PublicKey) -> std::result::Result<KeyParams, String> {
+    pub(crate) fn from_public_key(k: &PublicKey) -> std::result::Result<KeyParams, String> {
         match k.kind {
             KeyKind::Rsa => {
                 let (n, e) = k.rsa_parts().ok_or("not a PKCS#1 RSA public key")?;
@@ -119,7 +119,7 @@ impl KeyParams {
     }
 
     /// The key in the form the crypto layer verifies with (PKCS#1 RSAPublicKey or SEC1 point).
-    pub fn to_public_key(&self) -> std::result::Result<PublicKey, String> {
+    pub(crate) fn to_public_key(&self) -> std::result::Result<PublicKey, String> {
         match self {
             KeyParams::Rsa { modulus, exponent } => {
                 let bits = modulus.len() * 8;
@@ -447,7 +447,7 @@ impl Signature {
 
     /// A bare RSASSA-PKCS1-v1_5/SHA-256 signature (what tss-esapi hands out for Azure's AK and
     /// trustee/kinvolk carry), as the TPMT_SIGNATURE the TPM returned.
-    pub fn rsassa_sha256(sig: &[u8]) -> Signature {
+    pub(crate) fn rsassa_sha256(sig: &[u8]) -> Signature {
         Signature { scheme: TPM_ALG_RSASSA, hash: 0x000B, sig: sig.to_vec() }
     }
 
@@ -589,7 +589,7 @@ impl Attest {
 }
 
 /// PCR values as claims: `pcrs` = the SHA-256 bank by index, `pcrs_<bank>` for the others.
-pub fn insert_pcr_claims(obj: &mut serde_json::Map<String, serde_json::Value>, pcrs: &QuotedPcrs) {
+pub(crate) fn insert_pcr_claims(obj: &mut serde_json::Map<String, serde_json::Value>, pcrs: &QuotedPcrs) {
     obj.insert("pcrs".into(), serde_json::json!({}));
     for (bank, m) in pcrs {
         let by_index: serde_json::Map<String, serde_json::Value> =
