@@ -53,6 +53,16 @@ impl Server {
     /// Opens the store, loads (or creates) the signing key, policy and collateral, and binds.
     pub async fn bind(cfg: Config) -> Result<Server, String> {
         cfg.check()?;
+        // The state directory (0700), when a default path lies in it.
+        let db_path = store::sqlite_path(&cfg.db);
+        if let Some(dir) = &cfg.state_dir
+            && (cfg.signing_key.starts_with(dir) || db_path.as_ref().is_some_and(|p| p.starts_with(dir)))
+        {
+            store::create_private_dir(dir).map_err(|e| format!("state directory {e}"))?;
+        }
+        if let Some(p) = &db_path {
+            store::prepare_sqlite_file(p, cfg.allow_readable_db)?;
+        }
         let (key, created) = keys::SigningKey::load_or_create(&cfg.signing_key)?;
         if created {
             tracing::info!(path = %cfg.signing_key.display(), kid = %key.kid, "created a result-signing key (mode 0600)");
