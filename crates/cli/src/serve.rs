@@ -132,9 +132,11 @@ pub fn run_serve(a: ServeArgs) -> i32 {
             Ok(s) => s,
             Err(e) => return fail(&Error::usage("serve", e)),
         };
+        // Signal handlers first: a SIGTERM right after the line below is a graceful stop.
+        let shutdown = cloud_ra_server::shutdown_signal();
         // One line on stdout that scripts can wait for.
         println!("listening on {}://{}", if server.tls { "https" } else { "http" }, server.local_addr);
-        match server.run(cloud_ra_server::shutdown_signal()).await {
+        match server.run(shutdown).await {
             Ok(()) => 0,
             Err(e) => fail(&Error::usage("serve", e)),
         }
