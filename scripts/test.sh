@@ -14,6 +14,10 @@ if [ ! -f "$CLOUD_RA_TESTDATA/MANIFEST.md" ]; then
   exit 1
 fi
 
+# Other projects' own clients (Veraison's Rust API client), built by the conformance tests; see
+# ../shared/clients/README.md. Read-only: the tests build a copy into target/veraison-client.
+export CLOUD_RA_CLIENTS="${CLOUD_RA_CLIENTS:-$(cd .. && pwd)/shared/clients}"
+
 # PostgreSQL for the verifier service's tests: start the cluster and make a role that may create
 # one scratch database per test, unless CLOUD_RA_TEST_POSTGRES already names a server.
 if [ -z "${CLOUD_RA_TEST_POSTGRES:-}" ] && command -v pg_lsclusters >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

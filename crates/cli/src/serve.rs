@@ -13,12 +13,15 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8443). Plain HTTP is refused off loopback unless --allow-plain-http.
     #[arg(long)]
     listen: Option<String>,
-    /// Store: sqlite://PATH (created on first start; the default is sqlite://cloud-ra.db) or postgres://USER@HOST/DB.
+    /// Store: sqlite://PATH (created mode 0600 on first start; its directory must exist) or
+    /// postgres://USER@HOST/DB. Default: sqlite://STATE/cloud-ra.db, STATE being $STATE_DIRECTORY, else
+    /// $XDG_STATE_HOME/cloud-ra, else /var/lib/cloud-ra for root, else ~/.local/state/cloud-ra (created 0700).
     #[arg(long)]
     db: Option<String>,
     /// TOML configuration file (keys: listen, db, signing_key, admin_token, admin_token_file, trust_simulated,
     /// allow_plain_http, tls_cert, tls_key, policy, collateral, session_ttl_secs, result_ttl_secs, max_body_bytes,
-    /// request_timeout_secs, verify_workers, rate_limit_per_sec, rate_limit_burst). Flags override it.
+    /// request_timeout_secs, verify_workers, rate_limit_per_sec, rate_limit_burst, refuse_caller_nonce,
+    /// allow_readable_db). Flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Accept evidence chained to cloud-ra's SIMULATED roots (demos and tests only).
@@ -33,7 +36,8 @@ pub struct ServeArgs {
     /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
     #[arg(long)]
     allow_plain_http: bool,
-    /// Result-signing key (PKCS#8 PEM, ES256); created with mode 0600 at first start. Default: cloud-ra-signing-key.pem.
+    /// Result-signing key (PKCS#8 PEM, ES256); created with mode 0600 at first start. Default: STATE/signing-key.pem
+    /// (STATE as for --db).
     #[arg(long)]
     signing_key: Option<PathBuf>,
     /// File whose first line is the bearer token for the dashboard, /v1/appraisals and /metrics
@@ -49,6 +53,13 @@ pub struct ServeArgs {
     /// Evaluate every verification at this time (RFC 3339) instead of now: archived evidence and tests.
     #[arg(long)]
     at: Option<String>,
+    /// Refuse sessions whose nonce the caller chooses (newSession?nonce=, 403). Without it they are accepted and
+    /// their results say nonce_source: caller-supplied (no freshness guarantee).
+    #[arg(long)]
+    refuse_caller_nonce: bool,
+    /// Start on an existing SQLite database file (or its -wal/-shm) that group or others can read.
+    #[arg(long)]
+    allow_readable_db: bool,
 }
 
 fn config(a: &ServeArgs) -> Result<Config, Error> {
@@ -76,6 +87,8 @@ fn config(a: &ServeArgs) -> Result<Config, Error> {
     }
     c.trust_simulated |= a.trust_simulated;
     c.allow_plain_http |= a.allow_plain_http;
+    c.refuse_caller_nonce |= a.refuse_caller_nonce;
+    c.allow_readable_db |= a.allow_readable_db;
     if a.tls_cert.is_some() {
         c.tls_cert = a.tls_cert.clone();
     }
@@ -121,9 +134,11 @@ pub fn run_serve(a: ServeArgs) -> i32 {
             Ok(s) => s,
             Err(e) => return fail(&Error::usage(Check::Serve, e)),
         };
+        // Signal handlers first: a SIGTERM right after the line below is a graceful stop.
+        let shutdown = cloud_ra_server::shutdown_signal();
         // One line on stdout that scripts can wait for.
         println!("listening on {}://{}", if server.tls { "https" } else { "http" }, server.local_addr);
-        match server.run(cloud_ra_server::shutdown_signal()).await {
+        match server.run(shutdown).await {
             Ok(()) => 0,
             Err(e) => fail(&Error::usage(Check::Serve, e)),
         }
@@ -213,7 +228,7 @@ fn attest_flow(v: &VerifierArgs, collect: impl FnOnce(&[u8]) -> Result<Bundle, E
             format!("{status}: {}", body["detail"].as_str().unwrap_or(&body.to_string())),
         ));
     }
-    match body["state"].as_str() {
+    match body["status"].as_str() {
         Some("complete") => {
             let token = body["result"].as_str().unwrap_or_default();
             println!("{token}");
@@ -227,7 +242,7 @@ fn attest_flow(v: &VerifierArgs, collect: impl FnOnce(&[u8]) -> Result<Bundle, E
             Ok(if status == "contraindicated" { 4 } else { 0 })
         }
         other => {
-            eprintln!("verification failed (state {}): {}", other.unwrap_or("?"), body["failure"]);
+            eprintln!("verification failed (status {}): {}", other.unwrap_or("?"), body["failure"]);
             Ok(2)
         }
     }

@@ -111,3 +111,37 @@ fn serve_refuses_plain_http_off_loopback() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("refusing plain HTTP"));
 }
+
+/// Without --db and --signing-key, the key and the audit database go to the state directory
+/// ($STATE_DIRECTORY here), created 0700, the files 0600; nothing lands in the working directory.
+#[cfg(unix)]
+#[test]
+fn default_state_lives_in_the_state_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("state");
+    let (state, cwd) = (dir.join("state"), dir.join("cwd"));
+    std::fs::create_dir_all(&cwd).unwrap();
+    let mut child = bin()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(&cwd)
+        .env("STATE_DIRECTORY", &state)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
+        .spawn()
+        .expect("cloud-ra serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let log = || std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+    assert!(line.starts_with("listening on "), "{line:?}: {}", log());
+    // SIGTERM at once: the handler is in place before the "listening" line (graceful, exit 0).
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{}", log());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&state), 0o700, "state directory");
+    assert_eq!(mode(&state.join("signing-key.pem")), 0o600);
+    assert_eq!(mode(&state.join("cloud-ra.db")), 0o600);
+    assert_eq!(std::fs::read_dir(&cwd).unwrap().count(), 0, "nothing in the working directory");
+}

@@ -241,13 +241,40 @@ impl Cache {
     }
 }
 
+/// Reads one entry file: a regular file (after following symlinks) of at most
+/// [`MAX_ENTRY_FILE`] bytes. A FIFO, a device (a symlink to `/dev/zero`), a socket or a
+/// directory is refused without reading: opened non-blocking, checked again on the open handle
+/// (the name may have been swapped meanwhile), and read through a bound either way.
 fn read_entry(p: &Path) -> Result<Entry, String> {
+    use std::io::Read;
     let meta = std::fs::metadata(p).map_err(|e| e.to_string())?;
-    if meta.len() > MAX_ENTRY_FILE {
-        return Err(format!("{} bytes is larger than {MAX_ENTRY_FILE}", meta.len()));
+    regular_within_limit(&meta)?;
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Opening a FIFO for reading blocks until a writer comes; non-blocking, it does not.
+        o.custom_flags(libc::O_NONBLOCK);
     }
-    let bytes = std::fs::read(p).map_err(|e| e.to_string())?;
+    let f = o.open(p).map_err(|e| e.to_string())?;
+    regular_within_limit(&f.metadata().map_err(|e| e.to_string())?)?;
+    let mut bytes = Vec::new();
+    f.take(MAX_ENTRY_FILE + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_ENTRY_FILE {
+        return Err(format!("more than {MAX_ENTRY_FILE} bytes"));
+    }
     let entry: Entry = serde_json::from_slice(&bytes).map_err(|e| format!("not a cache entry: {e}"))?;
     entry.check()?;
     Ok(entry)
+}
+
+fn regular_within_limit(meta: &std::fs::Metadata) -> Result<(), String> {
+    if !meta.is_file() {
+        return Err(format!("not a regular file ({:?}): cache entries are plain files", meta.file_type()));
+    }
+    if meta.len() > MAX_ENTRY_FILE {
+        return Err(format!("{} bytes is larger than {MAX_ENTRY_FILE}", meta.len()));
+    }
+    Ok(())
 }

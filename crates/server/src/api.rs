@@ -177,16 +177,30 @@ async fn require_token(State(st): S, req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Veraison's discovery media type (veraison/docs api/well-known).
+pub const MT_DISCOVERY: &str = "application/vnd.veraison.discovery+json";
+
+/// `GET /.well-known/veraison/verification`: Veraison's `WellKnownInfo` (veraison/services
+/// capability/well-known.go): the EAR key as a JWK, the evidence media types, the version, the
+/// service state, and `api-endpoints`, the relative URL of each public endpoint by Veraison's
+/// names (clients find `newChallengeResponseSession` there), plus cloud-ra's own.
 async fn well_known(State(st): S) -> Response {
-    json_response(
+    let mut r = json_response(
         StatusCode::OK,
         &json!({
             "ear-verification-key": st.key.jwk,
             "media-types": MEDIA_TYPES,
             "version": env!("CARGO_PKG_VERSION"),
             "service-state": "READY",
+            "api-endpoints": {
+                "newChallengeResponseSession": format!("{CR}/newSession"),
+                "oneShotVerification": "/v1/attest/{platform}",
+                "jwks": "/.well-known/jwks.json",
+            },
         }),
-    )
+    );
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MT_DISCOVERY));
+    r
 }
 
 async fn jwks(State(st): S) -> Response {
@@ -259,7 +273,9 @@ fn rfc3339_ms(ms: i64) -> String {
     Timestamp(ms.div_euclid(1000)).to_rfc3339()
 }
 
-/// `POST /challenge-response/v1/newSession?nonceSize=N` or `?nonce=BASE64`.
+/// `POST /challenge-response/v1/newSession?nonceSize=N` or `?nonce=BASE64`. A caller-chosen
+/// nonce is labelled `caller-supplied` in the session, its result and its audit record (the
+/// caller may hold evidence made for it long ago); `refuse_caller_nonce` refuses them.
 async fn new_session(State(st): S, RawQuery(q): RawQuery) -> Response {
     let params = match query_params(q.as_deref()) {
         Ok(p) => p,
@@ -273,6 +289,13 @@ async fn new_session(State(st): S, RawQuery(q): RawQuery) -> Response {
                 Ok(n) if (8..=64).contains(&n) => size = Some(n),
                 _ => return problem(StatusCode::BAD_REQUEST, "nonceSize", "nonceSize must be an integer from 8 to 64"),
             },
+            "nonce" if st.cfg.refuse_caller_nonce => {
+                return problem(
+                    StatusCode::FORBIDDEN,
+                    "nonce.caller_supplied",
+                    "this verifier issues its own nonces (refuse_caller_nonce): ask for one with ?nonceSize=N or no parameter",
+                );
+            }
             "nonce" => {
                 let t = v.trim();
                 let d = STANDARD.decode(t).or_else(|_| URL_SAFE.decode(t)).or_else(|_| URL_SAFE_NO_PAD.decode(t));
@@ -294,10 +317,10 @@ async fn new_session(State(st): S, RawQuery(q): RawQuery) -> Response {
     if size.is_some() && given.is_some() {
         return problem(StatusCode::BAD_REQUEST, "nonce", "give nonceSize or nonce, not both");
     }
-    let nonce = match given {
-        Some(n) => n,
+    let (nonce, source) = match given {
+        Some(n) => (n, NonceSource::CallerSupplied),
         None => match random(size.unwrap_or(32)) {
-            Ok(n) => n,
+            Ok(n) => (n, NonceSource::VerifierIssued),
             Err(r) => return r,
         },
     };
@@ -307,7 +330,7 @@ async fn new_session(State(st): S, RawQuery(q): RawQuery) -> Response {
     };
     let now = now_ms();
     let expires = now + st.cfg.session_ttl_secs as i64 * 1000;
-    if let Err(e) = st.store.create_session(&id, &nonce, now, expires).await {
+    if let Err(e) = st.store.create_session(&id, &nonce, source.as_str(), now, expires).await {
         // A caller-chosen nonce that is already in use collides on the UNIQUE column.
         if e.0.contains("UNIQUE") || e.0.contains("unique") || e.0.contains("duplicate") {
             return problem(StatusCode::CONFLICT, "nonce", "this nonce was already issued; nonces are single-use");
@@ -318,9 +341,10 @@ async fn new_session(State(st): S, RawQuery(q): RawQuery) -> Response {
         "nonce": STANDARD.encode(&nonce),
         "expiry": rfc3339_ms(expires),
         "accept": MEDIA_TYPES,
-        "state": "waiting",
+        "status": "waiting",
+        "nonce_source": source.as_str(),
     });
-    let mut r = json_response(StatusCode::CREATED, &body);
+    let mut r = session_response(StatusCode::CREATED, &body);
     if let Ok(v) = HeaderValue::from_str(&format!("session/{id}")) {
         r.headers_mut().insert(header::LOCATION, v);
     }
@@ -331,12 +355,28 @@ fn valid_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
 }
 
+/// Veraison's challenge-response session media type (veraison/docs api/challenge-response).
+pub const MT_SESSION: &str = "application/vnd.veraison.challenge-response-session+json";
+
+/// A session resource, labelled with Veraison's media type.
+fn session_response(status: StatusCode, v: &Value) -> Response {
+    let mut r = (status, v.to_string()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MT_SESSION));
+    r
+}
+
+/// A session in the shape of Veraison's `ChallengeResponseSession` (`nonce` standard base64,
+/// `expiry` RFC 3339, `accept`, `status` waiting/processing/complete/failed, `evidence`
+/// {`type`, `value` base64}, `result` the EAR JWT), plus cloud-ra's own members: `nonce_source`,
+/// `failure` (why evidence was refused), `appraisal` (the audit record's id), and status
+/// `expired` for a waiting session past its expiry.
 fn session_json(s: &crate::store::Session) -> Value {
     let mut v = json!({
         "nonce": STANDARD.encode(&s.nonce),
         "expiry": rfc3339_ms(s.expires_ms),
         "accept": MEDIA_TYPES,
-        "state": s.state,
+        "status": s.state,
+        "nonce_source": s.nonce_source,
     });
     if let (Some(mt), Some(ev)) = (&s.media_type, &s.evidence_b64) {
         v["evidence"] = json!({"type": mt, "value": ev});
@@ -361,9 +401,9 @@ async fn get_session(State(st): S, Path(id): Path<String>) -> Response {
         Ok(Some(s)) => {
             let mut v = session_json(&s);
             if s.state == "waiting" && s.expires_ms <= now_ms() {
-                v["state"] = json!("expired");
+                v["status"] = json!("expired");
             }
-            json_response(StatusCode::OK, &v)
+            session_response(StatusCode::OK, &v)
         }
         Ok(None) => problem(StatusCode::NOT_FOUND, "session", "no such session"),
         Err(e) => db_unavailable(e),
@@ -438,7 +478,9 @@ async fn read_evidence(headers: &HeaderMap, body: Body, max: usize, mt: &str) ->
     Ok((body, d))
 }
 
-/// Parses the evidence and checks it is what its media type says (cheap; before the nonce is spent).
+/// Parses the evidence and checks it is what its media type says, then parses it whole at the
+/// format level (`Detected::check_format`): cheap, and before the nonce is spent, so malformed
+/// evidence never consumes a session.
 fn detect_as(bytes: &[u8], mt: &str) -> Result<Detected, Response> {
     let d = detect(bytes).map_err(|e| problem(StatusCode::UNPROCESSABLE_ENTITY, e.check.as_str(), e.detail.clone()))?;
     let ok = matches!(
@@ -457,6 +499,7 @@ fn detect_as(bytes: &[u8], mt: &str) -> Result<Detected, Response> {
             format!("the body is {}, not {mt}", d.what),
         ));
     }
+    d.check_format().map_err(|e| problem(StatusCode::UNPROCESSABLE_ENTITY, e.check.as_str(), e.detail.clone()))?;
     Ok(d)
 }
 
@@ -492,11 +535,14 @@ async fn appraise(
     {
         let (nonce, source, session_id) = match from {
             NonceFrom::Caller(n) => {
-                let src = if n.is_some() { NonceSource::Caller } else { NonceSource::None };
+                let src = if n.is_some() { NonceSource::CallerSupplied } else { NonceSource::None };
                 (n, src, None)
             }
             NonceFrom::Session(id) => match st.store.claim_session(&id, now_ms()).await {
-                Ok(Claim::Claimed(n)) => (Some(n), NonceSource::Session, Some(id)),
+                Ok(Claim::Claimed { nonce, caller_chosen }) => {
+                    let src = if caller_chosen { NonceSource::CallerSupplied } else { NonceSource::VerifierIssued };
+                    (Some(nonce), src, Some(id))
+                }
                 Ok(Claim::Unknown) => return Err(problem(StatusCode::NOT_FOUND, "session", "no such session")),
                 Ok(Claim::Expired) => {
                     return Err(problem(
@@ -538,9 +584,10 @@ async fn appraise(
         .await
         .map_err(|_| problem(StatusCode::SERVICE_UNAVAILABLE, "verify", "the verification worker stopped"))?;
         let nonce_failure = outcome.failures.iter().find(|f| f.check == Check::PolicyNonce);
-        let refusal = match (source, nonce_failure) {
-            (NonceSource::Session, Some(f)) => Some(json!({
-                "check": "policy.nonce",
+        // Evidence not bound to a session's nonce (whoever chose it) is refused outright.
+        let refusal = match (&session_id, nonce_failure) {
+            (Some(_), Some(f)) => Some(json!({
+                "check": Check::PolicyNonce,
                 "detail": format!("the evidence is not bound to this session's nonce: {}", f.detail),
             })),
             _ => None,
@@ -622,7 +669,7 @@ async fn submit(
         match appraise(st.clone(), d, body, mt, NonceFrom::Session(id.clone()), addr.0.to_string()).await {
             Err(r) => r,
             Ok(_) => match st.store.session(&id).await {
-                Ok(Some(s)) => json_response(StatusCode::OK, &session_json(&s)),
+                Ok(Some(s)) => session_response(StatusCode::OK, &session_json(&s)),
                 Ok(None) => problem(StatusCode::NOT_FOUND, "session", "the session was deleted meanwhile"),
                 Err(e) => db_unavailable(e),
             },

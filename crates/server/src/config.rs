@@ -1,4 +1,9 @@
 //! Service configuration: a TOML file (`--config`), overridden by command-line flags.
+//!
+//! State (the signing key, the SQLite audit database) lives in a state directory, never the
+//! working directory: `$STATE_DIRECTORY` (systemd's `StateDirectory=`), else
+//! `$XDG_STATE_HOME/cloud-ra`, else `/var/lib/cloud-ra` for root, else
+//! `~/.local/state/cloud-ra`. It is created mode 0700 when a default path is used.
 
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -33,6 +38,10 @@ pub struct FileConfig {
     /// Attestation requests per second per client address (0 = unlimited) and the burst allowed.
     pub rate_limit_per_sec: Option<f64>,
     pub rate_limit_burst: Option<f64>,
+    /// Refuse sessions whose nonce the caller chooses (`newSession?nonce=`).
+    pub refuse_caller_nonce: Option<bool>,
+    /// Start on an existing SQLite database that group or others can read.
+    pub allow_readable_db: Option<bool>,
 }
 
 /// The resolved configuration the server runs with.
@@ -57,14 +66,59 @@ pub struct Config {
     pub rate_limit_burst: f64,
     /// Evaluation time of every verification (tests pin it); `None`: the current time.
     pub verify_at: Option<cloud_ra_verify::Timestamp>,
+    /// Refuse `newSession?nonce=` (403 `nonce.caller_supplied`); otherwise such sessions are
+    /// accepted and labelled `caller-supplied`.
+    pub refuse_caller_nonce: bool,
+    /// Start on an existing SQLite database file that group or others can read.
+    pub allow_readable_db: bool,
+    /// The state directory the default paths lie in (created 0700 when they are used); `None`
+    /// when none could be found (then `signing_key` and `db` must be given).
+    pub state_dir: Option<PathBuf>,
+}
+
+/// The state directory from the environment (see the module doc); relative values are ignored,
+/// as they would name the working directory.
+pub fn state_dir_from(env: impl Fn(&str) -> Option<String>, is_root: bool) -> Option<PathBuf> {
+    let abs = |v: Option<String>| v.map(PathBuf::from).filter(|p| p.is_absolute());
+    // systemd sets a colon-separated list when several StateDirectory= are given: the first.
+    if let Some(p) = abs(env("STATE_DIRECTORY").and_then(|v| v.split(':').next().map(str::to_string))) {
+        return Some(p);
+    }
+    if let Some(p) = abs(env("XDG_STATE_HOME")) {
+        return Some(p.join("cloud-ra"));
+    }
+    if is_root {
+        return Some(PathBuf::from("/var/lib/cloud-ra"));
+    }
+    abs(env("HOME")).map(|h| h.join(".local/state/cloud-ra"))
+}
+
+/// The state directory of this process.
+pub fn state_dir() -> Option<PathBuf> {
+    // Running as root: /proc/self belongs to the process's effective user (Linux). Without
+    // /proc the answer is "not root", which only moves the default to $HOME.
+    #[cfg(unix)]
+    let root = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+    };
+    #[cfg(not(unix))]
+    let root = false;
+    state_dir_from(|k| std::env::var(k).ok().filter(|v| !v.is_empty()), root)
 }
 
 impl Default for Config {
+    /// The defaults; the key and database in [`state_dir`].
     fn default() -> Self {
+        let state_dir = state_dir();
+        let (db, signing_key) = match &state_dir {
+            Some(d) => (format!("sqlite://{}", d.join("cloud-ra.db").display()), d.join("signing-key.pem")),
+            None => (String::new(), PathBuf::new()),
+        };
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
-            db: "sqlite://cloud-ra.db".into(),
-            signing_key: PathBuf::from("cloud-ra-signing-key.pem"),
+            db,
+            signing_key,
             admin_token: None,
             trust_simulated: false,
             allow_plain_http: false,
@@ -80,6 +134,9 @@ impl Default for Config {
             rate_limit_per_sec: 50.0,
             rate_limit_burst: 100.0,
             verify_at: None,
+            refuse_caller_nonce: false,
+            allow_readable_db: false,
+            state_dir,
         }
     }
 }
@@ -116,7 +173,9 @@ impl Config {
             request_timeout_secs,
             verify_workers,
             rate_limit_per_sec,
-            rate_limit_burst
+            rate_limit_burst,
+            refuse_caller_nonce,
+            allow_readable_db
         );
         if f.tls_cert.is_some() {
             self.tls_cert = f.tls_cert;
@@ -133,6 +192,10 @@ impl Config {
 
     /// Refuses configurations that would be unsafe or cannot work.
     pub fn check(&self) -> Result<(), String> {
+        if self.db.is_empty() || self.signing_key.as_os_str().is_empty() {
+            return Err("no state directory for the signing key and database (set STATE_DIRECTORY, XDG_STATE_HOME or HOME), or give --signing-key and --db".into());
+        }
+
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err("--tls-cert and --tls-key go together".into());
         }
@@ -151,5 +214,39 @@ impl Config {
             return Err("verify_workers, max_body_bytes and session_ttl_secs must be positive".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn state_directory_order() {
+        let all = [("STATE_DIRECTORY", "/run/sd:/other"), ("XDG_STATE_HOME", "/x"), ("HOME", "/home/u")];
+        assert_eq!(state_dir_from(env(&all), false), Some(PathBuf::from("/run/sd")));
+        assert_eq!(state_dir_from(env(&all[1..]), true), Some(PathBuf::from("/x/cloud-ra")));
+        assert_eq!(state_dir_from(env(&all[2..]), true), Some(PathBuf::from("/var/lib/cloud-ra")));
+        assert_eq!(state_dir_from(env(&all[2..]), false), Some(PathBuf::from("/home/u/.local/state/cloud-ra")));
+        // Relative values would be the working directory: ignored.
+        let rel = [("STATE_DIRECTORY", "state"), ("XDG_STATE_HOME", "."), ("HOME", "home")];
+        assert_eq!(state_dir_from(env(&rel), false), None);
+        assert_eq!(state_dir_from(env(&[]), false), None);
+    }
+
+    #[test]
+    fn defaults_never_in_the_working_directory() {
+        let c = Config::default();
+        if let Some(d) = &c.state_dir {
+            assert!(d.is_absolute());
+            assert!(c.signing_key.starts_with(d));
+            assert!(c.db.starts_with("sqlite:///"), "{}", c.db);
+        } else {
+            assert!(c.check().is_err());
+        }
     }
 }

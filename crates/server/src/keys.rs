@@ -63,8 +63,8 @@ impl SigningKey {
                 }
                 pem.push_str(PEM_END);
                 pem.push('\n');
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+                    crate::store::create_private_dir(dir)?;
                 }
                 let mut o = std::fs::OpenOptions::new();
                 o.write(true).create_new(true);

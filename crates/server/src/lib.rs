@@ -55,6 +55,16 @@ impl Server {
     /// Opens the store, loads (or creates) the signing key, policy and collateral, and binds.
     pub async fn bind(cfg: Config) -> Result<Server, String> {
         cfg.check()?;
+        // The state directory (0700), when a default path lies in it.
+        let db_path = store::sqlite_path(&cfg.db);
+        if let Some(dir) = &cfg.state_dir
+            && (cfg.signing_key.starts_with(dir) || db_path.as_ref().is_some_and(|p| p.starts_with(dir)))
+        {
+            store::create_private_dir(dir).map_err(|e| format!("state directory {e}"))?;
+        }
+        if let Some(p) = &db_path {
+            store::prepare_sqlite_file(p, cfg.allow_readable_db)?;
+        }
         let (key, created) = keys::SigningKey::load_or_create(&cfg.signing_key)?;
         if created {
             tracing::info!(path = %cfg.signing_key.display(), kid = %key.kid, "created a result-signing key (mode 0600)");
@@ -133,27 +143,47 @@ impl Server {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called (inside the
+/// runtime), not when the future is first polled: a signal that arrives between "listening"
+/// and the server's first poll still means a graceful stop, not the default (kill).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut term, mut int) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::terminate()).ok(), signal(SignalKind::interrupt()).ok())
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let int = async {
+                match int.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            };
+            tokio::select! {
+                _ = term => {},
+                _ = int => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutdown requested: finishing in-flight appraisals");
     }
-    tracing::info!("shutdown requested: finishing in-flight appraisals");
 }
 
 /// Counts appraisals under way.

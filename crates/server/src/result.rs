@@ -21,18 +21,20 @@ pub const EAR_MEDIA_TYPE: &str = "application/eat+jwt; eat_profile=\"tag:github.
 /// Where the nonce in a result comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NonceSource {
-    /// Issued by this verifier in a session and consumed once.
-    Session,
-    /// Only claimed by the caller of the one-shot endpoint: not a freshness guarantee.
-    Caller,
+    /// Random, made by this verifier for a session and consumed once: a freshness guarantee.
+    VerifierIssued,
+    /// Chosen by the caller (a session's `?nonce=`, the one-shot endpoint's `?nonce=`): single-use
+    /// in a session, but the caller may have had evidence for it long before, so not a freshness
+    /// guarantee.
+    CallerSupplied,
     None,
 }
 
 impl NonceSource {
     pub fn as_str(self) -> &'static str {
         match self {
-            NonceSource::Session => "verifier-issued",
-            NonceSource::Caller => "caller-supplied",
+            NonceSource::VerifierIssued => "verifier-issued",
+            NonceSource::CallerSupplied => "caller-supplied",
             NonceSource::None => "none",
         }
     }

@@ -44,9 +44,10 @@ macro_rules! on_pool {
 }
 
 /// Schema versions, applied in order, each once (recorded in `cloud_ra_schema`).
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE sessions (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE sessions (
         id TEXT PRIMARY KEY,
         nonce TEXT NOT NULL UNIQUE,
         state TEXT NOT NULL,
@@ -79,13 +80,19 @@ const MIGRATIONS: &[(i64, &str)] = &[(
     );
     CREATE INDEX appraisals_created ON appraisals (created_ms);
     CREATE INDEX sessions_expires ON sessions (expires_ms)",
-)];
+    ),
+    // Who chose the session's nonce. Sessions from before this column existed may have had a
+    // caller-chosen one (`?nonce=`): they are labelled so (fail closed), never verifier-issued.
+    (2, "ALTER TABLE sessions ADD COLUMN nonce_source TEXT NOT NULL DEFAULT 'caller-supplied'"),
+];
 
 /// A challenge–response session as stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct Session {
     pub id: String,
     pub nonce: Vec<u8>,
+    /// `verifier-issued` (random, made here) or `caller-supplied` (`newSession?nonce=`).
+    pub nonce_source: String,
     pub state: String,
     pub created_ms: i64,
     pub expires_ms: i64,
@@ -135,7 +142,11 @@ pub struct Record {
 /// Why a session cannot take evidence.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Claim {
-    Claimed(Vec<u8>),
+    /// The nonce, and whether the caller chose it (`newSession?nonce=`).
+    Claimed {
+        nonce: Vec<u8>,
+        caller_chosen: bool,
+    },
     Unknown,
     Expired,
     Used(String),
@@ -270,11 +281,20 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_session(&self, id: &str, nonce: &[u8], now_ms: i64, expires_ms: i64) -> R<()> {
+    /// A new session in state `waiting`; `nonce_source` says who chose its nonce.
+    pub async fn create_session(
+        &self,
+        id: &str,
+        nonce: &[u8],
+        nonce_source: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> R<()> {
         on_pool!(self, pool => {
-            sqlx::query("INSERT INTO sessions (id, nonce, state, created_ms, expires_ms, updated_ms) VALUES ($1, $2, 'waiting', $3, $4, $3)")
+            sqlx::query("INSERT INTO sessions (id, nonce, nonce_source, state, created_ms, expires_ms, updated_ms) VALUES ($1, $2, $3, 'waiting', $4, $5, $4)")
                 .bind(id)
                 .bind(hex::encode(nonce))
+                .bind(nonce_source)
                 .bind(now_ms)
                 .bind(expires_ms)
                 .execute(pool)
@@ -286,15 +306,17 @@ impl Store {
     /// Consumes the session's nonce: one atomic `UPDATE ... WHERE state = 'waiting'`, so of any
     /// number of concurrent submissions (on any replica) exactly one wins.
     pub async fn claim_session(&self, id: &str, now_ms: i64) -> R<Claim> {
-        let won: Option<String> = on_pool!(self, pool => {
-            sqlx::query_scalar("UPDATE sessions SET state = 'processing', updated_ms = $2 WHERE id = $1 AND state = 'waiting' AND expires_ms > $2 RETURNING nonce")
+        let won: Option<(String, String)> = on_pool!(self, pool => {
+            sqlx::query_as("UPDATE sessions SET state = 'processing', updated_ms = $2 WHERE id = $1 AND state = 'waiting' AND expires_ms > $2 RETURNING nonce, nonce_source")
                 .bind(id)
                 .bind(now_ms)
                 .fetch_optional(pool)
                 .await?
         });
-        if let Some(n) = won {
-            return hex::decode(&n).map(Claim::Claimed).map_err(|_| DbError("stored nonce is not hex".into()));
+        if let Some((n, source)) = won {
+            let nonce = hex::decode(&n).map_err(|_| DbError("stored nonce is not hex".into()))?;
+            // Anything but our own label counts as chosen by the caller.
+            return Ok(Claim::Claimed { nonce, caller_chosen: source != "verifier-issued" });
         }
         Ok(match self.session(id).await? {
             None => Claim::Unknown,
@@ -305,7 +327,7 @@ impl Store {
 
     pub async fn session(&self, id: &str) -> R<Option<Session>> {
         let row = on_pool!(self, pool => {
-            sqlx::query("SELECT id, nonce, state, created_ms, expires_ms, media_type, evidence_b64, result, failure, appraisal_id FROM sessions WHERE id = $1")
+            sqlx::query("SELECT id, nonce, nonce_source, state, created_ms, expires_ms, media_type, evidence_b64, result, failure, appraisal_id FROM sessions WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
@@ -313,6 +335,7 @@ impl Store {
                     Ok(Session {
                         id: r.try_get("id")?,
                         nonce: hex::decode(r.try_get::<String, _>("nonce")?).map_err(|_| DbError("stored nonce is not hex".into()))?,
+                        nonce_source: r.try_get("nonce_source")?,
                         state: r.try_get("state")?,
                         created_ms: r.try_get("created_ms")?,
                         expires_ms: r.try_get("expires_ms")?,
@@ -426,6 +449,72 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
+}
+
+/// The file of a `sqlite:` URL (`sqlite://PATH`, `sqlite:PATH`, a `?...` query cut off);
+/// `None` for in-memory databases.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:" && !url.contains("mode=memory")).then(|| path.into())
+}
+
+/// Makes the SQLite database file private before SQLite opens it: a missing file is created
+/// empty with mode 0600 (its `-wal` and `-shm` files then get the same mode), its directory must
+/// exist; an existing file, `-wal` or `-shm` that group or others can read is refused unless
+/// `allow_readable`. The audit log holds evidence, results and client addresses.
+pub fn prepare_sqlite_file(path: &std::path::Path, allow_readable: bool) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Ok(_) => {
+            #[cfg(unix)]
+            for p in [path.to_path_buf(), sidecar(path, "-wal"), sidecar(path, "-shm")] {
+                use std::os::unix::fs::PermissionsExt;
+                let Ok(meta) = std::fs::metadata(&p) else { continue };
+                let mode = meta.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 && !allow_readable {
+                    return Err(format!(
+                        "database {}: mode {mode:o} lets others read the audit log; chmod 600 it (and its -wal/-shm files), or start with --allow-readable-db",
+                        p.display()
+                    ));
+                }
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                o.mode(0o600);
+            }
+            match o.open(path) {
+                Ok(_) => Ok(()),
+                // Another replica created it meanwhile: check that one.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => prepare_sqlite_file(path, allow_readable),
+                Err(e) => Err(format!("database {}: {e}", path.display())),
+            }
+        }
+        Err(e) => Err(format!("database {}: {e}", path.display())),
+    }
+}
+
+fn sidecar(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(suffix);
+    s.into()
+}
+
+/// Creates `dir` (and missing parents) with mode 0700.
+pub fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).map_err(|e| format!("{}: {e}", dir.display()))
 }
 
 pub fn now_ms() -> i64 {

@@ -17,14 +17,18 @@ async fn challenge_response_simulated_snp() {
         let db = fresh_db(backend, &dir).await;
         let s = TestServer::start(config(&dir, &db)).await;
         let c = client();
-        let wk = json(c.get(s.url("/.well-known/veraison/verification")).send().await.unwrap()).await;
+        let r = c.get(s.url("/.well-known/veraison/verification")).send().await.unwrap();
+        assert_eq!(r.headers()["content-type"], "application/vnd.veraison.discovery+json");
+        let wk = json(r).await;
         assert_eq!(wk["service-state"], "READY");
+        // Veraison clients find the session endpoint by this name.
+        assert_eq!(wk["api-endpoints"]["newChallengeResponseSession"], "/challenge-response/v1/newSession");
         assert!(wk["media-types"].as_array().unwrap().iter().any(|m| m == MT_BUNDLE));
         let (url, nonce) = new_session(&c, &s, "?nonceSize=48").await;
         assert_eq!(nonce.len(), 48);
         let (status, body) = submit(&c, &url, MT_BUNDLE, sim_bundle(&nonce)).await;
         assert_eq!(status, 200, "{backend}: {body}");
-        assert_eq!(body["state"], "complete", "{backend}: {body}");
+        assert_eq!(body["status"], "complete", "{backend}: {body}");
         assert_eq!(body["evidence"]["type"], MT_BUNDLE);
         let token = body["result"].as_str().expect("result token");
         // The key the well-known endpoint announces is the one in the JWKS, and it verifies the result.
@@ -50,9 +54,15 @@ async fn challenge_response_simulated_snp() {
         assert_eq!(parsed.profile, "tag:github.com,2023:veraison/ear");
         let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         assert_eq!(b64url.decode(claims["eat_nonce"].as_str().unwrap()).unwrap(), nonce);
-        // GET shows the same completed session; the audit log holds the appraisal.
-        let got = json(c.get(&url).send().await.unwrap()).await;
-        assert_eq!(got["state"], "complete");
+        // GET shows the same completed session (Veraison's session media type); the audit log
+        // holds the appraisal.
+        let r = c.get(&url).send().await.unwrap();
+        assert_eq!(r.headers()["content-type"], "application/vnd.veraison.challenge-response-session+json");
+        let got = json(r).await;
+        assert!(got["expiry"].as_str().unwrap().ends_with('Z'), "{got}");
+        let ev = base64::engine::general_purpose::STANDARD.decode(got["evidence"]["value"].as_str().unwrap()).unwrap();
+        assert_eq!(serde_json::from_slice::<Value>(&ev).unwrap()["platform"], "snp", "evidence.value: standard base64");
+        assert_eq!(got["status"], "complete");
         assert_eq!(got["result"], body["result"]);
         let id = got["appraisal"].as_str().expect("appraisal id");
         let a = admin_get(&c, &s, &format!("/v1/appraisals/{id}")).await;
@@ -83,7 +93,7 @@ async fn replay_and_wrong_nonce_refused() {
         let (url, nonce) = new_session(&c, &s, "").await;
         assert_eq!(nonce.len(), 32, "default nonce size");
         let evidence = sim_bundle(&nonce);
-        assert_eq!(submit(&c, &url, MT_BUNDLE, evidence.clone()).await.1["state"], "complete");
+        assert_eq!(submit(&c, &url, MT_BUNDLE, evidence.clone()).await.1["status"], "complete");
         let (status, p) = submit(&c, &url, MT_BUNDLE, evidence.clone()).await;
         assert_eq!(status, 409, "{backend}: replay must be refused: {p}");
         assert_eq!(p["check"], "session.used");
@@ -91,7 +101,7 @@ async fn replay_and_wrong_nonce_refused() {
         let (url2, _) = new_session(&c, &s, "").await;
         let (status, body) = submit(&c, &url2, MT_BUNDLE, evidence).await;
         assert_eq!(status, 200);
-        assert_eq!(body["state"], "failed", "{body}");
+        assert_eq!(body["status"], "failed", "{body}");
         assert_eq!(body["failure"]["check"], "policy.nonce");
         assert!(body.get("result").is_none(), "no result for refused evidence");
         let list = admin_get(&c, &s, "/v1/appraisals").await;
@@ -122,7 +132,7 @@ async fn expired_session_refused() {
         let (url, nonce) = new_session(&c, &s, "").await;
         let evidence = sim_bundle(&nonce);
         tokio::time::sleep(Duration::from_millis(1300)).await;
-        assert_eq!(json(c.get(&url).send().await.unwrap()).await["state"], "expired");
+        assert_eq!(json(c.get(&url).send().await.unwrap()).await["status"], "expired");
         let (status, p) = submit(&c, &url, MT_BUNDLE, evidence).await;
         assert_eq!(status, 410, "{backend}: {p}");
         assert_eq!(p["check"], "session.expired");
@@ -159,7 +169,7 @@ async fn real_snp_evidence() {
         assert_eq!(nonce, rd);
         let (status, body) = submit(&c, &url, MT_SNP, report.clone()).await;
         assert_eq!(status, 200, "{body}");
-        assert_eq!(body["state"], "complete", "{body}");
+        assert_eq!(body["status"], "complete", "{body}");
         let claims = verify_token(body["result"].as_str().unwrap(), &keys);
         let sub = &claims["submods"]["snp"];
         assert_eq!(sub["ear_status"], expected_status.as_str());
@@ -254,7 +264,7 @@ async fn bad_input_refused_precisely() {
         assert_eq!(c.put(s.url(&format!("{CR}/newSession"))).send().await.unwrap().status(), 405);
         // After all that, the session still takes its evidence.
         let (status, body) = submit(&c, &url, MT_BUNDLE, sim_bundle(&nonce)).await;
-        assert_eq!((status, body["state"].as_str()), (200, Some("complete")), "{body}");
+        assert_eq!((status, body["status"].as_str()), (200, Some("complete")), "{body}");
         s.stop().await;
     }
 }
@@ -347,7 +357,7 @@ async fn replicas_race_for_one_nonce() {
             for t in tasks {
                 match t.await.unwrap() {
                     (200, body) => {
-                        assert_eq!(body["state"], "complete");
+                        assert_eq!(body["status"], "complete");
                         ok += 1;
                     }
                     (409, _) => conflicts += 1,
@@ -358,7 +368,7 @@ async fn replicas_race_for_one_nonce() {
             // Both replicas see the one completed session.
             let sa = json(c.get(&url_a).send().await.unwrap()).await;
             let sb = json(c.get(&url_b).send().await.unwrap()).await;
-            assert_eq!(sa["state"], "complete");
+            assert_eq!(sa["status"], "complete");
             assert_eq!(sa["result"], sb["result"]);
         }
         assert_eq!(admin_get(&c, &b, "/v1/appraisals").await["appraisals"].as_array().unwrap().len(), 3);
@@ -390,7 +400,7 @@ async fn client_disconnects_mid_request() {
         tcp.write_all(&evidence.as_bytes()[..evidence.len() / 2]).await.unwrap();
         drop(tcp);
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(json(c.get(&url).send().await.unwrap()).await["state"], "waiting", "{backend}");
+        assert_eq!(json(c.get(&url).send().await.unwrap()).await["status"], "waiting", "{backend}");
         // The whole body, then gone before the answer.
         let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
         tcp.write_all(head.as_bytes()).await.unwrap();
@@ -402,12 +412,12 @@ async fn client_disconnects_mid_request() {
         let mut state = Value::Null;
         for _ in 0..100 {
             state = json(c.get(&url).send().await.unwrap()).await;
-            if state["state"] == "complete" {
+            if state["status"] == "complete" {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert_eq!(state["state"], "complete", "{backend}: {state}");
+        assert_eq!(state["status"], "complete", "{backend}: {state}");
         let id = state["appraisal"].as_str().unwrap();
         assert_eq!(admin_get(&c, &s, &format!("/v1/appraisals/{id}")).await["status"], "warning");
         assert_eq!(c.get(s.url("/healthz")).send().await.unwrap().status(), 200);
@@ -489,7 +499,7 @@ async fn tls_on_loopback() {
     let c = reqwest::Client::builder().add_root_certificate(ca).build().unwrap();
     let (url, nonce) = new_session(&c, &s, "").await;
     let (status, body) = submit(&c, &url, MT_BUNDLE, sim_bundle(&nonce)).await;
-    assert_eq!((status, body["state"].as_str()), (200, Some("complete")));
+    assert_eq!((status, body["status"].as_str()), (200, Some("complete")));
     // Plain HTTP to the TLS port gets no answer; a client that does not trust the cert fails.
     assert!(client().get(format!("http://{}/healthz", s.addr)).send().await.is_err());
     assert!(client().get(s.url("/healthz")).send().await.is_err());
@@ -553,8 +563,118 @@ async fn slow_upload_times_out() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("application/problem+json") && answer.contains("\"check\":\"timeout\""), "{answer}");
     drop(tcp);
-    assert_eq!(json(c.get(&url).send().await.unwrap()).await["state"], "waiting");
+    assert_eq!(json(c.get(&url).send().await.unwrap()).await["status"], "waiting");
     let (status, body) = submit(&c, &url, MT_BUNDLE, evidence).await;
-    assert_eq!((status, body["state"].as_str()), (200, Some("complete")));
+    assert_eq!((status, body["status"].as_str()), (200, Some("complete")));
     s.stop().await;
+}
+
+/// Evidence that is detected as a format but does not parse as one (1,184 zero bytes as an SNP
+/// report, a bundle carrying them, a truncated Nitro document) is refused with the format check
+/// before the nonce is spent: 422, the session still waiting, nothing recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_evidence_refused_before_the_nonce_is_spent() {
+    for backend in backends() {
+        let dir = scratch("malformed");
+        let db = fresh_db(backend, &dir).await;
+        let s = TestServer::start(config(&dir, &db)).await;
+        let c = client();
+        let (url, nonce) = new_session(&c, &s, "").await;
+        let mut bundle: Value = serde_json::from_str(&sim_bundle(&nonce)).unwrap();
+        bundle["evidence"]["report"] = Value::String(base64::engine::general_purpose::STANDARD.encode([0u8; 1184]));
+        // A COSE_Sign1 header (array of four, empty protected header) and nothing after it.
+        let nitro = vec![0x84, 0x40, 0xA0];
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            (MT_SNP, vec![0u8; 1184], "snp.format"),
+            (MT_BUNDLE, bundle.to_string().into_bytes(), "snp.format"),
+            ("application/vnd.cloud-ra.nitro-document", nitro, "nitro.format"),
+        ];
+        for (mt, body, check) in cases {
+            let (status, p) = submit(&c, &url, mt, body).await;
+            assert_eq!(status, 422, "{backend} {mt}: {p}");
+            assert_eq!(p["check"], check, "{backend} {mt}: {p}");
+            assert_eq!(json(c.get(&url).send().await.unwrap()).await["status"], "waiting", "{backend} {mt}");
+        }
+        assert_eq!(admin_get(&c, &s, "/v1/appraisals").await["appraisals"].as_array().unwrap().len(), 0);
+        let (status, body) = submit(&c, &url, MT_BUNDLE, sim_bundle(&nonce)).await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("complete")), "{body}");
+        s.stop().await;
+    }
+}
+
+/// A session whose nonce the caller chose (`newSession?nonce=`) is not a freshness guarantee:
+/// the session, the signed result and the audit record all say `caller-supplied`; and a
+/// verifier configured with `refuse_caller_nonce` refuses such sessions (403).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_chosen_session_nonce_is_labelled_caller_supplied() {
+    for backend in backends() {
+        let dir = scratch("caller-nonce");
+        let db = fresh_db(backend, &dir).await;
+        let s = TestServer::start(config(&dir, &db)).await;
+        let c = client();
+        let keys = jwks(&c, &s).await;
+        let chosen = [0x5Au8; 32];
+        let q = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(chosen);
+        let r = c.post(s.url(&format!("{CR}/newSession?nonce={q}"))).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let loc = r.headers()["location"].to_str().unwrap().to_string();
+        assert_eq!(json(r).await["nonce_source"], "caller-supplied", "{backend}");
+        let url = s.url(&format!("{CR}/{loc}"));
+        let (status, body) = submit(&c, &url, MT_BUNDLE, sim_bundle(&chosen)).await;
+        assert_eq!(status, 200, "{backend}: {body}");
+        assert_eq!(body["status"], "complete", "{backend}: {body}");
+        assert_eq!(body["nonce_source"], "caller-supplied");
+        let claims = verify_token(body["result"].as_str().unwrap(), &keys);
+        assert_eq!(claims["submods"]["snp"]["ear_verifier_claims"]["nonce_source"], "caller-supplied", "{backend}");
+        let a = admin_get(&c, &s, &format!("/v1/appraisals/{}", body["appraisal"].as_str().unwrap())).await;
+        assert_eq!(a["nonce_source"], "caller-supplied", "{backend}");
+        // A nonce the verifier made is labelled so.
+        let (url, nonce) = new_session(&c, &s, "").await;
+        let (_, body) = submit(&c, &url, MT_BUNDLE, sim_bundle(&nonce)).await;
+        assert_eq!(body["nonce_source"], "verifier-issued");
+        let claims = verify_token(body["result"].as_str().unwrap(), &keys);
+        assert_eq!(claims["submods"]["snp"]["ear_verifier_claims"]["nonce_source"], "verifier-issued");
+        s.stop().await;
+        // Refused by configuration; server-chosen nonces still work.
+        let mut cfg = config(&dir, &db);
+        cfg.refuse_caller_nonce = true;
+        let s = TestServer::start(cfg).await;
+        let r = c.post(s.url(&format!("{CR}/newSession?nonce={q}"))).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{backend}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        assert_eq!(json(r).await["check"], "nonce.caller_supplied");
+        new_session(&c, &s, "?nonceSize=16").await;
+        s.stop().await;
+    }
+}
+
+/// The SQLite audit database (evidence, results, client addresses) is created owner-only (0600,
+/// its -wal and -shm files too); an existing one that others can read is refused at start
+/// unless allowed (`allow_readable_db`).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_database_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("db-mode");
+    let db = fresh_db("sqlite", &dir).await;
+    let file = dir.join("audit.db");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let s = TestServer::start(config(&dir, &db)).await;
+    let c = client();
+    let (url, nonce) = new_session(&c, &s, "").await;
+    submit(&c, &url, MT_BUNDLE, sim_bundle(&nonce)).await;
+    assert_eq!(mode(&file), 0o600, "the database file is owner-only");
+    for side in ["audit.db-wal", "audit.db-shm"] {
+        let p = dir.join(side);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{side}");
+        }
+    }
+    s.stop().await;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = cloud_ra_server::Server::bind(config(&dir, &db)).await.err().expect("refused");
+    assert!(err.contains("mode 644") && err.contains("--allow-readable-db"), "{err}");
+    let mut cfg = config(&dir, &db);
+    cfg.allow_readable_db = true;
+    TestServer::start(cfg).await.stop().await;
 }

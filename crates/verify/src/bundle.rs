@@ -134,6 +134,38 @@ impl Bundle {
 }
 
 impl Detected {
+    /// Parses the evidence at the format level, as the first step of its verification would:
+    /// the SNP report, the DCAP quote, the Nitro COSE_Sign1 and its document, the Azure HCL
+    /// report (and the TPM quote's TPMS_ATTEST, the TD quote), the event logs a bundle carries.
+    /// Cheap and without collateral: a service runs it before spending a session's nonce, so
+    /// malformed evidence is refused with the check that names what is wrong (`snp.format`, ...).
+    pub fn check_format(&self) -> Result<()> {
+        match &self.evidence {
+            Evidence::Snp { report, .. } => {
+                snpf::Report::parse(report)?;
+            }
+            Evidence::Dcap { quote } => {
+                crate::dcap::Quote::parse(quote)?;
+            }
+            Evidence::Nitro { document } => {
+                crate::nitro::Document::parse(document)?;
+            }
+            Evidence::AzureVtpm(e) => {
+                crate::azure::HclReport::parse(&e.hcl_report)?;
+                if let Some(q) = &e.quote {
+                    crate::tpm::Attest::parse(&q.attest)?;
+                }
+                if let Some(td) = &e.td_quote {
+                    crate::dcap::Quote::parse(td)?;
+                }
+            }
+            // Parsed whole by `detect` (go-tpm-tools' protobuf).
+            Evidence::GceVtpm(_) => {}
+        }
+        crate::eventlog::bind::bundle_logs(self)?;
+        Ok(())
+    }
+
     /// The platform name of the evidence before verification: the bundle's, else from the format
     /// (`snp`, `tdx`, `sgx`, `nitro`, `azure-snp-vtpm`, `azure-tdx-vtpm`, `gce-vtpm`).
     pub fn platform(&self) -> Platform {

@@ -128,6 +128,7 @@ checks! {
     NitroRoot = "nitro.root",
     NitroServe = "nitro.serve",
     NitroSignature = "nitro.signature",
+    NitroTimestamp = "nitro.timestamp",
     Nonce = "nonce",
     Output = "output",
     Pcrs = "pcrs",

@@ -240,3 +240,25 @@ fn cache_serves_repeated_documents_but_not_outside_the_window() {
     let o = verify_evidence(&bytes, &Collateral::default(), &untrusted, Some(&caches));
     assert_eq!(o.failures[0].check, "nitro.root");
 }
+
+/// A signed timestamp the signing certificate could not have made (decades after its notAfter,
+/// before its notBefore) or in the future of the evaluation time beyond the skew: refused
+/// (evidence, exit 2), never an affirming result.
+#[test]
+fn timestamp_outside_the_signing_certificate_or_in_the_future_refused() {
+    let forty_years = 40 * 365 * 86400;
+    let cases = [
+        ((NOW + forty_years) as u64 * 1000, "outside its signing certificate"),
+        ((NOW - 2 * 3600) as u64 * 1000, "outside its signing certificate"),
+        ((NOW + 1000) as u64 * 1000, "after the evaluation time"),
+    ];
+    for (ts, needle) in cases {
+        let d = DocSpec { timestamp_ms: ts, ..DocSpec::at(NOW) };
+        let o = run(&doc(&d), &opts());
+        assert!(!o.verified, "{ts}: {:?}", o.failures);
+        refused(&o, 2, "nitro.timestamp", needle);
+    }
+    // Inside the leaf's validity and within the skew: accepted.
+    let d = DocSpec { timestamp_ms: (NOW + 200) as u64 * 1000, ..DocSpec::at(NOW) };
+    assert_eq!(run(&doc(&d), &opts()).exit_code(), 0);
+}

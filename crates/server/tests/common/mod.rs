@@ -158,7 +158,7 @@ pub async fn new_session(c: &reqwest::Client, s: &TestServer, query: &str) -> (S
     let loc = r.headers().get("location").expect("Location").to_str().expect("ascii").to_string();
     assert!(loc.starts_with("session/"), "{loc}");
     let body = json(r).await;
-    assert_eq!(body["state"], "waiting");
+    assert_eq!(body["status"], "waiting");
     let nonce = base64::engine::general_purpose::STANDARD.decode(body["nonce"].as_str().expect("nonce")).expect("b64");
     (s.url(&format!("{CR}/{loc}")), nonce)
 }

@@ -7,8 +7,7 @@ use crate::error::{Error, Result};
 use crate::policy::{Policy, parse_hex};
 use crate::time::Timestamp;
 
-/// Future-dated documents beyond this clock skew are refused when an age bound applies.
-const MAX_SKEW_SECONDS: i64 = 300;
+use super::verify::MAX_SKEW_SECONDS;
 
 pub(crate) fn appraise(
     v: &VerifiedNitro,

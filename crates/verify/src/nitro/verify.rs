@@ -1,6 +1,14 @@
 //! Nitro verification: ES384 over the COSE Sig_structure, and leaf -> cabundle (reversed) -> the
 //! pinned AWS root, every certificate checked (validity, basic constraints, key usage) at the
 //! evaluation time.
+//!
+//! 1. `nitro.format`    COSE_Sign1 and the attestation document parse
+//! 2. `nitro.alg`       ES384
+//! 3. `nitro.root` / `nitro.chain`  the chain to the pinned root, at the evaluation time
+//! 4. `nitro.signature` ES384 over the Sig_structure with the leaf's key
+//! 5. `nitro.timestamp` the signed timestamp lies inside the signing certificate's validity and
+//!    not more than [`MAX_SKEW_SECONDS`] after the evaluation time: the NSM signs with a
+//!    certificate it holds for a few hours, so a timestamp outside that window was not made by it.
 
 use super::format::{ALG_ES384, AttestationDoc, CoseSign1, Document};
 use super::roots;
@@ -11,6 +19,9 @@ use crate::time::Timestamp;
 use crate::x509::Certificate;
 use aws_lc_rs::signature::ParsedPublicKey;
 use std::sync::Arc;
+
+/// How far a document's timestamp may lie after the evaluation time (clock skew).
+pub const MAX_SKEW_SECONDS: i64 = 300;
 
 #[derive(Debug, Clone, Copy)]
 pub struct NitroOptions {
@@ -161,5 +172,35 @@ pub fn verify(bytes: &[u8], opts: &NitroOptions, cache: Option<&NitroCache>) -> 
             format!("ES384 COSE_Sign1 signature does not verify with the key of '{}'", chain.leaf.subject_cn),
         )
     })?;
+    // 5. The signed timestamp against the signing certificate's validity and the evaluation time.
+    check_timestamp(&doc, &chain.leaf, opts.at)?;
     Ok(VerifiedNitro { doc, cose, evaluated_at: at, chain })
+}
+
+/// Step 5: a timestamp outside the leaf's validity, or in the future beyond the skew, is refused.
+fn check_timestamp(doc: &AttestationDoc, leaf: &Certificate, now: Timestamp) -> Result<()> {
+    let ms = i64::try_from(doc.timestamp).unwrap_or(i64::MAX);
+    let t = ms.div_euclid(1000);
+    let shown = Timestamp(t);
+    if t < leaf.not_before || t > leaf.not_after {
+        return Err(Error::evidence(
+            Check::NitroTimestamp,
+            format!(
+                "the document's timestamp {shown} lies outside its signing certificate '{}' validity ({} .. {}): not made by that certificate's key holder",
+                leaf.subject_cn,
+                Timestamp(leaf.not_before),
+                Timestamp(leaf.not_after)
+            ),
+        ));
+    }
+    if t > now.0.saturating_add(MAX_SKEW_SECONDS) {
+        return Err(Error::evidence(
+            Check::NitroTimestamp,
+            format!(
+                "the document's timestamp {shown} is {} s after the evaluation time {now} (at most {MAX_SKEW_SECONDS} s of clock skew)",
+                t - now.0
+            ),
+        ));
+    }
+    Ok(())
 }
