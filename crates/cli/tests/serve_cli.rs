@@ -2,15 +2,12 @@
 //! attester's whole flow against a running verifier, the result checked as a relying party
 //! would, and a graceful stop on SIGTERM.
 
-use std::io::{BufRead, BufReader};
+mod cli_common;
+
+use cli_common::{bin, serve, spawn_listening};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 
 const TOKEN: &str = "cli-test-admin-token-0123456789";
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cloud-ra"))
-}
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("cloud-ra-serve-cli-{}-{name}", std::process::id()));
@@ -19,33 +16,10 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-/// Starts the server; returns it and its base URL (from its first stdout line).
-fn serve(dir: &std::path::Path) -> (Child, String) {
-    let mut child = bin()
-        .args(["serve", "--listen", "127.0.0.1:0", "--trust-simulated"])
-        .arg("--db")
-        .arg(format!("sqlite://{}", dir.join("audit.db").display()))
-        .arg("--signing-key")
-        .arg(dir.join("key.pem"))
-        .env("CLOUD_RA_ADMIN_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
-        .spawn()
-        .expect("cloud-ra serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    (child, url)
-}
-
 #[test]
 fn attest_with_verifier_then_token_verify() {
     let dir = scratch("flow");
-    let (mut server, url) = serve(&dir);
+    let (mut server, url) = serve(&dir, TOKEN);
     let result = dir.join("ear.jwt");
     let out = bin()
         .args(["attest", "--platform", "sim-snp", "--extended", "--verifier", &url, "--result"])
@@ -121,16 +95,9 @@ fn default_state_lives_in_the_state_directory() {
     let dir = scratch("state");
     let (state, cwd) = (dir.join("state"), dir.join("cwd"));
     std::fs::create_dir_all(&cwd).unwrap();
-    let mut child = bin()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(&cwd)
-        .env("STATE_DIRECTORY", &state)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
-        .spawn()
-        .expect("cloud-ra serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let mut cmd = bin();
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]).current_dir(&cwd).env("STATE_DIRECTORY", &state);
+    let (mut child, line) = spawn_listening(cmd, &dir);
     let log = || std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
     assert!(line.starts_with("listening on "), "{line:?}: {}", log());
     // SIGTERM at once: the handler is in place before the "listening" line (graceful, exit 0).

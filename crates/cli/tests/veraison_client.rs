@@ -9,16 +9,14 @@
 //! `target/veraison-client`. A debug build: cold, it costs about 60% of the CPU time of a
 //! release one (4.4 against 7.2 CPU-minutes here), and the flow needs no speed.
 
-use std::io::{BufRead, BufReader};
+mod cli_common;
+
+use cli_common::{bin, serve};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const TOKEN: &str = "veraison-client-admin-token-0123456789";
 const LOCK: &[u8] = include_bytes!("veraison-client.Cargo.lock");
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cloud-ra"))
-}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -90,20 +88,7 @@ fn veraison_rust_client_runs_the_challenge_response_flow() {
     let dir = std::env::temp_dir().join(format!("cloud-ra-veraison-client-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let mut server = bin()
-        .args(["serve", "--listen", "127.0.0.1:0", "--trust-simulated"])
-        .arg("--db")
-        .arg(format!("sqlite://{}", dir.join("audit.db").display()))
-        .arg("--signing-key")
-        .arg(dir.join("key.pem"))
-        .env("CLOUD_RA_ADMIN_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
-        .spawn()
-        .expect("cloud-ra serve starts");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line {line:?}")).to_string();
+    let (mut server, url) = serve(&dir, TOKEN);
 
     let out = Command::new(&client)
         .env("BASE", &url)

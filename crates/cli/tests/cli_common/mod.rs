@@ -64,3 +64,37 @@ impl Drop for Scratch {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Starts `cloud-ra serve` on a loopback port with the simulated roots trusted, its SQLite audit
+/// database, signing key and log (`server.log`) in `dir`, admin token `token`; returns the child
+/// and the base URL from its first stdout line.
+pub fn serve(dir: &std::path::Path, token: &str) -> (std::process::Child, String) {
+    let mut cmd = bin();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--trust-simulated"])
+        .arg("--db")
+        .arg(format!("sqlite://{}", dir.join("audit.db").display()))
+        .arg("--signing-key")
+        .arg(dir.join("key.pem"))
+        .env("CLOUD_RA_ADMIN_TOKEN", token);
+    let (child, line) = spawn_listening(cmd, dir);
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (child, url)
+}
+
+/// Spawns a server command with stdout piped and stderr in `dir/server.log`; returns the child
+/// and its first stdout line (the "listening on" line, once it is ready).
+pub fn spawn_listening(mut cmd: Command, dir: &std::path::Path) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("server.log")).expect("server log"))
+        .spawn()
+        .expect("cloud-ra serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
+    (child, line)
+}
