@@ -48,6 +48,10 @@ impl<V> VerifiedCache<V> {
     pub fn len(&self) -> usize {
         self.map.lock().map(|m| m.len()).unwrap_or(0)
     }
+    /// Nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl<V: Window> VerifiedCache<V> {

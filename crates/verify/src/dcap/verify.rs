@@ -177,6 +177,10 @@ impl CollateralCache {
     pub fn len(&self) -> usize {
         self.map.len()
     }
+    /// Nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// The number of parsed PCK chains kept.
     pub fn parsed_chains(&self) -> usize {
         self.chains.len()
