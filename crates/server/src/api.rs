@@ -332,7 +332,7 @@ async fn new_session(State(st): S, RawQuery(q): RawQuery) -> Response {
     let expires = now + st.cfg.session_ttl_secs as i64 * 1000;
     if let Err(e) = st.store.create_session(&id, &nonce, source.as_str(), now, expires).await {
         // A caller-chosen nonce that is already in use collides on the UNIQUE column.
-        if e.0.contains("UNIQUE") || e.0.contains("unique") || e.0.contains("duplicate") {
+        if e.unique_violation {
             return problem(StatusCode::CONFLICT, "nonce", "this nonce was already issued; nonces are single-use");
         }
         return db_unavailable(e);

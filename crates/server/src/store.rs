@@ -15,19 +15,32 @@ pub enum Store {
     Postgres(PgPool),
 }
 
-/// A database failure: never the client's fault (answered 503).
+/// A database failure: never the client's fault (answered 503), except a unique-key violation,
+/// which the caller may answer otherwise (a caller-chosen nonce issued twice).
 #[derive(Debug)]
-pub struct DbError(pub String);
+pub struct DbError {
+    pub detail: String,
+    /// The database refused a row whose unique key exists (as the driver classifies it).
+    pub unique_violation: bool,
+}
+
+impl DbError {
+    /// A failure other than a unique-key violation.
+    pub fn new(detail: impl Into<String>) -> DbError {
+        DbError { detail: detail.into(), unique_violation: false }
+    }
+}
 
 impl std::fmt::Display for DbError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "database: {}", self.0)
+        write!(f, "database: {}", self.detail)
     }
 }
 
 impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
-        DbError(e.to_string())
+        let unique_violation = matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation());
+        DbError { detail: e.to_string(), unique_violation }
     }
 }
 
@@ -164,7 +177,7 @@ macro_rules! appraisal_from_row {
         (|| -> R<Appraisal> {
             let json = |col: &str| -> R<serde_json::Value> {
                 let s: String = r.try_get(col)?;
-                serde_json::from_str(&s).map_err(|e| DbError(format!("column {col}: {e}")))
+                serde_json::from_str(&s).map_err(|e| DbError::new(format!("column {col}: {e}")))
             };
             Ok(Appraisal {
                 id: r.try_get("id")?,
@@ -209,7 +222,7 @@ impl Store {
                 .await?;
             Store::Sqlite(pool)
         } else {
-            return Err(DbError(format!(
+            return Err(DbError::new(format!(
                 "unsupported database URL (expected sqlite://PATH or postgres://...): {}",
                 redact(url)
             )));
@@ -261,7 +274,7 @@ impl Store {
                         Ok(()) => { sqlx::query("COMMIT").execute(&mut *conn).await?; }
                         Err(e) => {
                             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                            return Err(DbError(format!("migration {version}: {}", e.0)));
+                            return Err(DbError::new(format!("migration {version}: {}", e.detail)));
                         }
                     }
                 }
@@ -314,7 +327,7 @@ impl Store {
                 .await?
         });
         if let Some((n, source)) = won {
-            let nonce = hex::decode(&n).map_err(|_| DbError("stored nonce is not hex".into()))?;
+            let nonce = hex::decode(&n).map_err(|_| DbError::new("stored nonce is not hex"))?;
             // Anything but our own label counts as chosen by the caller.
             return Ok(Claim::Claimed { nonce, caller_chosen: source != "verifier-issued" });
         }
@@ -334,7 +347,7 @@ impl Store {
                 .map(|r| -> R<Session> {
                     Ok(Session {
                         id: r.try_get("id")?,
-                        nonce: hex::decode(r.try_get::<String, _>("nonce")?).map_err(|_| DbError("stored nonce is not hex".into()))?,
+                        nonce: hex::decode(r.try_get::<String, _>("nonce")?).map_err(|_| DbError::new("stored nonce is not hex"))?,
                         nonce_source: r.try_get("nonce_source")?,
                         state: r.try_get("state")?,
                         created_ms: r.try_get("created_ms")?,

@@ -43,7 +43,7 @@ impl Writer {
                         }
                     }
                     let records: Vec<&Record> = batch.iter().map(|j| &j.record).collect();
-                    let r = store.record(&records).await.map_err(|e: DbError| e.0);
+                    let r = store.record(&records).await.map_err(|e: DbError| e.detail);
                     drop(records);
                     for j in batch {
                         let _ = j.done.send((j.record, r.clone()));
@@ -57,8 +57,8 @@ impl Writer {
     /// Records one appraisal; returns it once it is committed.
     pub async fn record(&self, record: Record) -> Result<Record, DbError> {
         let (done, wait) = oneshot::channel();
-        self.tx.send(Job { record, done }).await.map_err(|_| DbError("the audit writer stopped".into()))?;
-        let (record, r) = wait.await.map_err(|_| DbError("the audit writer stopped".into()))?;
-        r.map_err(DbError).map(|()| record)
+        self.tx.send(Job { record, done }).await.map_err(|_| DbError::new("the audit writer stopped"))?;
+        let (record, r) = wait.await.map_err(|_| DbError::new("the audit writer stopped"))?;
+        r.map_err(DbError::new).map(|()| record)
     }
 }
