@@ -28,7 +28,7 @@ const LONG_ABOUT: &str = "cloud-ra collects attestation evidence on confidential
 Exit codes: 0 verified and appraisal passed (affirming or warning); 1 usage error; 2 evidence invalid (format, signature, chain, binding); 3 collateral missing or unusable; 4 appraisal failed (policy, debug, TCB).";
 
 #[derive(Parser)]
-#[command(name = "cloud-ra", version, about = "Remote attestation for confidential computing on public clouds", long_about = LONG_ABOUT)]
+#[command(name = "cloud-ra", version = env!("CLOUD_RA_LONG_VERSION"), about = "Remote attestation for confidential computing on public clouds", long_about = LONG_ABOUT)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

@@ -7,6 +7,17 @@ use cloud_ra_sim::testdata;
 use serde_json::Value;
 
 #[test]
+fn version_names_commit_profile_and_target() {
+    let o = run(&["--version"]);
+    assert_eq!(code(&o), 0);
+    let v = stdout(&o);
+    assert!(v.starts_with(&format!("cloud-ra {} (commit ", env!("CARGO_PKG_VERSION"))), "{v}");
+    let commit = v.split("(commit ").nth(1).and_then(|r| r.split(',').next()).unwrap_or_default();
+    assert!(commit == "unknown" || (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit())), "{v}");
+    assert!(v.contains(" build, x86_64-") || v.contains(" build, aarch64-"), "profile and target: {v}");
+}
+
+#[test]
 fn demo_verifies_with_a_fresh_nonce() {
     let o = run(&["demo", "--json"]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
