@@ -154,16 +154,25 @@ fn check_token(
     if let Some(p) = provider {
         let want = format!("{p}/certs");
         if v.jku.as_deref() != Some(want.as_str()) {
-            return Err(Error::evidence(Check::JwtJku, format!("jku {:?}, expected '{want}'", v.jku)));
+            let got = v.jku.as_deref().map(|j| format!("'{j}'")).unwrap_or_else(|| "absent".into());
+            return Err(Error::evidence(Check::JwtJku, format!("jku is {got}, expected '{want}'")));
         }
     }
+    // A valid token whose claims do not match what was sent: an appraisal failure (exit 4), as
+    // for native evidence bound to another nonce.
     if let Some(n) = nonce {
         match v.claims.get("nonce").and_then(Value::as_str) {
             Some(got) if got.eq_ignore_ascii_case(n) => {}
-            got => {
-                return Err(Error::evidence(
+            Some(got) => {
+                return Err(Error::appraisal(
                     Check::JwtNonce,
-                    format!("the token echoes nonce {got:?}, not the one sent"),
+                    format!("the token echoes nonce {got}, not the one sent ({n})"),
+                ));
+            }
+            None => {
+                return Err(Error::appraisal(
+                    Check::JwtNonce,
+                    format!("the token has no nonce claim; the request sent {n}"),
                 ));
             }
         }

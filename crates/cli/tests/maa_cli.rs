@@ -132,7 +132,13 @@ fn maa_relying_party_checks_refuse() {
         assert!(err(&o).contains(want), "{want}: {}", err(&o));
     };
     let good = m.token(m.header(), m.claims());
-    check(&good, &["--nonce", "ff"], "jwt.nonce");
+    // A valid token that echoes another nonce: appraisal failed (exit 4), said in plain words.
+    let mut args = vec!["maa", "verify", &good, "--jwks", &certs, "--provider", &m.server.base, "--at", AT];
+    args.extend_from_slice(&["--nonce", "ff"]);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(4), "{}", err(&o));
+    assert!(err(&o).contains("jwt.nonce") && err(&o).contains("not the one sent (ff)"), "{}", err(&o));
+    assert!(!err(&o).contains("Some("), "no Rust debug text: {}", err(&o));
     // Tampered claim.
     let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
     let mut c = m.claims();
@@ -203,7 +209,7 @@ fn maa_request_posts_the_body_and_verifies_the_returned_token() {
     assert!(h.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.contains("application/json")), "{h:?}");
     // The token does not echo the nonce we sent: refused.
     let o = req("ffee");
-    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(4), "{}", err(&o));
     assert!(err(&o).contains("jwt.nonce"), "{}", err(&o));
     // A provider that answers without a token.
     m.server.route("/attest/SevSnpVm?api-version=2022-08-01", Reply::ok(JSON_CT, b"{\"error\":\"bad\"}".to_vec()));

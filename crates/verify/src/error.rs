@@ -20,7 +20,7 @@ pub enum Category {
 
 impl Category {
     /// The process exit code documented for this category.
-    pub(crate) fn exit_code(self) -> i32 {
+    pub fn exit_code(self) -> i32 {
         match self {
             Category::Usage => 1,
             Category::Evidence => 2,
@@ -41,7 +41,7 @@ pub struct Error {
 }
 
 impl Error {
-    pub(crate) fn new(category: Category, check: Check, detail: impl Into<String>) -> Self {
+    pub fn new(category: Category, check: Check, detail: impl Into<String>) -> Self {
         Error { category, check, detail: detail.into() }
     }
     pub fn usage(check: Check, detail: impl Into<String>) -> Self {
@@ -53,7 +53,7 @@ impl Error {
     pub fn collateral(check: Check, detail: impl Into<String>) -> Self {
         Self::new(Category::Collateral, check, detail)
     }
-    pub(crate) fn appraisal(check: Check, detail: impl Into<String>) -> Self {
+    pub fn appraisal(check: Check, detail: impl Into<String>) -> Self {
         Self::new(Category::Appraisal, check, detail)
     }
     pub fn exit_code(&self) -> i32 {

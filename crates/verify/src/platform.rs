@@ -30,7 +30,7 @@ pub enum Platform {
 
 impl Platform {
     /// Every platform a bundle may name (those a verifier appraises).
-    pub(crate) const EVIDENCE: &'static [Platform] = &[
+    pub const EVIDENCE: &'static [Platform] = &[
         Platform::Snp,
         Platform::Nitro,
         Platform::Tdx,

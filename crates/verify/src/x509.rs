@@ -59,18 +59,18 @@ pub enum X509Error {
 impl X509Error {
     /// The CRL is genuine but not fresh at the evaluation time (stale, from the future, or
     /// undated): a collateral problem, fixed by fetching a current CRL, not an evidence one.
-    pub(crate) fn is_crl_freshness(&self) -> bool {
+    pub fn is_crl_freshness(&self) -> bool {
         matches!(self, X509Error::FutureCrl { .. } | X509Error::StaleCrl { .. } | X509Error::CrlWithoutNextUpdate)
     }
 
     /// The exit-code category, by variant: a genuine CRL that is not fresh is collateral (exit 3);
     /// everything else wrong with a certificate or CRL is evidence (exit 2).
-    pub(crate) fn category(&self) -> Category {
+    pub fn category(&self) -> Category {
         if self.is_crl_freshness() { Category::Collateral } else { Category::Evidence }
     }
 
     /// This failure as an error of `check`, in its category; `context` (if any) precedes the reason.
-    pub(crate) fn into_error(self, check: Check, context: &str) -> Error {
+    pub fn into_error(self, check: Check, context: &str) -> Error {
         let detail = if context.is_empty() { self.to_string() } else { format!("{context}: {self}") };
         Error::new(self.category(), check, detail)
     }
