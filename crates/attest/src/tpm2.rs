@@ -341,6 +341,16 @@ impl<'a> R<'a> {
         let n = self.u16(field)? as usize;
         self.take(n, field)
     }
+    /// What CreatePrimary and Create return after the public area: creationData, creationHash and
+    /// creationTicket, read (bounds-checked) and not used.
+    fn creation_outputs(&mut self) -> Result<(), TpmError> {
+        self.tpm2b("creationData")?;
+        self.tpm2b("creationHash")?;
+        self.u16("creationTicket.tag")?;
+        self.u32("creationTicket.hierarchy")?;
+        self.tpm2b("creationTicket.digest")?;
+        Ok(())
+    }
     fn end(&self) -> Result<(), TpmError> {
         if self.pos != self.b.len() {
             return Err(self.err(
@@ -856,11 +866,7 @@ impl TpmClient {
         let parsed = (|| {
             let mut r = resp.reader(&op);
             let public = r.tpm2b("outPublic")?.to_vec();
-            r.tpm2b("creationData")?;
-            r.tpm2b("creationHash")?;
-            r.u16("creationTicket.tag")?;
-            r.u32("creationTicket.hierarchy")?;
-            r.tpm2b("creationTicket.digest")?;
+            r.creation_outputs()?;
             r.tpm2b("name")?;
             r.end()?;
             if h >> 24 != 0x80 {
@@ -1176,11 +1182,7 @@ impl Tpm for TpmClient {
         let mut r = resp.reader(&op);
         let private = r.tpm2b("outPrivate")?.to_vec();
         let public = r.tpm2b("outPublic")?.to_vec();
-        r.tpm2b("creationData")?;
-        r.tpm2b("creationHash")?;
-        r.u16("creationTicket.tag")?;
-        r.u32("creationTicket.hierarchy")?;
-        r.tpm2b("creationTicket.digest")?;
+        r.creation_outputs()?;
         r.end()?;
 
         let mut w = W::default();

@@ -156,6 +156,26 @@ fn emit_policy(out: &Output, text: Result<String, Error>) -> Result<(), Error> {
     std::fs::write(path, text).map_err(|e| Error::usage(Check::Output, format!("policy {path}: {e}")))
 }
 
+/// `--emit-policy` and `--json`: writes the policy where asked and prints the JSON if asked; true
+/// when stdout is complete (the policy went to stdout, or the JSON was printed).
+fn machine_output(
+    out: &Output,
+    policy: impl FnOnce() -> Result<String, Error>,
+    json: impl FnOnce() -> serde_json::Value,
+) -> Result<bool, Error> {
+    if out.emit_policy.is_some() {
+        emit_policy(out, policy())?;
+        if out.emit_policy.as_deref() == Some("-") {
+            return Ok(true);
+        }
+    }
+    if out.json {
+        print_json(json());
+        return Ok(true);
+    }
+    Ok(false)
+}
+
 fn print_json(v: serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
 }
@@ -208,14 +228,7 @@ fn run_snp(a: SnpArgs) -> Result<(), Error> {
     i.svsm = svsm.as_deref();
     i.vars_size = a.vars_size.unwrap_or(0);
     let m = snp::launch_digest(&i)?;
-    if a.out.emit_policy.is_some() {
-        emit_policy(&a.out, emit::snp_policy(&m))?;
-        if a.out.emit_policy.as_deref() == Some("-") {
-            return Ok(());
-        }
-    }
-    if a.out.json {
-        print_json(to_json(&m));
+    if machine_output(&a.out, || emit::snp_policy(&m), || to_json(&m))? {
         return Ok(());
     }
     let what = match mode {
@@ -246,14 +259,7 @@ fn run_tdx(a: TdxArgs) -> Result<(), Error> {
         append: a.append.as_deref(),
     };
     let m = tdx::measure(&i)?;
-    if a.out.emit_policy.is_some() {
-        emit_policy(&a.out, Ok(emit::tdx_policy(&m)))?;
-        if a.out.emit_policy.as_deref() == Some("-") {
-            return Ok(());
-        }
-    }
-    if a.out.json {
-        print_json(to_json(&m));
+    if machine_output(&a.out, || Ok(emit::tdx_policy(&m)), || to_json(&m))? {
         return Ok(());
     }
     println!("mrtd: {}", m.mrtd);
@@ -281,14 +287,7 @@ fn run_tdx(a: TdxArgs) -> Result<(), Error> {
 fn run_nitro(a: NitroArgs) -> Result<(), Error> {
     let b = read_big(&a.eif, "EIF")?;
     let m = eif::measure(&b)?;
-    if a.out.emit_policy.is_some() {
-        emit_policy(&a.out, Ok(emit::nitro_policy(&m)))?;
-        if a.out.emit_policy.as_deref() == Some("-") {
-            return Ok(());
-        }
-    }
-    if a.out.json {
-        print_json(to_json(&m));
+    if machine_output(&a.out, || Ok(emit::nitro_policy(&m)), || to_json(&m))? {
         return Ok(());
     }
     println!("pcr0: {}", m.pcr0);
