@@ -627,7 +627,7 @@ async fn appraise(
             status: verdict,
             nonce: nonce.as_ref().map(hex::encode),
             nonce_source: source.as_str().into(),
-            claims: outcome.claims.clone(),
+            claims: outcome.claims.to_value(),
             failures: serde_json::to_value(&outcome.failures).unwrap_or(Value::Null),
             warnings: serde_json::to_value(&outcome.warnings).unwrap_or(Value::Null),
             token: token.clone(),

@@ -109,8 +109,7 @@ fn ear_nonce(n: &[u8]) -> Option<Value> {
 pub fn build_ear(r: &ResultInput<'_>) -> Value {
     use claim::*;
     let o = r.outcome;
-    let simulated = o.claims.get("simulated").and_then(Value::as_bool).unwrap_or(false);
-    let debug = o.claims.get("debug").and_then(Value::as_bool).unwrap_or(false);
+    let (simulated, debug) = (o.claims.simulated(), o.claims.debug());
     let mut tv: Vec<(&str, i8)> = Vec::new();
     if !o.verified {
         // Signature, chain or binding did not verify: nothing about the instance can be believed.
@@ -146,14 +145,13 @@ pub fn build_ear(r: &ResultInput<'_>) -> Value {
         Value::Object(tv.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()),
     );
     a.insert("ear_appraisal_policy_ids".into(), json!([r.policy_id]));
-    let bound = o.claims.get("nonce_bound").and_then(Value::as_bool).unwrap_or(false);
-    if bound && let Some(n) = r.nonce.and_then(ear_nonce) {
+    if o.claims.nonce_bound()
+        && let Some(n) = r.nonce.and_then(ear_nonce)
+    {
         a.insert("eat_nonce".into(), n);
     }
-    if let Value::Object(m) = &o.claims
-        && !m.is_empty()
-    {
-        a.insert("ear_attester_claims".into(), Value::Object(m.clone()));
+    if o.claims.iter().next().is_some() {
+        a.insert("ear_attester_claims".into(), o.claims.to_value());
     }
     a.insert(
         "ear_verifier_claims".into(),

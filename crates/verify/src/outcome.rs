@@ -3,14 +3,17 @@
 
 use crate::Check;
 use crate::bundle::{Detected, Evidence, detect};
+use crate::claims::Claims;
 use crate::collateral::Collateral;
 use crate::error::{Category, Error};
 use crate::platform::Platform;
 use crate::policy::Policy;
 use crate::snp;
+use crate::tee::run;
 use crate::time::Timestamp;
+use crate::{azure, dcap, gce, nitro};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -81,11 +84,11 @@ pub struct Outcome {
     pub status: Status,
     pub failures: Vec<Failure>,
     pub warnings: Vec<Failure>,
-    pub claims: Value,
+    pub claims: Claims,
 }
 
 impl Outcome {
-    fn failed(platform: Platform, detected: &str, e: &Error) -> Self {
+    pub(crate) fn failed(platform: Platform, detected: &str, e: &Error) -> Self {
         Outcome {
             platform,
             detected: detected.into(),
@@ -93,7 +96,7 @@ impl Outcome {
             status: Status::Contraindicated,
             failures: vec![e.into()],
             warnings: Vec::new(),
-            claims: json!({}),
+            claims: Claims::none(),
         }
     }
 
@@ -132,11 +135,23 @@ pub fn verify_detected(
     caches: Option<&Caches>,
 ) -> Outcome {
     let mut o = match &d.evidence {
-        Evidence::Snp { report, cert_table } => verify_snp(d, report, cert_table, collateral, opts, caches),
-        Evidence::Dcap { quote } => verify_dcap(d, quote, collateral, opts, caches),
-        Evidence::Nitro { document } => verify_nitro(d, document, opts, caches),
-        Evidence::AzureVtpm(e) => verify_azure(d, e, collateral, opts, caches),
-        Evidence::GceVtpm(a) => verify_gce(d, a, collateral, opts),
+        Evidence::Snp { report, cert_table } => {
+            run::<snp::Snp>(&d.what, &snp::SnpEvidence { report, cert_table }, collateral, opts, caches)
+        }
+        Evidence::Dcap { quote } => {
+            // The platform before verification: from the header's TEE type.
+            let platform = if d.platform() == Platform::Tdx { Platform::Tdx } else { Platform::Sgx };
+            let ev = dcap::DcapEvidence { quote, platform };
+            with_bundle_collateral(d, collateral, platform, |c| run::<dcap::Dcap>(&d.what, &ev, c, opts, caches))
+        }
+        Evidence::Nitro { document } => run::<nitro::Nitro>(&d.what, &document.as_slice(), collateral, opts, caches),
+        Evidence::AzureVtpm(e) => {
+            let platform = <azure::Azure as crate::tee::Tee>::platform_of(e);
+            with_bundle_collateral(d, collateral, platform, |c| run::<azure::Azure>(&d.what, e, c, opts, caches))
+        }
+        Evidence::GceVtpm(a) => {
+            with_bundle_collateral(d, collateral, Platform::GceVtpm, |c| run::<gce::Gce>(&d.what, a, c, opts, caches))
+        }
     };
     // Measured boot: replay the given logs and those the bundle carries against the verified
     // registers (claims + `[eventlog]`). A carried log that does not parse fails the evidence.
@@ -145,16 +160,49 @@ pub fn verify_detected(
         Err(e) => {
             // Part of the evidence is invalid: the outcome as a whole is not verified.
             o.failures.insert(0, Failure::from(&e));
-            o.status = Status::Contraindicated;
             o.verified = false;
+            o.status = Status::of(&o.failures, &o.warnings);
             Vec::new()
         }
     };
     if !opts.eventlogs.is_empty() || !carried.is_empty() || opts.policy.eventlog.is_active() {
         let logs: Vec<crate::eventlog::EventLog> = opts.eventlogs.iter().cloned().chain(carried).collect();
-        crate::eventlog::bind::attach(&mut o, &logs, &opts.policy.eventlog);
+        let b = crate::eventlog::bind::bind(o.verified, o.platform, o.claims.registers(), &logs, &opts.policy.eventlog);
+        o.merge_eventlogs(b);
     }
     o
+}
+
+/// The caller's collateral plus what a bundle carries in `certs` (PCS bodies, certificates, CRLs).
+fn with_bundle_collateral(
+    d: &Detected,
+    collateral: &Collateral,
+    platform: Platform,
+    f: impl FnOnce(&Collateral) -> Outcome,
+) -> Outcome {
+    let c = match d.bundle_collateral() {
+        Ok(c) => c,
+        Err(e) => return Outcome::failed(platform, &d.what, &e),
+    };
+    if c.certs.is_empty() && c.crls.is_empty() && c.dcap.is_empty() {
+        return f(collateral);
+    }
+    let mut all = collateral.clone();
+    all.merge(&c);
+    f(&all)
+}
+
+impl Status {
+    /// The one status rule: any failure contraindicates, any warning warns.
+    pub(crate) fn of(failures: &[Failure], warnings: &[Failure]) -> Status {
+        if !failures.is_empty() {
+            Status::Contraindicated
+        } else if !warnings.is_empty() {
+            Status::Warning
+        } else {
+            Status::Affirming
+        }
+    }
 }
 
 impl Outcome {
@@ -162,26 +210,35 @@ impl Outcome {
     pub(crate) fn appraised(
         platform: Platform,
         detected: &str,
-        claims: Value,
-        fails: &[Error],
-        warns: &[Error],
+        claims: Claims,
+        fails: Vec<Error>,
+        warns: Vec<Error>,
     ) -> Outcome {
-        let status = if !fails.is_empty() {
-            Status::Contraindicated
-        } else if !warns.is_empty() {
-            Status::Warning
-        } else {
-            Status::Affirming
-        };
+        let failures: Vec<Failure> = fails.iter().map(Failure::from).collect();
+        let warnings: Vec<Failure> = warns.iter().map(Failure::from).collect();
         Outcome {
             platform,
             detected: detected.into(),
             verified: true,
-            status,
-            failures: fails.iter().map(Failure::from).collect(),
-            warnings: warns.iter().map(Failure::from).collect(),
+            status: Status::of(&failures, &warnings),
+            failures,
+            warnings,
             claims,
         }
+    }
+
+    /// Adds an event-log binding's findings: a log that fails to replay goes first, the appraisal's
+    /// failures and warnings after; the status follows the one rule.
+    fn merge_eventlogs(&mut self, b: crate::eventlog::bind::Binding) {
+        for (k, v) in b.claims {
+            self.claims.insert(k, v);
+        }
+        for e in &b.evidence_failures {
+            self.failures.insert(0, Failure::from(e));
+        }
+        self.failures.extend(b.failures.iter().map(Failure::from));
+        self.warnings.extend(b.warnings.iter().map(Failure::from));
+        self.status = Status::of(&self.failures, &self.warnings);
     }
 
     /// Verified evidence whose appraisal could not run (a malformed policy value).
@@ -190,192 +247,4 @@ impl Outcome {
         o.verified = true;
         o
     }
-}
-
-fn verify_snp(
-    d: &Detected,
-    report: &[u8],
-    cert_table: &[snp::CertTableEntry],
-    collateral: &Collateral,
-    opts: &VerifyOptions,
-    caches: Option<&Caches>,
-) -> Outcome {
-    let product = match (opts.product, opts.policy.snp.product.as_deref()) {
-        (Some(p), _) => Some(p),
-        (None, Some(s)) => match snp::Product::parse(s) {
-            Ok(p) => Some(p),
-            Err(e) => return Outcome::failed(Platform::Snp, &d.what, &e),
-        },
-        _ => None,
-    };
-    let sopts = snp::SnpOptions {
-        at: opts.at,
-        product,
-        trust_simulated: opts.trust_simulated,
-        require_crl: opts.policy.require_crl.unwrap_or(false),
-    };
-    let ev = snp::SnpEvidence { report, cert_table };
-    let verified = match snp::verify::verify(&ev, collateral, &sopts, caches.map(|c| &c.snp)) {
-        Ok(v) => v,
-        Err(e) => return Outcome::failed(Platform::Snp, &d.what, &e),
-    };
-    let ov = snp::appraise::Overrides { nonce: opts.nonce.clone(), allow_debug: opts.allow_debug };
-    let (fails, warns) = match snp::appraise::appraise(&verified, &opts.policy, &ov) {
-        Ok(x) => x,
-        Err(e) => return Outcome::policy_error(Platform::Snp, &d.what, &e),
-    };
-    let mut claims = snp::claims::claims(&verified);
-    mark_nonce_bound(&mut claims, opts, &fails);
-    Outcome::appraised(Platform::Snp, &d.what, claims, &fails, &warns)
-}
-
-/// The caller's collateral plus what a bundle carries in `certs` (PCS bodies, certificates, CRLs).
-fn with_bundle_collateral<'a>(
-    d: &Detected,
-    collateral: &'a Collateral,
-) -> Result<std::borrow::Cow<'a, Collateral>, Error> {
-    let c = d.bundle_collateral()?;
-    if c.certs.is_empty() && c.crls.is_empty() && c.dcap.is_empty() {
-        return Ok(std::borrow::Cow::Borrowed(collateral));
-    }
-    let mut all = collateral.clone();
-    all.merge(&c);
-    Ok(std::borrow::Cow::Owned(all))
-}
-
-/// `nonce_bound`: a nonce was required (flag or policy) and its check passed.
-fn mark_nonce_bound(claims: &mut Value, opts: &VerifyOptions, fails: &[Error]) {
-    if let Some(obj) = claims.as_object_mut() {
-        let bound = (opts.nonce.is_some() || opts.policy.nonce.is_some())
-            && !fails.iter().any(|f| f.check == Check::PolicyNonce);
-        obj.insert("nonce_bound".into(), json!(bound));
-    }
-}
-
-fn verify_nitro(d: &Detected, document: &[u8], opts: &VerifyOptions, caches: Option<&Caches>) -> Outcome {
-    use crate::nitro;
-    let nopts = nitro::NitroOptions {
-        at: opts.at,
-        use_document_time: opts.use_document_time,
-        trust_simulated: opts.trust_simulated,
-    };
-    let verified = match nitro::verify::verify(document, &nopts, caches.map(|c| &c.nitro)) {
-        Ok(v) => v,
-        Err(e) => return Outcome::failed(Platform::Nitro, &d.what, &e),
-    };
-    let (fails, warns) =
-        match nitro::appraise::appraise(&verified, &opts.policy, opts.nonce.as_deref(), opts.allow_debug, opts.at) {
-            Ok(x) => x,
-            Err(e) => return Outcome::policy_error(Platform::Nitro, &d.what, &e),
-        };
-    let mut claims = nitro::claims::claims(&verified);
-    mark_nonce_bound(&mut claims, opts, &fails);
-    Outcome::appraised(Platform::Nitro, &d.what, claims, &fails, &warns)
-}
-
-fn verify_dcap(
-    d: &Detected,
-    quote: &[u8],
-    collateral: &Collateral,
-    opts: &VerifyOptions,
-    caches: Option<&Caches>,
-) -> Outcome {
-    use crate::dcap;
-    // The platform name before verification: from the header's TEE type.
-    let platform = if d.platform() == Platform::Tdx { Platform::Tdx } else { Platform::Sgx };
-    // Collateral carried in a bundle (`certs`: PCS bodies, certificates, CRLs) joins the caller's.
-    let collateral = match with_bundle_collateral(d, collateral) {
-        Ok(c) => c,
-        Err(e) => return Outcome::failed(platform, &d.what, &e),
-    };
-    let collateral = collateral.as_ref();
-    let dopts = dcap::DcapOptions {
-        at: opts.at,
-        require_crl: opts.policy.require_crl.unwrap_or(false),
-        trust_simulated: opts.trust_simulated,
-    };
-    let verified = match dcap::verify::verify(quote, collateral, &dopts, caches.map(|c| &c.dcap)) {
-        Ok(v) => v,
-        Err(e) => return Outcome::failed(platform, &d.what, &e),
-    };
-    let ov = dcap::appraise::Overrides { nonce: opts.nonce.clone(), allow_debug: opts.allow_debug };
-    let (fails, warns) = match dcap::appraise::appraise(&verified, &opts.policy, &ov) {
-        Ok(x) => x,
-        Err(e) => return Outcome::policy_error(platform, &d.what, &e),
-    };
-    let mut claims = dcap::claims::claims(&verified);
-    mark_nonce_bound(&mut claims, opts, &fails);
-    Outcome::appraised(platform, &d.what, claims, &fails, &warns)
-}
-
-fn verify_azure(
-    d: &Detected,
-    e: &crate::azure::AzureEvidence,
-    collateral: &Collateral,
-    opts: &VerifyOptions,
-    caches: Option<&Caches>,
-) -> Outcome {
-    use crate::azure;
-    let platform = e.tee.map(|t| t.platform()).unwrap_or(Platform::AzureVtpm);
-    let collateral = match with_bundle_collateral(d, collateral) {
-        Ok(c) => c,
-        Err(e) => return Outcome::failed(platform, &d.what, &e),
-    };
-    let collateral = collateral.as_ref();
-    let product = match (opts.product, opts.policy.snp.product.as_deref()) {
-        (Some(p), _) => Some(p),
-        (None, Some(s)) => match snp::Product::parse(s) {
-            Ok(p) => Some(p),
-            Err(err) => return Outcome::failed(platform, &d.what, &err),
-        },
-        _ => None,
-    };
-    let aopts = azure::AzureOptions {
-        at: opts.at,
-        product,
-        trust_simulated: opts.trust_simulated,
-        require_crl: opts.policy.require_crl.unwrap_or(false),
-    };
-    let verified = match azure::verify::verify(e, collateral, &aopts, caches.map(|c| &c.snp), caches.map(|c| &c.dcap)) {
-        Ok(v) => v,
-        Err(err) => return Outcome::failed(platform, &d.what, &err),
-    };
-    let platform = verified.platform();
-    let ov = azure::appraise::Overrides { nonce: opts.nonce.clone(), allow_debug: opts.allow_debug };
-    let a = match azure::appraise::appraise(&verified, &opts.policy, &ov) {
-        Ok(x) => x,
-        Err(err) => return Outcome::policy_error(platform, &d.what, &err),
-    };
-    let mut claims = azure::claims::claims(&verified);
-    if let Some(obj) = claims.as_object_mut() {
-        obj.insert("nonce_bound".into(), json!(a.nonce_bound));
-    }
-    Outcome::appraised(platform, &d.what, claims, &a.failures, &a.warnings)
-}
-
-fn verify_gce(
-    d: &Detected,
-    a: &crate::tpm::gotpm::Attestation,
-    collateral: &Collateral,
-    opts: &VerifyOptions,
-) -> Outcome {
-    use crate::gce;
-    const P: Platform = Platform::GceVtpm;
-    let collateral = match with_bundle_collateral(d, collateral) {
-        Ok(c) => c,
-        Err(err) => return Outcome::failed(P, &d.what, &err),
-    };
-    let verified = match gce::verify(a, &collateral, opts.at) {
-        Ok(v) => v,
-        Err(err) => return Outcome::failed(P, &d.what, &err),
-    };
-    let ap = match gce::appraise(&verified, &opts.policy, opts.nonce.as_deref()) {
-        Ok(x) => x,
-        Err(err) => return Outcome::policy_error(P, &d.what, &err),
-    };
-    let mut claims = gce::claims(&verified);
-    if let Some(obj) = claims.as_object_mut() {
-        obj.insert("nonce_bound".into(), json!(ap.nonce_bound));
-    }
-    Outcome::appraised(P, &d.what, claims, &ap.failures, &ap.warnings)
 }

@@ -561,3 +561,33 @@ fn hex_text_quotes_detected() {
     assert_eq!(o.exit_code(), 2, "{:?}", o.failures);
     assert!(o.failures[0].detail.contains("offset"), "{:?}", o.failures);
 }
+
+#[test]
+fn shared_claims_are_typed_and_in_the_json() {
+    use cloud_ra_verify::Platform;
+    use cloud_ra_verify::claims::Registers;
+    let o = run(EMR5, &["tdx/go-tdx-guest-emr-v5/sample_tcbinfo_response_v5", QVL_V5_COLL], "2026-02-20T00:00:00Z");
+    assert_eq!(o.exit_code(), 0, "{:?}", o.failures);
+    let c = &o.claims;
+    assert_eq!((c.platform(), c.tcb_status()), (Some(Platform::Tdx), Some("UpToDate")));
+    let names: Vec<&str> = c.measurements().keys().map(String::as_str).collect();
+    assert_eq!(names, ["mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3"]);
+    for n in names {
+        assert_eq!(c["measurements"][n], c[n], "{n}");
+    }
+    let Registers::Tdx(r) = c.registers() else { panic!("TDX registers: {:?}", c.registers()) };
+    assert_eq!(
+        (hex::encode(r.mrtd), hex::encode(r.rtmr[3])),
+        (c["mrtd"].as_str().unwrap_or("").into(), c["rtmr3"].as_str().unwrap_or("").into())
+    );
+    assert_eq!(c.signer().map(|s| s.kind), Some("pck"));
+    assert_eq!(c["signer"]["kind"], "pck");
+
+    let o = run(SGX_QVL, &[SGX_QVL_COLL], "2025-07-19T10:01:17Z");
+    let c = &o.claims;
+    assert_eq!((c.platform(), c.tcb_status()), (Some(Platform::Sgx), Some("ConfigurationAndSWHardeningNeeded")));
+    let names: Vec<&str> = c.measurements().keys().map(String::as_str).collect();
+    assert_eq!(names, ["mrenclave", "mrsigner"]);
+    assert_eq!(c.report_data().map(hex::encode).as_deref(), c["report_data"].as_str());
+    assert_eq!(*c.registers(), Registers::None, "SGX measurements are not replayed from a log");
+}

@@ -4,7 +4,8 @@
 
 use base64::Engine;
 use cloud_ra_sim::testdata;
-use cloud_ra_verify::eventlog::bind::{self, CheckStatus, TdxRegisters};
+use cloud_ra_verify::claims::Registers;
+use cloud_ra_verify::eventlog::bind::{self, CheckStatus};
 use cloud_ra_verify::eventlog::claims::{SecureBoot, analyse};
 use cloud_ra_verify::eventlog::{self, AlgId, Flavour, LogFormat, parse, parse_ccel, replay};
 use cloud_ra_verify::{Collateral, Status, Timestamp, VerifyOptions, verify_evidence};
@@ -167,9 +168,10 @@ fn gcp_cos113_binds_to_verified_quote_secure_boot_disabled() {
     assert_eq!(o.claims["measured_boot"]["secure_boot_variable"]["variable_data"], "00");
     assert!(o.warnings.iter().any(|w| w.check == "eventlog.rtmr3"));
 
-    // The same registers from the library API.
-    let regs = TdxRegisters::from_claims(&o.claims).expect("registers");
-    let r = bind::bind_tdx(&log, &regs).expect("binds");
+    // The same registers from the library API: the typed registers of the verified quote.
+    let Registers::Tdx(regs) = o.claims.registers() else { panic!("TDX registers: {:?}", o.claims.registers()) };
+    assert_eq!(o.claims["mrtd"], hex::encode(regs.mrtd));
+    let r = bind::bind_tdx(&log, regs).expect("binds");
     assert!(r.checks.iter().filter(|c| (1..=3).contains(&c.index)).all(|c| c.status == CheckStatus::Matches));
 }
 

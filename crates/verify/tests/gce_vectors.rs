@@ -583,3 +583,18 @@ fn measured_boot_claims_and_policy_from_the_vouched_log() {
     assert_eq!(out.claims["secure_boot"], "unknown");
     assert!(out.claims["measured_boot"]["kernel_cmdline"].is_null());
 }
+
+#[test]
+fn shared_claims_are_typed_and_in_the_json() {
+    use cloud_ra_verify::claims::Registers;
+    let o = verify_evidence(&pb(), &google(), &opts(Some(NONCE)), None);
+    assert_eq!(o.exit_code(), 0, "{:?}", o.failures);
+    let c = &o.claims;
+    assert_eq!(c.platform(), Some(cloud_ra_verify::Platform::GceVtpm));
+    assert!(c.nonce_bound() && !c.simulated());
+    assert_eq!(c.measurements().len(), 24, "the SHA-256 PCRs");
+    assert_eq!(c["measurements"]["pcr7"], c["pcrs"]["7"]);
+    let Registers::Pcrs(banks) = c.registers() else { panic!("PCRs: {:?}", c.registers()) };
+    assert_eq!(banks.len(), 3, "every quoted bank is replayable");
+    assert_eq!(c.signer().map(|s| s.sha256.as_str()), c["ak_pub"]["sha256"].as_str());
+}

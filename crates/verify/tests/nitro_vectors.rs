@@ -144,3 +144,20 @@ fn simulated_root_is_pinned() {
         cloud_ra_verify::nitro::roots::SIMULATED_ROOT
     );
 }
+
+#[test]
+fn shared_claims_are_typed_and_in_the_json() {
+    let o = run(EV_VALID, &VerifyOptions::at(at("2022-10-13T09:30:00Z")));
+    assert_eq!(o.exit_code(), 0, "{:?}", o.failures);
+    let c = &o.claims;
+    assert_eq!(c.platform(), Some(cloud_ra_verify::Platform::Nitro));
+    // The SHA-384 PCRs, by name, as the document carries them.
+    let pcr0 = c.measurements().get("pcr0").expect("pcr0");
+    assert_eq!((pcr0.len(), hex::encode(pcr0)), (48, c["pcrs"]["0"].as_str().unwrap_or("").to_string()));
+    assert_eq!(c["measurements"]["pcr0"], c["pcrs"]["0"]);
+    assert_eq!(c.report_data(), None, "a Nitro document has no report data (user_data is separate)");
+    assert_eq!(c.signer().map(|s| s.kind), Some("nitro"));
+    assert!(!c.debug());
+    let o = run(EV_DEBUG, &VerifyOptions::at(at("2022-10-12T15:00:00Z")));
+    assert!(o.verified && o.claims.debug(), "{:?} {}", o.failures, o.claims);
+}

@@ -268,3 +268,27 @@ fn extended_and_bundle_forms_of_a_real_report_agree() {
     assert!(o2.detected.contains("bundle"));
     assert_eq!(o.claims, o2.claims);
 }
+
+#[test]
+fn shared_claims_are_typed_and_in_the_json() {
+    use cloud_ra_verify::Platform;
+    let o = run(&testdata::read(TM), &[TM_VCEK], &VerifyOptions::at(at("2024-01-01T00:00:00Z")));
+    assert_eq!(o.exit_code(), 0, "{:?}", o.failures);
+    let c = &o.claims;
+    assert_eq!(c.platform(), Some(Platform::Snp));
+    let m = c.measurements().get("measurement").expect("measurement");
+    assert_eq!(hex::encode(m), c["measurement"].as_str().expect("hex"));
+    assert_eq!(c["measurements"]["measurement"], c["measurement"]);
+    assert_eq!(c.report_data().map(hex::encode).as_deref(), c["report_data"].as_str());
+    let s = c.signer().expect("signer");
+    assert_eq!((s.kind, s.sha256.as_str()), ("vcek", c["vek"]["sha256"].as_str().expect("vek sha256")));
+    assert_eq!(c["signer"]["kind"], "vcek");
+    assert!(!c.debug() && !c.simulated() && !c.nonce_bound());
+    assert_eq!(c.tcb_status(), None, "SNP has no TCB status");
+    assert_eq!(*c.registers(), cloud_ra_verify::claims::Registers::None);
+    // Unverified evidence has no claims at all.
+    let mut r = testdata::read(TM);
+    r[42] ^= 1;
+    let bad = run(&r, &[TM_VCEK], &VerifyOptions::at(at("2024-01-01T00:00:00Z")));
+    assert_eq!((bad.claims.to_value(), bad.claims.platform()), (serde_json::json!({}), None));
+}

@@ -1,29 +1,15 @@
 //! Appraisal of verified Azure vTPM evidence: the hardware report by the SNP or DCAP appraisal
 //! (without the nonce: on Azure REPORT_DATA is the runtime-claims hash), then `[azure]`: the
 //! verifier's nonce against what the evidence binds it to, freshness, the PCR set and reference
-//! values, `vm-configuration`. Returns (failures, warnings, nonce bound).
+//! values, `vm-configuration`: failures, warnings and whether the nonce is bound.
 
 use super::verify::{Freshness, Hardware, VerifiedAzure};
 use crate::Check;
 use crate::error::{Error, Result};
 use crate::eventlog::AlgId;
 use crate::policy::{ConfigValue, Policy, pad64, parse_hex};
+use crate::tee::{Appraisal, Nonce};
 use serde_json::Value;
-
-/// Settings that come from the CLI rather than the file.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Overrides {
-    pub nonce: Option<Vec<u8>>,
-    pub allow_debug: bool,
-}
-
-/// The result of an appraisal.
-pub(crate) struct Appraisal {
-    pub failures: Vec<Error>,
-    pub warnings: Vec<Error>,
-    /// The verifier's nonce was given and found bound.
-    pub nonce_bound: bool,
-}
 
 fn fail(v: &mut Vec<Error>, check: Check, d: impl Into<String>) {
     v.push(Error::appraisal(check, d));
@@ -62,17 +48,19 @@ fn config_matches(have: &Value, want: &ConfigValue) -> bool {
 }
 
 /// Appraises. Errors in the policy itself (bad hex, ...) are usage errors.
-pub(crate) fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Result<Appraisal> {
+pub(crate) fn appraise(
+    v: &VerifiedAzure,
+    policy: &Policy,
+    nonce: Option<&Nonce>,
+    allow_debug: bool,
+) -> Result<Appraisal> {
     // The hardware report's own appraisal, without the nonce.
-    let mut hw_policy = policy.clone();
-    hw_policy.nonce = None;
-    let (mut failures, mut warnings) = match &v.hardware {
+    let hw = match &v.hardware {
         Hardware::Snp(s) => {
-            let o = crate::snp::appraise::Overrides { nonce: None, allow_debug: ov.allow_debug };
-            let (mut f, w) = crate::snp::appraise::appraise(s, &hw_policy, &o)?;
+            let mut a = crate::snp::appraise::appraise(s, policy, None, allow_debug)?;
             if policy.snp.vmpl.is_none() && s.report.vmpl != 0 {
                 fail(
-                    &mut f,
+                    &mut a.failures,
                     Check::PolicyVmpl,
                     format!(
                         "the SNP report is at VMPL {}; the paravisor's HCL report is requested at VMPL 0",
@@ -80,35 +68,25 @@ pub(crate) fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Re
                     ),
                 );
             }
-            (f, w)
+            a
         }
-        Hardware::Tdx(d) => {
-            let o = crate::dcap::appraise::Overrides { nonce: None, allow_debug: ov.allow_debug };
-            crate::dcap::appraise::appraise(d, &hw_policy, &o)?
-        }
+        Hardware::Tdx(d) => crate::dcap::appraise::appraise(d, policy, None, allow_debug)?,
     };
+    let (mut failures, mut warnings) = (hw.failures, hw.warnings);
     warnings.extend(v.warnings.iter().cloned());
     let p = &policy.azure;
 
     // Nonce and freshness.
-    let nonce = match (&ov.nonce, &policy.nonce) {
-        (Some(n), _) => Some(n.clone()),
-        (None, Some(h)) => Some(parse_hex("nonce", h, 64)?),
-        _ => None,
-    };
     let ud = v.hcl.claims.user_data;
     let mut nonce_bound = false;
-    if let Some(n) = &nonce {
-        if n.is_empty() || n.len() > 64 {
-            return Err(Error::usage(Check::Nonce, format!("the nonce is {} bytes, 1..64 expected", n.len())));
-        }
-        let before = failures.len();
-        match v.freshness {
+    if let Some(nonce) = nonce {
+        let n = nonce.within(64)?;
+        nonce_bound = Nonce::bind(&mut failures, |failures| match v.freshness {
             Freshness::TpmQuote => {
                 let x = v.quote.as_ref().map(|q| q.attest.extra_data.clone()).unwrap_or_default();
-                if x != *n {
+                if x != n {
                     fail(
-                        &mut failures,
+                        failures,
                         Check::PolicyNonce,
                         format!(
                             "the vTPM quote's extraData {} is not the nonce {} ({} bytes vs {})",
@@ -123,7 +101,7 @@ pub(crate) fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Re
                     && !ud.is_some_and(|u| user_data_binds(&u, n, v.user_data_input.as_deref()))
                 {
                     fail(
-                        &mut failures,
+                        failures,
                         Check::PolicyUserData,
                         format!(
                             "the user-data in the HCL runtime claims ({}) does not carry the nonce {}",
@@ -136,7 +114,7 @@ pub(crate) fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Re
             Freshness::HclUserData => {
                 if !ud.is_some_and(|u| user_data_binds(&u, n, v.user_data_input.as_deref())) {
                     fail(
-                        &mut failures,
+                        failures,
                         Check::PolicyNonce,
                         format!(
                             "the HCL user-data {} is neither the nonce {} zero-padded nor SHA-512(nonce ‖ user-data input)",
@@ -147,12 +125,11 @@ pub(crate) fn appraise(v: &VerifiedAzure, policy: &Policy, ov: &Overrides) -> Re
                 }
             }
             Freshness::None => fail(
-                &mut failures,
+                failures,
                 Check::PolicyFreshness,
                 "a nonce was given but the evidence is a boot-time HCL report without a vTPM quote: nothing binds the nonce (replayable)",
             ),
-        }
-        nonce_bound = failures.len() == before;
+        });
     }
     if v.freshness == Freshness::None {
         if p.require_freshness == Some(true) {

@@ -4,7 +4,8 @@
 
 use super::format::HclReport;
 use super::verify::{Hardware, VerifiedAzure};
-use serde_json::{Value, json};
+use crate::claims::{Claims, Registers, pcr_measurements};
+use serde_json::{Map, Value, json};
 
 /// The HCL report's own fields (used by `show` and the claims).
 pub fn hcl_fields(h: &HclReport) -> Value {
@@ -34,15 +35,17 @@ pub fn runtime_claims_fields(h: &HclReport) -> Value {
     })
 }
 
-/// Claims of verified evidence. `nonce_bound` comes from the appraisal.
-pub(crate) fn claims(v: &VerifiedAzure) -> Value {
+/// Claims of verified evidence: the hardware's, under the Azure platform. `nonce_bound` comes from
+/// the appraisal.
+pub(crate) fn claims(v: &VerifiedAzure) -> Claims {
     let mut c = match &v.hardware {
         Hardware::Snp(s) => crate::snp::claims::claims(s),
         Hardware::Tdx(d) => crate::dcap::claims::claims(d),
     };
-    let Some(obj) = c.as_object_mut() else { return c };
-    let hw = obj.remove("platform").unwrap_or(Value::Null);
-    obj.insert("platform".into(), json!(v.platform()));
+    let mut native = Map::new();
+    let obj = &mut native;
+    let hw = c.remove("platform").unwrap_or(Value::Null);
+    c.set_platform(v.platform());
     obj.insert("hardware_platform".into(), hw);
     obj.insert("evidence_format".into(), json!(v.source));
     obj.insert("hcl".into(), hcl_fields(&v.hcl));
@@ -69,5 +72,13 @@ pub(crate) fn claims(v: &VerifiedAzure) -> Value {
             obj.insert("tpm_quote".into(), Value::Null);
         }
     }
-    c
+    for (k, val) in native {
+        c.insert(&k, val);
+    }
+    // The hardware's measurements plus the quoted PCRs; an event log replays against the PCRs
+    // (on Azure TDX the RTMRs measure the paravisor, not the guest's boot).
+    match &v.quote {
+        Some(q) => c.with_measurements(pcr_measurements(&q.pcrs)).with_registers(Registers::Pcrs(q.pcrs.clone())),
+        None => c.with_registers(Registers::None),
+    }
 }

@@ -1,4 +1,4 @@
-//! Appraisal of a verified DCAP quote against policy. Returns (failures, warnings).
+//! Appraisal of a verified DCAP quote against policy: failures, warnings and whether the nonce is bound.
 //!
 //! TCB status: accepted statuses are explicit policy. Default: UpToDate affirms;
 //! SWHardeningNeeded, ConfigurationNeeded and ConfigurationAndSWHardeningNeeded are accepted with a
@@ -10,14 +10,8 @@ use super::verify::{TcbStatus, VerifiedDcap};
 use crate::Check;
 use crate::error::{Error, Result};
 use crate::policy::{OneOrMany, Policy, pad64, parse_hex};
+use crate::tee::{Appraisal, Nonce};
 use crate::time::Timestamp;
-
-/// Settings that come from the CLI rather than the file.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Overrides {
-    pub nonce: Option<Vec<u8>>,
-    pub allow_debug: bool,
-}
 
 const DEFAULT_WARN: &[TcbStatus] =
     &[TcbStatus::SWHardeningNeeded, TcbStatus::ConfigurationNeeded, TcbStatus::ConfigurationAndSWHardeningNeeded];
@@ -43,7 +37,12 @@ fn reference(fail: &mut Vec<Error>, field: &'static str, actual: &[u8], accepted
 }
 
 /// Appraises. Errors in the policy itself (bad hex, unknown status name) are usage errors.
-pub(crate) fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Result<(Vec<Error>, Vec<Error>)> {
+pub(crate) fn appraise(
+    v: &VerifiedDcap,
+    policy: &Policy,
+    nonce: Option<&Nonce>,
+    allow_debug: bool,
+) -> Result<Appraisal> {
     let mut fail = Vec::new();
     let mut warn: Vec<Error> = v.warnings.clone();
     let q = &v.quote;
@@ -115,7 +114,7 @@ pub(crate) fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Res
     }
 
     // Debug.
-    let debug_ok = ov.allow_debug || policy.allow_debug.unwrap_or(false);
+    let debug_ok = allow_debug || policy.allow_debug.unwrap_or(false);
     if is_debug(q) && !debug_ok {
         fail.push(Error::appraisal(
             Check::PolicyDebug,
@@ -129,25 +128,21 @@ pub(crate) fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Res
 
     // Binding.
     let rd = q.body.report_data();
-    let nonce = match (&ov.nonce, &policy.nonce) {
-        (Some(n), _) => Some(n.clone()),
-        (None, Some(h)) => Some(parse_hex("nonce", h, 64)?),
-        _ => None,
-    };
+    let mut nonce_bound = false;
     if let Some(n) = nonce {
-        if n.is_empty() || n.len() > 64 {
-            return Err(Error::usage(Check::Nonce, format!("nonce is {} bytes, 1..64 expected", n.len())));
-        }
-        if &pad64(&n) != rd {
-            fail.push(Error::appraisal(
-                Check::PolicyNonce,
-                format!(
-                    "REPORTDATA {} does not carry the nonce {} (zero-padded to 64 bytes)",
-                    hex::encode(rd),
-                    hex::encode(&n)
-                ),
-            ));
-        }
+        let bytes = n.within(64)?;
+        nonce_bound = Nonce::bind(&mut fail, |fail| {
+            if &pad64(bytes) != rd {
+                fail.push(Error::appraisal(
+                    Check::PolicyNonce,
+                    format!(
+                        "REPORTDATA {} does not carry the nonce {} (zero-padded to 64 bytes)",
+                        hex::encode(rd),
+                        hex::encode(bytes)
+                    ),
+                ));
+            }
+        });
     }
     if let Some(h) = report_data {
         let want = pad64(&parse_hex("report_data", h, 64)?);
@@ -198,5 +193,5 @@ pub(crate) fn appraise(v: &VerifiedDcap, policy: &Policy, ov: &Overrides) -> Res
             }
         }
     }
-    Ok((fail, warn))
+    Ok(Appraisal { failures: fail, warnings: warn, nonce_bound })
 }

@@ -3,6 +3,8 @@
 
 use super::format::{Body, CertData, CertificationData, EnclaveReport, Quote, TdReport, td_attr};
 use super::verify::VerifiedDcap;
+use crate::Platform;
+use crate::claims::{Claims, Registers, TdxRegisters};
 use crate::time::Timestamp;
 use serde_json::{Value, json};
 
@@ -155,12 +157,11 @@ pub(crate) fn is_debug(q: &Quote) -> bool {
 }
 
 /// Claims of a verified quote.
-pub(crate) fn claims(v: &VerifiedDcap) -> Value {
+pub(crate) fn claims(v: &VerifiedDcap) -> Claims {
     let q = &v.quote;
     let c = &v.collateral;
     let mut out = match &q.body {
         Body::Sgx(e) => json!({
-            "platform": "sgx",
             "mrenclave": hex::encode(e.mr_enclave),
             "mrsigner": hex::encode(e.mr_signer),
             "isv_prod_id": e.isv_prod_id,
@@ -168,11 +169,9 @@ pub(crate) fn claims(v: &VerifiedDcap) -> Value {
             "attributes": {"raw": hex::encode(e.attributes), "debug": e.debug(), "mode64bit": e.attributes[0] & 0x04 != 0},
             "misc_select": format!("{:08x}", e.misc_select),
             "cpu_svn": hex::encode(e.cpu_svn),
-            "report_data": hex::encode(e.report_data),
         }),
         Body::Td10(t) | Body::Td15(t) => {
             let mut m = json!({
-                "platform": "tdx",
                 "mrtd": hex::encode(t.mr_td),
                 "rtmr0": hex::encode(t.rt_mr[0]),
                 "rtmr1": hex::encode(t.rt_mr[1]),
@@ -186,7 +185,6 @@ pub(crate) fn claims(v: &VerifiedDcap) -> Value {
                 "seam_attributes": hex::encode(t.seam_attributes),
                 "td_attributes": td_attributes(t),
                 "xfam": hex::encode(t.xfam),
-                "report_data": hex::encode(t.report_data),
                 "tee_tcb_svn": hex::encode(t.tee_tcb_svn),
             });
             if let Some(obj) = m.as_object_mut() {
@@ -203,10 +201,8 @@ pub(crate) fn claims(v: &VerifiedDcap) -> Value {
     if let Some(obj) = out.as_object_mut() {
         obj.insert("quote_version".into(), json!(q.header.version));
         obj.insert("body_type".into(), json!(q.body.name()));
-        obj.insert("debug".into(), json!(is_debug(q)));
         obj.insert("fmspc".into(), json!(hex::encode_upper(c.pck_ext.fmspc)));
         obj.insert("pce_id".into(), json!(hex::encode_upper(c.pck_ext.pce_id)));
-        obj.insert("tcb_status".into(), json!(v.tcb.status.name()));
         obj.insert("advisory_ids".into(), json!(v.advisory_ids));
         obj.insert("tcb_date".into(), json!(v.tcb_date));
         obj.insert("qe_tcb_status".into(), json!(v.qe_status.name()));
@@ -232,8 +228,26 @@ pub(crate) fn claims(v: &VerifiedDcap) -> Value {
             }),
         );
         obj.insert("root_sha256".into(), json!(hex::encode(c.root_sha256)));
-        obj.insert("simulated".into(), json!(c.simulated));
         obj.insert("crls_checked".into(), json!(c.crls_checked));
     }
-    out
+    let (platform, measurements, registers) = match &q.body {
+        Body::Sgx(e) => (
+            Platform::Sgx,
+            vec![("mrenclave".to_string(), &e.mr_enclave[..]), ("mrsigner".to_string(), &e.mr_signer[..])],
+            Registers::None,
+        ),
+        Body::Td10(t) | Body::Td15(t) => {
+            let mut m = vec![("mrtd".to_string(), &t.mr_td[..])];
+            m.extend(t.rt_mr.iter().enumerate().map(|(i, r)| (format!("rtmr{i}"), &r[..])));
+            (Platform::Tdx, m, Registers::Tdx(TdxRegisters { mrtd: t.mr_td, rtmr: t.rt_mr }))
+        }
+    };
+    Claims::new(platform, out)
+        .with_measurements(measurements)
+        .with_report_data(q.body.report_data())
+        .with_debug(is_debug(q))
+        .with_tcb_status(v.tcb.status.name())
+        .with_simulated(c.simulated)
+        .with_signer("pck", c.pck.fingerprint_hex())
+        .with_registers(registers)
 }

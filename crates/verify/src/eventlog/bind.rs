@@ -8,8 +8,8 @@ use super::format::*;
 use super::replay::{Divergence, Replay, replay};
 use crate::Check;
 use crate::Platform;
+use crate::claims::{Registers, TdxRegisters};
 use crate::error::Error;
-use crate::outcome::{Failure, Outcome, Status};
 use crate::policy::{EventlogPolicy, OneOrMany, parse_hex};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -32,8 +32,8 @@ pub enum CheckStatus {
 /// The comparison of one register.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegisterCheck {
-    /// `MRTD`, `RTMR0`..`RTMR3`, or `PCR7`.
-    pub register: String,
+    /// `MRTD`, `RTMR0`..`RTMR3`, or `PCR7` (serialised by those names).
+    pub register: Register,
     pub bank: String,
     /// PCR index, or CC MR index for a CCEL.
     pub index: u32,
@@ -45,18 +45,37 @@ pub struct RegisterCheck {
     pub detail: String,
 }
 
-/// The measurement registers of a verified TD quote.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TdxRegisters {
-    pub mrtd: Vec<u8>,
-    pub rtmr: [Vec<u8>; 4],
+/// A measurement register an event log is replayed into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Register {
+    /// TDX MRTD (CC MR 0 in a CCEL).
+    Mrtd,
+    /// TDX RTMR0..RTMR3 (CC MR 1..4).
+    Rtmr(u8),
+    /// A TPM PCR.
+    Pcr(u32),
 }
 
-impl TdxRegisters {
-    /// From the claims of a verified TDX outcome (`mrtd`, `rtmr0`..`rtmr3`).
-    pub fn from_claims(c: &Value) -> Option<TdxRegisters> {
-        let h = |k: &str| c.get(k).and_then(|v| v.as_str()).and_then(|s| hex::decode(s).ok()).filter(|v| v.len() == 48);
-        Some(TdxRegisters { mrtd: h("mrtd")?, rtmr: [h("rtmr0")?, h("rtmr1")?, h("rtmr2")?, h("rtmr3")?] })
+impl Register {
+    /// A TPM PCR (not a TDX register).
+    pub fn is_pcr(self) -> bool {
+        matches!(self, Register::Pcr(_))
+    }
+}
+
+impl std::fmt::Display for Register {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Register::Mrtd => write!(f, "MRTD"),
+            Register::Rtmr(i) => write!(f, "RTMR{i}"),
+            Register::Pcr(i) => write!(f, "PCR{i}"),
+        }
+    }
+}
+
+impl Serialize for Register {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -90,7 +109,7 @@ pub(crate) fn compare_tdx(log: &EventLog, rep: &Replay, regs: &TdxRegisters) -> 
         ),
     };
     out.push(RegisterCheck {
-        register: "MRTD".into(),
+        register: Register::Mrtd,
         bank: "sha384".into(),
         index: 0,
         status,
@@ -129,7 +148,7 @@ pub(crate) fn compare_tdx(log: &EventLog, rep: &Replay, regs: &TdxRegisters) -> 
             status = CheckStatus::Unverified;
         }
         out.push(RegisterCheck {
-            register: format!("RTMR{i}"),
+            register: Register::Rtmr(i as u8),
             bank: "sha384".into(),
             index: mr,
             status,
@@ -183,7 +202,7 @@ pub fn compare_pcrs(rep: &Replay, quoted: &BTreeMap<AlgId, BTreeMap<u32, Vec<u8>
             (None, None) => continue,
         };
         out.push(RegisterCheck {
-            register: format!("PCR{idx}"),
+            register: Register::Pcr(idx),
             bank: alg.name(),
             index: idx,
             status,
@@ -200,7 +219,8 @@ pub fn compare_pcrs(rep: &Replay, quoted: &BTreeMap<AlgId, BTreeMap<u32, Vec<u8>
 /// PCR is vouched only when every bank that replays it matches.
 pub fn vouched(checks: &[RegisterCheck]) -> impl Fn(u32) -> bool + '_ {
     move |r: u32| {
-        let mine: Vec<&RegisterCheck> = checks.iter().filter(|c| c.index == r && c.register != "MRTD").collect();
+        let mine: Vec<&RegisterCheck> =
+            checks.iter().filter(|c| c.index == r && c.register != Register::Mrtd).collect();
         !mine.is_empty()
             && mine.iter().all(|c| c.status == CheckStatus::Matches || c.status == CheckStatus::NotCovered)
             && mine.iter().any(|c| c.status == CheckStatus::Matches)
@@ -245,28 +265,6 @@ fn log_result(log: &EventLog, checks: Vec<RegisterCheck>, a: Analysis) -> Result
         "claims": a.claims,
     });
     Ok(LogResult { checks, analysis: Some(a), json })
-}
-
-/// The PCR values a verified vTPM quote vouches for, from the claims of a verified Azure outcome
-/// (`pcrs` = SHA-256 bank by index, `pcrs_<bank>` for others).
-pub(crate) fn quoted_pcrs_from_claims(c: &Value) -> Option<BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>>> {
-    let obj = c.as_object()?;
-    let mut out: BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>> = BTreeMap::new();
-    for (k, v) in obj {
-        let bank = match k.as_str() {
-            "pcrs" => AlgId::SHA256,
-            _ => match k.strip_prefix("pcrs_").and_then(AlgId::from_name) {
-                Some(b) => b,
-                None => continue,
-            },
-        };
-        for (i, val) in v.as_object()? {
-            let idx: u32 = i.parse().ok()?;
-            let bytes = hex::decode(val.as_str()?).ok()?;
-            out.entry(bank).or_default().insert(idx, bytes);
-        }
-    }
-    (!out.is_empty()).then_some(out)
 }
 
 /// Binds one TPM event log to the PCR values of a verified quote.
@@ -328,30 +326,44 @@ pub(crate) fn bundle_logs(d: &crate::bundle::Detected) -> crate::error::Result<V
     Ok(out)
 }
 
-pub(crate) fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy) {
-    let mut fails: Vec<Error> = Vec::new();
-    let mut warns: Vec<Error> = Vec::new();
+/// What replaying event logs against a verified outcome's registers found.
+#[derive(Debug, Default)]
+pub(crate) struct Binding {
+    /// Claims to add (`eventlog`, `secure_boot`, `measured_boot`).
+    pub claims: Vec<(&'static str, Value)>,
+    /// Logs that could not be replayed (they go first among the outcome's failures).
+    pub evidence_failures: Vec<Error>,
+    pub failures: Vec<Error>,
+    pub warnings: Vec<Error>,
+}
+
+/// Replays `logs` against the registers the verified outcome's claims vouch for, and appraises
+/// `[eventlog]`. Reads the typed registers (`Claims::registers`), never the JSON claims.
+pub(crate) fn bind(
+    verified: bool,
+    platform: Platform,
+    registers: &Registers,
+    logs: &[EventLog],
+    policy: &EventlogPolicy,
+) -> Binding {
+    let mut out = Binding::default();
+    let (fails, warns) = (&mut out.failures, &mut out.warnings);
     let mut results: Vec<Value> = Vec::new();
     let mut analyses: Vec<(Analysis, Vec<RegisterCheck>)> = Vec::new();
-    if !o.verified {
-        if let Some(c) = o.claims.as_object_mut() {
-            c.insert("eventlog".into(), json!({"evaluated": false, "reason": "the evidence is not verified"}));
-        }
-        return;
+    if !verified {
+        out.claims.push(("eventlog", json!({"evaluated": false, "reason": "the evidence is not verified"})));
+        return out;
     }
-    let regs = if o.platform == Platform::Tdx { TdxRegisters::from_claims(&o.claims) } else { None };
-    // vTPM platforms: the claims carry the PCR values of the verified quote(s).
-    let quoted = if o.platform.is_vtpm() { quoted_pcrs_from_claims(&o.claims) } else { None };
     for (i, log) in logs.iter().enumerate() {
-        let bound = match (&regs, &quoted) {
-            (Some(regs), _) => Some(bind_tdx(log, regs)),
-            (None, Some(q)) => Some(bind_tpm(log, q)),
-            (None, None) => None,
+        let bound = match registers {
+            Registers::Tdx(regs) => Some(bind_tdx(log, regs)),
+            Registers::Pcrs(q) if !q.is_empty() => Some(bind_tpm(log, q)),
+            _ => None,
         };
         let Some(bound) = bound else {
             warns.push(Error::appraisal(
                 Check::EventlogBinding,
-                format!("log {i}: platform {} has no verified registers this log can be replayed against; nothing from it is trusted", o.platform),
+                format!("log {i}: platform {platform} has no verified registers this log can be replayed against; nothing from it is trusted"),
             ));
             results.push(json!({"format": log.format, "events": log.events.len(), "evaluated": false}));
             continue;
@@ -359,13 +371,10 @@ pub(crate) fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy
         match bound {
             Ok(r) => {
                 for c in &r.checks {
-                    if c.status == CheckStatus::Mismatches && c.register != "MRTD" {
-                        fail(&mut fails, Check::EventlogBinding, format!("log {i}: {}: {}", c.register, c.detail));
+                    if c.status == CheckStatus::Mismatches {
+                        fail(fails, Check::EventlogBinding, format!("log {i}: {}: {}", c.register, c.detail));
                     }
-                    if c.status == CheckStatus::Mismatches && c.register == "MRTD" {
-                        fail(&mut fails, Check::EventlogBinding, format!("log {i}: MRTD: {}", c.detail));
-                    }
-                    if c.status == CheckStatus::Unverified && !c.register.starts_with("PCR") {
+                    if c.status == CheckStatus::Unverified && !c.register.is_pcr() {
                         warns.push(Error::appraisal(
                             Check::EventlogRtmr3,
                             format!("log {i}: {}: {}", c.register, c.detail),
@@ -374,9 +383,7 @@ pub(crate) fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy
                 }
                 // Runtime-extended PCRs: one warning per log, banks listed per PCR.
                 let mut runtime: BTreeMap<u32, Vec<String>> = BTreeMap::new();
-                for c in
-                    r.checks.iter().filter(|c| c.status == CheckStatus::Unverified && c.register.starts_with("PCR"))
-                {
+                for c in r.checks.iter().filter(|c| c.status == CheckStatus::Unverified && c.register.is_pcr()) {
                     runtime.entry(c.index).or_default().push(c.bank.clone());
                 }
                 if !runtime.is_empty() {
@@ -404,7 +411,7 @@ pub(crate) fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy
             }
             Err(e) => {
                 results.push(json!({"format": log.format, "events": log.events.len(), "error": e.to_string()}));
-                o.failures.insert(0, Failure::from(&e));
+                out.evidence_failures.push(e);
             }
         }
     }
@@ -412,23 +419,13 @@ pub(crate) fn attach(o: &mut Outcome, logs: &[EventLog], policy: &EventlogPolicy
     let secure_boot =
         analyses.iter().map(|(a, _)| a.secure_boot).find(|s| *s != SecureBoot::Unknown).unwrap_or(SecureBoot::Unknown);
     let measured = analyses.first().map(|(a, _)| a.claims.clone()).unwrap_or(Value::Null);
-    appraise(policy, logs.is_empty(), secure_boot, &analyses, &mut fails);
-    if let Some(c) = o.claims.as_object_mut() {
-        c.insert("eventlog".into(), json!(results));
-        if !logs.is_empty() {
-            c.insert("secure_boot".into(), json!(secure_boot));
-            c.insert("measured_boot".into(), measured);
-        }
+    appraise(policy, logs.is_empty(), secure_boot, &analyses, fails);
+    out.claims.push(("eventlog", json!(results)));
+    if !logs.is_empty() {
+        out.claims.push(("secure_boot", json!(secure_boot)));
+        out.claims.push(("measured_boot", measured));
     }
-    o.failures.extend(fails.iter().map(Failure::from));
-    o.warnings.extend(warns.iter().map(Failure::from));
-    o.status = if !o.failures.is_empty() {
-        Status::Contraindicated
-    } else if !o.warnings.is_empty() {
-        Status::Warning
-    } else {
-        Status::Affirming
-    };
+    out
 }
 
 fn appraise(
@@ -476,7 +473,7 @@ fn appraise(
             let v = vouched(checks);
             // UEFI measures boot applications into PCR4 (TPM logs) or CC MR 2 = RTMR1 (CCEL).
             let (reg, name) =
-                if checks.iter().any(|c| c.register.starts_with("PCR")) { (4, "PCR4") } else { (2, "RTMR1") };
+                if checks.iter().any(|c| c.register.is_pcr()) { (4, Register::Pcr(4)) } else { (2, Register::Rtmr(1)) };
             if !v(reg) {
                 fail(
                     fails,
@@ -504,11 +501,11 @@ fn appraise(
             fail(fails, Check::PolicyEventlogRtmr, format!("RTMR index '{k}' is not a number"));
             continue;
         };
-        let name = format!("RTMR{i}");
+        let name = u8::try_from(i).ok().map(Register::Rtmr);
         let have = analyses
             .iter()
             .flat_map(|(_, c)| c.iter())
-            .find(|c| c.register == name && c.status == CheckStatus::Matches);
+            .find(|c| Some(c.register) == name && c.status == CheckStatus::Matches);
         let ok = match have.and_then(|c| c.replayed.as_deref()).and_then(|h| hex::decode(h).ok()) {
             Some(v) => match accepted("eventlog.rtmr", want, &v) {
                 Ok(b) => b,
@@ -523,11 +520,11 @@ fn appraise(
             fail(
                 fails,
                 Check::PolicyEventlogRtmr,
-                format!("{name}: no replayed, vouched value equal to an accepted one"),
+                format!("RTMR{i}: no replayed, vouched value equal to an accepted one"),
             );
         }
     }
-    let has_pcrs = analyses.iter().flat_map(|(_, c)| c.iter()).any(|c| c.register.starts_with("PCR"));
+    let has_pcrs = analyses.iter().flat_map(|(_, c)| c.iter()).any(|c| c.register.is_pcr());
     if !p.pcrs.is_empty() && !has_pcrs {
         fail(
             fails,
@@ -545,7 +542,7 @@ fn appraise(
             let have = analyses
                 .iter()
                 .flat_map(|(_, c)| c.iter())
-                .find(|c| c.register == format!("PCR{i}") && c.bank == *bank && c.status == CheckStatus::Matches);
+                .find(|c| c.register == Register::Pcr(i) && c.bank == *bank && c.status == CheckStatus::Matches);
             let ok = match have.and_then(|c| c.replayed.as_deref()).and_then(|h| hex::decode(h).ok()) {
                 Some(v) => match accepted("eventlog.pcrs", want, &v) {
                     Ok(b) => b,

@@ -5,21 +5,26 @@ use super::verify::VerifiedNitro;
 use crate::Check;
 use crate::error::{Error, Result};
 use crate::policy::{Policy, parse_hex};
+use crate::tee::{Appraisal, Nonce};
 use crate::time::Timestamp;
+
+/// The longest nonce accepted for a Nitro document (the NSM API allows 512 bytes; this is the
+/// looser bound cloud-ra has always applied).
+const MAX_NONCE: usize = 1024;
 
 use super::verify::MAX_SKEW_SECONDS;
 
 pub(crate) fn appraise(
     v: &VerifiedNitro,
     policy: &Policy,
-    nonce: Option<&[u8]>,
+    nonce: Option<&Nonce>,
     allow_debug: bool,
     now: Timestamp,
-) -> Result<(Vec<Error>, Vec<Error>)> {
+) -> Result<Appraisal> {
     let d = &v.doc;
     let p = &policy.nitro;
     let mut fail = Vec::new();
-    let warn = Vec::new();
+    let warn: Vec<Error> = Vec::new();
     if d.debug_mode() && !(allow_debug || policy.allow_debug.unwrap_or(false)) {
         fail.push(Error::appraisal(
             Check::PolicyDebug,
@@ -63,24 +68,21 @@ pub(crate) fn appraise(
     if let Some(k) = &p.public_key {
         exact(Check::PolicyPublicKey, "public_key", &d.public_key, k, &mut fail)?;
     }
-    let policy_nonce = match &policy.nonce {
-        Some(h) => Some(parse_hex("nonce", h, 1024)?),
-        None => None,
-    };
-    if let Some(n) = nonce.map(|n| n.to_vec()).or(policy_nonce) {
-        if n.is_empty() {
-            return Err(Error::usage(Check::Nonce, "the nonce is empty"));
-        }
-        if d.nonce.as_deref() != Some(n.as_slice()) {
-            fail.push(Error::appraisal(
-                Check::PolicyNonce,
-                format!(
-                    "document nonce {} is not the verifier's nonce {}",
-                    d.nonce.as_ref().map(hex::encode).unwrap_or_else(|| "(absent)".into()),
-                    hex::encode(&n)
-                ),
-            ));
-        }
+    let mut nonce_bound = false;
+    if let Some(n) = nonce {
+        let bytes = n.within(MAX_NONCE)?;
+        nonce_bound = Nonce::bind(&mut fail, |fail| {
+            if d.nonce.as_deref() != Some(bytes) {
+                fail.push(Error::appraisal(
+                    Check::PolicyNonce,
+                    format!(
+                        "document nonce {} is not the verifier's nonce {}",
+                        d.nonce.as_ref().map(hex::encode).unwrap_or_else(|| "(absent)".into()),
+                        hex::encode(bytes)
+                    ),
+                ));
+            }
+        });
     }
     if let Some(max) = p.max_age {
         let doc_time = (d.timestamp / 1000) as i64;
@@ -100,5 +102,5 @@ pub(crate) fn appraise(
             ));
         }
     }
-    Ok((fail, warn))
+    Ok(Appraisal { failures: fail, warnings: warn, nonce_bound })
 }

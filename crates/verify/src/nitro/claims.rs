@@ -1,6 +1,7 @@
 //! What a verified Nitro document says.
 
 use super::verify::VerifiedNitro;
+use crate::claims::Claims;
 use crate::time::Timestamp;
 use serde_json::{Map, Value, json};
 
@@ -31,17 +32,20 @@ pub fn document_fields(d: &super::format::AttestationDoc) -> Value {
     })
 }
 
-pub(crate) fn claims(v: &VerifiedNitro) -> Value {
+pub(crate) fn claims(v: &VerifiedNitro) -> Claims {
     let mut c = document_fields(&v.doc);
     if let Some(o) = c.as_object_mut() {
         o.remove("certificate");
         o.remove("cabundle");
-        o.insert("platform".into(), json!("nitro"));
-        o.insert("debug".into(), json!(v.doc.debug_mode()));
         o.insert("parent_instance_id".into(), json!(parent_instance_id(&v.chain.leaf.subject_cn)));
         o.insert("signing_certificate".into(), json!(v.chain.leaf.subject));
         o.insert("evaluated_at".into(), json!(v.evaluated_at.to_rfc3339()));
-        o.insert("simulated".into(), json!(v.chain.simulated));
     }
-    c
+    // PCRs are SHA-384 (the document's `digest`); named `pcr0`.. like the policy's table.
+    let pcrs = v.doc.pcrs.iter().map(|(i, p)| (format!("pcr{i}"), p.as_slice()));
+    Claims::new(crate::Platform::Nitro, c)
+        .with_measurements(pcrs)
+        .with_debug(v.doc.debug_mode())
+        .with_simulated(v.chain.simulated)
+        .with_signer("nitro", hex::encode(crate::crypto::sha256(&v.doc.certificate)))
 }

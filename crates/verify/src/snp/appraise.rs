@@ -1,17 +1,11 @@
-//! Appraisal of a verified SNP report against policy. Returns (failures, warnings).
+//! Appraisal of a verified SNP report against policy: failures, warnings and whether the nonce is bound.
 
 use super::format::{GuestPolicy, Product, Tcb, policy_bits};
 use super::verify::VerifiedSnp;
 use crate::Check;
 use crate::error::{Error, Result};
 use crate::policy::{Policy, TcbMin, pad64, parse_hex};
-
-/// Settings that come from the CLI rather than the file.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Overrides {
-    pub nonce: Option<Vec<u8>>,
-    pub allow_debug: bool,
-}
+use crate::tee::{Appraisal, Nonce};
 
 fn tcb_from_min(m: &TcbMin, product: Product) -> Tcb {
     Tcb {
@@ -44,35 +38,33 @@ fn hex_in(field: &'static str, actual: &[u8], accepted: &[&str], max: usize) -> 
 }
 
 /// Appraises. Errors in the policy itself (bad hex, ...) are usage errors.
-pub(crate) fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Result<(Vec<Error>, Vec<Error>)> {
+pub(crate) fn appraise(
+    v: &VerifiedSnp,
+    policy: &Policy,
+    nonce: Option<&Nonce>,
+    allow_debug: bool,
+) -> Result<Appraisal> {
     let r = &v.report;
     let p = &policy.snp;
     let mut fail = Vec::new();
     let warn: Vec<Error> = v.warnings.clone();
 
     // Freshness / binding.
-    let nonce = match (&ov.nonce, &policy.nonce) {
-        (Some(n), _) => Some(n.clone()),
-        (None, Some(h)) => Some(parse_hex("nonce", h, 64)?),
-        _ => None,
-    };
+    let mut nonce_bound = false;
     if let Some(n) = nonce {
-        if n.is_empty() {
-            return Err(Error::usage(Check::Nonce, "the nonce is empty"));
-        }
-        if n.len() > 64 {
-            return Err(Error::usage(Check::Nonce, format!("nonce is {} bytes, at most 64", n.len())));
-        }
-        if pad64(&n) != r.report_data {
-            fail.push(Error::appraisal(
-                Check::PolicyNonce,
-                format!(
-                    "REPORT_DATA {} does not carry the nonce {} (zero-padded to 64 bytes)",
-                    hex::encode(r.report_data),
-                    hex::encode(&n)
-                ),
-            ));
-        }
+        let bytes = n.within(64)?;
+        nonce_bound = Nonce::bind(&mut fail, |fail| {
+            if pad64(bytes) != r.report_data {
+                fail.push(Error::appraisal(
+                    Check::PolicyNonce,
+                    format!(
+                        "REPORT_DATA {} does not carry the nonce {} (zero-padded to 64 bytes)",
+                        hex::encode(r.report_data),
+                        hex::encode(bytes)
+                    ),
+                ));
+            }
+        });
     }
     if let Some(rd) = &p.report_data {
         let want = pad64(&parse_hex("report_data", rd, 64)?);
@@ -134,7 +126,7 @@ pub(crate) fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Resu
     // Guest policy: debug first (default refuses it), then "most permissive acceptable".
     let gp = &r.policy;
     let allowed = p.guest_policy.map(|n| GuestPolicy::decode(n.get()));
-    let debug_ok = ov.allow_debug || policy.allow_debug.unwrap_or(false) || allowed.is_some_and(|a| a.debug);
+    let debug_ok = allow_debug || policy.allow_debug.unwrap_or(false) || allowed.is_some_and(|a| a.debug);
     if gp.debug && !debug_ok {
         fail.push(Error::appraisal(
             Check::PolicyDebug,
@@ -245,5 +237,5 @@ pub(crate) fn appraise(v: &VerifiedSnp, policy: &Policy, ov: &Overrides) -> Resu
             format!("CURRENT_BUILD {} is below the minimum {b}", r.current_build),
         ));
     }
-    Ok((fail, warn))
+    Ok(Appraisal { failures: fail, warnings: warn, nonce_bound })
 }

@@ -2,6 +2,7 @@
 
 use super::format::{Report, Tcb};
 use super::verify::VerifiedSnp;
+use crate::claims::Claims;
 use serde_json::{Value, json};
 
 fn tcb_json(t: &Tcb) -> Value {
@@ -52,13 +53,12 @@ pub fn report_fields(r: &Report, product: Option<super::format::Product>) -> Val
 }
 
 /// Claims of a verified report.
-pub(crate) fn claims(v: &VerifiedSnp) -> Value {
+pub(crate) fn claims(v: &VerifiedSnp) -> Claims {
     let r = &v.report;
     let p = v.product;
     let mut c = report_fields(r, Some(p));
     let obj = c.as_object_mut().expect("report_fields builds an object");
     obj.remove("signature");
-    obj.insert("platform".into(), json!("snp"));
     obj.insert("product".into(), json!(p));
     obj.insert("product_source".into(), json!(v.product_source));
     obj.insert("reported_tcb".into(), tcb_json(&v.reported_tcb));
@@ -67,8 +67,6 @@ pub(crate) fn claims(v: &VerifiedSnp) -> Value {
     {
         obj.insert(name.into(), tcb_json(&Tcb::decode(raw, p)));
     }
-    obj.insert("debug".into(), json!(r.policy.debug));
-    obj.insert("simulated".into(), json!(v.chain.simulated));
     obj.insert("crls_checked".into(), json!(v.chain.crls_checked));
     let vek = &v.chain.vek;
     obj.insert(
@@ -83,5 +81,10 @@ pub(crate) fn claims(v: &VerifiedSnp) -> Value {
         }),
     );
     obj.insert("ark_sha256".into(), json!(hex::encode(v.chain.ark_sha256)));
-    c
+    Claims::new(crate::Platform::Snp, c)
+        .with_measurements([("measurement".to_string(), &r.measurement[..])])
+        .with_report_data(&r.report_data)
+        .with_debug(r.policy.debug)
+        .with_simulated(v.chain.simulated)
+        .with_signer(r.signing_key.name(), vek.fingerprint_hex())
 }
