@@ -4,7 +4,7 @@
 //! (`HCLAkPub`, and the TPM's own AK public when given), and the vTPM quote (signature by that
 //! AK, magic and type, PCR digest over the supplied values).
 //!
-//! Order of the checks: HCL format, hardware report, binding, AK, quote, fresh user-data.
+//! The numbered steps are listed on [`verify`].
 
 use super::format::{AzureEvidence, HclReport, Source, Tee, thim_pems};
 use crate::Check;
@@ -89,7 +89,19 @@ fn with_carried(ev_: &AzureEvidence, collateral: &Collateral) -> Result<Option<C
 }
 
 /// Verifies Azure vTPM evidence. `collateral` holds the caller's certificates, CRLs and DCAP
-/// collateral.
+/// collateral. The steps, each naming the check it fails:
+///
+/// 1. [`hcl_format`]: the HCL report byte-exactly, and the platform the evidence names
+///    (`azure.hcl_report`, `azure.runtime_claims`, `azure.platform`).
+/// 2. [`hardware`]: the SNP report by the SNP verifier, or the TD quote by the DCAP verifier and
+///    its REPORTDATA = the TDREPORT's (`snp.*`, `dcap.*`, `azure.td_quote`).
+/// 3. [`binding`]: REPORT_DATA = hash(runtime claims) zero-padded, with the declared hash type
+///    (`azure.binding`).
+/// 4. [`attestation_key`]: `HCLAkPub`, equal to the TPM's AK public when given (`azure.ak`).
+/// 5. [`quote`]: the vTPM quote signed by that AK over the supplied PCRs, its extraData the nonce
+///    the evidence says it used (`tpm.*`).
+/// 6. [`freshness`]: a fresh report's user-data is what the attester wrote to NV 0x01400002
+///    (`azure.user_data`); what the nonce can be bound to.
 pub fn verify(
     e: &AzureEvidence,
     collateral: &Collateral,
@@ -97,7 +109,31 @@ pub fn verify(
     snp_cache: Option<&snp::ChainCache>,
     dcap_cache: Option<&dcap::CollateralCache>,
 ) -> Result<VerifiedAzure> {
-    // 1. Format.
+    let hcl = hcl_format(e)?;
+    let merged = with_carried(e, collateral)?;
+    let collateral = merged.as_ref().unwrap_or(collateral);
+    let hardware = hardware(e, &hcl, collateral, opts, snp_cache, dcap_cache)?;
+    binding(&hcl)?;
+    let (ak, ak_public_checked) = attestation_key(e, &hcl)?;
+    let quote = quote(e, &ak)?;
+    let freshness = freshness(e, &hcl, quote.is_some())?;
+    Ok(VerifiedAzure {
+        source: e.source,
+        hcl,
+        hardware,
+        ak,
+        ak_public_checked,
+        quote,
+        freshness,
+        fresh_user_data: e.fresh_user_data,
+        user_data_input: e.user_data_input.clone(),
+        user_data_carries_nonce: e.user_data_carries_nonce,
+        warnings: Vec::new(),
+    })
+}
+
+/// Step 1: the HCL report, of the TEE the evidence says it is.
+fn hcl_format(e: &AzureEvidence) -> Result<HclReport> {
     let hcl = HclReport::parse(&e.hcl_report)?;
     if let Some(t) = e.tee
         && t != hcl.tee
@@ -112,12 +148,19 @@ pub fn verify(
             ),
         ));
     }
-    let warnings = Vec::new();
-    let merged = with_carried(e, collateral)?;
-    let collateral = merged.as_ref().unwrap_or(collateral);
+    Ok(hcl)
+}
 
-    // 2. Hardware report.
-    let hardware = match hcl.tee {
+/// Step 2: the hardware report, by the SNP or the DCAP verifier.
+fn hardware(
+    e: &AzureEvidence,
+    hcl: &HclReport,
+    collateral: &Collateral,
+    opts: &AzureOptions,
+    snp_cache: Option<&snp::ChainCache>,
+    dcap_cache: Option<&dcap::CollateralCache>,
+) -> Result<Hardware> {
+    match hcl.tee {
         Tee::Snp => {
             let sopts = snp::SnpOptions {
                 at: opts.at,
@@ -127,7 +170,7 @@ pub fn verify(
             };
             let sev = snp::SnpEvidence { report: &hcl.hw_report, cert_table: &[] };
             let v = snp::verify::verify(&sev, collateral, &sopts, snp_cache)?;
-            Hardware::Snp(Box::new(v))
+            Ok(Hardware::Snp(Box::new(v)))
         }
         Tee::Tdx => {
             let q = e.td_quote.as_deref().ok_or_else(|| {
@@ -154,76 +197,78 @@ pub fn verify(
                     ),
                 ));
             }
-            Hardware::Tdx(Box::new(v))
+            Ok(Hardware::Tdx(Box::new(v)))
         }
-    };
+    }
+}
 
-    // 3. Binding: REPORT_DATA = hash(runtime claims) zero-padded to 64.
+/// Step 3: REPORT_DATA = hash(runtime claims) zero-padded to 64.
+fn binding(hcl: &HclReport) -> Result<()> {
     let have = hcl.report_data();
     let want = hcl.expected_report_data();
-    if have != want {
+    if have == want {
+        return Ok(());
+    }
+    Err(ev(
+        Check::AzureBinding,
+        format!(
+            "{} REPORT_DATA {} is not {:?}(runtime claims, {} bytes at offset {:#x}) zero-padded = {}",
+            match hcl.tee {
+                Tee::Snp => "SNP",
+                Tee::Tdx => "TDREPORT",
+            },
+            hex::encode(have),
+            hcl.request.hash_type,
+            hcl.claims.raw.len(),
+            super::format::CLAIMS_OFFSET,
+            hex::encode(want)
+        ),
+    ))
+}
+
+/// Step 4: the AK is `HCLAkPub`; the TPM's AK public, if given, is the same key (and says which
+/// scheme it signs with). Returns the AK and whether the TPM's copy was checked.
+fn attestation_key(e: &AzureEvidence, hcl: &HclReport) -> Result<(AkPublic, bool)> {
+    let ak = AkPublic::from_params(hcl.claims.ak_pub.params.clone())
+        .map_err(|e| ev(Check::AzureAk, format!("HCLAkPub in the runtime claims: {e}")))?;
+    let Some(tp) = &e.ak_public else { return Ok((ak, false)) };
+    let tpm_ak = AkPublic::parse(tp)?;
+    if !tpm_ak.params.same_key(&ak.params) {
         return Err(ev(
-            Check::AzureBinding,
+            Check::AzureAk,
             format!(
-                "{} REPORT_DATA {} is not {:?}(runtime claims, {} bytes at offset {:#x}) zero-padded = {}",
-                match hcl.tee {
-                    Tee::Snp => "SNP",
-                    Tee::Tdx => "TDREPORT",
-                },
-                hex::encode(have),
-                hcl.request.hash_type,
-                hcl.claims.raw.len(),
-                super::format::CLAIMS_OFFSET,
-                hex::encode(want)
+                "the TPM's AK public (sha256 {}) is not HCLAkPub of the runtime claims (sha256 {})",
+                tpm_ak.params.fingerprint(),
+                ak.params.fingerprint()
             ),
         ));
     }
+    Ok((tpm_ak, true))
+}
 
-    // 4. AK: HCLAkPub, and the TPM's AK public if given.
-    let mut ak = AkPublic::from_params(hcl.claims.ak_pub.params.clone())
-        .map_err(|e| ev(Check::AzureAk, format!("HCLAkPub in the runtime claims: {e}")))?;
-    let mut ak_public_checked = false;
-    if let Some(tp) = &e.ak_public {
-        let tpm_ak = AkPublic::parse(tp)?;
-        if !tpm_ak.params.same_key(&ak.params) {
-            return Err(ev(
-                Check::AzureAk,
-                format!(
-                    "the TPM's AK public (sha256 {}) is not HCLAkPub of the runtime claims (sha256 {})",
-                    tpm_ak.params.fingerprint(),
-                    ak.params.fingerprint()
-                ),
-            ));
-        }
-        ak_public_checked = true;
-        // The same key; the TPM's copy also says which scheme it signs with.
-        ak = tpm_ak;
+/// Step 5: the vTPM quote, if carried.
+fn quote(e: &AzureEvidence, ak: &AkPublic) -> Result<Option<VerifiedQuote>> {
+    let Some(q) = &e.quote else { return Ok(None) };
+    let a = Attest::parse(&q.attest)?;
+    let pcrs = a.split_pcrs(&q.pcrs)?;
+    let v = verify_quote_signed(ak, &q.attest, &q.signature, &pcrs)?;
+    if let Some(n) = &e.nonce
+        && v.attest.extra_data != *n
+    {
+        return Err(ev(
+            Check::TpmNonce,
+            format!(
+                "the quote's extraData {} is not the nonce {} the evidence says it used",
+                hex::encode(&v.attest.extra_data),
+                hex::encode(n)
+            ),
+        ));
     }
+    Ok(Some(v))
+}
 
-    // 5. Quote.
-    let quote = match &e.quote {
-        None => None,
-        Some(q) => {
-            let a = Attest::parse(&q.attest)?;
-            let pcrs = a.split_pcrs(&q.pcrs)?;
-            let v = verify_quote_signed(&ak, &q.attest, &q.signature, &pcrs)?;
-            if let Some(n) = &e.nonce
-                && v.attest.extra_data != *n
-            {
-                return Err(ev(
-                    Check::TpmNonce,
-                    format!(
-                        "the quote's extraData {} is not the nonce {} the evidence says it used",
-                        hex::encode(&v.attest.extra_data),
-                        hex::encode(n)
-                    ),
-                ));
-            }
-            Some(v)
-        }
-    };
-
-    // 6. Fresh report: the HCL user-data is what the attester wrote to NV 0x01400002.
+/// Step 6: a fresh report's user-data is what the attester wrote; what binds the nonce.
+fn freshness(e: &AzureEvidence, hcl: &HclReport, quoted: bool) -> Result<Freshness> {
     let user_data = hcl.claims.user_data;
     if let Some(w) = &e.fresh_user_data {
         match &user_data {
@@ -247,24 +292,11 @@ pub fn verify(
         }
     }
     let fresh = user_data.is_some_and(|u| u.iter().any(|&b| b != 0));
-    let freshness = if quote.is_some() {
+    Ok(if quoted {
         Freshness::TpmQuote
     } else if fresh {
         Freshness::HclUserData
     } else {
         Freshness::None
-    };
-    Ok(VerifiedAzure {
-        source: e.source,
-        hcl,
-        hardware,
-        ak,
-        ak_public_checked,
-        quote,
-        freshness,
-        fresh_user_data: e.fresh_user_data,
-        user_data_input: e.user_data_input.clone(),
-        user_data_carries_nonce: e.user_data_carries_nonce,
-        warnings,
     })
 }

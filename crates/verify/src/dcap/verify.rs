@@ -332,10 +332,39 @@ fn freshest<T: Dated>(candidates: &[&Arc<T>], at: Timestamp, check: Check, what:
     Err(co(check, format!("{what} ({}) {state} {when}, evaluation time {at}", t.source())))
 }
 
+/// A narrowing of the supplied documents of one kind: those it keeps, or the reason none fits
+/// (told the first candidate it refused).
+type Filter<'f, T> = (&'f dyn Fn(&T) -> bool, &'f dyn Fn(&T) -> String);
+
+/// The one selection rule of DCAP collateral documents (TCB info, QE identity): of the supplied
+/// documents of this kind, keep those that pass each filter in turn (a filter that keeps none
+/// fails with its reason), then the freshest valid at `at`.
+fn select<T: Dated>(
+    candidates: Vec<&Arc<T>>,
+    check: Check,
+    what: &str,
+    missing: String,
+    filters: &[Filter<'_, T>],
+    at: Timestamp,
+) -> Result<Arc<T>> {
+    if candidates.is_empty() {
+        return Err(co(check, missing));
+    }
+    let mut kept = candidates;
+    for (keep, why) in filters {
+        let next: Vec<&Arc<T>> = kept.iter().copied().filter(|t| keep(t)).collect();
+        if next.is_empty() {
+            return Err(co(check, why(kept[0])));
+        }
+        kept = next;
+    }
+    freshest(&kept, at, check, what)
+}
+
 /// Chooses the TCB info and QE identity for this quote (steps 5 and 6, selection part).
 fn select_docs(items: &[&DcapItem], fmspc: &[u8; 6], pce_id: &[u8; 2], tdx: bool, at: Timestamp) -> Result<Docs> {
-    let want_tcb = if tdx { "TDX" } else { "SGX" };
-    let want_qe = if tdx { "TD_QE" } else { "QE" };
+    let (want_tcb, want_qe, path, kind) =
+        if tdx { ("TDX", "TD_QE", "tdx", "TDX") } else { ("SGX", "QE", "sgx", "SGX") };
     let fmspc_hex = hex::encode_upper(fmspc);
     let infos: Vec<&Arc<TcbInfo>> = items
         .iter()
@@ -344,35 +373,25 @@ fn select_docs(items: &[&DcapItem], fmspc: &[u8; 6], pce_id: &[u8; 2], tdx: bool
             _ => None,
         })
         .collect();
-    if infos.is_empty() {
-        return Err(co(
-            Check::DcapTcbInfo,
-            format!(
-                "no TCB info supplied: fetch Intel PCS /{}/certification/v4/tcb?fmspc={fmspc_hex}",
-                if tdx { "tdx" } else { "sgx" }
-            ),
-        ));
-    }
-    let same_fmspc: Vec<&Arc<TcbInfo>> = infos.iter().copied().filter(|t| &t.fmspc == fmspc).collect();
-    if same_fmspc.is_empty() {
-        let have: Vec<String> = infos.iter().map(|t| hex::encode_upper(t.fmspc)).collect();
-        return Err(co(
-            Check::DcapTcbInfo,
-            format!("TCB info is for FMSPC {} but the PCK certificate says FMSPC {fmspc_hex}", have.join(", ")),
-        ));
-    }
-    let same_id: Vec<&Arc<TcbInfo>> = same_fmspc.iter().copied().filter(|t| t.id() == want_tcb).collect();
-    if same_id.is_empty() {
-        return Err(co(
-            Check::DcapTcbInfo,
-            format!(
-                "TCB info id is \"{}\" but a {} quote needs \"{want_tcb}\" (QVL 4.1.2.4.9: TCB_INFO_MISMATCH)",
-                same_fmspc[0].id(),
-                if tdx { "TDX" } else { "SGX" }
-            ),
-        ));
-    }
-    let tcb_info = freshest(&same_id, at, Check::DcapTcbInfo, "TCB info")?;
+    let fmspcs: Vec<String> = infos.iter().map(|t| hex::encode_upper(t.fmspc)).collect();
+    let tcb_info = select(
+        infos,
+        Check::DcapTcbInfo,
+        "TCB info",
+        format!("no TCB info supplied: fetch Intel PCS /{path}/certification/v4/tcb?fmspc={fmspc_hex}"),
+        &[
+            (&|t: &TcbInfo| &t.fmspc == fmspc, &|_: &TcbInfo| {
+                format!("TCB info is for FMSPC {} but the PCK certificate says FMSPC {fmspc_hex}", fmspcs.join(", "))
+            }),
+            (&|t: &TcbInfo| t.id() == want_tcb, &|t: &TcbInfo| {
+                format!(
+                    "TCB info id is \"{}\" but a {kind} quote needs \"{want_tcb}\" (QVL 4.1.2.4.9: TCB_INFO_MISMATCH)",
+                    t.id()
+                )
+            }),
+        ],
+        at,
+    )?;
     if tcb_info.json.version < 3 {
         return Err(co(
             Check::DcapTcbInfo,
@@ -397,27 +416,19 @@ fn select_docs(items: &[&DcapItem], fmspc: &[u8; 6], pce_id: &[u8; 2], tdx: bool
             _ => None,
         })
         .collect();
-    if ids.is_empty() {
-        return Err(co(
-            Check::DcapQeIdentity,
+    let qe_identity = select(
+        ids,
+        Check::DcapQeIdentity,
+        "QE identity",
+        format!("no QE identity supplied: fetch Intel PCS /{path}/certification/v4/qe/identity"),
+        &[(&|e: &EnclaveIdentity| e.json.id == want_qe, &|e: &EnclaveIdentity| {
             format!(
-                "no QE identity supplied: fetch Intel PCS /{}/certification/v4/qe/identity",
-                if tdx { "tdx" } else { "sgx" }
-            ),
-        ));
-    }
-    let right: Vec<&Arc<EnclaveIdentity>> = ids.iter().copied().filter(|e| e.json.id == want_qe).collect();
-    if right.is_empty() {
-        return Err(co(
-            Check::DcapQeIdentity,
-            format!(
-                "enclave identity id is \"{}\" but a {} quote needs \"{want_qe}\" (QVL 4.1.2.4.14: QE_IDENTITY_MISMATCH)",
-                ids[0].json.id,
-                if tdx { "TDX" } else { "SGX" }
-            ),
-        ));
-    }
-    let qe_identity = freshest(&right, at, Check::DcapQeIdentity, "QE identity")?;
+                "enclave identity id is \"{}\" but a {kind} quote needs \"{want_qe}\" (QVL 4.1.2.4.14: QE_IDENTITY_MISMATCH)",
+                e.json.id
+            )
+        })],
+        at,
+    )?;
     if qe_identity.json.version < 2 {
         return Err(co(
             Check::DcapQeIdentity,

@@ -5,6 +5,7 @@
 //! 1. `nitro.format`    COSE_Sign1 and the attestation document parse
 //! 2. `nitro.alg`       ES384
 //! 3. `nitro.root` / `nitro.chain`  the chain to the pinned root, at the evaluation time
+//!    (`--at document`: at the document's own timestamp), validated once per chain and cached
 //! 4. `nitro.signature` ES384 over the Sig_structure with the leaf's key
 //! 5. `nitro.timestamp` the signed timestamp lies inside the signing certificate's validity and
 //!    not more than [`MAX_SKEW_SECONDS`] after the evaluation time: the NSM signs with a
@@ -70,6 +71,32 @@ fn chain_key(doc: &AttestationDoc) -> [u8; 32] {
     crate::crypto::sha256(&all)
 }
 
+/// Step 3a: `cabundle[0]` is the pinned AWS root (or, on request, cloud-ra's simulated one).
+/// Returns whether it is the simulated root.
+fn pinned_root(root: &Certificate, opts: &NitroOptions) -> Result<bool> {
+    let fp = root.fingerprint_hex();
+    if fp == roots::AWS_NITRO_ROOT_G1 {
+        Ok(false)
+    } else if fp == roots::SIMULATED_ROOT {
+        if !opts.trust_simulated {
+            return Err(Error::evidence(
+                Check::NitroRoot,
+                "cabundle[0] is cloud-ra's SIMULATED Nitro root (trusted only with --trust-simulated)",
+            ));
+        }
+        Ok(true)
+    } else {
+        Err(Error::evidence(
+            Check::NitroRoot,
+            format!(
+                "cabundle[0] '{}' (SHA-256 {fp}) is not the pinned AWS Nitro Enclaves Root-G1 ({}): the bundle must start with the root",
+                root.subject,
+                roots::AWS_NITRO_ROOT_G1
+            ),
+        ))
+    }
+}
+
 fn validate_chain(doc: &AttestationDoc, opts: &NitroOptions, at: Timestamp) -> Result<ValidChain> {
     let chain_err = |d: String| Error::evidence(Check::NitroChain, d);
     let mut certs = Vec::with_capacity(doc.cabundle.len() + 1);
@@ -78,27 +105,7 @@ fn validate_chain(doc: &AttestationDoc, opts: &NitroOptions, at: Timestamp) -> R
     }
     certs.push(Certificate::from_der(&doc.certificate).map_err(|e| chain_err(format!("certificate: {e}")))?);
     let root = &certs[0];
-    let fp = root.fingerprint_hex();
-    let simulated = if fp == roots::AWS_NITRO_ROOT_G1 {
-        false
-    } else if fp == roots::SIMULATED_ROOT {
-        if !opts.trust_simulated {
-            return Err(Error::evidence(
-                Check::NitroRoot,
-                "cabundle[0] is cloud-ra's SIMULATED Nitro root (trusted only with --trust-simulated)",
-            ));
-        }
-        true
-    } else {
-        return Err(Error::evidence(
-            Check::NitroRoot,
-            format!(
-                "cabundle[0] '{}' (SHA-256 {fp}) is not the pinned AWS Nitro Enclaves Root-G1 ({}): the bundle must start with the root",
-                root.subject,
-                roots::AWS_NITRO_ROOT_G1
-            ),
-        ));
-    };
+    let simulated = pinned_root(root, opts)?;
     root.verify_issued_by(root).map_err(|e| Error::evidence(Check::NitroRoot, format!("root self-signature: {e}")))?;
     let last = certs.len() - 1;
     for (i, c) in certs.iter().enumerate() {
@@ -139,27 +146,54 @@ fn validate_chain(doc: &AttestationDoc, opts: &NitroOptions, at: Timestamp) -> R
     Ok(ValidChain { valid_from, valid_until, leaf, leaf_key, simulated })
 }
 
+/// Verifies a document in the steps listed at the top of this module; the failing step's check
+/// names the error.
 pub fn verify(bytes: &[u8], opts: &NitroOptions, cache: Option<&NitroCache>) -> Result<VerifiedNitro> {
+    // 1 and 2. The format and the algorithm.
     let Document { cose, doc } = Document::parse(bytes)?;
+    check_alg(&cose)?;
+    // 3. The chain to the pinned root, at the evaluation time (or the document's own).
+    let at = if opts.use_document_time { Timestamp((doc.timestamp / 1000) as i64) } else { opts.at };
+    let chain = chain(&doc, opts, at, cache)?;
+    // 4. The signature.
+    check_signature(&cose, &chain)?;
+    // 5. The signed timestamp against the signing certificate's validity and the evaluation time.
+    check_timestamp(&doc, &chain.leaf, opts.at)?;
+    Ok(VerifiedNitro { doc, cose, evaluated_at: at, chain })
+}
+
+/// Step 2: Nitro documents are ES384.
+fn check_alg(cose: &CoseSign1) -> Result<()> {
     if cose.alg != ALG_ES384 {
         return Err(Error::evidence(
             Check::NitroAlg,
             format!("protected header alg is {}; Nitro documents are ES384 (-35)", cose.alg),
         ));
     }
-    let at = if opts.use_document_time { Timestamp((doc.timestamp / 1000) as i64) } else { opts.at };
-    let key = chain_key(&doc);
+    Ok(())
+}
+
+/// Step 3: the validated chain, from the cache when the same chain was validated for `at`.
+fn chain(
+    doc: &AttestationDoc,
+    opts: &NitroOptions,
+    at: Timestamp,
+    cache: Option<&NitroCache>,
+) -> Result<Arc<ValidChain>> {
+    let key = chain_key(doc);
     let cached = cache.and_then(|c| c.get_valid(&key, at)).filter(|ch| !ch.simulated || opts.trust_simulated);
-    let chain = match cached {
-        Some(ch) => ch,
-        None => {
-            let ch = Arc::new(validate_chain(&doc, opts, at)?);
-            if let Some(c) = cache {
-                c.insert(key, ch.clone());
-            }
-            ch
-        }
-    };
+    if let Some(ch) = cached {
+        return Ok(ch);
+    }
+    let ch = Arc::new(validate_chain(doc, opts, at)?);
+    if let Some(c) = cache {
+        c.insert(key, ch.clone());
+    }
+    Ok(ch)
+}
+
+/// Step 4: ES384 over the COSE Sig_structure with the leaf's key.
+fn check_signature(cose: &CoseSign1, chain: &ValidChain) -> Result<()> {
     if cose.signature.len() != 96 {
         return Err(Error::evidence(
             Check::NitroSignature,
@@ -171,10 +205,7 @@ pub fn verify(bytes: &[u8], opts: &NitroOptions, cache: Option<&NitroCache>) -> 
             Check::NitroSignature,
             format!("ES384 COSE_Sign1 signature does not verify with the key of '{}'", chain.leaf.subject_cn),
         )
-    })?;
-    // 5. The signed timestamp against the signing certificate's validity and the evaluation time.
-    check_timestamp(&doc, &chain.leaf, opts.at)?;
-    Ok(VerifiedNitro { doc, cose, evaluated_at: at, chain })
+    })
 }
 
 /// Step 5: a timestamp outside the leaf's validity, or in the future beyond the skew, is refused.
