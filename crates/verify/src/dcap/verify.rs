@@ -18,7 +18,7 @@
 //! Steps 2 to 6 depend only on collateral: they run once per collateral set and are cached, keyed
 //! by the content of every certificate, CRL and document involved.
 
-use super::collateral::{DcapItem, EnclaveIdentity, IsvTcbLevel, TcbInfo, TcbLevel};
+use super::collateral::{DcapItem, EnclaveIdentity, IsvTcbLevel, Signed, TcbInfo, TcbLevel};
 use super::format::{Body, CertData, Quote};
 use super::pck::PckExtensions;
 use super::roots;
@@ -569,6 +569,19 @@ fn quote_chain(quote: &Quote, cache: Option<&CollateralCache>) -> Result<Arc<Vec
     Ok(certs)
 }
 
+/// The interval in which every document and certificate of the collateral is valid at once.
+struct Window {
+    from: i64,
+    until: i64,
+}
+
+impl Window {
+    fn narrow(&mut self, from: i64, until: i64) {
+        self.from = self.from.max(from);
+        self.until = self.until.min(until);
+    }
+}
+
 /// Steps 2 to 6, cached by content.
 fn verify_collateral(
     quote: &Quote,
@@ -580,68 +593,8 @@ fn verify_collateral(
     // 2. PCK chain: from the quote (types 4/5), else from collateral.
     let quote_certs = quote_chain(quote, cache)?;
     let pool: Vec<&Certificate> = quote_certs.iter().chain(collateral.certs.iter()).collect();
-    let pck = match quote_certs.first() {
-        Some(c) => c,
-        None => {
-            // Types 1..3: the PCK certificate must come as collateral; the one whose key signed the QE report.
-            let signs = |c: &&Certificate| {
-                c.public_key.as_ref().is_some_and(|k| {
-                    k.verify(SigAlg::EcdsaP256Sha256Fixed, &quote.qe_report.raw, &quote.qe_report_signature).is_ok()
-                })
-            };
-            collateral.certs.iter().filter(|c| c.subject_cn.contains(roots::PCK_CN_PHRASE)).find(signs).ok_or_else(|| {
-                co(
-                    Check::DcapPckChain,
-                    format!(
-                        "the quote carries certification data type {} (no PCK certificate) and no supplied PCK certificate signed its QE report: fetch it from Intel PCS /sgx/certification/v4/pckcert",
-                        quote.pck_certification().cert_type
-                    ),
-                )
-            })?
-        }
-    };
-    if !pck.subject_cn.contains(roots::PCK_CN_PHRASE) {
-        return Err(ev(
-            Check::DcapPckChain,
-            format!(
-                "leaf '{}' is not a PCK certificate (CN must contain \"{}\", QVL 4.1.2.4.4)",
-                pck.subject,
-                roots::PCK_CN_PHRASE
-            ),
-        ));
-    }
-    let cas: Vec<&Certificate> = pool
-        .iter()
-        .copied()
-        .filter(|c| {
-            c.subject_raw == pck.issuer_raw
-                && (c.subject_cn == roots::PLATFORM_CA_CN || c.subject_cn == roots::PROCESSOR_CA_CN)
-        })
-        .collect();
-    // One candidate (the usual case, possibly supplied twice: in the quote and in collateral) is
-    // taken as is: its signature on the PCK is checked below, or was checked when the cached entry
-    // (keyed by this exact CA certificate) was made.
-    let pck_ca = match cas.first() {
-        Some(first) if cas.iter().all(|c| c.sha256 == first.sha256) => Some(*first),
-        _ => None,
-    };
-    let pck_ca = pck_ca
-        .or_else(|| cas.iter().copied().find(|c| pck.verify_issued_by(c).is_ok()))
-        .or(cas.first().copied())
-        .ok_or_else(|| {
-            co(
-                Check::DcapPckChain,
-                format!("the PCK's issuer '{}' (Intel SGX PCK Platform/Processor CA) is not supplied", pck.issuer),
-            )
-        })?;
-    let root_c: Vec<&Certificate> =
-        pool.iter().copied().filter(|c| c.subject_raw == pck_ca.issuer_raw && c.is_self_issued()).collect();
-    let root = root_c
-        .iter()
-        .copied()
-        .find(|c| c.fingerprint_hex() == roots::INTEL_SGX_ROOT_CA)
-        .or(root_c.first().copied())
-        .ok_or_else(|| co(Check::DcapPckChain, format!("the root '{}' is not supplied", pck_ca.issuer)))?;
+    let pck = pck_leaf(quote, quote_certs.first(), collateral)?;
+    let (pck_ca, root) = pck_issuers(pck, &pool)?;
     let simulated = pinned(root, opts.trust_simulated)?;
     let crls: Vec<&Crl> = collateral.crls.iter().collect();
     let docs: Vec<&DcapItem> = collateral.dcap.iter().collect();
@@ -688,74 +641,59 @@ fn verify_collateral(
     if pck.is_ca {
         return Err(chain_err(format!("PCK '{}' is a CA certificate", pck.subject_cn)));
     }
-    let mut from = root.not_before.max(pck_ca.not_before).max(pck.not_before);
-    let mut until = root.not_after.min(pck_ca.not_after).min(pck.not_after);
+    let mut w = Window {
+        from: root.not_before.max(pck_ca.not_before).max(pck.not_before),
+        until: root.not_after.min(pck_ca.not_after).min(pck.not_after),
+    };
     let mut warnings = Vec::new();
     let mut crls_checked = 0;
 
     // 3. Root CA CRL.
     let root_fresh = crls_for(Check::DcapRootCrl, &root_crls, root, at)?;
-    match &root_fresh {
-        None if opts.require_crl => {
-            return Err(co(
-                Check::DcapRootCrl,
-                "policy requires CRLs and no Intel SGX Root CA CRL was supplied (Intel PCS /sgx/certification/v4/rootcacrl)",
-            ));
-        }
+    let missing_root_crl =
+        "no Intel SGX Root CA CRL was supplied (Intel PCS /sgx/certification/v4/rootcacrl)".to_string();
+    match revocation(Check::DcapRootCrl, root_fresh.as_deref(), opts.require_crl, missing_root_crl, &mut w)? {
         None => warnings.push(co(
             Check::DcapRootCrl,
             "no Intel SGX Root CA CRL supplied: revocation of the PCK CA and TCB Signing certificates was not checked",
         )),
         Some(list) => {
-            for crl in list {
-                crls_checked += 1;
-                if crl.is_revoked(&pck_ca.serial) {
-                    return Err(ev(
-                        Check::DcapRootCrl,
-                        format!(
-                            "'{}' serial {} is revoked by the Root CA CRL",
-                            pck_ca.subject_cn,
-                            hex::encode(&pck_ca.serial)
-                        ),
-                    ));
-                }
-                from = from.max(crl.this_update);
-                until = until.min(crl.next_update.unwrap_or(i64::MIN).saturating_sub(1));
+            crls_checked += list.len();
+            if list.iter().any(|crl| crl.is_revoked(&pck_ca.serial)) {
+                return Err(ev(
+                    Check::DcapRootCrl,
+                    format!(
+                        "'{}' serial {} is revoked by the Root CA CRL",
+                        pck_ca.subject_cn,
+                        hex::encode(&pck_ca.serial)
+                    ),
+                ));
             }
         }
     }
     // 4. PCK CRL.
     let ca_fresh = crls_for(Check::DcapPckCrl, &ca_crls, pck_ca, at)?;
-    match &ca_fresh {
-        None if opts.require_crl => {
-            return Err(co(
-                Check::DcapPckCrl,
-                format!(
-                    "policy requires CRLs and no CRL of '{}' was supplied (Intel PCS /sgx/certification/v4/pckcrl?ca={})",
-                    pck_ca.subject_cn,
-                    if pck_ca.subject_cn == roots::PROCESSOR_CA_CN { "processor" } else { "platform" }
-                ),
-            ));
-        }
+    let missing_pck_crl = format!(
+        "no CRL of '{}' was supplied (Intel PCS /sgx/certification/v4/pckcrl?ca={})",
+        pck_ca.subject_cn,
+        if pck_ca.subject_cn == roots::PROCESSOR_CA_CN { "processor" } else { "platform" }
+    );
+    match revocation(Check::DcapPckCrl, ca_fresh.as_deref(), opts.require_crl, missing_pck_crl, &mut w)? {
         None => warnings.push(co(
             Check::DcapPckCrl,
             format!("no CRL of '{}' supplied: revocation of the PCK certificate was not checked", pck_ca.subject_cn),
         )),
         Some(list) => {
-            for crl in list {
-                crls_checked += 1;
-                if crl.is_revoked(&pck.serial) {
-                    return Err(ev(
-                        Check::DcapPckCrl,
-                        format!(
-                            "PCK certificate serial {} is revoked by the CRL of '{}' (QVL: PCK_REVOKED)",
-                            hex::encode(&pck.serial),
-                            pck_ca.subject_cn
-                        ),
-                    ));
-                }
-                from = from.max(crl.this_update);
-                until = until.min(crl.next_update.unwrap_or(i64::MIN).saturating_sub(1));
+            crls_checked += list.len();
+            if list.iter().any(|crl| crl.is_revoked(&pck.serial)) {
+                return Err(ev(
+                    Check::DcapPckCrl,
+                    format!(
+                        "PCK certificate serial {} is revoked by the CRL of '{}' (QVL: PCK_REVOKED)",
+                        hex::encode(&pck.serial),
+                        pck_ca.subject_cn
+                    ),
+                ));
             }
         }
     }
@@ -767,72 +705,21 @@ fn verify_collateral(
         .map_err(|e| chain_err(format!("PCK public key: {e} (an ECDSA P-256 key is required)")))?;
 
     // TCB Signing certificate (signs TCB info and QE identity).
-    let mut refused = Vec::new();
-    let mut signer = None;
-    for s in &signers {
-        let r = s
-            .check_critical_extensions()
-            .and_then(|_| s.check_validity(at))
-            .and_then(|_| s.verify_issued_by(root))
-            .and_then(|_| match &root_fresh {
-                Some(l) if l.iter().any(|c| c.is_revoked(&s.serial)) => Err(X509Error::Revoked {
-                    subject: s.subject_cn.clone(),
-                    serial: hex::encode(&s.serial),
-                    by: "Root CA CRL",
-                }),
-                _ => Ok(()),
-            });
-        match r {
-            Ok(()) => {
-                signer = Some(*s);
-                break;
-            }
-            Err(e) => refused.push(e),
-        }
-    }
-    let Some(signer) = signer else {
-        return Err(co(
-            Check::DcapTcbInfo,
-            if refused.is_empty() {
-                "no Intel SGX TCB Signing certificate issued by the root was supplied (the TCB info issuer chain)"
-                    .to_string()
-            } else {
-                format!(
-                    "no usable Intel SGX TCB Signing certificate: {}",
-                    refused.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
-                )
-            },
-        ));
-    };
+    let signer = tcb_signer(&signers, root, root_fresh.as_deref(), at)?;
     let signer_key =
         signer.public_key.as_ref().ok_or_else(|| co(Check::DcapTcbInfo, "TCB Signing key is not supported"))?;
-    from = from.max(signer.not_before);
-    until = until.min(signer.not_after);
+    w.narrow(signer.not_before, signer.not_after);
 
-    // 5. TCB info signature over the raw bytes.
-    let ti = &docs.tcb_info;
-    signer_key.verify(SigAlg::EcdsaP256Sha256Fixed, &ti.signed.raw, &ti.signed.signature).map_err(|e| {
-        co(
-            Check::DcapTcbInfo,
-            format!("TCB info ({}) signature over its {} raw bytes: {e}", ti.signed.source, ti.signed.raw.len()),
-        )
-    })?;
-    from = from.max(ti.issue_date.0);
-    until = until.min(ti.next_update.0.saturating_sub(1));
-    // 6. QE identity signature.
-    let qi = &docs.qe_identity;
-    signer_key.verify(SigAlg::EcdsaP256Sha256Fixed, &qi.signed.raw, &qi.signed.signature).map_err(|e| {
-        co(
-            Check::DcapQeIdentity,
-            format!("QE identity ({}) signature over its {} raw bytes: {e}", qi.signed.source, qi.signed.raw.len()),
-        )
-    })?;
-    from = from.max(qi.issue_date.0);
-    until = until.min(qi.next_update.0.saturating_sub(1));
+    // 5. TCB info signature over the raw bytes; 6. QE identity signature.
+    let (ti, qi) = (&docs.tcb_info, &docs.qe_identity);
+    check_signed(Check::DcapTcbInfo, "TCB info", &ti.signed, signer_key)?;
+    w.narrow(ti.issue_date.0, ti.next_update.0.saturating_sub(1));
+    check_signed(Check::DcapQeIdentity, "QE identity", &qi.signed, signer_key)?;
+    w.narrow(qi.issue_date.0, qi.next_update.0.saturating_sub(1));
 
     let v = Arc::new(VerifiedCollateral {
-        valid_from: from,
-        valid_until: until,
+        valid_from: w.from,
+        valid_until: w.until,
         pck: pck.clone(),
         pck_key,
         pck_ext,
@@ -848,6 +735,152 @@ fn verify_collateral(
         c.map.insert(key, v.clone());
     }
     Ok(v)
+}
+
+/// Step 2a: the PCK certificate: the quote's (types 4/5), else the supplied one whose key signed
+/// the QE report (types 1..3). Its CN must name it a PCK certificate (QVL 4.1.2.4.4).
+fn pck_leaf<'a>(
+    quote: &Quote,
+    carried: Option<&'a Certificate>,
+    collateral: &'a Collateral,
+) -> Result<&'a Certificate> {
+    let pck = match carried {
+        Some(c) => c,
+        None => {
+            let signs = |c: &&Certificate| {
+                c.public_key.as_ref().is_some_and(|k| {
+                    k.verify(SigAlg::EcdsaP256Sha256Fixed, &quote.qe_report.raw, &quote.qe_report_signature).is_ok()
+                })
+            };
+            collateral.certs.iter().filter(|c| c.subject_cn.contains(roots::PCK_CN_PHRASE)).find(signs).ok_or_else(|| {
+                co(
+                    Check::DcapPckChain,
+                    format!(
+                        "the quote carries certification data type {} (no PCK certificate) and no supplied PCK certificate signed its QE report: fetch it from Intel PCS /sgx/certification/v4/pckcert",
+                        quote.pck_certification().cert_type
+                    ),
+                )
+            })?
+        }
+    };
+    if !pck.subject_cn.contains(roots::PCK_CN_PHRASE) {
+        return Err(ev(
+            Check::DcapPckChain,
+            format!(
+                "leaf '{}' is not a PCK certificate (CN must contain \"{}\", QVL 4.1.2.4.4)",
+                pck.subject,
+                roots::PCK_CN_PHRASE
+            ),
+        ));
+    }
+    Ok(pck)
+}
+
+/// Step 2b: the PCK's issuer (Intel SGX PCK Platform/Processor CA) and its self-issued root
+/// (the pinned Intel root preferred) from the pool. Signatures are checked by the caller.
+fn pck_issuers<'a>(pck: &Certificate, pool: &[&'a Certificate]) -> Result<(&'a Certificate, &'a Certificate)> {
+    let cas: Vec<&Certificate> = pool
+        .iter()
+        .copied()
+        .filter(|c| {
+            c.subject_raw == pck.issuer_raw
+                && (c.subject_cn == roots::PLATFORM_CA_CN || c.subject_cn == roots::PROCESSOR_CA_CN)
+        })
+        .collect();
+    // One candidate (the usual case, possibly supplied twice: in the quote and in collateral) is
+    // taken as is: its signature on the PCK is checked by the caller, or was checked when the
+    // cached entry (keyed by this exact CA certificate) was made.
+    let pck_ca = match cas.first() {
+        Some(first) if cas.iter().all(|c| c.sha256 == first.sha256) => Some(*first),
+        _ => None,
+    };
+    let pck_ca = pck_ca
+        .or_else(|| cas.iter().copied().find(|c| pck.verify_issued_by(c).is_ok()))
+        .or(cas.first().copied())
+        .ok_or_else(|| {
+            co(
+                Check::DcapPckChain,
+                format!("the PCK's issuer '{}' (Intel SGX PCK Platform/Processor CA) is not supplied", pck.issuer),
+            )
+        })?;
+    let root_c: Vec<&Certificate> =
+        pool.iter().copied().filter(|c| c.subject_raw == pck_ca.issuer_raw && c.is_self_issued()).collect();
+    let root = root_c
+        .iter()
+        .copied()
+        .find(|c| c.fingerprint_hex() == roots::INTEL_SGX_ROOT_CA)
+        .or(root_c.first().copied())
+        .ok_or_else(|| co(Check::DcapPckChain, format!("the root '{}' is not supplied", pck_ca.issuer)))?;
+    Ok((pck_ca, root))
+}
+
+/// Steps 3 and 4, the shared part: the fresh CRLs of one issuer narrow the window; none is a
+/// collateral failure when the policy requires CRLs (`missing` says which and where to get it).
+fn revocation<'a>(
+    check: Check,
+    fresh: Option<&'a [&'a Crl]>,
+    require_crl: bool,
+    missing: String,
+    w: &mut Window,
+) -> Result<Option<&'a [&'a Crl]>> {
+    match fresh {
+        None if require_crl => Err(co(check, format!("policy requires CRLs and {missing}"))),
+        None => Ok(None),
+        Some(list) => {
+            for crl in list {
+                w.narrow(crl.this_update, crl.next_update.unwrap_or(i64::MIN).saturating_sub(1));
+            }
+            Ok(Some(list))
+        }
+    }
+}
+
+/// The TCB Signing certificate: the first supplied one that is valid, issued by the root and not
+/// revoked by the root's CRL (it signs the TCB info and the QE identity).
+fn tcb_signer<'a>(
+    signers: &[&'a Certificate],
+    root: &Certificate,
+    root_crls: Option<&[&Crl]>,
+    at: Timestamp,
+) -> Result<&'a Certificate> {
+    let mut refused = Vec::new();
+    for s in signers {
+        let r = s
+            .check_critical_extensions()
+            .and_then(|_| s.check_validity(at))
+            .and_then(|_| s.verify_issued_by(root))
+            .and_then(|_| match root_crls {
+                Some(l) if l.iter().any(|c| c.is_revoked(&s.serial)) => Err(X509Error::Revoked {
+                    subject: s.subject_cn.clone(),
+                    serial: hex::encode(&s.serial),
+                    by: "Root CA CRL",
+                }),
+                _ => Ok(()),
+            });
+        match r {
+            Ok(()) => return Ok(s),
+            Err(e) => refused.push(e),
+        }
+    }
+    Err(co(
+        Check::DcapTcbInfo,
+        if refused.is_empty() {
+            "no Intel SGX TCB Signing certificate issued by the root was supplied (the TCB info issuer chain)"
+                .to_string()
+        } else {
+            format!(
+                "no usable Intel SGX TCB Signing certificate: {}",
+                refused.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            )
+        },
+    ))
+}
+
+/// Steps 5 and 6: a signed collateral document's signature over its raw bytes.
+fn check_signed(check: Check, what: &str, signed: &Signed, key: &PublicKey) -> Result<()> {
+    key.verify(SigAlg::EcdsaP256Sha256Fixed, &signed.raw, &signed.signature).map_err(|e| {
+        co(check, format!("{what} ({}) signature over its {} raw bytes: {e}", signed.source, signed.raw.len()))
+    })
 }
 
 fn find_module(info: &TcbInfo, version: u8) -> Option<&super::collateral::TdxModuleIdentity> {
