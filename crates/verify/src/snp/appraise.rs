@@ -1,10 +1,10 @@
 //! Appraisal of a verified SNP report against policy: failures, warnings and whether the nonce is bound.
 
-use super::format::{GuestPolicy, Product, Tcb, policy_bits};
+use super::format::{GuestPolicy, Product, Report, Tcb, policy_bits};
 use super::verify::VerifiedSnp;
 use crate::Check;
 use crate::error::{Error, Result};
-use crate::policy::{Policy, TcbMin, pad64, parse_hex};
+use crate::policy::{Policy, SnpPolicy, TcbMin, pad64, parse_hex};
 use crate::tee::{Appraisal, Nonce};
 
 fn tcb_from_min(m: &TcbMin, product: Product) -> Tcb {
@@ -37,23 +37,35 @@ fn hex_in(field: &'static str, actual: &[u8], accepted: &[&str], max: usize) -> 
     }
 }
 
-/// Appraises. Errors in the policy itself (bad hex, ...) are usage errors.
+/// Appraises. Errors in the policy itself (bad hex, ...) are usage errors. The steps:
+/// [`binding`] (nonce, `report_data`), [`reference_values`] (measurement, host data, key
+/// digests, VMPL, guest SVN, signing key), [`guest_policy`] (debug, then the most permissive
+/// acceptable policy), [`tcb`] (minimum reported and launch TCB, reported ≤ current) and
+/// [`firmware`] (committed ≤ current, provisional firmware, minimum version and build).
 pub(crate) fn appraise(
     v: &VerifiedSnp,
     policy: &Policy,
     nonce: Option<&Nonce>,
     allow_debug: bool,
 ) -> Result<Appraisal> {
-    let r = &v.report;
     let p = &policy.snp;
     let mut fail = Vec::new();
-    let warn: Vec<Error> = v.warnings.clone();
+    let nonce_bound = binding(&v.report, p, nonce, &mut fail)?;
+    reference_values(&v.report, p, &mut fail)?;
+    guest_policy(&v.report, policy, allow_debug, &mut fail);
+    tcb(v, p, &mut fail);
+    firmware(&v.report, p, &mut fail)?;
+    Ok(Appraisal { failures: fail, warnings: v.warnings.clone(), nonce_bound })
+}
 
+/// The nonce (zero-padded to 64 bytes) and the policy's `report_data` against REPORT_DATA.
+/// Returns whether the nonce is bound.
+fn binding(r: &Report, p: &SnpPolicy, nonce: Option<&Nonce>, fail: &mut Vec<Error>) -> Result<bool> {
     // Freshness / binding.
     let mut nonce_bound = false;
     if let Some(n) = nonce {
         let bytes = n.within(64)?;
-        nonce_bound = Nonce::bind(&mut fail, |fail| {
+        nonce_bound = Nonce::bind(fail, |fail| {
             if pad64(bytes) != r.report_data {
                 fail.push(Error::appraisal(
                     Check::PolicyNonce,
@@ -75,6 +87,12 @@ pub(crate) fn appraise(
             ));
         }
     }
+    Ok(nonce_bound)
+}
+
+/// Reference values: measurement, host data, ID and author key digests, VMPL, guest SVN and the
+/// signing key.
+fn reference_values(r: &Report, p: &SnpPolicy, fail: &mut Vec<Error>) -> Result<()> {
     // Reference values.
     if let Some(m) = &p.measurement
         && let Some(e) = hex_in("measurement", &r.measurement, &m.values(), 48)?
@@ -123,7 +141,13 @@ pub(crate) fn appraise(
         }
     }
 
-    // Guest policy: debug first (default refuses it), then "most permissive acceptable".
+    Ok(())
+}
+
+/// The guest policy: debug first (refused by default), then the most permissive acceptable
+/// policy (`guest_policy`).
+fn guest_policy(r: &Report, policy: &Policy, allow_debug: bool, fail: &mut Vec<Error>) {
+    let p = &policy.snp;
     let gp = &r.policy;
     let allowed = p.guest_policy.map(|n| GuestPolicy::decode(n.get()));
     let debug_ok = allow_debug || policy.allow_debug.unwrap_or(false) || allowed.is_some_and(|a| a.debug);
@@ -169,8 +193,12 @@ pub(crate) fn appraise(
             }
         }
     }
+}
 
-    // TCB.
+/// TCB: the reported and launch TCBs against the policy's minimums; the reported TCB is not above
+/// the current one.
+fn tcb(v: &VerifiedSnp, p: &SnpPolicy, fail: &mut Vec<Error>) {
+    let r = &v.report;
     let product = v.product;
     if let Some(m) = &p.minimum_tcb
         && let Some((c, have, want)) = v.reported_tcb.first_below(&tcb_from_min(m, product))
@@ -197,7 +225,10 @@ pub(crate) fn appraise(
             ),
         ));
     }
-    // Firmware.
+}
+
+/// Firmware: committed not newer than current, provisional firmware, minimum version and build.
+fn firmware(r: &Report, p: &SnpPolicy, fail: &mut Vec<Error>) -> Result<()> {
     let cur = (r.current_major, r.current_minor, r.current_build);
     let com = (r.committed_major, r.committed_minor, r.committed_build);
     if com > cur {
@@ -237,5 +268,5 @@ pub(crate) fn appraise(
             format!("CURRENT_BUILD {} is below the minimum {b}", r.current_build),
         ));
     }
-    Ok(Appraisal { failures: fail, warnings: warn, nonce_bound })
+    Ok(())
 }
