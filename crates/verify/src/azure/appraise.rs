@@ -7,7 +7,7 @@ use super::verify::{Freshness, Hardware, VerifiedAzure};
 use crate::Check;
 use crate::error::{Error, Result};
 use crate::eventlog::AlgId;
-use crate::policy::{ConfigValue, Policy, pad64, parse_hex};
+use crate::policy::{AzurePolicy, ConfigValue, Policy, pad64, parse_hex};
 use crate::tee::{Appraisal, Nonce};
 use serde_json::Value;
 
@@ -47,15 +47,33 @@ fn config_matches(have: &Value, want: &ConfigValue) -> bool {
     }
 }
 
-/// Appraises. Errors in the policy itself (bad hex, ...) are usage errors.
+/// Appraises. Errors in the policy itself (bad hex, ...) are usage errors. The steps:
+/// [`hardware`] (the SNP or DCAP appraisal of the hardware report, without the nonce),
+/// [`binding`] (the nonce against what the evidence binds it to), [`freshness`] (replayable
+/// evidence), [`user_data`], [`pcrs`] (the required set and reference values) and
+/// [`vm_configuration`].
 pub(crate) fn appraise(
     v: &VerifiedAzure,
     policy: &Policy,
     nonce: Option<&Nonce>,
     allow_debug: bool,
 ) -> Result<Appraisal> {
-    // The hardware report's own appraisal, without the nonce.
-    let hw = match &v.hardware {
+    let p = &policy.azure;
+    let hw = hardware(v, policy, allow_debug)?;
+    let (mut failures, mut warnings) = (hw.failures, hw.warnings);
+    warnings.extend(v.warnings.iter().cloned());
+    let nonce_bound = binding(v, nonce, &mut failures)?;
+    freshness(v, p, nonce.is_some(), &mut failures, &mut warnings);
+    user_data(v, p, &mut failures)?;
+    pcrs(v, policy, &mut failures, &mut warnings)?;
+    vm_configuration(v, p, &mut failures);
+    Ok(Appraisal { failures, warnings, nonce_bound })
+}
+
+/// The hardware report's own appraisal (`[snp]` or `[tdx]`), without the nonce: on Azure
+/// REPORT_DATA is the runtime-claims hash. The paravisor's report is requested at VMPL 0.
+fn hardware(v: &VerifiedAzure, policy: &Policy, allow_debug: bool) -> Result<Appraisal> {
+    Ok(match &v.hardware {
         Hardware::Snp(s) => {
             let mut a = crate::snp::appraise::appraise(s, policy, None, allow_debug)?;
             if policy.snp.vmpl.is_none() && s.report.vmpl != 0 {
@@ -71,17 +89,17 @@ pub(crate) fn appraise(
             a
         }
         Hardware::Tdx(d) => crate::dcap::appraise::appraise(d, policy, None, allow_debug)?,
-    };
-    let (mut failures, mut warnings) = (hw.failures, hw.warnings);
-    warnings.extend(v.warnings.iter().cloned());
-    let p = &policy.azure;
+    })
+}
 
-    // Nonce and freshness.
+/// The verifier's nonce against the quote's extraData (and the HCL user-data when the attester
+/// put it there too), or a fresh report's user-data. Returns whether it is bound.
+fn binding(v: &VerifiedAzure, nonce: Option<&Nonce>, failures: &mut Vec<Error>) -> Result<bool> {
     let ud = v.hcl.claims.user_data;
     let mut nonce_bound = false;
     if let Some(nonce) = nonce {
         let n = nonce.within(64)?;
-        nonce_bound = Nonce::bind(&mut failures, |failures| match v.freshness {
+        nonce_bound = Nonce::bind(failures, |failures| match v.freshness {
             Freshness::TpmQuote => {
                 let x = v.quote.as_ref().map(|q| q.attest.extra_data.clone()).unwrap_or_default();
                 if x != n {
@@ -131,25 +149,42 @@ pub(crate) fn appraise(
             ),
         });
     }
+    Ok(nonce_bound)
+}
+
+/// Boot-time evidence without a quote is replayable: refused when the policy requires freshness,
+/// else a warning (unless a nonce was given: `binding` failed it already).
+fn freshness(
+    v: &VerifiedAzure,
+    p: &AzurePolicy,
+    nonce_given: bool,
+    failures: &mut Vec<Error>,
+    warnings: &mut Vec<Error>,
+) {
     if v.freshness == Freshness::None {
         if p.require_freshness == Some(true) {
             fail(
-                &mut failures,
+                failures,
                 Check::PolicyFreshness,
                 "the policy requires freshness; a boot-time HCL report without a vTPM quote is replayable",
             );
-        } else if nonce.is_none() {
+        } else if !nonce_given {
             warnings.push(Error::appraisal(
                 Check::AzureFreshness,
                 "boot-time HCL report without a vTPM quote: replayable (write 64 bytes to NV 0x01400002 for a fresh report, or add a quote)",
             ));
         }
     }
+}
+
+/// The policy's `user_data` against the HCL user-data.
+fn user_data(v: &VerifiedAzure, p: &AzurePolicy, failures: &mut Vec<Error>) -> Result<()> {
+    let ud = v.hcl.claims.user_data;
     if let Some(h) = &p.user_data {
         let want = pad64(&parse_hex("azure.user_data", h, 64)?);
         if ud != Some(want) {
             fail(
-                &mut failures,
+                failures,
                 Check::PolicyUserData,
                 format!(
                     "HCL user-data {} is not {}",
@@ -160,7 +195,12 @@ pub(crate) fn appraise(
         }
     }
 
-    // PCRs.
+    Ok(())
+}
+
+/// The quoted PCRs: the required set, then the reference values, in the policy's bank.
+fn pcrs(v: &VerifiedAzure, policy: &Policy, failures: &mut Vec<Error>, warnings: &mut Vec<Error>) -> Result<()> {
+    let p = &policy.azure;
     let bank = policy_bank(policy)?;
     let mut refs: Vec<(u32, Vec<Vec<u8>>)> = Vec::new();
     for (k, vals) in &p.pcrs {
@@ -183,7 +223,7 @@ pub(crate) fn appraise(
                 required.iter().copied().filter(|i| !have.is_some_and(|m| m.contains_key(i))).collect();
             if !missing.is_empty() {
                 fail(
-                    &mut failures,
+                    failures,
                     Check::PolicyPcrs,
                     format!(
                         "the vTPM quote does not cover {} PCRs {missing:?} (it covers {:?}); required: {required:?}",
@@ -196,39 +236,42 @@ pub(crate) fn appraise(
                 match have.and_then(|m| m.get(i)) {
                     Some(val) if vals.iter().any(|r| r == val) => {}
                     Some(val) => fail(
-                        &mut failures,
+                        failures,
                         Check::PolicyPcrs,
                         format!("{} PCR{i} {} is not an accepted value", bank.name(), hex::encode(val)),
                     ),
-                    None => fail(&mut failures, Check::PolicyPcrs, format!("{} PCR{i} is not quoted", bank.name())),
+                    None => fail(failures, Check::PolicyPcrs, format!("{} PCR{i} is not quoted", bank.name())),
                 }
             }
         }
         None => {
             if p.required_pcrs.as_ref().is_some_and(|r| !r.is_empty()) || !refs.is_empty() {
-                fail(&mut failures, Check::PolicyPcrs, "the policy requires PCRs but the evidence has no vTPM quote");
+                fail(failures, Check::PolicyPcrs, "the policy requires PCRs but the evidence has no vTPM quote");
             } else {
                 warnings.push(Error::appraisal(Check::AzureTpmQuote, "no vTPM quote: no PCR is attested"));
             }
         }
     }
 
-    // vm-configuration.
+    Ok(())
+}
+
+/// The members of the runtime claims' `vm-configuration` the policy names.
+fn vm_configuration(v: &VerifiedAzure, p: &AzurePolicy, failures: &mut Vec<Error>) {
     let cfg = v.hcl.claims.vm_configuration.as_ref();
     for (k, want) in &p.vm_configuration {
         match cfg.and_then(|c| c.get(k)) {
             Some(have) if config_matches(have, want) => {}
             Some(have) => fail(
-                &mut failures,
+                failures,
                 Check::PolicyVmConfiguration,
                 format!("vm-configuration \"{k}\" is {have}, the policy requires {want:?}"),
             ),
             None => fail(
-                &mut failures,
+                failures,
                 Check::PolicyVmConfiguration,
                 format!("vm-configuration has no \"{k}\"; the policy requires {want:?}"),
             ),
         }
     }
-    Ok(Appraisal { failures, warnings, nonce_bound })
 }
