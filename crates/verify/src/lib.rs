@@ -1,5 +1,4 @@
-//! cloud-ra verification core: byte-exact parsers, signature and chain checks, claims and
-//! appraisal. No network, no devices, no clock: the evaluation time is always an input.
+#![doc = include_str!("../README.md")]
 
 #![forbid(unsafe_code)]
 
