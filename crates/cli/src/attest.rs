@@ -1,7 +1,7 @@
 //! `cloud-ra attest`, `detect` and `survey`: collection and facts on this machine (or under
 //! `--root`, a fixture tree), through the real interfaces or their simulations.
 
-use crate::fail;
+use crate::print::fail;
 use cloud_ra_attest::collect::{SnpCollectOptions, collect_snp_bundle, collect_tsm_bundle};
 use cloud_ra_attest::configfs_tsm::{ConfigfsTsm, DEFAULT_ROOT, SimProvider, SimTsm};
 use cloud_ra_attest::nsm::{DevNsm, Nsm, SimNsm};
@@ -382,7 +382,7 @@ pub fn run_detect(a: DetectArgs) -> i32 {
             "attest_platform": platform.as_ref().ok(), "attest_platform_error": platform.as_ref().err(),
             "interfaces": s.interfaces,
         });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        crate::print::json(&v);
     } else {
         print_survey(&s, false);
         match platform {

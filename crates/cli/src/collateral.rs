@@ -1,5 +1,6 @@
 //! `cloud-ra collateral fetch | export | import | list`, and the collateral step of `verify`.
 
+use crate::print::fail;
 use cloud_ra_collateral::{Config, Gathered, Item, NeedOptions, Origin, Overrides, Store, needs};
 use cloud_ra_verify::Check;
 use cloud_ra_verify::bundle::detect;
@@ -60,7 +61,7 @@ pub enum CollateralCmd {
         #[arg(required = true)]
         evidence: Vec<String>,
         /// Product line for SNP reports without CPUID (v2).
-        #[arg(long, value_parser = crate::parse_product)]
+        #[arg(long, value_parser = crate::input::parse_product)]
         product: Option<Product>,
         /// Time the collateral must be valid at (RFC 3339; default now).
         #[arg(long)]
@@ -90,11 +91,6 @@ pub enum CollateralCmd {
         #[arg(long)]
         json: bool,
     },
-}
-
-fn fail(e: &Error) -> i32 {
-    eprintln!("error: {e}");
-    e.exit_code()
 }
 
 fn when(t: Option<i64>) -> String {
@@ -212,7 +208,7 @@ fn run_fetch(files: &[String], product: Option<Product>, at: Option<String>, src
     let mut total = Gathered::default();
     let mut code = 0;
     for f in files {
-        let bytes = match crate::read_file(f, "evidence") {
+        let bytes = match crate::input::read_file(f, "evidence") {
             Ok(b) => b,
             Err(e) => return fail(&e),
         };

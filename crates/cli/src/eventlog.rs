@@ -1,7 +1,8 @@
 //! `cloud-ra eventlog show|replay`: TCG PC Client event logs and TDX CCELs — decode, replay, and
 //! compare with the registers of a verified quote.
 
-use crate::{fail, print_tree, read_file};
+use crate::input::read_file;
+use crate::print::{self, fail};
 use clap::{Args, Subcommand, ValueEnum};
 use cloud_ra_verify::Check;
 use cloud_ra_verify::eventlog::{self, EventLog, Flavour};
@@ -93,20 +94,12 @@ pub fn run(c: EventlogCmd) -> i32 {
     }
 }
 
-fn out(v: &Value, json_out: bool) {
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
-    } else {
-        print_tree(v, 0);
-    }
-}
-
 fn show(a: &LogArgs) -> i32 {
     let log = match load(&a.log, a.table.as_deref(), a.format) {
         Ok(l) => l,
         Err(e) => return fail(&e),
     };
-    out(&eventlog::show_json(&log), a.json);
+    print::value(&eventlog::show_json(&log), a.json);
     0
 }
 
@@ -128,7 +121,7 @@ fn replay(a: &ReplayArgs) -> i32 {
         v["unverified_log_says"] = an.claims;
         v["findings"] = json!(an.findings);
         v["note"] = json!("no --against evidence: these registers and claims are not vouched for by any quote");
-        out(&v, a.log.json);
+        print::value(&v, a.log.json);
         return 0;
     };
     let outcome = match verify_against(a, evidence, log) {
@@ -152,7 +145,7 @@ fn replay(a: &ReplayArgs) -> i32 {
         }
     }
     if a.log.json {
-        out(&v, true);
+        print::value(&v, true);
     } else {
         println!(
             "{} against {} [{}]",

@@ -3,11 +3,13 @@
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
+use cloud_ra_verify::Check;
 use cloud_ra_verify::bundle::{Evidence, detect};
 use cloud_ra_verify::snp::{Product, claims::report_fields};
 use cloud_ra_verify::x509::{PkiObject, read_objects};
-use cloud_ra_verify::{Check, Platform};
-use cloud_ra_verify::{Collateral, Error, Outcome, Policy, Status, Timestamp, VerifyOptions, verify_evidence};
+use cloud_ra_verify::{Collateral, Error, Policy, Timestamp, VerifyOptions, verify_evidence};
+use input::{parse_product, read_file};
+use print::fail;
 use serde_json::{Value, json};
 use std::process::ExitCode;
 
@@ -16,9 +18,11 @@ mod collateral;
 mod compare;
 mod demo;
 mod eventlog;
+mod input;
 mod maa;
 mod measure;
 mod nitro;
+mod print;
 mod serve;
 mod token;
 mod tpm;
@@ -133,18 +137,6 @@ struct VerifyArgs {
     sources: collateral::SourceArgs,
 }
 
-fn parse_product(s: &str) -> Result<Product, String> {
-    Product::parse(s).map_err(|e| e.detail)
-}
-
-fn read_file(path: &str, what: &str) -> Result<Vec<u8>, Error> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::usage(Check::Input, format!("{what} {path}: {e}")))?;
-    if meta.len() > (64 << 20) {
-        return Err(Error::usage(Check::Input, format!("{what} {path} is {} bytes, too large", meta.len())));
-    }
-    std::fs::read(path).map_err(|e| Error::usage(Check::Input, format!("{what} {path}: {e}")))
-}
-
 fn main() -> ExitCode {
     // Die quietly on a closed pipe (`cloud-ra show ... | head`), as Unix tools do.
     cloud_ra_attest::restore_default_sigpipe();
@@ -176,11 +168,6 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
-fn fail(e: &Error) -> i32 {
-    eprintln!("error: {e}");
-    e.exit_code()
-}
-
 fn run_verify(a: VerifyArgs) -> i32 {
     let evidence = match read_file(&a.evidence, "evidence") {
         Ok(b) => b,
@@ -209,7 +196,7 @@ fn run_verify(a: VerifyArgs) -> i32 {
         Err(e) => return fail(&e),
     }
     let outcome = verify_evidence(&evidence, &collateral, &opts, None);
-    print_outcome(&outcome, a.json);
+    print::outcome(&outcome, a.json);
     outcome.exit_code()
 }
 
@@ -243,98 +230,6 @@ fn verify_options(a: &VerifyArgs) -> Result<VerifyOptions, Error> {
         opts.policy.require_crl = Some(true);
     }
     Ok(opts)
-}
-
-/// Human output: one verdict line, the claims that matter, then each failure and warning.
-pub fn print_outcome(o: &Outcome, json: bool) {
-    if json {
-        println!("{}", serde_json::to_string_pretty(&o.to_json()).unwrap_or_default());
-        return;
-    }
-    let verdict = match (o.verified, o.status) {
-        (false, _) => "NOT VERIFIED",
-        (true, Status::Affirming) => "VERIFIED, appraisal passed (affirming)",
-        (true, Status::Warning) => "VERIFIED, appraisal passed with warnings",
-        (true, Status::Contraindicated) => "VERIFIED, but appraisal FAILED (contraindicated)",
-    };
-    println!("{verdict}: {} [{}]", o.platform, o.detected);
-    let c = &o.claims;
-    for key in [
-        "tcb_status",
-        "advisory_ids",
-        "tcb_date",
-        "qe_tcb_status",
-        "fmspc",
-        "mrtd",
-        "mrenclave",
-        "mrsigner",
-        "product",
-        "signing_key",
-        "version",
-        "vmpl",
-        "measurement",
-        "report_data",
-        "host_data",
-        "chip_id",
-        "debug",
-        "nonce_bound",
-        "freshness",
-        "simulated",
-        "current_firmware",
-        "crls_checked",
-        "module_id",
-        "parent_instance_id",
-        "timestamp_utc",
-        "evaluated_at",
-        "user_data",
-        "nonce",
-        "extra_data",
-        "secure_boot",
-    ] {
-        if let Some(v) = c.get(key) {
-            println!("  {key:<17} {}", plain(v));
-        }
-    }
-    if let Some(fp) = c.get("ak_pub").and_then(|v| v.get("sha256")) {
-        println!("  {:<17} {}", "ak_pub_sha256", plain(fp));
-    }
-    if let Some(cert) = c.get("ak_cert").and_then(|v| v.get("sha256")) {
-        println!("  {:<17} {}", "ak_cert_sha256", plain(cert));
-    }
-    if let Some(i) = c.get("instance").and_then(|v| v.as_object()) {
-        let parts: Vec<String> = i.iter().map(|(k, v)| format!("{k}={}", plain(v))).collect();
-        println!("  {:<17} {}", "instance", parts.join(" "));
-    }
-    if let Some(p) = c.get("pcrs").and_then(|v| v.as_object()) {
-        // A Nitro document signs its PCRs (SHA-384); a vTPM quotes its SHA-256 bank as `pcrs`.
-        if o.platform == Platform::Nitro {
-            println!("  {:<17} {} SHA-384 PCRs in the signed document", "pcrs", p.len());
-        } else {
-            println!("  {:<17} {} SHA-256 PCRs quoted", "pcrs", p.len());
-        }
-    }
-    for bank in ["sha1", "sha384", "sha512"] {
-        if let Some(p) = c.get(format!("pcrs_{bank}")).and_then(|v| v.as_object()) {
-            println!("  {:<17} {} {} PCRs quoted", format!("pcrs_{bank}"), p.len(), bank.to_uppercase());
-        }
-    }
-    if let Some(t) = c.get("reported_tcb").and_then(|v| v.as_object()) {
-        let parts: Vec<String> = t.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!("  {:<17} {}", "reported_tcb", parts.join(" "));
-    }
-    for f in &o.failures {
-        println!("  FAIL {}: {}", f.check, f.detail);
-    }
-    for w in &o.warnings {
-        println!("  WARN {}: {}", w.check, w.detail);
-    }
-}
-
-fn plain(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 fn run_show(file: &str, json_out: bool, product: Option<Product>) -> i32 {
@@ -396,7 +291,7 @@ fn run_show(file: &str, json_out: bool, product: Option<Product>) -> i32 {
     if json_out {
         println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
     } else {
-        print_tree(&value, 0);
+        print::tree(&value, 0);
     }
     0
 }
@@ -465,30 +360,6 @@ fn object_json(o: &PkiObject) -> Value {
             "next_update": c.next_update.map(|t| Timestamp(t).to_rfc3339()), "revoked": c.revoked.iter().map(hex::encode).collect::<Vec<_>>(),
             "sha256": hex::encode(c.sha256),
         }),
-    }
-}
-
-fn print_tree(v: &Value, indent: usize) {
-    let pad = " ".repeat(indent);
-    match v {
-        Value::Object(m) => {
-            for (k, val) in m {
-                match val {
-                    Value::Object(_) | Value::Array(_) => {
-                        println!("{pad}{k}:");
-                        print_tree(val, indent + 2);
-                    }
-                    _ => println!("{pad}{k}: {}", plain(val)),
-                }
-            }
-        }
-        Value::Array(a) => {
-            for (i, val) in a.iter().enumerate() {
-                println!("{pad}[{i}]");
-                print_tree(val, indent + 2);
-            }
-        }
-        other => println!("{pad}{}", plain(other)),
     }
 }
 

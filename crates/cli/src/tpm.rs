@@ -2,7 +2,7 @@
 //! and a raw quote, through the pure-Rust TPM backend (`cloud_ra_attest::TpmClient`). Also
 //! [`collect_azure_bundle`], the Azure vTPM collection for `attest`.
 
-use crate::fail;
+use crate::print::fail;
 use cloud_ra_attest::tpm::{self as t, KeyAlg, PcrSelection};
 use cloud_ra_verify::Check;
 use cloud_ra_verify::Error;
