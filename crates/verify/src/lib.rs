@@ -11,6 +11,7 @@ pub mod check;
 pub mod collateral;
 pub mod crypto;
 pub mod dcap;
+mod describe;
 pub mod error;
 pub mod eventlog;
 pub mod gce;
@@ -27,6 +28,7 @@ pub mod x509;
 
 pub use check::Check;
 pub use collateral::Collateral;
+pub use describe::{describe, describe_file};
 pub use error::{Category, Error, Result};
 pub use outcome::{Caches, Outcome, Status, VerifyOptions, verify_evidence};
 pub use platform::Platform;
