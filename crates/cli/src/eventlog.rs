@@ -188,7 +188,11 @@ fn verify_against(a: &ReplayArgs, evidence: &str, log: EventLog) -> Result<cloud
         let b = read_file(path, "collateral")?;
         collateral.add_file(path, &b)?;
     }
-    let c = crate::collateral::for_verify(&a.sources, &bytes, &collateral, None, false, at)?;
+    // Detected once, for the collateral step and the verifier.
+    let Ok(d) = cloud_ra_verify::bundle::detect(&bytes) else {
+        return Ok(verify_evidence(&bytes, &collateral, &opts, None));
+    };
+    let c = crate::collateral::for_verify(&a.sources, &d, &collateral, None, false, at)?;
     collateral.merge(&c);
-    Ok(verify_evidence(&bytes, &collateral, &opts, None))
+    Ok(cloud_ra_verify::outcome::verify_detected(&d, &collateral, &opts, None))
 }

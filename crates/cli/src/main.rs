@@ -4,6 +4,8 @@
 
 use clap::{Parser, Subcommand};
 use cloud_ra_verify::Check;
+use cloud_ra_verify::bundle::detect;
+use cloud_ra_verify::outcome::verify_detected;
 use cloud_ra_verify::snp::Product;
 use cloud_ra_verify::{Collateral, Error, Policy, Timestamp, VerifyOptions, verify_evidence};
 use input::{parse_product, read_file};
@@ -187,12 +189,19 @@ fn run_verify(a: VerifyArgs) -> i32 {
     if a.trust_simulated {
         collateral.merge(&cloud_ra_collateral::simulated_amd());
     }
-    let require_crl = opts.policy.require_crl.unwrap_or(false);
-    match collateral::for_verify(&a.sources, &evidence, &collateral, opts.product, require_crl, opts.at) {
-        Ok(c) => collateral.merge(&c),
-        Err(e) => return fail(&e),
-    }
-    let outcome = verify_evidence(&evidence, &collateral, &opts, None);
+    // Detected once: the collateral step and the verifier look at the same evidence.
+    let outcome = match detect(&evidence) {
+        Ok(d) => {
+            let require_crl = opts.policy.require_crl.unwrap_or(false);
+            match collateral::for_verify(&a.sources, &d, &collateral, opts.product, require_crl, opts.at) {
+                Ok(c) => collateral.merge(&c),
+                Err(e) => return fail(&e),
+            }
+            verify_detected(&d, &collateral, &opts, None)
+        }
+        // Unrecognised input: the verifier's own outcome for it (platform unknown, why).
+        Err(_) => verify_evidence(&evidence, &collateral, &opts, None),
+    };
     print::outcome(&outcome, a.json);
     outcome.exit_code()
 }
