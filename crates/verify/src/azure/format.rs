@@ -330,7 +330,7 @@ impl HclReport {
 
 /// Fields of a TDREPORT for `show` (TDINFO at 512: attributes, xfam, MRTD, MRCONFIGID, MROWNER,
 /// MROWNERCONFIG, RTMR0..3).
-pub fn td_report_fields(r: &[u8]) -> Value {
+pub(crate) fn td_report_fields(r: &[u8]) -> Value {
     let h = |off: usize, n: usize| r.get(off..off + n).map(hex::encode).unwrap_or_default();
     serde_json::json!({
         "report_type": h(0, 4),
