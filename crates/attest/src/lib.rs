@@ -8,6 +8,7 @@ pub mod configfs_tsm;
 pub mod imds;
 pub mod nitro_service;
 pub mod nsm;
+pub mod platform;
 pub mod sev_guest;
 pub mod sim_azure;
 pub mod sim_sev_guest;

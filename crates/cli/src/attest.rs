@@ -1,17 +1,15 @@
 //! `cloud-ra attest`, `detect` and `survey`: collection and facts on this machine (or under
-//! `--root`, a fixture tree), through the real interfaces or their simulations.
+//! `--root`, a fixture tree), through the real interfaces or their simulations. Arguments and
+//! printing only: detection and collection are `cloud_ra_attest::platform`'s, facts
+//! `cloud_ra_attest::survey`'s.
 
-use crate::fail;
-use cloud_ra_attest::collect::{SnpCollectOptions, collect_snp_bundle, collect_tsm_bundle};
-use cloud_ra_attest::configfs_tsm::{ConfigfsTsm, DEFAULT_ROOT, SimProvider, SimTsm};
-use cloud_ra_attest::nsm::{DevNsm, Nsm, SimNsm};
-use cloud_ra_attest::sim_sev_guest::{HostCerts, SimSevGuest};
+use crate::print::fail;
+use cloud_ra_attest::platform::{self, CollectRequest};
 use cloud_ra_attest::source::Source;
 use cloud_ra_attest::survey::{Probe, Survey, add_note, survey};
-use cloud_ra_attest::{DevSevGuest, SevGuest};
 use cloud_ra_verify::Check;
 use cloud_ra_verify::bundle::Bundle;
-use cloud_ra_verify::policy::{pad64, parse_hex};
+use cloud_ra_verify::policy::parse_hex;
 use cloud_ra_verify::{Error, Timestamp};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -65,169 +63,29 @@ fn usage(detail: impl Into<String>) -> Error {
     Error::usage(Check::Attest, detail.into())
 }
 
-fn fresh_nonce() -> Result<[u8; 64], Error> {
-    cloud_ra_attest::collect::fresh_nonce().map_err(|e| Error::usage(Check::Nonce, e))
+/// Lines for the user from the library go to stderr.
+fn stderr(line: &str) {
+    eprintln!("{line}");
 }
 
-fn under(root: &Path, abs: &str) -> PathBuf {
-    root.join(abs.trim_start_matches('/'))
-}
-
-/// The platform `auto` resolves to, from what exists under the root; or why there is none.
-pub fn detect_platform(root: &Path) -> Result<Source, Error> {
-    let exists = |p: &str| std::fs::symlink_metadata(under(root, p)).is_ok();
-    if exists("/dev/nsm") {
-        return Ok(Source::Nitro);
-    }
-    let tsm = ConfigfsTsm::real(under(root, DEFAULT_ROOT));
-    let tsm_state = tsm.check();
-    if tsm_state.is_ok() {
-        return match tsm.provider() {
-            Ok(p) if p == "tdx_guest" => Ok(Source::Tdx),
-            Ok(p) if p == "sev_guest" => Ok(Source::Snp),
-            Ok(p) => Err(usage(format!(
-                "configfs-tsm provider '{p}' is not one cloud-ra collects from (sev_guest, tdx_guest)"
-            ))),
-            Err(e) if exists("/dev/sev-guest") => {
-                eprintln!("note: configfs-tsm unusable ({e}); using /dev/sev-guest");
-                Ok(Source::Snp)
-            }
-            Err(e) => Err(usage(e.to_string())),
-        };
-    }
-    if exists("/dev/sev-guest") {
-        return Ok(Source::Snp);
-    }
-    if exists("/dev/tdx_guest") {
-        return Err(usage(
-            "only /dev/tdx_guest is present: it gives a TDREPORT (MAC'd, verifiable only on this machine); a TDX quote needs configfs-tsm (Linux ≥ 6.7: `mount -t configfs none /sys/kernel/config`)",
-        ));
-    }
-    if exists("/dev/tpmrm0") || exists("/dev/tpm0") {
-        let vendor = std::fs::read_to_string(under(root, "/sys/class/dmi/id/sys_vendor")).unwrap_or_default();
-        if vendor.trim() == "Microsoft Corporation" {
-            return Err(usage(
-                "an Azure machine with a vTPM and no guest device: use --platform azure-snp or azure-tdx (the HCL report is in vTPM NV 0x01400001)",
-            ));
+impl AttestArgs {
+    fn request(&self) -> CollectRequest {
+        CollectRequest {
+            platform: self.platform,
+            interface: self.interface.clone(),
+            vmpl: self.vmpl,
+            extended: self.extended,
+            msg_version: self.msg_version,
+            device: self.device.clone(),
+            root: self.root.clone(),
+            azure: self.azure.request(),
         }
     }
-    let tsm_why = tsm_state.err().map(|e| e.to_string()).unwrap_or_default();
-    Err(usage(format!(
-        "no attestation interface under {}: {}; configfs-tsm: {tsm_why}; /dev/tdx_guest and /dev/nsm absent",
-        root.display(),
-        cloud_ra_attest::SevGuestError::Absent
-    )))
-}
-
-fn sim_snp(platform: Source) -> Option<SimSevGuest> {
-    match platform {
-        Source::SimSnp | Source::SimSnpTsm => Some(SimSevGuest::default()),
-        Source::SimSnpVlek => Some(SimSevGuest { host_certs: HostCerts::VlekOnly, ..SimSevGuest::default() }),
-        Source::SimSnpVmpl2 => {
-            Some(SimSevGuest { host_certs: HostCerts::None, guest_vmpl: 2, ..SimSevGuest::default() })
-        }
-        _ => None,
-    }
-}
-
-/// The Azure vTPM collection (HCL report, AK quote, TD quote from the IMDS), through the TPM
-/// backend.
-fn collect_azure(platform: Source, nonce: &[u8], a: &AttestArgs) -> Result<Bundle, Error> {
-    crate::tpm::collect_azure_bundle(&a.azure, platform.as_str(), nonce, Timestamp::now())
 }
 
 /// Collects a bundle; `verify --trust-simulated` accepts the simulated ones.
 pub fn collect(a: &AttestArgs, nonce: &[u8]) -> Result<Bundle, Error> {
-    if a.vmpl.is_some_and(|v| v > 3) {
-        return Err(usage(format!("--vmpl {} does not exist (0..=3)", a.vmpl.unwrap_or_default())));
-    }
-    let now = Timestamp::now();
-    let platform = if a.platform == Source::Auto { detect_platform(&a.root)? } else { a.platform };
-    let snp_opts = |vmpl: u32| SnpCollectOptions {
-        report_data: pad64(nonce),
-        vmpl,
-        extended: a.extended,
-        msg_version: a.msg_version,
-    };
-    let vmpl = a.vmpl.unwrap_or(0);
-    let announce_vmpl = || {
-        eprintln!(
-            "requesting the SNP report at VMPL {vmpl}{}",
-            if a.vmpl.is_none() { " (default, the ioctl's; snpguest asks 1; Sakura guests need --vmpl 2)" } else { "" }
-        )
-    };
-    let tsm_err = |e: cloud_ra_attest::collect::CollectError| usage(e.to_string());
-    let bundle = match platform {
-        Source::SimSgx => cloud_ra_attest::collect::collect_sim_dcap_bundle(false, pad64(nonce), nonce, now),
-        Source::SimTdx => {
-            let sim = SimTsm::new(SimProvider::TdxGuest).map_err(|e| usage(format!("simulated configfs-tsm: {e}")))?;
-            collect_tsm_bundle(&sim.into_tsm(), nonce, None, Some("tdx_guest"), now).map_err(tsm_err)?
-        }
-        Source::SimSnpTsm => {
-            announce_vmpl();
-            let guest = sim_snp(platform).unwrap_or_default();
-            let sim =
-                SimTsm::new(SimProvider::SevGuest(guest)).map_err(|e| usage(format!("simulated configfs-tsm: {e}")))?;
-            collect_tsm_bundle(&sim.into_tsm(), nonce, Some(vmpl), Some("sev_guest"), now).map_err(tsm_err)?
-        }
-        p if sim_snp(p).is_some() => {
-            announce_vmpl();
-            let dev = sim_snp(p).unwrap_or_default();
-            collect_snp_bundle(&dev, &snp_opts(vmpl), nonce, now).map_err(|e| usage(e.to_string()))?
-        }
-        Source::SimNitro | Source::Nitro => {
-            let nsm: Box<dyn Nsm> = if platform == Source::SimNitro {
-                Box::new(SimNsm::default())
-            } else {
-                let path = under(&a.root, "/dev/nsm");
-                Box::new(DevNsm::open(&path.to_string_lossy()).map_err(|e| usage(e.to_string()))?)
-            };
-            let doc = cloud_ra_attest::nsm::request_document(nsm.as_ref(), None, Some(nonce), None)
-                .map_err(|e| usage(e.to_string()))?;
-            let mut b = Bundle::new_nitro(&doc);
-            b.nonce = Some(hex::encode(nonce));
-            b.collected_at = Some(now.to_rfc3339());
-            b.platform_info = json!({"interface": nsm.describe(), "simulated": nsm.simulated()});
-            b
-        }
-        Source::Snp => {
-            let tsm = ConfigfsTsm::real(under(&a.root, DEFAULT_ROOT));
-            let use_tsm = match a.interface.as_str() {
-                "configfs-tsm" => true,
-                "sev-guest" => false,
-                "auto" => tsm.check().is_ok() && a.device.is_none(),
-                other => return Err(usage(format!("--interface '{other}': auto, sev-guest or configfs-tsm"))),
-            };
-            announce_vmpl();
-            if use_tsm {
-                collect_tsm_bundle(&tsm, nonce, Some(vmpl), Some("sev_guest"), now).map_err(tsm_err)?
-            } else {
-                let path =
-                    a.device.clone().unwrap_or_else(|| under(&a.root, "/dev/sev-guest").to_string_lossy().into_owned());
-                let dev = DevSevGuest::open(&path).map_err(|e| usage(e.to_string()))?;
-                collect_snp_bundle(&dev as &dyn SevGuest, &snp_opts(vmpl), nonce, now)
-                    .map_err(|e| usage(e.to_string()))?
-            }
-        }
-        Source::Tdx => {
-            let tsm = ConfigfsTsm::real(under(&a.root, DEFAULT_ROOT));
-            collect_tsm_bundle(&tsm, nonce, None, Some("tdx_guest"), now).map_err(tsm_err)?
-        }
-        Source::AzureSnp | Source::AzureTdx => collect_azure(platform, nonce, a)?,
-        other => return Err(usage(format!("platform '{other}' cannot be collected from here"))),
-    };
-    let mut bundle = bundle;
-    // The machine's event logs ride along (a simulated platform is not this machine: none).
-    if bundle.platform_info.get("simulated").and_then(Value::as_bool) != Some(true) {
-        let notes = cloud_ra_attest::collect::add_eventlogs(&mut bundle, &a.root);
-        for n in &notes {
-            eprintln!("note: event log {n}");
-        }
-        if !notes.is_empty() {
-            bundle.platform_info["eventlog_notes"] = json!(notes);
-        }
-    }
-    Ok(bundle)
+    platform::collect(&a.request(), nonce, &mut stderr)
 }
 
 pub fn run_attest(a: AttestArgs) -> i32 {
@@ -243,16 +101,10 @@ pub fn run_attest(a: AttestArgs) -> i32 {
             Ok(v) => v,
             Err(e) => return fail(&e),
         },
-        None => match fresh_nonce() {
+        None => match platform::fresh_nonce(a.platform, &a.root, &mut stderr) {
             Ok(n) => {
-                // A TPM quote's qualifying data is a TPM2B_DATA: at most the size of the largest
-                // digest the TPM implements (48 bytes on a TPM without SHA-512). 32 fresh bytes
-                // fit every TPM; SNP/TDX report data takes all 64.
-                let vtpm = a.platform.is_vtpm()
-                    || (a.platform == Source::Auto && detect_platform(&a.root).is_ok_and(Source::is_vtpm));
-                let n = if vtpm { &n[..32] } else { &n[..] };
-                eprintln!("nonce: {}", hex::encode(n));
-                n.to_vec()
+                eprintln!("nonce: {}", hex::encode(&n));
+                n
             }
             Err(e) => return fail(&e),
         },
@@ -374,7 +226,7 @@ pub fn run_detect(a: DetectArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let platform = detect_platform(&a.m.root).map(Source::as_str).map_err(|e| e.detail);
+    let platform = platform::detect_platform(&a.m.root, &mut stderr).map(Source::as_str).map_err(|e| e.detail);
     if a.m.json {
         let pick = |k: &str| s.facts.get(k).map(|f| json!({"value": f.value, "source": f.source, "trust": f.trust}));
         let v = json!({
@@ -382,7 +234,7 @@ pub fn run_detect(a: DetectArgs) -> i32 {
             "attest_platform": platform.as_ref().ok(), "attest_platform_error": platform.as_ref().err(),
             "interfaces": s.interfaces,
         });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        crate::print::json(&v);
     } else {
         print_survey(&s, false);
         match platform {

@@ -1,8 +1,9 @@
 //! `cloud-ra collateral fetch | export | import | list`, and the collateral step of `verify`.
 
+use crate::print::fail;
 use cloud_ra_collateral::{Config, Gathered, Item, NeedOptions, Origin, Overrides, Store, needs};
 use cloud_ra_verify::Check;
-use cloud_ra_verify::bundle::detect;
+use cloud_ra_verify::bundle::{Detected, detect};
 use cloud_ra_verify::snp::Product;
 use cloud_ra_verify::{Collateral, Error, Timestamp};
 use serde_json::json;
@@ -60,7 +61,7 @@ pub enum CollateralCmd {
         #[arg(required = true)]
         evidence: Vec<String>,
         /// Product line for SNP reports without CPUID (v2).
-        #[arg(long, value_parser = crate::parse_product)]
+        #[arg(long, value_parser = crate::input::parse_product)]
         product: Option<Product>,
         /// Time the collateral must be valid at (RFC 3339; default now).
         #[arg(long)]
@@ -90,11 +91,6 @@ pub enum CollateralCmd {
         #[arg(long)]
         json: bool,
     },
-}
-
-fn fail(e: &Error) -> i32 {
-    eprintln!("error: {e}");
-    e.exit_code()
 }
 
 fn when(t: Option<i64>) -> String {
@@ -212,7 +208,7 @@ fn run_fetch(files: &[String], product: Option<Product>, at: Option<String>, src
     let mut total = Gathered::default();
     let mut code = 0;
     for f in files {
-        let bytes = match crate::read_file(f, "evidence") {
+        let bytes = match crate::input::read_file(f, "evidence") {
             Ok(b) => b,
             Err(e) => return fail(&e),
         };
@@ -287,26 +283,23 @@ fn run_fetch(files: &[String], product: Option<Product>, at: Option<String>, src
     code
 }
 
-/// The collateral step of `verify`: what the evidence needs beyond `have`, from the cache, and
-/// from the network when required and not `--offline`. Problems go to stderr; the verifier
-/// then says what is still missing.
+/// The collateral step of `verify`: what the detected evidence needs beyond `have`, from the
+/// cache, and from the network when required and not `--offline`. Problems go to stderr; the
+/// verifier then says what is still missing.
 pub fn for_verify(
     src: &SourceArgs,
-    evidence: &[u8],
+    d: &Detected,
     have: &Collateral,
     product: Option<Product>,
     require_crl: bool,
     at: Timestamp,
 ) -> Result<Collateral, Error> {
-    let Ok(d) = detect(evidence) else {
-        return Ok(Collateral::default());
-    };
     // What the bundle itself carries is not fetched again.
     let mut have = have.clone();
     if let Ok(carried) = d.bundle_collateral() {
         have.merge(&carried);
     }
-    let Ok(n) = needs(&d, &have, &NeedOptions { product, require_crl }) else {
+    let Ok(n) = needs(d, &have, &NeedOptions { product, require_crl }) else {
         return Ok(Collateral::default());
     };
     if n.items.is_empty() {

@@ -2,7 +2,7 @@
 //! TEE, one column per machine, rows whose values differ between machines of the same TEE marked
 //! as interoperability differences. Markdown, or a standalone HTML page (no external assets).
 
-use crate::fail;
+use crate::print::fail;
 use cloud_ra_attest::survey::Survey;
 use cloud_ra_verify::Check;
 use cloud_ra_verify::Error;
@@ -320,7 +320,7 @@ tr.differs th,tr.differs td{background:#fff3cd}tr.differs th::after{content:\" \
 pub fn run(a: CompareArgs) -> i32 {
     let mut surveys = Vec::new();
     for path in &a.surveys {
-        let bytes = match crate::read_file(path, "survey") {
+        let bytes = match crate::input::read_file(path, "survey") {
             Ok(b) => b,
             Err(e) => return fail(&e),
         };

@@ -1,6 +1,6 @@
 //! `cloud-ra demo`: the simulated device, a bundle, and its verification in one step.
 
-use crate::{fail, print_outcome};
+use crate::print::{self, fail};
 use cloud_ra_attest::SevGuest;
 use cloud_ra_attest::collect::{SnpCollectOptions, collect_snp_bundle};
 use cloud_ra_attest::sim_sev_guest::SimSevGuest;
@@ -35,6 +35,6 @@ pub fn run_demo(json: bool) -> i32 {
     opts.trust_simulated = true;
     opts.policy.require_crl = Some(true);
     let outcome = verify_evidence(bundle.to_json().as_bytes(), &Collateral::default(), &opts, None);
-    print_outcome(&outcome, json);
+    print::outcome(&outcome, json);
     outcome.exit_code()
 }

@@ -1,7 +1,8 @@
 //! `cloud-ra eventlog show|replay`: TCG PC Client event logs and TDX CCELs — decode, replay, and
 //! compare with the registers of a verified quote.
 
-use crate::{fail, print_tree, read_file};
+use crate::input::read_file;
+use crate::print::{self, fail};
 use clap::{Args, Subcommand, ValueEnum};
 use cloud_ra_verify::Check;
 use cloud_ra_verify::eventlog::{self, EventLog, Flavour};
@@ -93,20 +94,12 @@ pub fn run(c: EventlogCmd) -> i32 {
     }
 }
 
-fn out(v: &Value, json_out: bool) {
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
-    } else {
-        print_tree(v, 0);
-    }
-}
-
 fn show(a: &LogArgs) -> i32 {
     let log = match load(&a.log, a.table.as_deref(), a.format) {
         Ok(l) => l,
         Err(e) => return fail(&e),
     };
-    out(&eventlog::show_json(&log), a.json);
+    print::value(&eventlog::show_json(&log), a.json);
     0
 }
 
@@ -128,7 +121,7 @@ fn replay(a: &ReplayArgs) -> i32 {
         v["unverified_log_says"] = an.claims;
         v["findings"] = json!(an.findings);
         v["note"] = json!("no --against evidence: these registers and claims are not vouched for by any quote");
-        out(&v, a.log.json);
+        print::value(&v, a.log.json);
         return 0;
     };
     let outcome = match verify_against(a, evidence, log) {
@@ -152,7 +145,7 @@ fn replay(a: &ReplayArgs) -> i32 {
         }
     }
     if a.log.json {
-        out(&v, true);
+        print::value(&v, true);
     } else {
         println!(
             "{} against {} [{}]",
@@ -195,7 +188,11 @@ fn verify_against(a: &ReplayArgs, evidence: &str, log: EventLog) -> Result<cloud
         let b = read_file(path, "collateral")?;
         collateral.add_file(path, &b)?;
     }
-    let c = crate::collateral::for_verify(&a.sources, &bytes, &collateral, None, false, at)?;
+    // Detected once, for the collateral step and the verifier.
+    let Ok(d) = cloud_ra_verify::bundle::detect(&bytes) else {
+        return Ok(verify_evidence(&bytes, &collateral, &opts, None));
+    };
+    let c = crate::collateral::for_verify(&a.sources, &d, &collateral, None, false, at)?;
     collateral.merge(&c);
-    Ok(verify_evidence(&bytes, &collateral, &opts, None))
+    Ok(cloud_ra_verify::outcome::verify_detected(&d, &collateral, &opts, None))
 }

@@ -16,7 +16,8 @@
 //!
 //! base64url is padded, as `basenc --base64url` in the seed's scripts writes it.
 
-use crate::{fail, print_tree, read_file};
+use crate::input::read_file;
+use crate::print::{self, fail};
 use base64::Engine;
 use clap::{Args, ValueEnum};
 use cloud_ra_verify::Check;
@@ -82,10 +83,10 @@ pub fn run(c: MaaCmd) -> i32 {
         MaaCmd::Verify(a) => match verify(&a) {
             Ok(v) => {
                 if a.t.json {
-                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                    print::json(&v);
                 } else {
                     println!("MAA token VERIFIED");
-                    print_tree(&v, 1);
+                    print::tree(&v, 1);
                 }
                 0
             }
@@ -406,20 +407,20 @@ fn run_request(a: &RequestArgs) -> i32 {
     };
     eprintln!("POST {url}");
     if a.dry_run {
-        println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+        print::json(&body);
         return 0;
     }
     match send(a, &provider, &url, &nonce, &body) {
         Ok(v) => {
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                print::json(&v);
             } else {
                 println!("MAA token VERIFIED (nonce {nonce})");
                 let mut shown = v.clone();
                 if let Some(o) = shown.as_object_mut() {
                     o.remove("token");
                 }
-                print_tree(&shown, 1);
+                print::tree(&shown, 1);
             }
             0
         }

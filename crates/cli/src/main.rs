@@ -3,12 +3,13 @@
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
-use cloud_ra_verify::bundle::{Evidence, detect};
-use cloud_ra_verify::snp::{Product, claims::report_fields};
-use cloud_ra_verify::x509::{PkiObject, read_objects};
-use cloud_ra_verify::{Check, Platform};
-use cloud_ra_verify::{Collateral, Error, Outcome, Policy, Status, Timestamp, VerifyOptions, verify_evidence};
-use serde_json::{Value, json};
+use cloud_ra_verify::Check;
+use cloud_ra_verify::bundle::detect;
+use cloud_ra_verify::outcome::verify_detected;
+use cloud_ra_verify::snp::Product;
+use cloud_ra_verify::{Collateral, Error, Policy, Timestamp, VerifyOptions, verify_evidence};
+use input::{parse_product, read_file};
+use print::fail;
 use std::process::ExitCode;
 
 mod attest;
@@ -16,9 +17,11 @@ mod collateral;
 mod compare;
 mod demo;
 mod eventlog;
+mod input;
 mod maa;
 mod measure;
 mod nitro;
+mod print;
 mod serve;
 mod token;
 mod tpm;
@@ -133,18 +136,6 @@ struct VerifyArgs {
     sources: collateral::SourceArgs,
 }
 
-fn parse_product(s: &str) -> Result<Product, String> {
-    Product::parse(s).map_err(|e| e.detail)
-}
-
-fn read_file(path: &str, what: &str) -> Result<Vec<u8>, Error> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::usage(Check::Input, format!("{what} {path}: {e}")))?;
-    if meta.len() > (64 << 20) {
-        return Err(Error::usage(Check::Input, format!("{what} {path} is {} bytes, too large", meta.len())));
-    }
-    std::fs::read(path).map_err(|e| Error::usage(Check::Input, format!("{what} {path}: {e}")))
-}
-
 fn main() -> ExitCode {
     // Die quietly on a closed pipe (`cloud-ra show ... | head`), as Unix tools do.
     cloud_ra_attest::restore_default_sigpipe();
@@ -176,11 +167,6 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
-fn fail(e: &Error) -> i32 {
-    eprintln!("error: {e}");
-    e.exit_code()
-}
-
 fn run_verify(a: VerifyArgs) -> i32 {
     let evidence = match read_file(&a.evidence, "evidence") {
         Ok(b) => b,
@@ -203,13 +189,20 @@ fn run_verify(a: VerifyArgs) -> i32 {
     if a.trust_simulated {
         collateral.merge(&cloud_ra_collateral::simulated_amd());
     }
-    let require_crl = opts.policy.require_crl.unwrap_or(false);
-    match collateral::for_verify(&a.sources, &evidence, &collateral, opts.product, require_crl, opts.at) {
-        Ok(c) => collateral.merge(&c),
-        Err(e) => return fail(&e),
-    }
-    let outcome = verify_evidence(&evidence, &collateral, &opts, None);
-    print_outcome(&outcome, a.json);
+    // Detected once: the collateral step and the verifier look at the same evidence.
+    let outcome = match detect(&evidence) {
+        Ok(d) => {
+            let require_crl = opts.policy.require_crl.unwrap_or(false);
+            match collateral::for_verify(&a.sources, &d, &collateral, opts.product, require_crl, opts.at) {
+                Ok(c) => collateral.merge(&c),
+                Err(e) => return fail(&e),
+            }
+            verify_detected(&d, &collateral, &opts, None)
+        }
+        // Unrecognised input: the verifier's own outcome for it (platform unknown, why).
+        Err(_) => verify_evidence(&evidence, &collateral, &opts, None),
+    };
+    print::outcome(&outcome, a.json);
     outcome.exit_code()
 }
 
@@ -245,299 +238,16 @@ fn verify_options(a: &VerifyArgs) -> Result<VerifyOptions, Error> {
     Ok(opts)
 }
 
-/// Human output: one verdict line, the claims that matter, then each failure and warning.
-pub fn print_outcome(o: &Outcome, json: bool) {
-    if json {
-        println!("{}", serde_json::to_string_pretty(&o.to_json()).unwrap_or_default());
-        return;
-    }
-    let verdict = match (o.verified, o.status) {
-        (false, _) => "NOT VERIFIED",
-        (true, Status::Affirming) => "VERIFIED, appraisal passed (affirming)",
-        (true, Status::Warning) => "VERIFIED, appraisal passed with warnings",
-        (true, Status::Contraindicated) => "VERIFIED, but appraisal FAILED (contraindicated)",
-    };
-    println!("{verdict}: {} [{}]", o.platform, o.detected);
-    let c = &o.claims;
-    for key in [
-        "tcb_status",
-        "advisory_ids",
-        "tcb_date",
-        "qe_tcb_status",
-        "fmspc",
-        "mrtd",
-        "mrenclave",
-        "mrsigner",
-        "product",
-        "signing_key",
-        "version",
-        "vmpl",
-        "measurement",
-        "report_data",
-        "host_data",
-        "chip_id",
-        "debug",
-        "nonce_bound",
-        "freshness",
-        "simulated",
-        "current_firmware",
-        "crls_checked",
-        "module_id",
-        "parent_instance_id",
-        "timestamp_utc",
-        "evaluated_at",
-        "user_data",
-        "nonce",
-        "extra_data",
-        "secure_boot",
-    ] {
-        if let Some(v) = c.get(key) {
-            println!("  {key:<17} {}", plain(v));
-        }
-    }
-    if let Some(fp) = c.get("ak_pub").and_then(|v| v.get("sha256")) {
-        println!("  {:<17} {}", "ak_pub_sha256", plain(fp));
-    }
-    if let Some(cert) = c.get("ak_cert").and_then(|v| v.get("sha256")) {
-        println!("  {:<17} {}", "ak_cert_sha256", plain(cert));
-    }
-    if let Some(i) = c.get("instance").and_then(|v| v.as_object()) {
-        let parts: Vec<String> = i.iter().map(|(k, v)| format!("{k}={}", plain(v))).collect();
-        println!("  {:<17} {}", "instance", parts.join(" "));
-    }
-    if let Some(p) = c.get("pcrs").and_then(|v| v.as_object()) {
-        // A Nitro document signs its PCRs (SHA-384); a vTPM quotes its SHA-256 bank as `pcrs`.
-        if o.platform == Platform::Nitro {
-            println!("  {:<17} {} SHA-384 PCRs in the signed document", "pcrs", p.len());
-        } else {
-            println!("  {:<17} {} SHA-256 PCRs quoted", "pcrs", p.len());
-        }
-    }
-    for bank in ["sha1", "sha384", "sha512"] {
-        if let Some(p) = c.get(format!("pcrs_{bank}")).and_then(|v| v.as_object()) {
-            println!("  {:<17} {} {} PCRs quoted", format!("pcrs_{bank}"), p.len(), bank.to_uppercase());
-        }
-    }
-    if let Some(t) = c.get("reported_tcb").and_then(|v| v.as_object()) {
-        let parts: Vec<String> = t.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!("  {:<17} {}", "reported_tcb", parts.join(" "));
-    }
-    for f in &o.failures {
-        println!("  FAIL {}: {}", f.check, f.detail);
-    }
-    for w in &o.warnings {
-        println!("  WARN {}: {}", w.check, w.detail);
-    }
-}
-
-fn plain(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 fn run_show(file: &str, json_out: bool, product: Option<Product>) -> i32 {
     let bytes = match read_file(file, "input") {
         Ok(b) => b,
         Err(e) => return fail(&e),
     };
-    let value = match detect(&bytes) {
-        Ok(d) => match &d.evidence {
-            Evidence::Snp { report, cert_table } => match cloud_ra_verify::snp::Report::parse(report) {
-                Ok(r) => {
-                    let product = product.or_else(|| r.product_from_cpuid());
-                    let table: Vec<Value> = cert_table
-                        .iter()
-                        .map(|e| {
-                            let mut v = json!({"guid": cloud_ra_verify::snp::format::guid_string(&e.guid), "kind": e.kind, "bytes": e.data.len()});
-                            if let Ok(objs) = read_objects(&e.data) {
-                                v["objects"] = Value::Array(objs.iter().map(object_json).collect());
-                            }
-                            v
-                        })
-                        .collect();
-                    json!({"detected": d.what, "product": product, "report": report_fields(&r, product), "cert_table": table})
-                }
-                Err(e) => return fail(&e),
-            },
-            Evidence::Nitro { document } => match cloud_ra_verify::nitro::Document::parse(document) {
-                Ok(doc) => json!({
-                    "detected": d.what,
-                    "cose": {"tagged": doc.cose.tagged, "alg": doc.cose.alg.to_string(), "protected": hex::encode(&doc.cose.protected), "signature": hex::encode(&doc.cose.signature)},
-                    "document": cloud_ra_verify::nitro::claims::document_fields(&doc.doc),
-                    "certificates": doc.doc.cabundle.iter().chain(std::iter::once(&doc.doc.certificate)).map(|c| match read_objects(c) {
-                        Ok(objs) => objs.iter().map(object_json).collect::<Vec<_>>().into(),
-                        Err(e) => json!({"error": e}),
-                    }).collect::<Vec<Value>>(),
-                }),
-                Err(e) => return fail(&e),
-            },
-            Evidence::Dcap { quote } => match cloud_ra_verify::dcap::Quote::parse(quote) {
-                Ok(q) => json!({"detected": d.what, "quote": cloud_ra_verify::dcap::claims::quote_fields(&q)}),
-                Err(e) => return fail(&e),
-            },
-            Evidence::GceVtpm(a) => show_gce(&d.what, a),
-            Evidence::AzureVtpm(e) => match show_azure(e, product) {
-                Ok(mut v) => {
-                    v["detected"] = json!(d.what);
-                    v
-                }
-                Err(e) => return fail(&e),
-            },
-        },
-        Err(evidence_err) => match read_objects(&bytes) {
-            Ok(objs) => {
-                json!({"detected": "certificates/CRLs", "objects": objs.iter().map(object_json).collect::<Vec<_>>()})
-            }
-            Err(_) => return fail(&evidence_err),
-        },
-    };
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
-    } else {
-        print_tree(&value, 0);
-    }
-    0
-}
-
-/// `show` of Azure evidence: the HCL report (header, request data, hardware report, runtime
-/// claims), the TPM quote and AK public when present, the TD quote.
-fn show_azure(e: &cloud_ra_verify::azure::AzureEvidence, product: Option<Product>) -> Result<Value, Error> {
-    use cloud_ra_verify::azure::{HclReport, Tee, claims as az};
-    use cloud_ra_verify::tpm::{AkPublic, Attest, Signature};
-    let h = HclReport::parse(&e.hcl_report)?;
-    let hw = match h.tee {
-        Tee::Snp => {
-            let r = cloud_ra_verify::snp::Report::parse(&h.hw_report)?;
-            report_fields(&r, product.or_else(|| r.product_from_cpuid()))
+    match cloud_ra_verify::describe_file(&bytes, product) {
+        Ok(v) => {
+            print::value(&v, json_out);
+            0
         }
-        Tee::Tdx => cloud_ra_verify::azure::format::td_report_fields(&h.hw_report),
-    };
-    let mut v = json!({
-        "hcl_report": az::hcl_fields(&h),
-        "binding": {
-            "report_data": hex::encode(h.report_data()),
-            "expected": hex::encode(h.expected_report_data()),
-            "holds": h.report_data() == h.expected_report_data(),
-        },
-        "hardware_report": hw,
-        "runtime_claims": az::runtime_claims_fields(&h),
-    });
-    if let Some(q) = &e.quote {
-        let a = Attest::parse(&q.attest)?;
-        let s = Signature::parse(&q.signature)?;
-        let pcrs = a.split_pcrs(&q.pcrs)?;
-        let pcrs: serde_json::Map<String, Value> = pcrs
-            .iter()
-            .map(|(b, m)| (b.name(), m.iter().map(|(i, x)| (i.to_string(), json!(hex::encode(x)))).collect()))
-            .collect();
-        let mut quote = json!({"magic": "TPM_GENERATED_VALUE", "type": "TPM_ST_ATTEST_QUOTE"});
-        if let (Some(q), Value::Object(fields)) = (quote.as_object_mut(), a.to_json()) {
-            q.extend(fields);
-        }
-        quote["signature"] = json!({"scheme": s.scheme_name(), "bytes": s.sig.len()});
-        quote["pcrs"] = json!(pcrs);
-        v["tpm_quote"] = quote;
+        Err(e) => fail(&e),
     }
-    if let Some(p) = &e.ak_public {
-        let ak = AkPublic::parse(p)?;
-        v["ak_public"] =
-            json!({"sha256": ak.params.fingerprint(), "same_as_hclakpub": ak.params.same_key(&h.claims.ak_pub.params)});
-    }
-    if let Some(q) = &e.td_quote {
-        let q = cloud_ra_verify::dcap::Quote::parse(q)?;
-        v["td_quote"] = cloud_ra_verify::dcap::claims::quote_fields(&q);
-    }
-    Ok(v)
-}
-
-fn object_json(o: &PkiObject) -> Value {
-    match o {
-        PkiObject::Certificate(c) => json!({
-            "type": "certificate", "subject": c.subject, "issuer": c.issuer, "serial": hex::encode(&c.serial),
-            "not_before": Timestamp(c.not_before).to_rfc3339(), "not_after": Timestamp(c.not_after).to_rfc3339(),
-            "sha256": c.fingerprint_hex(), "signature_algorithm": c.sig_alg_oid, "ca": c.is_ca,
-            "extensions": c.extensions.iter().map(|e| json!({"oid": e.oid, "critical": e.critical, "value": hex::encode(&e.value)})).collect::<Vec<_>>(),
-        }),
-        PkiObject::Crl(c) => json!({
-            "type": "crl", "issuer": c.issuer, "this_update": Timestamp(c.this_update).to_rfc3339(),
-            "next_update": c.next_update.map(|t| Timestamp(t).to_rfc3339()), "revoked": c.revoked.iter().map(hex::encode).collect::<Vec<_>>(),
-            "sha256": hex::encode(c.sha256),
-        }),
-    }
-}
-
-fn print_tree(v: &Value, indent: usize) {
-    let pad = " ".repeat(indent);
-    match v {
-        Value::Object(m) => {
-            for (k, val) in m {
-                match val {
-                    Value::Object(_) | Value::Array(_) => {
-                        println!("{pad}{k}:");
-                        print_tree(val, indent + 2);
-                    }
-                    _ => println!("{pad}{k}: {}", plain(val)),
-                }
-            }
-        }
-        Value::Array(a) => {
-            for (i, val) in a.iter().enumerate() {
-                println!("{pad}[{i}]");
-                print_tree(val, indent + 2);
-            }
-        }
-        other => println!("{pad}{}", plain(other)),
-    }
-}
-
-/// `show` of a go-tpm-tools Attestation: every field, the TPM structures decoded where they parse.
-fn show_gce(what: &str, a: &cloud_ra_verify::tpm::gotpm::Attestation) -> Value {
-    use cloud_ra_verify::tpm::{AkPublic, Attest, Signature};
-    let quotes: Vec<Value> = a
-        .quotes
-        .iter()
-        .map(|q| {
-            let mut pcrs = serde_json::Map::new();
-            for (i, v) in &q.pcrs.values {
-                pcrs.insert(i.to_string(), json!(hex::encode(v)));
-            }
-            json!({
-                "bank": q.pcrs.hash.name(),
-                "attest": match Attest::parse(&q.quote) {
-                    Ok(at) => json!({"extra_data": hex::encode(&at.extra_data), "clock": at.clock,
-                        "reset_count": at.reset_count, "restart_count": at.restart_count, "safe": at.safe,
-                        "firmware_version": format!("{:#018x}", at.firmware_version),
-                        "selection": at.selection.iter().map(|(b, i)| json!({"bank": b.name(), "pcrs": i})).collect::<Vec<_>>(),
-                        "pcr_digest": hex::encode(&at.pcr_digest)}),
-                    Err(e) => json!({"error": e.to_string()}),
-                },
-                "signature": match Signature::parse(&q.raw_sig) {
-                    Ok(s) => json!(s.scheme_name()),
-                    Err(e) => json!({"error": e.to_string()}),
-                },
-                "pcrs": pcrs,
-            })
-        })
-        .collect();
-    let cert = |d: &[u8]| match read_objects(d) {
-        Ok(objs) => objs.iter().map(object_json).collect::<Vec<_>>().into(),
-        Err(e) => json!({"error": e}),
-    };
-    json!({
-        "detected": what,
-        "ak_pub": match AkPublic::parse(&a.ak_pub) {
-            Ok(k) => json!({"sha256": k.params.fingerprint(), "name_alg": k.name_alg}),
-            Err(e) => json!({"error": e.to_string()}),
-        },
-        "quotes": quotes,
-        "event_log_bytes": a.event_log.len(),
-        "canonical_event_log_bytes": a.canonical_event_log.len(),
-        "instance_info": a.instance_info,
-        "ak_cert": if a.ak_cert.is_empty() { Value::Null } else { cert(&a.ak_cert) },
-        "intermediate_certs": a.intermediate_certs.iter().map(|c| cert(c)).collect::<Vec<_>>(),
-        "tee_attestation": a.tee_attestation.as_ref().map(|(n, b)| json!({"field": n, "bytes": b.len()})),
-        "unknown_fields": a.unknown_fields,
-    })
 }

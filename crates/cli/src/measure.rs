@@ -1,7 +1,7 @@
 //! `cloud-ra measure`: reference values from launch artefacts. Reads the files, calls
 //! `cloud_ra_verify::measure`, prints (human or --json) and optionally writes the policy section.
 
-use crate::fail;
+use crate::print::fail;
 use clap::{Args, Subcommand};
 use cloud_ra_verify::Check;
 use cloud_ra_verify::Error;
@@ -170,14 +170,10 @@ fn machine_output(
         }
     }
     if out.json {
-        print_json(json());
+        crate::print::json(&json());
         return Ok(true);
     }
     Ok(false)
-}
-
-fn print_json(v: serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
 }
 
 fn print_inputs(inputs: &[Input]) {

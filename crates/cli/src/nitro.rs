@@ -1,6 +1,6 @@
 //! `cloud-ra nitro serve|request`: the seed's enclave server and parent client, done correctly.
 
-use crate::{fail, print_outcome};
+use crate::print::{self, fail};
 use cloud_ra_attest::nitro_service;
 use cloud_ra_attest::nsm::{DevNsm, Nsm, SimNsm};
 use cloud_ra_verify::Check;
@@ -191,6 +191,6 @@ fn request(
     opts.trust_simulated = trust_simulated;
     let bundle = Bundle::new_nitro(&doc);
     let outcome = verify_evidence(bundle.to_json().as_bytes(), &Collateral::default(), &opts, None);
-    print_outcome(&outcome, json);
+    print::outcome(&outcome, json);
     outcome.exit_code()
 }

@@ -1,7 +1,7 @@
 //! `cloud-ra serve` (the verifier service) and `cloud-ra attest --verifier URL` (the attester's
 //! side of the challenge–response flow).
 
-use crate::fail;
+use crate::print::fail;
 use cloud_ra_server::{Config, Server};
 use cloud_ra_verify::Check;
 use cloud_ra_verify::bundle::Bundle;

@@ -3,7 +3,7 @@
 //! EAR profile, and the nonce echoed.
 
 use crate::maa::TokenArgs;
-use crate::{fail, print_tree};
+use crate::print::{self, fail};
 use base64::Engine;
 use cloud_ra_verify::Check;
 use cloud_ra_verify::Error;
@@ -34,10 +34,10 @@ pub fn run(c: TokenCmd) -> i32 {
             Ok(v) => {
                 let status = v["ear_status"].as_str().unwrap_or_default().to_string();
                 if a.t.json {
-                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                    print::json(&v);
                 } else {
                     println!("EAR token VERIFIED; ear.status: {status}");
-                    print_tree(&v, 1);
+                    print::tree(&v, 1);
                 }
                 if status == "contraindicated" { 4 } else { 0 }
             }

@@ -1,8 +1,9 @@
 //! `cloud-ra tpm keys|setup-ak|quote`: the TPM's persistent keys (the talk's EK/AK experiment)
-//! and a raw quote, through the pure-Rust TPM backend (`cloud_ra_attest::TpmClient`). Also
-//! [`collect_azure_bundle`], the Azure vTPM collection for `attest`.
+//! and a raw quote, through the pure-Rust TPM backend (`cloud_ra_attest::TpmClient`). Also the
+//! options of the Azure vTPM collection for `attest` ([`AzureArgs`]).
 
-use crate::fail;
+use crate::print::fail;
+use cloud_ra_attest::platform::AzureRequest;
 use cloud_ra_attest::tpm::{self as t, KeyAlg, PcrSelection};
 use cloud_ra_verify::Check;
 use cloud_ra_verify::Error;
@@ -92,49 +93,23 @@ pub struct AzureArgs {
     pub thim: bool,
 }
 
-/// Collects an Azure vTPM bundle (`azure-snp-vtpm` / `azure-tdx-vtpm`, from the HCL report)
-/// with `nonce` as the quote's qualifying data. `platform`: `azure-snp` or `azure-tdx` (a report
-/// of the other kind is refused) or `azure` (either).
-pub fn collect_azure_bundle(
-    a: &AzureArgs,
-    platform: &str,
-    nonce: &[u8],
-    now: cloud_ra_verify::Timestamp,
-) -> Result<cloud_ra_verify::bundle::Bundle, Error> {
-    use cloud_ra_attest::azure::{AzureOptions, AzureTee, collect_azure};
-    use cloud_ra_attest::imds::Imds;
-    let mut o = AzureOptions::new(nonce.to_vec(), now);
-    o.expect = match platform {
-        "azure-snp" => Some(AzureTee::Snp),
-        "azure-tdx" => Some(AzureTee::Tdx),
-        "azure" => None,
-        other => return Err(Error::usage(Check::Attest, format!("'{other}' is not azure, azure-snp or azure-tdx"))),
-    };
-    o.pcrs = PcrSelection::parse(&a.pcrs).map_err(|e| Error::usage(Check::Pcrs, e))?;
-    o.ak_handle = a.ak_handle;
-    o.fetch_thim = a.thim;
-    o.refresh_timeout = std::time::Duration::from_millis(a.fresh_timeout_ms);
-    o.fresh_report = match a.fresh_report.as_deref() {
-        None => None,
-        Some("nonce") => Some(cloud_ra_verify::policy::pad64(nonce)),
-        Some(h) => {
-            let v = cloud_ra_verify::policy::parse_hex("fresh-report", h, 64)?;
-            Some(v.try_into().map_err(|_| Error::usage(Check::FreshReport, "the user data must be exactly 64 bytes"))?)
+impl AzureArgs {
+    /// The library's view of these options.
+    pub fn request(&self) -> AzureRequest {
+        AzureRequest {
+            tcti: self.tcti.tcti.clone(),
+            pcrs: self.pcrs.clone(),
+            fresh_report: self.fresh_report.clone(),
+            fresh_timeout_ms: self.fresh_timeout_ms,
+            ak_handle: self.ak_handle,
+            imds: self.imds.clone(),
+            thim: self.thim,
         }
-    };
-    let imds =
-        Imds::new(&a.imds, std::time::Duration::from_secs(20)).map_err(|e| Error::usage(Check::Imds, e.to_string()))?;
-    let mut tpm = open(&a.tcti)?;
-    collect_azure(&mut tpm, Some(&imds), &o).map_err(|e| Error::usage(Check::Attest, e.to_string()))
+    }
 }
 
 fn open(a: &TctiArg) -> Result<cloud_ra_attest::TpmClient, Error> {
-    let tpm = cloud_ra_attest::TpmClient::open(&t::default_tcti(a.tcti.as_deref()))
-        .map_err(|e| Error::usage(Check::Tpm, e.to_string()))?;
-    if let Some(w) = tpm.warning() {
-        eprintln!("warning: {w}");
-    }
-    Ok(tpm)
+    cloud_ra_attest::platform::open_tpm(a.tcti.as_deref(), &mut |line| eprintln!("{line}"))
 }
 
 /// [`open`] for `survey`: the fallback warning goes into the facts' error text, not stderr.
@@ -285,42 +260,4 @@ fn run_tpm(c: TpmCmd) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use cloud_ra_sim::swtpm::Swtpm;
-    use cloud_ra_verify::Timestamp;
-
-    fn args(tcti: &str) -> AzureArgs {
-        AzureArgs {
-            tcti: TctiArg { tcti: Some(tcti.to_string()) },
-            pcrs: "sha256:15,16,22".into(),
-            fresh_report: None,
-            fresh_timeout_ms: 100,
-            ak_handle: 0x8100_0003,
-            imds: "http://127.0.0.1:9".into(),
-            thim: false,
-        }
-    }
-
-    #[test]
-    fn collect_azure_bundle_checks_its_arguments_then_the_tpm() {
-        let sw = Swtpm::start().expect("swtpm");
-        let now = Timestamp::now();
-        let a = args(&sw.tcti());
-        let e = collect_azure_bundle(&a, "azure-sgx", b"n", now).unwrap_err();
-        assert!(e.detail.contains("azure-sgx"), "{e}");
-        let e =
-            collect_azure_bundle(&AzureArgs { pcrs: "sha256:99".into(), ..a.clone() }, "azure", b"n", now).unwrap_err();
-        assert_eq!(e.check, "pcrs");
-        let e = collect_azure_bundle(&AzureArgs { fresh_report: Some("00".into()), ..a.clone() }, "azure", b"n", now)
-            .unwrap_err();
-        assert!(e.detail.contains("64 bytes"), "{e}");
-        // A TPM that is no Azure vTPM.
-        let e = collect_azure_bundle(&a, "azure-snp", b"n", now).unwrap_err();
-        assert!(e.detail.contains("0x01400001") && e.detail.contains("not an Azure CVM"), "{e}");
-        assert_eq!(e.exit_code(), 1);
-    }
 }

@@ -330,7 +330,7 @@ impl HclReport {
 
 /// Fields of a TDREPORT for `show` (TDINFO at 512: attributes, xfam, MRTD, MRCONFIGID, MROWNER,
 /// MROWNERCONFIG, RTMR0..3).
-pub fn td_report_fields(r: &[u8]) -> Value {
+pub(crate) fn td_report_fields(r: &[u8]) -> Value {
     let h = |off: usize, n: usize| r.get(off..off + n).map(hex::encode).unwrap_or_default();
     serde_json::json!({
         "report_type": h(0, 4),
@@ -553,4 +553,56 @@ pub fn thim_pems(body: &[u8]) -> Result<Vec<u8>> {
         out.push(b'\n');
     }
     Ok(out)
+}
+
+/// `show` of Azure evidence: the HCL report (header, request data, hardware report, runtime
+/// claims) and its binding, the TPM quote and AK public when present, the TD quote.
+pub(crate) fn describe(e: &AzureEvidence, product: Option<crate::snp::Product>) -> Result<Value> {
+    use super::claims as az;
+    use crate::tpm::{AkPublic, Attest, Signature};
+    use serde_json::json;
+    let h = HclReport::parse(&e.hcl_report)?;
+    let hw = match h.tee {
+        Tee::Snp => {
+            let r = crate::snp::Report::parse(&h.hw_report)?;
+            crate::snp::claims::report_fields(&r, product.or_else(|| r.product_from_cpuid()))
+        }
+        Tee::Tdx => td_report_fields(&h.hw_report),
+    };
+    let mut v = json!({
+        "hcl_report": az::hcl_fields(&h),
+        "binding": {
+            "report_data": hex::encode(h.report_data()),
+            "expected": hex::encode(h.expected_report_data()),
+            "holds": h.report_data() == h.expected_report_data(),
+        },
+        "hardware_report": hw,
+        "runtime_claims": az::runtime_claims_fields(&h),
+    });
+    if let Some(q) = &e.quote {
+        let a = Attest::parse(&q.attest)?;
+        let s = Signature::parse(&q.signature)?;
+        let pcrs = a.split_pcrs(&q.pcrs)?;
+        let pcrs: serde_json::Map<String, Value> = pcrs
+            .iter()
+            .map(|(b, m)| (b.name(), m.iter().map(|(i, x)| (i.to_string(), json!(hex::encode(x)))).collect()))
+            .collect();
+        let mut quote = json!({"magic": "TPM_GENERATED_VALUE", "type": "TPM_ST_ATTEST_QUOTE"});
+        if let (Some(q), Value::Object(fields)) = (quote.as_object_mut(), a.to_json()) {
+            q.extend(fields);
+        }
+        quote["signature"] = json!({"scheme": s.scheme_name(), "bytes": s.sig.len()});
+        quote["pcrs"] = json!(pcrs);
+        v["tpm_quote"] = quote;
+    }
+    if let Some(p) = &e.ak_public {
+        let ak = AkPublic::parse(p)?;
+        v["ak_public"] =
+            json!({"sha256": ak.params.fingerprint(), "same_as_hclakpub": ak.params.same_key(&h.claims.ak_pub.params)});
+    }
+    if let Some(q) = &e.td_quote {
+        let q = crate::dcap::Quote::parse(q)?;
+        v["td_quote"] = crate::dcap::claims::quote_fields(&q);
+    }
+    Ok(v)
 }

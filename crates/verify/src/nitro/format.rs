@@ -225,3 +225,22 @@ impl Document {
         Ok(Document { cose, doc })
     }
 }
+
+/// `show` of a Nitro document: the COSE envelope, every document field, the CA bundle and the
+/// signing certificate decoded.
+pub(crate) fn describe(document: &[u8]) -> Result<serde_json::Value> {
+    use serde_json::json;
+    let doc = Document::parse(document)?;
+    let certificates: Vec<serde_json::Value> = doc
+        .doc
+        .cabundle
+        .iter()
+        .chain(std::iter::once(&doc.doc.certificate))
+        .map(|c| crate::describe::pki_json(c))
+        .collect();
+    Ok(json!({
+        "cose": {"tagged": doc.cose.tagged, "alg": doc.cose.alg.to_string(), "protected": hex::encode(&doc.cose.protected), "signature": hex::encode(&doc.cose.signature)},
+        "document": super::claims::document_fields(&doc.doc),
+        "certificates": certificates,
+    }))
+}

@@ -582,3 +582,26 @@ pub fn write_cert_table(entries: &[CertTableEntry]) -> Vec<u8> {
     out.extend_from_slice(&data);
     out
 }
+
+/// `show` of an SNP report and its certificate table: the product (given, else from the
+/// report's CPUID), every report field, each table entry with the certificates it holds.
+pub(crate) fn describe(
+    report: &[u8],
+    cert_table: &[CertTableEntry],
+    product: Option<Product>,
+) -> Result<serde_json::Value> {
+    use serde_json::{Value, json};
+    let r = Report::parse(report)?;
+    let product = product.or_else(|| r.product_from_cpuid());
+    let table: Vec<Value> = cert_table
+        .iter()
+        .map(|e| {
+            let mut v = json!({"guid": guid_string(&e.guid), "kind": e.kind, "bytes": e.data.len()});
+            if let Ok(objs) = crate::x509::read_objects(&e.data) {
+                v["objects"] = Value::Array(crate::describe::objects_json(&objs));
+            }
+            v
+        })
+        .collect();
+    Ok(json!({"product": product, "report": super::claims::report_fields(&r, product), "cert_table": table}))
+}

@@ -441,6 +441,54 @@ fn put_bytes(o: &mut Vec<u8>, n: u32, v: &[u8]) {
     }
 }
 
+/// `show` of a go-tpm-tools Attestation: every field, the TPM structures decoded where they
+/// parse (an error in place of one that does not).
+pub(crate) fn describe(a: &Attestation) -> serde_json::Value {
+    use crate::describe::pki_json;
+    use crate::tpm::{AkPublic, Attest, Signature};
+    use serde_json::{Value, json};
+    let quotes: Vec<Value> = a
+        .quotes
+        .iter()
+        .map(|q| {
+            let mut pcrs = serde_json::Map::new();
+            for (i, v) in &q.pcrs.values {
+                pcrs.insert(i.to_string(), json!(hex::encode(v)));
+            }
+            json!({
+                "bank": q.pcrs.hash.name(),
+                "attest": match Attest::parse(&q.quote) {
+                    Ok(at) => json!({"extra_data": hex::encode(&at.extra_data), "clock": at.clock,
+                        "reset_count": at.reset_count, "restart_count": at.restart_count, "safe": at.safe,
+                        "firmware_version": format!("{:#018x}", at.firmware_version),
+                        "selection": at.selection.iter().map(|(b, i)| json!({"bank": b.name(), "pcrs": i})).collect::<Vec<_>>(),
+                        "pcr_digest": hex::encode(&at.pcr_digest)}),
+                    Err(e) => json!({"error": e.to_string()}),
+                },
+                "signature": match Signature::parse(&q.raw_sig) {
+                    Ok(s) => json!(s.scheme_name()),
+                    Err(e) => json!({"error": e.to_string()}),
+                },
+                "pcrs": pcrs,
+            })
+        })
+        .collect();
+    json!({
+        "ak_pub": match AkPublic::parse(&a.ak_pub) {
+            Ok(k) => json!({"sha256": k.params.fingerprint(), "name_alg": k.name_alg}),
+            Err(e) => json!({"error": e.to_string()}),
+        },
+        "quotes": quotes,
+        "event_log_bytes": a.event_log.len(),
+        "canonical_event_log_bytes": a.canonical_event_log.len(),
+        "instance_info": a.instance_info,
+        "ak_cert": if a.ak_cert.is_empty() { Value::Null } else { pki_json(&a.ak_cert) },
+        "intermediate_certs": a.intermediate_certs.iter().map(|c| pki_json(c)).collect::<Vec<_>>(),
+        "tee_attestation": a.tee_attestation.as_ref().map(|(n, b)| json!({"field": n, "bytes": b.len()})),
+        "unknown_fields": a.unknown_fields,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
