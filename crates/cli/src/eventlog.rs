@@ -6,7 +6,7 @@ use crate::print::{self, fail};
 use clap::{Args, Subcommand, ValueEnum};
 use cloud_ra_verify::Check;
 use cloud_ra_verify::eventlog::{self, EventLog, Flavour};
-use cloud_ra_verify::{Collateral, Error, Timestamp, VerifyOptions, verify_evidence};
+use cloud_ra_verify::{Collateral, Error, Timestamp, VerifyOptions};
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -189,8 +189,9 @@ fn verify_against(a: &ReplayArgs, evidence: &str, log: EventLog) -> Result<cloud
         collateral.add_file(path, &b)?;
     }
     // Detected once, for the collateral step and the verifier.
-    let Ok(d) = cloud_ra_verify::bundle::detect(&bytes) else {
-        return Ok(verify_evidence(&bytes, &collateral, &opts, None));
+    let d = match cloud_ra_verify::bundle::detect(&bytes) {
+        Ok(d) => d,
+        Err(e) => return Ok(cloud_ra_verify::Outcome::unrecognised(&e)),
     };
     let c = crate::collateral::for_verify(&a.sources, &d, &collateral, None, false, at)?;
     collateral.merge(&c);

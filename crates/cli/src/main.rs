@@ -7,7 +7,7 @@ use cloud_ra_verify::Check;
 use cloud_ra_verify::bundle::detect;
 use cloud_ra_verify::outcome::verify_detected;
 use cloud_ra_verify::snp::Product;
-use cloud_ra_verify::{Collateral, Error, Policy, Timestamp, VerifyOptions, verify_evidence};
+use cloud_ra_verify::{Collateral, Error, Policy, Timestamp, VerifyOptions};
 use input::{parse_product, read_file};
 use print::fail;
 use std::process::ExitCode;
@@ -200,7 +200,7 @@ fn run_verify(a: VerifyArgs) -> i32 {
             verify_detected(&d, &collateral, &opts, None)
         }
         // Unrecognised input: the verifier's own outcome for it (platform unknown, why).
-        Err(_) => verify_evidence(&evidence, &collateral, &opts, None),
+        Err(e) => cloud_ra_verify::Outcome::unrecognised(&e),
     };
     print::outcome(&outcome, a.json);
     outcome.exit_code()

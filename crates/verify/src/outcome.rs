@@ -100,6 +100,11 @@ impl Outcome {
         }
     }
 
+    /// The outcome of input no detector recognised (`e` says why): platform unknown, not verified.
+    pub fn unrecognised(e: &Error) -> Self {
+        Outcome::failed(Platform::Unknown, "unrecognised input", e)
+    }
+
     /// 0 verified and appraised OK; 1 usage; 2 evidence invalid; 3 collateral; 4 appraisal.
     pub fn exit_code(&self) -> i32 {
         match self.failures.first() {
@@ -123,7 +128,7 @@ pub fn verify_evidence(
 ) -> Outcome {
     let detected = match detect(bytes) {
         Ok(d) => d,
-        Err(e) => return Outcome::failed(Platform::Unknown, "unrecognised input", &e),
+        Err(e) => return Outcome::unrecognised(&e),
     };
     verify_detected(&detected, collateral, opts, caches)
 }
