@@ -553,7 +553,8 @@ pub fn guid_string(g: &[u8; 16]) -> String {
 }
 
 impl CertKind {
-    pub(crate) fn from_guid(g: &[u8; 16]) -> Self {
+    /// The kind a GUID names ([`CertKind::Other`] for one cloud-ra does not know).
+    pub fn from_guid(g: &[u8; 16]) -> Self {
         match *g {
             GUID_ARK => CertKind::Ark,
             GUID_ASK => CertKind::Ask,
