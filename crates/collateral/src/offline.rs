@@ -123,7 +123,7 @@ pub fn import(store: &Store, file: &Path) -> Result<usize, CollError> {
             &store.ctx_snapshot(),
             store.cfg.trust_simulated,
         )
-        .map_err(|why| bad(format!("item {} ({}): {why}", e.key, e.item.describe())))?;
+        .map_err(|why| bad(format!("item {} ({}): {}", e.key, e.item.describe(), why.detail)))?;
         let mut e = e.clone();
         e.valid_from = v.from;
         e.valid_until = v.until;

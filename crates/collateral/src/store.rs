@@ -253,7 +253,7 @@ impl Store {
                 .map_err(|why| {
                     CollError::new(
                         Kind::Invalid,
-                        format!("{source}: not a valid {} ({why}); nothing was cached", item.describe()),
+                        format!("{source}: not a valid {} ({}); nothing was cached", item.describe(), why.detail),
                     )
                 })?;
         let mut e = Entry::new(item, source, Timestamp::now(), body);

@@ -28,6 +28,8 @@ pub use report::ReportBuilder;
 
 use std::sync::OnceLock;
 
+use cloud_ra_verify::snp::format::{self, Product};
+
 use p384::ecdsa::SigningKey as EcSigningKey;
 use p384::ecdsa::signature::Signer as _;
 use rand_chacha::ChaCha20Rng;
@@ -83,10 +85,10 @@ pub const SIM_ORGANIZATION: &str = "cloud-ra SIMULATED (not AMD)";
 /// Size of the RSA keys of the simulated ARK/ASK/ASVK (AMD uses 4096).
 pub const RSA_BITS: usize = 2048;
 
-/// Size of an SEV-SNP ATTESTATION_REPORT.
-pub const REPORT_LEN: usize = 0x4A0;
+/// Size of an SEV-SNP ATTESTATION_REPORT (the verifier's [`format::REPORT_SIZE`]).
+pub const REPORT_LEN: usize = format::REPORT_SIZE;
 /// The report bytes covered by the signature: `report[0..SIGNED_LEN]`.
-pub const SIGNED_LEN: usize = 0x2A0;
+pub const SIGNED_LEN: usize = format::SIGNED_LEN;
 
 /// Which kind of versioned endorsement key signs a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,33 +121,44 @@ impl Tcb {
         Self { fmc: Some(fmc), bl, tee, snp, ucode }
     }
 
+    /// The verifier's TCB of these components and the layout `fmc` selects.
+    fn format(&self) -> (format::Tcb, Product) {
+        let product = if self.fmc.is_some() { Product::Turin } else { Product::Milan };
+        (
+            format::Tcb { fmc: self.fmc, bootloader: self.bl, tee: self.tee, snp: self.snp, microcode: self.ucode },
+            product,
+        )
+    }
+
     /// Milan/Genoa TCB_VERSION: byte0 BL, byte1 TEE, byte6 SNP, byte7 MICROCODE
     /// (`fmc` is ignored).
     pub fn to_u64_milan(&self) -> u64 {
-        u64::from_le_bytes([self.bl, self.tee, 0, 0, 0, 0, self.snp, self.ucode])
+        self.format().0.encode(Product::Milan)
     }
 
     /// Turin TCB_VERSION: byte0 FMC (0 when `None`), byte1 BL, byte2 TEE,
     /// byte3 SNP, byte7 MICROCODE.
     pub fn to_u64_turin(&self) -> u64 {
-        u64::from_le_bytes([self.fmc.unwrap_or(0), self.bl, self.tee, self.snp, 0, 0, 0, self.ucode])
+        self.format().0.encode(Product::Turin)
     }
 
-    /// Turin layout when `fmc` is `Some`, Milan/Genoa layout otherwise.
+    /// Turin layout when `fmc` is `Some`, Milan/Genoa layout otherwise
+    /// (encoded by the verifier's [`format::Tcb::encode`]).
     pub fn to_u64(&self) -> u64 {
-        if self.fmc.is_some() { self.to_u64_turin() } else { self.to_u64_milan() }
+        let (tcb, product) = self.format();
+        tcb.encode(product)
     }
 
     /// Decodes a Milan/Genoa TCB_VERSION.
     pub fn from_u64_milan(v: u64) -> Self {
-        let b = v.to_le_bytes();
-        Self::milan(b[0], b[1], b[6], b[7])
+        let t = format::Tcb::decode(v, Product::Milan);
+        Self::milan(t.bootloader, t.tee, t.snp, t.microcode)
     }
 
     /// Decodes a Turin TCB_VERSION.
     pub fn from_u64_turin(v: u64) -> Self {
-        let b = v.to_le_bytes();
-        Self::turin(b[0], b[1], b[2], b[3], b[7])
+        let t = format::Tcb::decode(v, Product::Turin);
+        Self::turin(t.fmc.unwrap_or(0), t.bootloader, t.tee, t.snp, t.microcode)
     }
 }
 
@@ -688,23 +701,22 @@ impl SimAmd {
 
     /// Signs an SEV-SNP ATTESTATION_REPORT in place with the key of
     /// `self.vek_der(spec)`: ECDSA P-384/SHA-384 (RFC 6979, deterministic) over
-    /// `report[0x000..0x2A0]`; R and S are written little-endian into 72-byte
-    /// fields at 0x2A0 and 0x2E8; 0x330..0x4A0 is zeroed.
+    /// `report[0x000..0x2A0]`, written by the verifier's
+    /// [`format::put_signature`] (R and S little-endian in 72-byte fields at
+    /// 0x2A0 and 0x2E8; the rest of 0x2A0..0x4A0 zeroed).
     ///
     /// # Panics
     /// If `report.len() != 1184` (programmer error).
     pub fn sign_report(&self, spec: &VekSpec, report: &mut [u8]) {
-        assert_eq!(report.len(), REPORT_LEN, "an SEV-SNP attestation report is {REPORT_LEN} bytes");
+        let report: &mut [u8; REPORT_LEN] =
+            report.try_into().unwrap_or_else(|_| panic!("an SEV-SNP attestation report is {REPORT_LEN} bytes"));
         let key = vek_key(spec);
         let sig: p384::ecdsa::Signature = key.sign(&report[..SIGNED_LEN]);
         let (r, s) = sig.split_bytes();
-        report[SIGNED_LEN..].fill(0);
-        for (i, b) in r.iter().rev().enumerate() {
-            report[0x2A0 + i] = *b;
-        }
-        for (i, b) in s.iter().rev().enumerate() {
-            report[0x2E8 + i] = *b;
-        }
+        let mut rs = [[0u8; 48]; 2];
+        rs[0].copy_from_slice(&r);
+        rs[1].copy_from_slice(&s);
+        format::put_signature(report, &rs[0], &rs[1]);
     }
 }
 
@@ -712,46 +724,31 @@ impl SimAmd {
 // Extended-report certificate table
 
 /// GUID of the ARK entry: c0b406a4-a803-4952-9743-3fb6014cd0ae.
-pub const GUID_ARK: [u8; 16] =
-    [0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52, 0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae];
+pub const GUID_ARK: [u8; 16] = format::GUID_ARK;
 /// GUID of the ASK entry: 4ab7b379-bbac-4fe4-a02f-05aef327c782.
-pub const GUID_ASK: [u8; 16] =
-    [0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4, 0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82];
+pub const GUID_ASK: [u8; 16] = format::GUID_ASK;
 /// GUID of the VCEK entry: 63da758d-e664-4564-adc5-f4b93be8accd.
-pub const GUID_VCEK: [u8; 16] =
-    [0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64, 0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd];
+pub const GUID_VCEK: [u8; 16] = format::GUID_VCEK;
 /// GUID of the VLEK entry: a8074bc2-a25a-483e-aae6-39c045a0b8a1.
-pub const GUID_VLEK: [u8; 16] =
-    [0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e, 0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1];
+pub const GUID_VLEK: [u8; 16] = format::GUID_VLEK;
 /// GUID of the CRL entry: 92f81bc3-5811-4d3d-97ff-d19f88dc67ea.
-pub const GUID_CRL: [u8; 16] =
-    [0x92, 0xf8, 0x1b, 0xc3, 0x58, 0x11, 0x4d, 0x3d, 0x97, 0xff, 0xd1, 0x9f, 0x88, 0xdc, 0x67, 0xea];
+pub const GUID_CRL: [u8; 16] = format::GUID_CRL;
 
 /// Builds an extended-report certificate table (SNP_GET_EXT_REPORT /
-/// configfs-tsm `auxblob`): one 24-byte entry per input
-/// `{GUID[16] (RFC 4122 byte order), offset u32 LE, length u32 LE}`, an
-/// all-zero 24-byte terminator, then the blobs in order. Offsets are relative
-/// to the start of the table.
-///
-/// # Panics
-/// If the table would exceed 4 GiB (programmer error).
+/// configfs-tsm `auxblob`) with the verifier's [`format::write_cert_table`]:
+/// one 24-byte entry per input `{GUID[16] (RFC 4122 byte order), offset u32 LE,
+/// length u32 LE}`, an all-zero 24-byte terminator, then the blobs in order.
+/// Offsets are relative to the start of the table.
 pub fn cert_table(entries: &[([u8; 16], Vec<u8>)]) -> Vec<u8> {
-    let header = (entries.len() + 1) * 24;
-    let mut out = Vec::with_capacity(header + entries.iter().map(|(_, d)| d.len()).sum::<usize>());
-    let mut offset = header;
-    for (guid, data) in entries {
-        out.extend_from_slice(guid);
-        let off = u32::try_from(offset).expect("certificate table larger than 4 GiB");
-        let len = u32::try_from(data.len()).expect("certificate larger than 4 GiB");
-        out.extend_from_slice(&off.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        offset += data.len();
-    }
-    out.extend_from_slice(&[0u8; 24]);
-    for (_, data) in entries {
-        out.extend_from_slice(data);
-    }
-    out
+    let entries: Vec<format::CertTableEntry> = entries
+        .iter()
+        .map(|(guid, data)| format::CertTableEntry {
+            guid: *guid,
+            kind: format::CertKind::from_guid(guid),
+            data: data.clone(),
+        })
+        .collect();
+    format::write_cert_table(&entries)
 }
 
 /// PEM-encodes `der` with the given label (e.g. "CERTIFICATE", "X509 CRL"),

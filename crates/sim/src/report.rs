@@ -1,10 +1,11 @@
 //! Builder for SEV-SNP ATTESTATION_REPORT structures.
 
 use crate::{REPORT_LEN, SIM_CHIP_ID, SimAmd, Tcb, VekKind, VekSpec, sim_chip_id_turin};
+use cloud_ra_verify::snp::format::{GuestPolicy, PlatformInfo, Report, SigningKey};
 
-/// The fields of an SEV-SNP ATTESTATION_REPORT (little-endian integers at the
-/// offsets given per field). TCB_VERSION fields are encoded with
-/// [`Tcb::to_u64`] (Turin layout when `fmc` is `Some`).
+/// The fields of an SEV-SNP ATTESTATION_REPORT (the offsets given per field
+/// are those of the verifier's [`Report`], which encodes them). TCB_VERSION
+/// fields are encoded with [`Tcb::to_u64`] (Turin layout when `fmc` is `Some`).
 ///
 /// [`ReportBuilder::new`] gives a Milan, version-3, VCEK-signed report of the
 /// simulated chip; [`ReportBuilder::turin`] a Turin one.
@@ -32,7 +33,8 @@ pub struct ReportBuilder {
     pub author_key_en: bool,
     /// 0x048 bit 1
     pub mask_chip_key: bool,
-    /// 0x048 bits 4:2 (0 = VCEK, 1 = VLEK, 7 = none); overwritten by
+    /// 0x048 bits 4:2 (0 = VCEK, 1 = VLEK, 7 = none; the reserved values 2..=6
+    /// are written as 7, a [`Report`] cannot hold them); overwritten by
     /// [`ReportBuilder::sign`].
     pub signing_key: u8,
     /// 0x050
@@ -180,46 +182,51 @@ impl ReportBuilder {
         self
     }
 
-    /// The unsigned report (signature area all zero).
+    /// The unsigned report (signature area all zero), encoded by the verifier's
+    /// [`Report::to_bytes`] (the one copy of the layout): CPUID only for version >= 3, the
+    /// mitigation vectors only for version >= 5, other fields as set.
     pub fn to_bytes(&self) -> [u8; REPORT_LEN] {
-        let mut r = [0u8; REPORT_LEN];
-        fn put(r: &mut [u8], off: usize, b: &[u8]) {
-            r[off..off + b.len()].copy_from_slice(b);
+        Report {
+            raw: Box::new([0; REPORT_LEN]),
+            version: self.version,
+            guest_svn: self.guest_svn,
+            policy: GuestPolicy::decode(self.policy),
+            family_id: self.family_id,
+            image_id: self.image_id,
+            vmpl: self.vmpl,
+            signature_algo: self.signature_algo,
+            current_tcb: self.current_tcb.to_u64(),
+            platform_info: PlatformInfo::decode(self.platform_info),
+            author_key_en: self.author_key_en,
+            mask_chip_key: self.mask_chip_key,
+            signing_key: match self.signing_key & 0x7 {
+                0 => SigningKey::Vcek,
+                1 => SigningKey::Vlek,
+                _ => SigningKey::None,
+            },
+            report_data: self.report_data,
+            measurement: self.measurement,
+            host_data: self.host_data,
+            id_key_digest: self.id_key_digest,
+            author_key_digest: self.author_key_digest,
+            report_id: self.report_id,
+            report_id_ma: self.report_id_ma,
+            reported_tcb: self.reported_tcb.to_u64(),
+            cpuid: (self.version >= 3).then_some((self.cpuid_fam_id, self.cpuid_mod_id, self.cpuid_step)),
+            chip_id: self.chip_id,
+            committed_tcb: self.committed_tcb.to_u64(),
+            current_build: self.current_build,
+            current_minor: self.current_minor,
+            current_major: self.current_major,
+            committed_build: self.committed_build,
+            committed_minor: self.committed_minor,
+            committed_major: self.committed_major,
+            launch_tcb: self.launch_tcb.to_u64(),
+            mit_vectors: (self.version >= 5).then_some((self.launch_mit_vector, self.current_mit_vector)),
+            sig_r: [0; 48],
+            sig_s: [0; 48],
         }
-        put(&mut r, 0x000, &self.version.to_le_bytes());
-        put(&mut r, 0x004, &self.guest_svn.to_le_bytes());
-        put(&mut r, 0x008, &self.policy.to_le_bytes());
-        put(&mut r, 0x010, &self.family_id);
-        put(&mut r, 0x020, &self.image_id);
-        put(&mut r, 0x030, &self.vmpl.to_le_bytes());
-        put(&mut r, 0x034, &self.signature_algo.to_le_bytes());
-        put(&mut r, 0x038, &self.current_tcb.to_u64().to_le_bytes());
-        put(&mut r, 0x040, &self.platform_info.to_le_bytes());
-        let info = u32::from(self.author_key_en)
-            | (u32::from(self.mask_chip_key) << 1)
-            | (u32::from(self.signing_key & 0x7) << 2);
-        put(&mut r, 0x048, &info.to_le_bytes());
-        put(&mut r, 0x050, &self.report_data);
-        put(&mut r, 0x090, &self.measurement);
-        put(&mut r, 0x0C0, &self.host_data);
-        put(&mut r, 0x0E0, &self.id_key_digest);
-        put(&mut r, 0x110, &self.author_key_digest);
-        put(&mut r, 0x140, &self.report_id);
-        put(&mut r, 0x160, &self.report_id_ma);
-        put(&mut r, 0x180, &self.reported_tcb.to_u64().to_le_bytes());
-        if self.version >= 3 {
-            put(&mut r, 0x188, &[self.cpuid_fam_id, self.cpuid_mod_id, self.cpuid_step]);
-        }
-        put(&mut r, 0x1A0, &self.chip_id);
-        put(&mut r, 0x1E0, &self.committed_tcb.to_u64().to_le_bytes());
-        put(&mut r, 0x1E8, &[self.current_build, self.current_minor, self.current_major]);
-        put(&mut r, 0x1EC, &[self.committed_build, self.committed_minor, self.committed_major]);
-        put(&mut r, 0x1F0, &self.launch_tcb.to_u64().to_le_bytes());
-        if self.version >= 5 {
-            put(&mut r, 0x1F8, &self.launch_mit_vector.to_le_bytes());
-            put(&mut r, 0x200, &self.current_mit_vector.to_le_bytes());
-        }
-        r
+        .to_bytes()
     }
 
     /// The VEK certificate spec matching this report: [`VekSpec::vcek`] or

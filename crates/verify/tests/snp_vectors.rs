@@ -2,7 +2,7 @@
 //! time, plus the tamper cases the MANIFEST names.
 
 use cloud_ra_sim::testdata;
-use cloud_ra_verify::snp::format::Product;
+use cloud_ra_verify::snp::format::{Product, REPORT_SIZE, Report};
 use cloud_ra_verify::snp::verify::{Role, VekExtensions, role_of};
 use cloud_ra_verify::{Collateral, Outcome, Status, Timestamp, VerifyOptions, verify_evidence};
 
@@ -35,6 +35,34 @@ const TM_VCEK: &str = "snp/trustee-milan/test-vcek.der";
 const AWS: &str = "snp/trustee-vlek-aws/test-vlek-report.bin";
 const AWS_VLEK: &str = "snp/trustee-vlek-aws/test-vlek.der";
 const ASVK_MILAN: &str = "roots/amd/ask_ark_milan_vlek.pem";
+
+/// Every real report under testdata/snp (every 1184-byte `.bin`): parsed, then encoded from its
+/// fields alone, gives the received bytes back; v2 and v3 layouts are both among them.
+#[test]
+fn every_real_report_encodes_to_its_bytes() {
+    let mut versions = Vec::new();
+    let root = testdata::path("snp");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root).expect("testdata/snp").map(|d| d.expect("entry").path()).collect();
+    dirs.sort();
+    for dir in dirs.iter().filter(|d| d.is_dir()) {
+        let mut files: Vec<_> = std::fs::read_dir(dir).expect("vector dir").map(|f| f.expect("entry").path()).collect();
+        files.sort();
+        for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "bin")) {
+            let bytes = std::fs::read(f).expect("readable");
+            if bytes.len() != REPORT_SIZE {
+                continue;
+            }
+            let report = Report::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            let mut fields_only = report.clone();
+            fields_only.raw.fill(0);
+            assert_eq!(fields_only.to_bytes().as_slice(), bytes.as_slice(), "{}", f.display());
+            assert_eq!(Report::parse(&fields_only.to_bytes()).expect("parses again"), report, "{}", f.display());
+            versions.push(report.version);
+        }
+    }
+    assert!(versions.len() >= 3, "real reports found: {versions:?}");
+    assert!(versions.contains(&2) && versions.contains(&3), "v2 and v3 layouts: {versions:?}");
+}
 
 #[test]
 fn go_sev_guest_milan_v2_valid_but_debug_refused_by_default() {

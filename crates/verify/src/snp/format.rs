@@ -1,6 +1,7 @@
 //! The AMD SEV-SNP ATTESTATION_REPORT (SNP Firmware ABI, versions 2 to 5), byte-exact, and the
-//! extended-report certificate table. Parsing keeps the received bytes: signatures are verified
-//! over them, never over a re-serialisation.
+//! extended-report certificate table, parsed and serialised ([`Report::parse`] and
+//! [`Report::to_bytes`] are inverses; the simulator builds its reports with the latter). Parsing
+//! keeps the received bytes: signatures are verified over them, never over a re-serialisation.
 
 use crate::Check;
 use crate::error::{Error, Result};
@@ -82,6 +83,16 @@ impl Tcb {
             Tcb { fmc: None, bootloader: b[0], tee: b[1], snp: b[6], microcode: b[7] }
         }
     }
+    /// The TCB_VERSION of these components in the layout of `product` (the inverse of
+    /// [`Tcb::decode`]; reserved bytes zero, `fmc` written only in the Turin layout).
+    pub fn encode(&self, product: Product) -> u64 {
+        let b = if product.turin_layout() {
+            [self.fmc.unwrap_or(0), self.bootloader, self.tee, self.snp, 0, 0, 0, self.microcode]
+        } else {
+            [self.bootloader, self.tee, 0, 0, 0, 0, self.snp, self.microcode]
+        };
+        u64::from_le_bytes(b)
+    }
     /// Reserved bytes of the layout that are not zero.
     pub fn reserved_nonzero(raw: u64, product: Product) -> bool {
         let b = raw.to_le_bytes();
@@ -152,7 +163,7 @@ pub struct GuestPolicy {
 }
 
 impl GuestPolicy {
-    pub(crate) fn decode(raw: u64) -> Self {
+    pub fn decode(raw: u64) -> Self {
         use policy_bits::*;
         GuestPolicy {
             raw,
@@ -185,7 +196,7 @@ pub struct PlatformInfo {
 }
 
 impl PlatformInfo {
-    pub(crate) fn decode(raw: u64) -> Self {
+    pub fn decode(raw: u64) -> Self {
         PlatformInfo {
             raw,
             smt_enabled: raw & 1 != 0,
@@ -290,6 +301,18 @@ fn mbz(b: &[u8], range: std::ops::Range<usize>, what: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Writes an ECDSA P-384 signature (r and s big-endian, 48 bytes each) into the SIGNATURE field
+/// of `report`: R little-endian in the 72 bytes at 0x2A0, S in the 72 bytes at 0x2E8, and every
+/// other byte of 0x2A0..0x4A0 zero (what [`Report::parse`] reads back as `sig_r`, `sig_s`).
+pub fn put_signature(report: &mut [u8; REPORT_SIZE], r: &[u8; 48], s: &[u8; 48]) {
+    report[SIGNED_LEN..].fill(0);
+    for (o, v) in [(0x2A0, r), (0x2E8, s)] {
+        for (i, b) in v.iter().rev().enumerate() {
+            report[o + i] = *b;
+        }
+    }
 }
 
 /// The 72-byte little-endian field to a 48-byte big-endian scalar; bytes 48..72 must be zero.
@@ -423,6 +446,54 @@ impl Report {
         })
     }
 
+    /// The 1184 bytes of these fields: the inverse of [`Report::parse`], so a parsed report
+    /// encodes to the bytes it was parsed from (every reserved byte is zero). `raw` is not read.
+    /// Fields are written as they are, valid or not (the simulator writes invalid reports on
+    /// purpose): CPUID when `cpuid` is `Some` and the mitigation vectors when `mit_vectors` is
+    /// `Some`, whatever `version` says; the policy and platform info from their `raw` values.
+    pub fn to_bytes(&self) -> [u8; REPORT_SIZE] {
+        let mut b = [0u8; REPORT_SIZE];
+        let mut put = |o: usize, v: &[u8]| b[o..o + v.len()].copy_from_slice(v);
+        put(0x000, &self.version.to_le_bytes());
+        put(0x004, &self.guest_svn.to_le_bytes());
+        put(0x008, &self.policy.raw.to_le_bytes());
+        put(0x010, &self.family_id);
+        put(0x020, &self.image_id);
+        put(0x030, &self.vmpl.to_le_bytes());
+        put(0x034, &self.signature_algo.to_le_bytes());
+        put(0x038, &self.current_tcb.to_le_bytes());
+        put(0x040, &self.platform_info.raw.to_le_bytes());
+        let key: u32 = match self.signing_key {
+            SigningKey::Vcek => 0,
+            SigningKey::Vlek => 1,
+            SigningKey::None => 7,
+        };
+        let signer = u32::from(self.author_key_en) | u32::from(self.mask_chip_key) << 1 | key << 2;
+        put(0x048, &signer.to_le_bytes());
+        put(0x050, &self.report_data);
+        put(0x090, &self.measurement);
+        put(0x0C0, &self.host_data);
+        put(0x0E0, &self.id_key_digest);
+        put(0x110, &self.author_key_digest);
+        put(0x140, &self.report_id);
+        put(0x160, &self.report_id_ma);
+        put(0x180, &self.reported_tcb.to_le_bytes());
+        if let Some((family, model, stepping)) = self.cpuid {
+            put(0x188, &[family, model, stepping]);
+        }
+        put(0x1A0, &self.chip_id);
+        put(0x1E0, &self.committed_tcb.to_le_bytes());
+        put(0x1E8, &[self.current_build, self.current_minor, self.current_major]);
+        put(0x1EC, &[self.committed_build, self.committed_minor, self.committed_major]);
+        put(0x1F0, &self.launch_tcb.to_le_bytes());
+        if let Some((launch, current)) = self.mit_vectors {
+            put(0x1F8, &launch.to_le_bytes());
+            put(0x200, &current.to_le_bytes());
+        }
+        put_signature(&mut b, &self.sig_r, &self.sig_s);
+        b
+    }
+
     /// The signed bytes, as received.
     pub fn signed_bytes(&self) -> &[u8] {
         &self.raw[..SIGNED_LEN]
@@ -482,7 +553,8 @@ pub fn guid_string(g: &[u8; 16]) -> String {
 }
 
 impl CertKind {
-    pub(crate) fn from_guid(g: &[u8; 16]) -> Self {
+    /// The kind a GUID names ([`CertKind::Other`] for one cloud-ra does not know).
+    pub fn from_guid(g: &[u8; 16]) -> Self {
         match *g {
             GUID_ARK => CertKind::Ark,
             GUID_ASK => CertKind::Ask,
@@ -604,4 +676,35 @@ pub(crate) fn describe(
         })
         .collect();
     Ok(json!({"product": product, "report": super::claims::report_fields(&r, product), "cert_table": table}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcb_encode_is_the_inverse_of_decode() {
+        let milan = Tcb { fmc: None, bootloader: 3, tee: 0, snp: 20, microcode: 209 };
+        assert_eq!(milan.encode(Product::Milan), 0xD114_0000_0000_0003);
+        assert_eq!(Tcb::decode(milan.encode(Product::Genoa), Product::Genoa), milan);
+        let turin = Tcb { fmc: Some(1), bootloader: 2, tee: 3, snp: 4, microcode: 72 };
+        assert_eq!(turin.encode(Product::Turin), 0x4800_0000_0403_0201);
+        assert_eq!(Tcb::decode(turin.encode(Product::Turin), Product::Turin), turin);
+        assert!(!Tcb::reserved_nonzero(turin.encode(Product::Turin), Product::Turin));
+    }
+
+    #[test]
+    fn put_signature_is_read_back_by_parse() {
+        let mut b = [0u8; REPORT_SIZE];
+        b[0] = 2;
+        b[0x008..0x010].copy_from_slice(&0x3_0000u64.to_le_bytes());
+        b[0x034] = 1;
+        b[0x300] = 0xAA; // inside S: overwritten
+        b[0x400] = 0xAA; // after the signature: zeroed
+        let (r, s) = ([0x11; 48], core::array::from_fn(|i| i as u8));
+        put_signature(&mut b, &r, &s);
+        let report = Report::parse(&b).expect("parses");
+        assert_eq!((report.sig_r, report.sig_s), (r, s));
+        assert_eq!(report.to_bytes(), b);
+    }
 }

@@ -217,24 +217,31 @@ pub fn verify(
     // 3. Product line.
     let (product, product_source) = product_line(&report, &vek_ext, opts.product)?;
     // 4. Intermediate and pinned root.
-    let issuers = select_issuers(&report, &pool, vek, want, product, opts.trust_simulated)?;
+    let issuers = select_issuers(&pool, vek, want, product, opts.trust_simulated)?;
     // 5. Chain and CRLs, cached.
     let chain = cached_chain(&report, &pool, vek, vek_ext, &issuers, product, opts, cache)?;
     // 6. VEK extensions against the report, 7. the signature.
-    let reported = Tcb::decode(report.reported_tcb, product);
     let mut failures = Vec::new();
     let mut warnings = Vec::new();
-    bind_vek(&report, &chain.vek_ext, want, product, product_source, &reported, &mut failures, &mut warnings);
+    let (tcb, chip_id) = (report.reported_tcb, &report.chip_id);
+    bind_vek(&chain.vek_ext, want, product, product_source, tcb, chip_id, &mut failures, &mut warnings);
     check_signature(&report, &chain, &mut failures);
-    if let Some(first) = failures.first() {
-        let mut e = first.clone();
-        if failures.len() > 1 {
-            let rest: Vec<String> = failures[1..].iter().map(|f| f.to_string()).collect();
-            e.detail = format!("{}; also {}", e.detail, rest.join("; "));
-        }
-        return Err(e);
-    }
+    joined(failures)?;
+    let reported = Tcb::decode(report.reported_tcb, product);
     Ok(VerifiedSnp { reported_tcb: reported, report, product, product_source, chain, warnings })
+}
+
+/// Every failure as one error: the first names the check, the others follow it.
+fn joined(failures: Vec<Error>) -> Result<()> {
+    let mut failures = failures.into_iter();
+    let Some(mut e) = failures.next() else {
+        return Ok(());
+    };
+    let rest: Vec<String> = failures.map(|f| f.to_string()).collect();
+    if !rest.is_empty() {
+        e.detail = format!("{}; also {}", e.detail, rest.join("; "));
+    }
+    Err(e)
 }
 
 /// Every certificate and CRL a verification may use: the evidence's cert table first.
@@ -354,45 +361,73 @@ struct Issuers<'a> {
     simulated: bool,
 }
 
-/// Step 4: the ASK (VCEK) or ASVK (VLEK) of the product line, following the issuer names from
-/// the VEK (a same-named certificate of another PKI, e.g. the simulated one next to AMD's, is only
-/// a fallback, so the error names the real mismatch), and the ARK pinned by fingerprint.
+/// Step 4: the ASK (VCEK) or ASVK (VLEK) of the product line ([`select_intermediate`]) and the
+/// ARK that issued it, pinned by fingerprint ([`pinned_ark`]).
 fn select_issuers<'a>(
-    report: &Report,
     pool: &Pool<'a>,
     vek: &Certificate,
     want: Role,
     product: Product,
     trust_simulated: bool,
 ) -> Result<Issuers<'a>> {
-    let (inter_role, inter_name) = match want {
-        Role::Vlek => (Role::Asvk, format!("SEV-VLEK-{}", product.name())),
-        _ => (Role::Ask, format!("SEV-{}", product.name())),
+    let inter = select_intermediate(&pool.certs, want, product, Some(vek))?;
+    let (ark, simulated) = pinned_ark(&pool.certs, product, Some(&inter.issuer_raw), trust_simulated)?;
+    Ok(Issuers { inter, ark, ark_name: format!("ARK-{}", product.name()), simulated })
+}
+
+/// The intermediate that issues the VEKs of kind `vek` ([`Role::Vcek`] or [`Role::Vlek`]) for
+/// `product` among `certs`: the ASK `SEV-{product}` or the ASVK `SEV-VLEK-{product}`. When
+/// `issued` is given, the one its issuer name names, else the first (a same-named certificate of
+/// another PKI, e.g. the simulated one next to AMD's, is only a fallback, so a later error names
+/// the real mismatch). No signature is checked here. Fails with `snp.chain` (collateral) when
+/// none is among `certs`.
+pub fn select_intermediate<'a>(
+    certs: &[&'a Certificate],
+    vek: Role,
+    product: Product,
+    issued: Option<&Certificate>,
+) -> Result<&'a Certificate> {
+    let (inter_role, inter_name, key) = match vek {
+        Role::Vlek => (Role::Asvk, format!("SEV-VLEK-{}", product.name()), "vlek"),
+        _ => (Role::Ask, format!("SEV-{}", product.name()), "vcek"),
     };
     let inters: Vec<&Certificate> =
-        pool.certs.iter().copied().filter(|c| role_of(c) == inter_role && c.subject_cn == inter_name).collect();
-    let inter = inters.iter().copied().find(|c| c.subject_raw == vek.issuer_raw).or(inters.first().copied());
-    let Some(inter) = inter else {
-        let wrong = pool.certs.iter().any(|c| matches!(role_of(c), Role::Ask | Role::Asvk));
-        let msg = if wrong {
-            format!(
-                "the {} must be issued by {inter_name}, which is not supplied (an intermediate of another kind or product line is, and is not accepted)",
-                report.signing_key.name().to_uppercase()
-            )
-        } else {
-            format!(
-                "no {inter_name} certificate: supply AMD KDS {}/v1/{}/cert_chain",
-                report.signing_key.name(),
-                product.name()
-            )
-        };
-        return Err(Error::collateral(Check::SnpChain, msg));
+        certs.iter().copied().filter(|c| role_of(c) == inter_role && c.subject_cn == inter_name).collect();
+    let named = issued.and_then(|v| inters.iter().copied().find(|c| c.subject_raw == v.issuer_raw));
+    if let Some(inter) = named.or(inters.first().copied()) {
+        return Ok(inter);
+    }
+    let wrong = certs.iter().any(|c| matches!(role_of(c), Role::Ask | Role::Asvk));
+    let msg = if wrong {
+        format!(
+            "the {} must be issued by {inter_name}, which is not supplied (an intermediate of another kind or product line is, and is not accepted)",
+            key.to_uppercase()
+        )
+    } else {
+        format!("no {inter_name} certificate: supply AMD KDS {key}/v1/{}/cert_chain", product.name())
     };
+    Err(Error::collateral(Check::SnpChain, msg))
+}
+
+/// The ARK `ARK-{product}` among `certs`, pinned by its SHA-256 fingerprint: AMD's (returned with
+/// `false`), or cloud-ra's simulated ARK when `trust_simulated` (returned with `true`). When
+/// `issuer` (the raw issuer name of the certificate or CRL the ARK must have signed) is the
+/// subject of some candidates, only those are considered. No signature is checked here. Fails
+/// with `snp.ark`: collateral when no ARK of the product line is among `certs`, evidence when
+/// none of them is pinned.
+pub fn pinned_ark<'a>(
+    certs: &[&'a Certificate],
+    product: Product,
+    issuer: Option<&[u8]>,
+    trust_simulated: bool,
+) -> Result<(&'a Certificate, bool)> {
     let ark_name = format!("ARK-{}", product.name());
     let mut arks: Vec<&Certificate> =
-        pool.certs.iter().copied().filter(|c| role_of(c) == Role::Ark && c.subject_cn == ark_name).collect();
-    if arks.iter().any(|a| a.subject_raw == inter.issuer_raw) {
-        arks.retain(|a| a.subject_raw == inter.issuer_raw);
+        certs.iter().copied().filter(|c| role_of(c) == Role::Ark && c.subject_cn == ark_name).collect();
+    if let Some(issuer) = issuer
+        && arks.iter().any(|a| a.subject_raw == issuer)
+    {
+        arks.retain(|a| a.subject_raw == issuer);
     }
     if arks.is_empty() {
         return Err(Error::collateral(
@@ -405,11 +440,11 @@ fn select_issuers<'a>(
     for a in arks {
         let fp = a.fingerprint_hex();
         if fp == pinned {
-            return Ok(Issuers { inter, ark: a, ark_name, simulated: false });
+            return Ok((a, false));
         }
         if fp == roots::SIMULATED_ARK {
             if trust_simulated {
-                return Ok(Issuers { inter, ark: a, ark_name, simulated: true });
+                return Ok((a, true));
             }
             refused.push(format!("{fp} is cloud-ra's SIMULATED ARK (trusted only with --trust-simulated)"));
         } else {
@@ -462,19 +497,42 @@ fn cached_chain(
     Ok(ch)
 }
 
+/// Step 6 on its own: the AMD extensions of a VEK of kind `vek` ([`Role::Vcek`] or
+/// [`Role::Vlek`]) against the REPORTED_TCB (raw, in the layout of `product`) and CHIP_ID a report
+/// carries or a KDS request names (a VCEK's hwID must be CHIP_ID: on Turin its first 8 bytes,
+/// followed by zeros). `product_source` says where the product line was learnt, for the messages.
+/// Every failure is reported in one error (the first names the check: `snp.vek_tcb`,
+/// `snp.vek_product`, `snp.vek_hwid` or `snp.vek_csp_id`); the caveats (an all-zero, masked
+/// CHIP_ID) are returned as warnings.
+pub fn check_vek_binding(
+    ext: &VekExtensions,
+    vek: Role,
+    product: Product,
+    product_source: &str,
+    reported_tcb: u64,
+    chip_id: &[u8; 64],
+) -> Result<Vec<Error>> {
+    let mut failures = Vec::new();
+    let mut warnings = Vec::new();
+    bind_vek(ext, vek, product, product_source, reported_tcb, chip_id, &mut failures, &mut warnings);
+    joined(failures)?;
+    Ok(warnings)
+}
+
 /// Step 6: the VEK's AMD extensions against the report: TCB components, product name, hwID
 /// (VCEK) or CSP_ID (VLEK). A masked CHIP_ID is a warning, not a failure.
 #[allow(clippy::too_many_arguments)]
 fn bind_vek(
-    report: &Report,
     ext: &VekExtensions,
     want: Role,
     product: Product,
     product_source: &str,
-    reported: &Tcb,
+    reported_tcb: u64,
+    chip_id: &[u8; 64],
     failures: &mut Vec<Error>,
     warnings: &mut Vec<Error>,
 ) {
+    let reported = &Tcb::decode(reported_tcb, product);
     let mut tcb_pairs = vec![
         ("blSPL", "bootloader", ext.bl, reported.bootloader),
         ("teeSPL", "tee", ext.tee, reported.tee),
@@ -497,14 +555,10 @@ fn bind_vek(
             _ => {}
         }
     }
-    if Tcb::reserved_nonzero(report.reported_tcb, product) {
+    if Tcb::reserved_nonzero(reported_tcb, product) {
         failures.push(Error::evidence(
             Check::SnpVekTcb,
-            format!(
-                "REPORTED_TCB {:#018x} has non-zero reserved bytes for the {} layout",
-                report.reported_tcb,
-                product.name()
-            ),
+            format!("REPORTED_TCB {reported_tcb:#018x} has non-zero reserved bytes for the {} layout", product.name()),
         ));
     }
     if let Some(name) = &ext.product_name
@@ -528,16 +582,16 @@ fn bind_vek(
             Check::SnpVekHwid,
             format!("VCEK hwID is {} bytes; {} uses {hw_len}", h.len(), product.name()),
         )),
-        Some(_) if report.chip_id_is_zero() => warnings.push(Error::evidence(
+        Some(_) if chip_id.iter().all(|&b| b == 0) => warnings.push(Error::evidence(
             Check::SnpVekHwid,
             "CHIP_ID is masked (all zero): the VCEK hwID binding cannot be checked (the VCEK signature still binds the chip)",
         )),
         Some(h) => {
-            let tail_ok = report.chip_id[hw_len..].iter().all(|&b| b == 0);
-            if report.chip_id[..hw_len] != h[..] || !tail_ok {
+            let tail_ok = chip_id[hw_len..].iter().all(|&b| b == 0);
+            if chip_id[..hw_len] != h[..] || !tail_ok {
                 failures.push(Error::evidence(
                     Check::SnpVekHwid,
-                    format!("CHIP_ID {} is not the VCEK hwID {}", hex::encode(report.chip_id), hex::encode(h)),
+                    format!("CHIP_ID {} is not the VCEK hwID {}", hex::encode(chip_id), hex::encode(h)),
                 ));
             }
         }
