@@ -21,7 +21,7 @@ macro_rules! checks {
 
         impl Check {
             /// Every check, in the order of their names.
-            pub const ALL: &'static [Check] = &[$(Check::$v,)*];
+            pub(crate) const ALL: &'static [Check] = &[$(Check::$v,)*];
 
             /// The documented name of this check (stable: output, EAR results and tests use it).
             pub const fn as_str(self) -> &'static str {

@@ -66,7 +66,7 @@ pub struct Claims {
 
 impl Claims {
     /// No claims (evidence that did not verify): serialises as `{}`.
-    pub fn none() -> Claims {
+    pub(crate) fn none() -> Claims {
         Claims::default()
     }
 

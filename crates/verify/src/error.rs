@@ -20,7 +20,7 @@ pub enum Category {
 
 impl Category {
     /// The process exit code documented for this category.
-    pub fn exit_code(self) -> i32 {
+    pub(crate) fn exit_code(self) -> i32 {
         match self {
             Category::Usage => 1,
             Category::Evidence => 2,
@@ -41,7 +41,7 @@ pub struct Error {
 }
 
 impl Error {
-    pub fn new(category: Category, check: Check, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(category: Category, check: Check, detail: impl Into<String>) -> Self {
         Error { category, check, detail: detail.into() }
     }
     pub fn usage(check: Check, detail: impl Into<String>) -> Self {

@@ -30,7 +30,7 @@ pub enum Platform {
 
 impl Platform {
     /// Every platform a bundle may name (those a verifier appraises).
-    pub const EVIDENCE: &'static [Platform] = &[
+    pub(crate) const EVIDENCE: &'static [Platform] = &[
         Platform::Snp,
         Platform::Nitro,
         Platform::Tdx,
@@ -65,10 +65,6 @@ impl Platform {
         matches!(self, Platform::AzureSnpVtpm | Platform::AzureTdxVtpm | Platform::AzureVtpm | Platform::GceVtpm)
     }
 
-    /// An Intel DCAP quote (TDX or SGX).
-    pub const fn is_dcap(self) -> bool {
-        matches!(self, Platform::Tdx | Platform::Sgx)
-    }
 }
 
 impl std::fmt::Display for Platform {

@@ -59,13 +59,13 @@ pub enum X509Error {
 impl X509Error {
     /// The CRL is genuine but not fresh at the evaluation time (stale, from the future, or
     /// undated): a collateral problem, fixed by fetching a current CRL, not an evidence one.
-    pub fn is_crl_freshness(&self) -> bool {
+    pub(crate) fn is_crl_freshness(&self) -> bool {
         matches!(self, X509Error::FutureCrl { .. } | X509Error::StaleCrl { .. } | X509Error::CrlWithoutNextUpdate)
     }
 
     /// The exit-code category, by variant: a genuine CRL that is not fresh is collateral (exit 3);
     /// everything else wrong with a certificate or CRL is evidence (exit 2).
-    pub fn category(&self) -> Category {
+    pub(crate) fn category(&self) -> Category {
         if self.is_crl_freshness() { Category::Collateral } else { Category::Evidence }
     }
 

@@ -8,7 +8,7 @@ use crate::claims::{Claims, Registers, pcr_measurements};
 use serde_json::{Map, Value, json};
 
 /// The HCL report's own fields (used by `show` and the claims).
-pub fn hcl_fields(h: &HclReport) -> Value {
+pub(crate) fn hcl_fields(h: &HclReport) -> Value {
     json!({
         "version": h.header.version,
         "report_size": h.header.report_size,
@@ -26,7 +26,7 @@ pub fn hcl_fields(h: &HclReport) -> Value {
 }
 
 /// The runtime claims for `show`: the JSON as stored, plus the AK fingerprint.
-pub fn runtime_claims_fields(h: &HclReport) -> Value {
+pub(crate) fn runtime_claims_fields(h: &HclReport) -> Value {
     let ak = &h.claims.ak_pub.params;
     json!({
         "json": h.claims.json,

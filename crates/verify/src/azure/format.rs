@@ -557,7 +557,7 @@ pub fn thim_pems(body: &[u8]) -> Result<Vec<u8>> {
 
 /// `show` of Azure evidence: the HCL report (header, request data, hardware report, runtime
 /// claims) and its binding, the TPM quote and AK public when present, the TD quote.
-pub(crate) fn describe(e: &AzureEvidence, product: Option<crate::snp::Product>) -> Result<Value> {
+pub fn describe(e: &AzureEvidence, product: Option<crate::snp::Product>) -> Result<Value> {
     use super::claims as az;
     use crate::tpm::{AkPublic, Attest, Signature};
     use serde_json::json;

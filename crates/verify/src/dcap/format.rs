@@ -556,7 +556,7 @@ impl Quote {
 }
 
 /// `show` of a DCAP quote: every field of the header, body and signature data.
-pub(crate) fn describe(quote: &[u8]) -> Result<serde_json::Value> {
+pub fn describe(quote: &[u8]) -> Result<serde_json::Value> {
     let q = Quote::parse(quote)?;
     Ok(serde_json::json!({"quote": super::claims::quote_fields(&q)}))
 }

@@ -58,7 +58,7 @@ pub enum Register {
 
 impl Register {
     /// A TPM PCR (not a TDX register).
-    pub fn is_pcr(self) -> bool {
+    pub(crate) fn is_pcr(self) -> bool {
         matches!(self, Register::Pcr(_))
     }
 }

@@ -13,7 +13,7 @@ pub(crate) fn parent_instance_id(cn: &str) -> Option<String> {
 }
 
 /// Every field of the document (used by `show` and the claims).
-pub fn document_fields(d: &super::format::AttestationDoc) -> Value {
+pub(crate) fn document_fields(d: &super::format::AttestationDoc) -> Value {
     let mut pcrs = Map::new();
     for (i, v) in &d.pcrs {
         pcrs.insert(i.to_string(), json!(hex::encode(v)));

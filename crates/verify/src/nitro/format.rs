@@ -228,7 +228,7 @@ impl Document {
 
 /// `show` of a Nitro document: the COSE envelope, every document field, the CA bundle and the
 /// signing certificate decoded.
-pub(crate) fn describe(document: &[u8]) -> Result<serde_json::Value> {
+pub fn describe(document: &[u8]) -> Result<serde_json::Value> {
     use serde_json::json;
     let doc = Document::parse(document)?;
     let certificates: Vec<serde_json::Value> = doc

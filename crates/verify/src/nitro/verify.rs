@@ -22,7 +22,7 @@ use aws_lc_rs::signature::ParsedPublicKey;
 use std::sync::Arc;
 
 /// How far a document's timestamp may lie after the evaluation time (clock skew).
-pub const MAX_SKEW_SECONDS: i64 = 300;
+pub(crate) const MAX_SKEW_SECONDS: i64 = 300;
 
 #[derive(Debug, Clone, Copy)]
 pub struct NitroOptions {

@@ -657,7 +657,7 @@ pub fn write_cert_table(entries: &[CertTableEntry]) -> Vec<u8> {
 
 /// `show` of an SNP report and its certificate table: the product (given, else from the
 /// report's CPUID), every report field, each table entry with the certificates it holds.
-pub(crate) fn describe(
+pub fn describe(
     report: &[u8],
     cert_table: &[CertTableEntry],
     product: Option<Product>,

@@ -443,7 +443,7 @@ fn put_bytes(o: &mut Vec<u8>, n: u32, v: &[u8]) {
 
 /// `show` of a go-tpm-tools Attestation: every field, the TPM structures decoded where they
 /// parse (an error in place of one that does not).
-pub(crate) fn describe(a: &Attestation) -> serde_json::Value {
+pub fn describe(a: &Attestation) -> serde_json::Value {
     use crate::describe::pki_json;
     use crate::tpm::{AkPublic, Attest, Signature};
     use serde_json::{Value, json};

@@ -470,7 +470,7 @@ impl Signature {
     }
 
     /// The scheme's name, for claims and messages.
-    pub fn scheme_name(&self) -> String {
+    pub(crate) fn scheme_name(&self) -> String {
         let s = match self.scheme {
             TPM_ALG_RSASSA => "rsassa",
             TPM_ALG_RSAPSS => "rsapss",
@@ -573,7 +573,7 @@ pub fn verify_quote(
 
 /// The fields of a quote's TPMS_ATTEST as JSON (the one shape claims and `show` use).
 impl Attest {
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "qualified_signer": hex::encode(&self.qualified_signer),
             "extra_data": hex::encode(&self.extra_data),
