@@ -18,6 +18,7 @@ mod compare;
 mod demo;
 mod eventlog;
 mod input;
+mod log;
 mod maa;
 mod measure;
 mod nitro;
@@ -33,6 +34,9 @@ Exit codes: 0 verified and appraisal passed (affirming or warning); 1 usage erro
 #[derive(Parser)]
 #[command(name = "cloud-ra", version = env!("CLOUD_RA_LONG_VERSION"), about = "Remote attestation for confidential computing on public clouds", long_about = LONG_ABOUT)]
 struct Cli {
+    /// More diagnostics on stderr: -v info, -vv debug, -vvv trace (or CLOUD_RA_LOG / RUST_LOG=LEVEL).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -87,6 +91,18 @@ enum Cmd {
     /// Attestation results (EAR JWTs) from `cloud-ra serve`, checked as a relying party would.
     #[command(subcommand)]
     Token(token::TokenCmd),
+    /// Shell completions for bash, zsh or fish on stdout (generated from the argument definitions).
+    Completions {
+        /// The shell: bash, zsh or fish.
+        shell: clap_complete::Shell,
+    },
+    /// The man page, roff on stdout (generated from the argument definitions; `-o DIR` writes one
+    /// page per subcommand too).
+    Man {
+        /// Write cloud-ra.1 and cloud-ra-SUBCOMMAND.1 into this directory instead.
+        #[arg(short, long)]
+        output: Option<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -147,6 +163,12 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let default = if matches!(cli.cmd, Cmd::Serve(_)) {
+        tracing_subscriber::filter::LevelFilter::INFO
+    } else {
+        tracing_subscriber::filter::LevelFilter::WARN
+    };
+    log::init(log::level(cli.verbose, default));
     let code = match cli.cmd {
         Cmd::Verify(a) => run_verify(a),
         Cmd::Show { file, json, product } => run_show(&file, json, product),
@@ -163,8 +185,32 @@ fn main() -> ExitCode {
         Cmd::Tpm(c) => tpm::run(c),
         Cmd::Serve(a) => serve::run_serve(a),
         Cmd::Token(c) => token::run(c),
+        Cmd::Completions { shell } => completions(shell),
+        Cmd::Man { output } => man(output.as_deref()),
     };
     ExitCode::from(code as u8)
+}
+
+fn completions(shell: clap_complete::Shell) -> i32 {
+    use clap::CommandFactory;
+    clap_complete::generate(shell, &mut Cli::command(), "cloud-ra", &mut std::io::stdout());
+    0
+}
+
+fn man(dir: Option<&str>) -> i32 {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let Some(dir) = dir else {
+        let mut out = std::io::stdout();
+        return match clap_mangen::Man::new(cmd).render(&mut out) {
+            Ok(()) => 0,
+            Err(e) => fail(&Error::usage(Check::Output, format!("man page: {e}"))),
+        };
+    };
+    match clap_mangen::generate_to(cmd, dir) {
+        Ok(()) => 0,
+        Err(e) => fail(&Error::usage(Check::Output, format!("man pages into {dir}: {e}"))),
+    }
 }
 
 fn run_verify(a: VerifyArgs) -> i32 {
@@ -192,6 +238,7 @@ fn run_verify(a: VerifyArgs) -> i32 {
     // Detected once: the collateral step and the verifier look at the same evidence.
     let outcome = match detect(&evidence) {
         Ok(d) => {
+            tracing::info!("{}: detected {}", a.evidence, d.what);
             let require_crl = opts.policy.require_crl.unwrap_or(false);
             match collateral::for_verify(&a.sources, &d, &collateral, opts.product, require_crl, opts.at) {
                 Ok(c) => collateral.merge(&c),

@@ -114,17 +114,8 @@ pub fn run_serve(a: ServeArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    // CLOUD_RA_LOG=debug adds one line per request; the default (info) logs appraisals and lifecycle.
-    let level = std::env::var("CLOUD_RA_LOG")
-        .ok()
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+    // Logging is set up by main (crate::log): CLOUD_RA_LOG=debug or -vv adds one line per
+    // request; the default (info) logs appraisals and lifecycle.
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return fail(&Error::usage(Check::Serve, format!("tokio runtime: {e}"))),

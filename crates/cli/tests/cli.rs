@@ -18,6 +18,63 @@ fn version_names_commit_profile_and_target() {
 }
 
 #[test]
+fn completions_and_man_pages_come_from_the_argument_definitions() {
+    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef cloud-ra"), ("fish", "complete -c cloud-ra")] {
+        let o = run(&["completions", shell]);
+        assert_eq!(code(&o), 0, "{shell}: {}", stderr(&o));
+        let s = stdout(&o);
+        assert!(s.contains(marker), "{shell}: {}", &s[..s.len().min(300)]);
+        for sub in ["verify", "attest", "collateral", "measure", "serve"] {
+            assert!(s.contains(sub), "{shell} completes {sub}");
+        }
+    }
+    let o = run(&["man"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let m = stdout(&o);
+    assert!(
+        m.contains(".TH cloud-ra 1") && m.contains("verify") && m.contains("Exit codes"),
+        "{}",
+        &m[..m.len().min(400)]
+    );
+    let dir = std::env::temp_dir().join(format!("cloud-ra-man-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let o = run(&["man", "-o", dir.to_str().expect("utf8")]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    for page in ["cloud-ra.1", "cloud-ra-verify.1", "cloud-ra-collateral-fetch.1"] {
+        assert!(dir.join(page).is_file(), "{page}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code(&run(&["completions", "powershell-of-doom"])), 1);
+}
+
+#[test]
+fn verbosity_goes_to_stderr_and_leaves_stdout_alone() {
+    let args = ["verify", "--json", "--offline", "--at", "2024-01-01T00:00:00Z"];
+    let report = tv("snp/trustee-milan/test-report.bin");
+    let vcek = tv("snp/trustee-milan/test-vcek.der");
+    let mut quiet: Vec<&str> = args.to_vec();
+    quiet.extend([report.as_str(), "--collateral", vcek.as_str()]);
+    let mut loud = vec!["-vv"];
+    loud.extend(quiet.iter().copied());
+    let (q, l) = (
+        bin().env_remove("CLOUD_RA_LOG").env_remove("RUST_LOG").args(&quiet).output(),
+        bin().env_remove("CLOUD_RA_LOG").env_remove("RUST_LOG").args(&loud).output(),
+    );
+    let (q, l) = (q.expect("runs"), l.expect("runs"));
+    assert_eq!((code(&q), code(&l)), (0, 0), "{}", stderr(&l));
+    assert_eq!(json(&q), json(&l), "stdout is the result either way");
+    assert!(!stderr(&q).contains("INFO"), "{}", stderr(&q));
+    assert!(
+        stderr(&l).contains("INFO") && stderr(&l).contains("detected raw SNP attestation report"),
+        "{}",
+        stderr(&l)
+    );
+    // The environment selects the level as well.
+    let e = bin().env("CLOUD_RA_LOG", "info").env_remove("RUST_LOG").args(&quiet).output().expect("runs");
+    assert!(stderr(&e).contains("detected raw SNP"), "{}", stderr(&e));
+}
+
+#[test]
 fn demo_verifies_with_a_fresh_nonce() {
     let o = run(&["demo", "--json"]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));

@@ -108,6 +108,8 @@ impl Http {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
+        tracing::debug!("{m} {url} (attempt {n})");
+        let started = std::time::Instant::now();
         let resp = match req.send() {
             Ok(r) => r,
             Err(e) if e.is_timeout() => {
@@ -124,6 +126,7 @@ impl Http {
             }
         };
         let status = resp.status().as_u16();
+        tracing::debug!("{m} {url}: HTTP {status} in {} ms", started.elapsed().as_millis());
         let header_pairs: Vec<(String, String)> = resp
             .headers()
             .iter()
@@ -157,6 +160,7 @@ impl Http {
                     }
                     _ => Duration::ZERO,
                 };
+                tracing::info!("{m} {url}: {what}; retrying after {} s", wait.as_secs());
                 return Attempt::Retry(CollError::new(Kind::Network, format!("{m} {url}: {what}")), wait);
             }
             other => {

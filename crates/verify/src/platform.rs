@@ -64,7 +64,6 @@ impl Platform {
     pub const fn is_vtpm(self) -> bool {
         matches!(self, Platform::AzureSnpVtpm | Platform::AzureTdxVtpm | Platform::AzureVtpm | Platform::GceVtpm)
     }
-
 }
 
 impl std::fmt::Display for Platform {

@@ -2,8 +2,8 @@
 //! (the HCL report, runtime claims, and the evidence shapes accepted), `verify` (hardware report,
 //! runtime-claims binding, AK, vTPM quote), `claims`, `appraise` (`[azure]`).
 
-pub mod appraise;
-pub mod claims;
+pub(crate) mod appraise;
+pub(crate) mod claims;
 pub mod format;
 pub mod verify;
 

@@ -187,7 +187,7 @@ impl TdReport {
 }
 
 /// TDATTRIBUTES bits (TDX module ABI).
-pub mod td_attr {
+pub(crate) mod td_attr {
     pub(crate) const DEBUG: u64 = 1 << 0;
     pub(crate) const SEPT_VE_DISABLE: u64 = 1 << 28;
     pub(crate) const PKS: u64 = 1 << 30;

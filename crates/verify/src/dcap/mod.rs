@@ -3,8 +3,8 @@
 //! dcap-qvl collateral file), `pck` (PCK certificate extensions), `verify` (the numbered QVL steps,
 //! TCB level matching and status convergence), `claims`, `appraise`, and the pinned `roots`.
 
-pub mod appraise;
-pub mod claims;
+pub(crate) mod appraise;
+pub(crate) mod claims;
 pub mod collateral;
 pub mod format;
 pub mod pck;

@@ -6,7 +6,7 @@ pub mod bind;
 pub mod claims;
 pub mod decode;
 pub mod format;
-pub mod replay;
+pub(crate) mod replay;
 
 pub use format::{AlgId, Event, EventLog, Flavour, LogFormat, parse, parse_ccel, parse_ccel_table};
 pub use replay::{Replay, replay};

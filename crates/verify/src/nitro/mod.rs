@@ -1,9 +1,9 @@
 //! AWS Nitro Enclaves: `format` (COSE_Sign1 + attestation document), `verify` (ES384 and the
 //! chain to the pinned AWS root), `claims`, `appraise`, `roots`.
 
-pub mod appraise;
-pub mod claims;
-pub mod format;
+pub(crate) mod appraise;
+pub(crate) mod claims;
+pub(crate) mod format;
 pub mod roots;
 pub mod verify;
 

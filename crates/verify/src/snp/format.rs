@@ -130,7 +130,7 @@ impl Tcb {
 }
 
 /// Guest policy bits (ABI 1.58 table "GUEST_POLICY").
-pub mod policy_bits {
+pub(crate) mod policy_bits {
     pub(crate) const SMT: u64 = 1 << 16;
     pub(crate) const RESERVED_ONE: u64 = 1 << 17;
     pub(crate) const MIGRATE_MA: u64 = 1 << 18;
@@ -657,11 +657,7 @@ pub fn write_cert_table(entries: &[CertTableEntry]) -> Vec<u8> {
 
 /// `show` of an SNP report and its certificate table: the product (given, else from the
 /// report's CPUID), every report field, each table entry with the certificates it holds.
-pub fn describe(
-    report: &[u8],
-    cert_table: &[CertTableEntry],
-    product: Option<Product>,
-) -> Result<serde_json::Value> {
+pub fn describe(report: &[u8], cert_table: &[CertTableEntry], product: Option<Product>) -> Result<serde_json::Value> {
     use serde_json::{Value, json};
     let r = Report::parse(report)?;
     let product = product.or_else(|| r.product_from_cpuid());

@@ -1,7 +1,7 @@
 //! AMD SEV-SNP: `format` (byte-exact report and cert table), `verify` (chain, CRL, signature),
 //! `claims`, `appraise`, and the pinned `roots`.
 
-pub mod appraise;
+pub(crate) mod appraise;
 pub mod claims;
 pub mod format;
 pub mod roots;

@@ -13,7 +13,7 @@ use aws_lc_rs::signature::ParsedPublicKey;
 use std::sync::Arc;
 
 /// AMD certificate extension OIDs (1.3.6.1.4.1.3704.1.*).
-pub mod oid {
+pub(crate) mod oid {
     pub(crate) const PRODUCT_NAME: &str = "1.3.6.1.4.1.3704.1.2";
     pub(crate) const BL_SPL: &str = "1.3.6.1.4.1.3704.1.3.1";
     pub(crate) const TEE_SPL: &str = "1.3.6.1.4.1.3704.1.3.2";

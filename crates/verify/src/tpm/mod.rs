@@ -9,9 +9,9 @@
 //! for). Trust in the attestation key (a certificate chain, or Azure's runtime claims) is the
 //! caller's.
 
-pub mod akcert;
+pub(crate) mod akcert;
 pub mod gotpm;
-pub mod quote;
+pub(crate) mod quote;
 
 pub use akcert::{GOOGLE_AK_ROOTS, VerifiedAkCert, verify_ak_certificate};
 pub use quote::{AkPublic, Attest, KeyParams, QuotedPcrs, Signature, VerifiedQuote, verify_quote, verify_quote_signed};
