@@ -215,7 +215,8 @@ pub fn collect(r: &CollectRequest, nonce: &[u8], log: Log) -> Result<Bundle, Err
             let tsm = ConfigfsTsm::real(under(&r.root, DEFAULT_ROOT));
             collect_tsm_bundle(&tsm, nonce, None, Some("tdx_guest"), now).map_err(tsm_err)?
         }
-        Source::AzureSnp | Source::AzureTdx => collect_azure_bundle(&r.azure, platform.as_str(), nonce, now, log)?,
+        Source::AzureSnp => collect_azure_bundle(&r.azure, Some(crate::azure::AzureTee::Snp), nonce, now, log)?,
+        Source::AzureTdx => collect_azure_bundle(&r.azure, Some(crate::azure::AzureTee::Tdx), nonce, now, log)?,
         other => return Err(usage(format!("platform '{other}' cannot be collected from here"))),
     };
     if bundle.platform_info.get("simulated").and_then(Value::as_bool) != Some(true) {
@@ -241,24 +242,19 @@ pub fn open_tpm(tcti: Option<&str>, log: Log) -> Result<TpmClient, Error> {
 }
 
 /// Collects an Azure vTPM bundle (`azure-snp-vtpm` / `azure-tdx-vtpm`, from the HCL report)
-/// with `nonce` as the quote's qualifying data. `platform`: `azure-snp` or `azure-tdx` (a report
-/// of the other kind is refused) or `azure` (either).
+/// with `nonce` as the quote's qualifying data. `expect`: the TEE the HCL report must be of (a
+/// report of the other kind is refused), or `None` for either.
 pub fn collect_azure_bundle(
     a: &AzureRequest,
-    platform: &str,
+    expect: Option<crate::azure::AzureTee>,
     nonce: &[u8],
     now: Timestamp,
     log: Log,
 ) -> Result<Bundle, Error> {
-    use crate::azure::{AzureOptions, AzureTee, collect_azure};
+    use crate::azure::{AzureOptions, collect_azure};
     use crate::imds::Imds;
     let mut o = AzureOptions::new(nonce.to_vec(), now);
-    o.expect = match platform {
-        "azure-snp" => Some(AzureTee::Snp),
-        "azure-tdx" => Some(AzureTee::Tdx),
-        "azure" => None,
-        other => return Err(Error::usage(Check::Attest, format!("'{other}' is not azure, azure-snp or azure-tdx"))),
-    };
+    o.expect = expect;
     o.pcrs = PcrSelection::parse(&a.pcrs).map_err(|e| Error::usage(Check::Pcrs, e))?;
     o.ak_handle = a.ak_handle;
     o.fetch_thim = a.thim;
@@ -300,16 +296,14 @@ mod tests {
         let now = Timestamp::now();
         let a = request(&sw.tcti());
         let mut log = |_: &str| {};
-        let e = collect_azure_bundle(&a, "azure-sgx", b"n", now, &mut log).unwrap_err();
-        assert!(e.detail.contains("azure-sgx"), "{e}");
         let pcrs = AzureRequest { pcrs: "sha256:99".into(), ..a.clone() };
-        let e = collect_azure_bundle(&pcrs, "azure", b"n", now, &mut log).unwrap_err();
+        let e = collect_azure_bundle(&pcrs, None, b"n", now, &mut log).unwrap_err();
         assert_eq!(e.check, "pcrs");
         let fresh = AzureRequest { fresh_report: Some("00".into()), ..a.clone() };
-        let e = collect_azure_bundle(&fresh, "azure", b"n", now, &mut log).unwrap_err();
+        let e = collect_azure_bundle(&fresh, None, b"n", now, &mut log).unwrap_err();
         assert!(e.detail.contains("64 bytes"), "{e}");
         // A TPM that is no Azure vTPM.
-        let e = collect_azure_bundle(&a, "azure-snp", b"n", now, &mut log).unwrap_err();
+        let e = collect_azure_bundle(&a, Some(crate::azure::AzureTee::Snp), b"n", now, &mut log).unwrap_err();
         assert!(e.detail.contains("0x01400001") && e.detail.contains("not an Azure CVM"), "{e}");
         assert_eq!(e.exit_code(), 1);
     }

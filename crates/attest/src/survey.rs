@@ -40,6 +40,51 @@ pub enum Tee {
     None,
 }
 
+/// Hyper-V's isolation type (CPUID 0x40000003 EBX[22] and 0x4000000C EBX[3:0]), as the survey
+/// fact `hyperv.isolation` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HvIsolation {
+    None,
+    Vbs,
+    Snp,
+    Tdx,
+    Unknown,
+}
+
+impl HvIsolation {
+    const ALL: [HvIsolation; 5] =
+        [HvIsolation::None, HvIsolation::Vbs, HvIsolation::Snp, HvIsolation::Tdx, HvIsolation::Unknown];
+
+    fn of(isolated: bool, itype: u32) -> Self {
+        match (isolated, itype) {
+            (false, _) => HvIsolation::None,
+            (true, 1) => HvIsolation::Vbs,
+            (true, 2) => HvIsolation::Snp,
+            (true, 3) => HvIsolation::Tdx,
+            (true, _) => HvIsolation::Unknown,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            HvIsolation::None => "none",
+            HvIsolation::Vbs => "vbs",
+            HvIsolation::Snp => "snp",
+            HvIsolation::Tdx => "tdx",
+            HvIsolation::Unknown => "unknown",
+        }
+    }
+
+    /// The TEE a recorded `hyperv.isolation` fact names (SNP or TDX behind the paravisor).
+    fn tee_of(fact: &str) -> Option<Tee> {
+        match HvIsolation::ALL.into_iter().find(|i| i.as_str() == fact)? {
+            HvIsolation::Snp => Some(Tee::SevSnp),
+            HvIsolation::Tdx => Some(Tee::Tdx),
+            _ => None,
+        }
+    }
+}
+
 impl Tee {
     const ALL: &'static [Tee] =
         &[Tee::SevSnp, Tee::Tdx, Tee::NitroEnclave, Tee::Sgx, Tee::Sev, Tee::Unknown, Tee::None];
@@ -278,13 +323,7 @@ fn cpuid_facts(s: &mut Survey) {
             let features = q(0x4000_0003, 0);
             let isolated = features.ebx >> 22 & 1 == 1;
             let itype = q(0x4000_000C, 0).ebx & 0xf;
-            let name = match (isolated, itype) {
-                (false, _) => "none",
-                (true, 1) => "vbs",
-                (true, 2) => "snp",
-                (true, 3) => "tdx",
-                (true, _) => "unknown",
-            };
+            let name = HvIsolation::of(isolated, itype).as_str();
             s.set(
                 "hyperv.isolation",
                 json!(name),
@@ -689,13 +728,8 @@ pub fn survey(probe: &Probe<'_>) -> Survey {
         (Tee::SevSnp, "an SNP report was obtained".to_string(), Trust::CpuSigned)
     } else if s.fact("quote.version").is_some() {
         (Tee::Tdx, "a TDX quote was obtained".to_string(), Trust::CpuSigned)
-    } else if let Some(iso) = s.fact("hyperv.isolation").and_then(Value::as_str).filter(|i| *i == "snp" || *i == "tdx")
-    {
-        (
-            if iso == "snp" { Tee::SevSnp } else { Tee::Tdx },
-            "Hyper-V isolation type (CPUID 0x4000000C): an Azure CVM behind a paravisor".into(),
-            Trust::Cpuid,
-        )
+    } else if let Some(tee) = s.fact("hyperv.isolation").and_then(Value::as_str).and_then(HvIsolation::tee_of) {
+        (tee, "Hyper-V isolation type (CPUID 0x4000000C): an Azure CVM behind a paravisor".into(), Trust::Cpuid)
     } else if s.fact("cpuid.tdx") == Some(&json!(true)) {
         (Tee::Tdx, "CPUID leaf 0x21".into(), Trust::Cpuid)
     } else if has("sev_snp") || tsm_provider.as_deref() == Some("sev_guest") || node_kind(&sev_path).is_some() {
