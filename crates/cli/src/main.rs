@@ -21,6 +21,7 @@ mod input;
 mod maa;
 mod measure;
 mod nitro;
+mod policy;
 mod print;
 mod serve;
 mod token;
@@ -87,6 +88,9 @@ enum Cmd {
     /// Attestation results (EAR JWTs) from `cloud-ra serve`, checked as a relying party would.
     #[command(subcommand)]
     Token(token::TokenCmd),
+    /// Named appraisal policies of a running `cloud-ra serve`: push, list, show, delete (admin token).
+    #[command(subcommand)]
+    Policy(policy::PolicyCmd),
 }
 
 #[derive(clap::Args)]
@@ -163,6 +167,7 @@ fn main() -> ExitCode {
         Cmd::Tpm(c) => tpm::run(c),
         Cmd::Serve(a) => serve::run_serve(a),
         Cmd::Token(c) => token::run(c),
+        Cmd::Policy(c) => policy::run(c),
     };
     ExitCode::from(code as u8)
 }
