@@ -301,3 +301,53 @@ async fn appraisals_under_named_policies() {
         s.stop().await;
     }
 }
+
+/// Schema version 2 as earlier servers left it, with one appraisal recorded.
+const SCHEMA_2: &[&str] = &[
+    "CREATE TABLE cloud_ra_schema (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+    "CREATE TABLE sessions (id TEXT PRIMARY KEY, nonce TEXT NOT NULL UNIQUE, state TEXT NOT NULL, created_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL, media_type TEXT, evidence_b64 TEXT, result TEXT, failure TEXT, appraisal_id TEXT)",
+    "CREATE TABLE appraisals (id TEXT PRIMARY KEY, created_ms BIGINT NOT NULL, session_id TEXT, client TEXT NOT NULL, evidence_sha256 TEXT NOT NULL, media_type TEXT NOT NULL, platform TEXT NOT NULL, detected TEXT NOT NULL, verified BIGINT NOT NULL, status TEXT NOT NULL, nonce TEXT, nonce_source TEXT NOT NULL, claims TEXT NOT NULL, failures TEXT NOT NULL, warnings TEXT NOT NULL, token TEXT)",
+    "CREATE INDEX appraisals_created ON appraisals (created_ms)",
+    "CREATE INDEX sessions_expires ON sessions (expires_ms)",
+    "ALTER TABLE sessions ADD COLUMN nonce_source TEXT NOT NULL DEFAULT 'caller-supplied'",
+    "INSERT INTO cloud_ra_schema (version, applied_ms) VALUES (1, 0), (2, 0)",
+    "INSERT INTO appraisals (id, created_ms, session_id, client, evidence_sha256, media_type, platform, detected, verified, status, nonce, nonce_source, claims, failures, warnings, token) VALUES ('0123456789abcdef0123456789abcdef', 1000, NULL, '127.0.0.1:1', 'ab', 'application/vnd.cloud-ra.snp-report', 'snp', 'SNP report', 1, 'warning', NULL, 'none', '{}', '[]', '[]', 'old.token')",
+];
+
+/// A database of schema version 2 (before named policies) upgrades in place: its records stay,
+/// with no policy id, and new appraisals name theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_from_schema_2_keeps_records() {
+    for backend in backends() {
+        let dir = scratch("policy-upgrade");
+        let db = fresh_db(backend, &dir).await;
+        if backend == "sqlite" {
+            let path = cloud_ra_server::store::sqlite_path(&db).expect("a file");
+            cloud_ra_server::store::prepare_sqlite_file(&path, false).expect("private file");
+            let pool = sqlx::SqlitePool::connect(&db).await.expect("sqlite");
+            for stmt in SCHEMA_2 {
+                sqlx::query(sqlx::AssertSqlSafe(*stmt)).execute(&pool).await.expect(stmt);
+            }
+            pool.close().await;
+        } else {
+            let pool = sqlx::PgPool::connect(&db).await.expect("postgres");
+            for stmt in SCHEMA_2 {
+                sqlx::query(sqlx::AssertSqlSafe(*stmt)).execute(&pool).await.expect(stmt);
+            }
+            pool.close().await;
+        }
+        let s = TestServer::start(config(&dir, &db)).await;
+        let c = client();
+        let (status, old) = get(&c, &s, "/v1/appraisals/0123456789abcdef0123456789abcdef").await;
+        assert_eq!(status, 200, "{backend}: {old}");
+        assert_eq!((old["token"].as_str(), old["policy_id"].is_null()), (Some("old.token"), true), "{old}");
+        let (url, nonce) = new_session(&c, &s, "").await;
+        let (status, body) = submit(&c, &url, MT_BUNDLE, sim_bundle(&nonce)).await;
+        assert_eq!(status, 200, "{backend}: {body}");
+        let (_, l) = get(&c, &s, "/v1/appraisals?policy=default").await;
+        assert_eq!(l["appraisals"].as_array().unwrap().len(), 1, "only the new record has a policy");
+        let (_, n) = get(&c, &s, "/v1/appraisals/counts").await;
+        assert_eq!(n["total"], 2);
+        s.stop().await;
+    }
+}
