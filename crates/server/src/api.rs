@@ -1015,15 +1015,10 @@ async fn put_policy(State(st): S, Path(name): Path<String>, headers: HeaderMap, 
     };
     let now = now_ms();
     match st.store.put_policy(&name, &version, text, now).await {
-        Ok(created) => {
+        Ok(created_ms) => {
+            let created = created_ms == now;
             tracing::info!(policy = %name, version = %version, created, "policy stored");
-            let p = crate::store::StoredPolicy {
-                name: name.clone(),
-                version,
-                body: None,
-                created_ms: now,
-                updated_ms: now,
-            };
+            let p = crate::store::StoredPolicy { name: name.clone(), version, body: None, created_ms, updated_ms: now };
             let mut v = policy_json(&p, "store");
             v["created"] = json!(created);
             let mut r = json_response(if created { StatusCode::CREATED } else { StatusCode::OK }, &v);

@@ -542,8 +542,9 @@ impl Store {
         Ok(rows)
     }
 
-    /// Creates or replaces the named policy; returns whether it was created (not replaced).
-    pub async fn put_policy(&self, name: &str, version: &str, body: &str, now_ms: i64) -> R<bool> {
+    /// Creates or replaces the named policy; returns its creation time (`now_ms` when it was
+    /// created by this call, earlier when it replaced one).
+    pub async fn put_policy(&self, name: &str, version: &str, body: &str, now_ms: i64) -> R<i64> {
         // One atomic upsert, so replicas writing the same name at once leave one row.
         let created_ms: i64 = on_pool!(self, pool => {
             sqlx::query_scalar("INSERT INTO policies (name, version, body, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (name) DO UPDATE SET version = excluded.version, body = excluded.body, updated_ms = excluded.updated_ms RETURNING created_ms")
@@ -554,7 +555,7 @@ impl Store {
                 .fetch_one(pool)
                 .await?
         });
-        Ok(created_ms == now_ms)
+        Ok(created_ms)
     }
 
     /// The stored policies (without their text), by name.

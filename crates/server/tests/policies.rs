@@ -90,10 +90,14 @@ async fn policy_crud_and_validation() {
         let v1 = v["version"].as_str().unwrap().to_string();
         assert!(v1.len() == 16 && v1.bytes().all(|b| b.is_ascii_hexdigit()), "{v1}");
         assert_eq!(v["id"], format!("strict@{v1}"));
+        let created_at = v["created_ms"].clone();
+        assert!(created_at.is_i64(), "{v}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let json = r#"{"snp": {"minimum_guest_svn": 0, "vmpl": 0}, "allow_debug": false}"#;
         let (status, v) = put(&c, &s, "strict", json).await;
         assert_eq!((status, v["version"].as_str()), (200, Some(v1.as_str())), "{v}");
         assert_eq!(v["created"], false);
+        assert_eq!(v["created_ms"], created_at, "replacing keeps the creation time: {v}");
         let (status, v) = put(&c, &s, "strict", toml.replace("vmpl = 0", "vmpl = 1")).await;
         assert_eq!(status, 200);
         let v2 = v["version"].as_str().unwrap().to_string();
