@@ -22,6 +22,7 @@ mod log;
 mod maa;
 mod measure;
 mod nitro;
+mod policy;
 mod print;
 mod serve;
 mod token;
@@ -91,6 +92,9 @@ enum Cmd {
     /// Attestation results (EAR JWTs) from `cloud-ra serve`, checked as a relying party would.
     #[command(subcommand)]
     Token(token::TokenCmd),
+    /// Named appraisal policies of a running `cloud-ra serve`: push, list, show, delete (admin token).
+    #[command(subcommand)]
+    Policy(policy::PolicyCmd),
     /// Shell completions for bash, zsh or fish on stdout (generated from the argument definitions).
     Completions {
         /// The shell: bash, zsh or fish.
@@ -185,6 +189,7 @@ fn main() -> ExitCode {
         Cmd::Tpm(c) => tpm::run(c),
         Cmd::Serve(a) => serve::run_serve(a),
         Cmd::Token(c) => token::run(c),
+        Cmd::Policy(c) => policy::run(c),
         Cmd::Completions { shell } => completions(shell),
         Cmd::Man { output } => man(output.as_deref()),
     };

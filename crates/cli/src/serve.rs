@@ -40,7 +40,7 @@ pub struct ServeArgs {
     /// (STATE as for --db).
     #[arg(long)]
     signing_key: Option<PathBuf>,
-    /// File whose first line is the bearer token for the dashboard, /v1/appraisals and /metrics
+    /// File whose first line is the bearer token for the dashboard, /v1/appraisals, /v1/policies and /metrics
     /// (or set CLOUD_RA_ADMIN_TOKEN). Without one, those answer 401.
     #[arg(long)]
     admin_token_file: Option<PathBuf>,

@@ -6,8 +6,9 @@
 
 use crate::AppState;
 use crate::listener::ClientAddr;
+use crate::policies::{self, Resolved};
 use crate::result::{NonceSource, ResultInput, build_ear, sign};
-use crate::store::{Appraisal, Claim, Completion, Record, now_ms};
+use crate::store::{Appraisal, Claim, Completion, Filter, Record, now_ms};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
@@ -49,7 +50,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     let admin = Router::new()
         .route("/metrics", get(metrics))
         .route("/v1/appraisals", get(list_appraisals))
+        .route("/v1/appraisals/counts", get(count_appraisals))
         .route("/v1/appraisals/{id}", get(get_appraisal))
+        .route("/v1/policies", get(list_policies))
+        .route("/v1/policies/{name}", get(get_policy).put(put_policy).delete(delete_policy))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/.well-known/veraison/verification", get(well_known))
@@ -283,8 +287,10 @@ async fn new_session(State(st): S, RawQuery(q): RawQuery) -> Response {
     };
     let mut size: Option<usize> = None;
     let mut given: Option<Vec<u8>> = None;
+    let mut policy: Option<String> = None;
     for (k, v) in &params {
         match k.as_str() {
+            "policy" => policy = Some(v.clone()),
             "nonceSize" => match v.parse::<usize>() {
                 Ok(n) if (8..=64).contains(&n) => size = Some(n),
                 _ => return problem(StatusCode::BAD_REQUEST, "nonceSize", "nonceSize must be an integer from 8 to 64"),
@@ -317,6 +323,16 @@ async fn new_session(State(st): S, RawQuery(q): RawQuery) -> Response {
     if size.is_some() && given.is_some() {
         return problem(StatusCode::BAD_REQUEST, "nonce", "give nonceSize or nonce, not both");
     }
+    // The named policy must exist now; the session is appraised under its version current at
+    // submission (a policy deleted meanwhile refuses the evidence before the nonce is spent).
+    let policy = match policy {
+        None => None,
+        Some(name) => match resolve_policy(&st, Some(&name)).await {
+            Ok(p) if p.name == policies::DEFAULT => None,
+            Ok(p) => Some(p.name),
+            Err(r) => return r,
+        },
+    };
     let (nonce, source) = match given {
         Some(n) => (n, NonceSource::CallerSupplied),
         None => match random(size.unwrap_or(32)) {
@@ -330,7 +346,7 @@ async fn new_session(State(st): S, RawQuery(q): RawQuery) -> Response {
     };
     let now = now_ms();
     let expires = now + st.cfg.session_ttl_secs as i64 * 1000;
-    if let Err(e) = st.store.create_session(&id, &nonce, source.as_str(), now, expires).await {
+    if let Err(e) = st.store.create_session(&id, &nonce, source.as_str(), policy.as_deref(), now, expires).await {
         // A caller-chosen nonce that is already in use collides on the UNIQUE column.
         if e.unique_violation {
             return problem(StatusCode::CONFLICT, "nonce", "this nonce was already issued; nonces are single-use");
@@ -343,6 +359,7 @@ async fn new_session(State(st): S, RawQuery(q): RawQuery) -> Response {
         "accept": MEDIA_TYPES,
         "status": "waiting",
         "nonce_source": source.as_str(),
+        "policy": policy.as_deref().unwrap_or(policies::DEFAULT),
     });
     let mut r = session_response(StatusCode::CREATED, &body);
     if let Ok(v) = HeaderValue::from_str(&format!("session/{id}")) {
@@ -377,6 +394,7 @@ fn session_json(s: &crate::store::Session) -> Value {
         "accept": MEDIA_TYPES,
         "status": s.state,
         "nonce_source": s.nonce_source,
+        "policy": s.policy.as_deref().unwrap_or(policies::DEFAULT),
     });
     if let (Some(mt), Some(ev)) = (&s.media_type, &s.evidence_b64) {
         v["evidence"] = json!({"type": mt, "value": ev});
@@ -529,6 +547,7 @@ async fn appraise(
     evidence: Bytes,
     mt: &'static str,
     from: NonceFrom,
+    policy: Resolved,
     client: String,
 ) -> Result<Done, Response> {
     let _inflight = st.inflight.enter();
@@ -570,11 +589,12 @@ async fn appraise(
         let st2 = st.clone();
         let nonce2 = nonce.clone();
         let ev = evidence.clone();
+        let pol = policy.policy.clone();
         let (outcome, sha, secs) = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let start = Instant::now();
             let mut opts = VerifyOptions::at(st2.cfg.verify_at.unwrap_or_else(Timestamp::now));
-            opts.policy = st2.policy.clone();
+            opts.policy = (*pol).clone();
             opts.nonce = nonce2;
             opts.trust_simulated = st2.cfg.trust_simulated;
             let o = verify_detected(&d, &st2.collateral, &opts, Some(&st2.caches));
@@ -593,6 +613,7 @@ async fn appraise(
             _ => None,
         };
         let now = now_ms();
+        let policy_id = policy.id();
         let mut verdict = "refused".to_string();
         let token = if refusal.is_none() {
             let ear = build_ear(&ResultInput {
@@ -600,7 +621,7 @@ async fn appraise(
                 nonce: nonce.as_deref(),
                 nonce_source: source,
                 evidence_sha256: &sha,
-                policy_id: &st.policy_id,
+                policy_id: &policy_id,
                 iat: now.div_euclid(1000),
                 ttl_secs: st.cfg.result_ttl_secs as i64,
             });
@@ -631,6 +652,8 @@ async fn appraise(
             failures: serde_json::to_value(&outcome.failures).unwrap_or(Value::Null),
             warnings: serde_json::to_value(&outcome.warnings).unwrap_or(Value::Null),
             token: token.clone(),
+            policy_id: Some(policy_id),
+            policy_name: Some(policy.name.clone()),
         };
         let completion = session_id.as_ref().map(|_| Completion {
             state: if refusal.is_some() { "failed" } else { "complete" },
@@ -641,7 +664,7 @@ async fn appraise(
         });
         let record = st.writer.record(Record { appraisal, session: completion }).await.map_err(db_unavailable)?;
         let appraisal = record.appraisal;
-        tracing::info!(appraisal = %appraisal.id, platform = %appraisal.platform, status = %appraisal.status, session = ?appraisal.session_id, "appraisal recorded");
+        tracing::info!(appraisal = %appraisal.id, platform = %appraisal.platform, status = %appraisal.status, session = ?appraisal.session_id, policy = ?appraisal.policy_id, "appraisal recorded");
         Ok(Done { appraisal, outcome, token, refusal })
     }
 }
@@ -666,7 +689,16 @@ async fn submit(
             Ok(x) => x,
             Err(r) => return r,
         };
-        match appraise(st.clone(), d, body, mt, NonceFrom::Session(id.clone()), addr.0.to_string()).await {
+        // The session's policy, resolved before its nonce is spent.
+        let policy = match st.store.session_policy(&id).await {
+            Ok(None) => return problem(StatusCode::NOT_FOUND, "session", "no such session"),
+            Ok(Some(name)) => match resolve_policy(&st, name.as_deref()).await {
+                Ok(p) => p,
+                Err(r) => return r,
+            },
+            Err(e) => return db_unavailable(e),
+        };
+        match appraise(st.clone(), d, body, mt, NonceFrom::Session(id.clone()), policy, addr.0.to_string()).await {
             Err(r) => r,
             Ok(_) => match st.store.session(&id).await {
                 Ok(Some(s)) => session_response(StatusCode::OK, &session_json(&s)),
@@ -693,8 +725,10 @@ async fn attest_once(
         Err(r) => return r,
     };
     let mut nonce = None;
+    let mut policy = None;
     for (k, v) in &params {
         match k.as_str() {
+            "policy" => policy = Some(v.clone()),
             "nonce" => match cloud_ra_verify::policy::parse_hex("nonce", v, 64) {
                 Ok(n) if !n.is_empty() => nonce = Some(n),
                 Ok(_) => return problem(StatusCode::BAD_REQUEST, "nonce", "the nonce is empty"),
@@ -713,6 +747,10 @@ async fn attest_once(
         Ok(m) => m,
         Err(r) => return r,
     };
+    let policy = match resolve_policy(&st, policy.as_deref()).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     detached(async move {
         let (body, d) = match read_evidence(&headers, body, st.cfg.max_body_bytes, mt).await {
             Ok(x) => x,
@@ -727,7 +765,7 @@ async fn attest_once(
                 format!("the evidence is {found}, not {}", truncate(&platform, 64)),
             );
         }
-        match appraise(st, d, body, mt, NonceFrom::Caller(nonce), addr.0.to_string()).await {
+        match appraise(st, d, body, mt, NonceFrom::Caller(nonce), policy, addr.0.to_string()).await {
             Err(r) => r,
             Ok(done) => json_response(
                 StatusCode::OK,
@@ -737,6 +775,7 @@ async fn attest_once(
                     "verified": done.outcome.verified,
                     "status": done.appraisal.status,
                     "nonce_source": done.appraisal.nonce_source,
+                    "policy": done.appraisal.policy_id,
                     "failures": done.outcome.failures,
                     "warnings": done.outcome.warnings,
                     "result": done.token,
@@ -748,22 +787,85 @@ async fn attest_once(
     .await
 }
 
-async fn list_appraisals(State(st): S, RawQuery(q): RawQuery) -> Response {
+/// The verdicts an appraisal can have (`status`).
+const VERDICTS: &[&str] = &["affirming", "warning", "contraindicated", "refused"];
+
+/// The audit filter of `platform=`, `verdict=` and `policy=` (NAME or NAME@VERSION); an empty
+/// value is no filter. `limit` is returned when `with_limit` allows it.
+fn audit_filter(q: Option<&str>, with_limit: bool) -> Result<(Filter, i64), Response> {
+    let mut f = Filter::default();
     let mut limit = 50i64;
-    match query_params(q.as_deref()) {
-        Err(r) => return r,
-        Ok(p) => {
-            for (k, v) in p {
-                match (k.as_str(), v.parse::<i64>()) {
-                    ("limit", Ok(n)) if (1..=1000).contains(&n) => limit = n,
-                    ("limit", _) => return problem(StatusCode::BAD_REQUEST, "limit", "limit must be 1 to 1000"),
-                    _ => return problem(StatusCode::BAD_REQUEST, "query", "unknown query parameter"),
+    for (k, v) in query_params(q)? {
+        let set = (!v.is_empty()).then(|| v.clone());
+        match k.as_str() {
+            "limit" if with_limit => match v.parse::<i64>() {
+                Ok(n) if (1..=1000).contains(&n) => limit = n,
+                _ => return Err(problem(StatusCode::BAD_REQUEST, "limit", "limit must be 1 to 1000")),
+            },
+            "platform" => {
+                if v.len() > 32 || !v.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
+                    return Err(problem(
+                        StatusCode::BAD_REQUEST,
+                        "platform",
+                        "platform must be a platform name (snp, tdx, ...)",
+                    ));
                 }
+                f.platform = set;
             }
+            "verdict" => {
+                if !v.is_empty() && !VERDICTS.contains(&v.as_str()) {
+                    return Err(problem(
+                        StatusCode::BAD_REQUEST,
+                        "verdict",
+                        format!("verdict must be one of {}", VERDICTS.join(", ")),
+                    ));
+                }
+                f.status = set;
+            }
+            "policy" => {
+                if !v.is_empty() && !policies::valid_ref(&v) {
+                    return Err(problem(StatusCode::BAD_REQUEST, "policy.name", "policy must be NAME or NAME@VERSION"));
+                }
+                f.policy = set;
+            }
+            _ => return Err(problem(StatusCode::BAD_REQUEST, "query", "unknown query parameter")),
         }
     }
-    match st.store.recent(limit).await {
+    Ok((f, limit))
+}
+
+/// `GET /v1/appraisals[?limit=N&platform=P&verdict=V&policy=NAME[@VERSION]]`: newest first.
+async fn list_appraisals(State(st): S, RawQuery(q): RawQuery) -> Response {
+    let (filter, limit) = match audit_filter(q.as_deref(), true) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match st.store.recent_where(limit, &filter).await {
         Ok(list) => json_response(StatusCode::OK, &json!({"appraisals": list})),
+        Err(e) => db_unavailable(e),
+    }
+}
+
+/// `GET /v1/appraisals/counts[?platform=&verdict=&policy=]`: how many appraisals the filter
+/// matches, by verdict (every verdict named, zeros included), and in all.
+async fn count_appraisals(State(st): S, RawQuery(q): RawQuery) -> Response {
+    let (filter, _) = match audit_filter(q.as_deref(), false) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match st.store.count_by_status(&filter).await {
+        Ok(rows) => {
+            let mut counts = serde_json::Map::new();
+            for v in VERDICTS {
+                counts.insert((*v).into(), json!(0));
+            }
+            let mut total = 0i64;
+            for (status, n) in rows {
+                total += n;
+                counts.insert(status, json!(n));
+            }
+            json_response(StatusCode::OK, &json!({"counts": counts, "total": total}))
+        }
         Err(e) => db_unavailable(e),
     }
 }
@@ -775,6 +877,174 @@ async fn get_appraisal(State(st): S, Path(id): Path<String>) -> Response {
     match st.store.appraisal(&id).await {
         Ok(Some(a)) => json_response(StatusCode::OK, &serde_json::to_value(&a).unwrap_or(Value::Null)),
         Ok(None) => problem(StatusCode::NOT_FOUND, "appraisal", "no such appraisal"),
+        Err(e) => db_unavailable(e),
+    }
+}
+
+/// The policy an appraisal runs under: the stored policy `name`, or the default (no name, or
+/// `default`). An unknown name is a 404 (`policy.unknown`), a malformed one a 400.
+pub async fn resolve_policy(st: &AppState, name: Option<&str>) -> Result<Resolved, Response> {
+    let name = match name {
+        None => return Ok(st.default_policy.clone()),
+        Some(n) if n == policies::DEFAULT => return Ok(st.default_policy.clone()),
+        Some(n) => n,
+    };
+    if !policies::valid_name(name) {
+        return Err(bad_policy_name());
+    }
+    match st.store.policy(name).await {
+        Ok(Some(p)) => match st.policy_cache.get(name, p.body.as_deref().unwrap_or_default()) {
+            Ok(policy) => Ok(Resolved { name: p.name, version: p.version, policy }),
+            Err(e) => {
+                // Valid when uploaded; a server version that reads policies differently.
+                tracing::error!(policy = name, check = %e.check, detail = %e.detail, "stored policy no longer parses");
+                Err(problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "policy.stored",
+                    format!("the stored policy {name:?} no longer parses ({}); push it again", e.detail),
+                ))
+            }
+        },
+        Ok(None) => Err(unknown_policy(name)),
+        Err(e) => Err(db_unavailable(e)),
+    }
+}
+
+fn bad_policy_name() -> Response {
+    problem(
+        StatusCode::BAD_REQUEST,
+        "policy.name",
+        "a policy name is 1 to 64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit",
+    )
+}
+
+fn unknown_policy(name: &str) -> Response {
+    problem(StatusCode::NOT_FOUND, "policy.unknown", format!("no policy named {name:?}"))
+}
+
+fn reserved_policy() -> Response {
+    problem(
+        StatusCode::CONFLICT,
+        "policy.reserved",
+        "\"default\" is the configured default policy (serve --policy); it cannot be replaced or deleted here",
+    )
+}
+
+fn policy_json(p: &crate::store::StoredPolicy, source: &str) -> Value {
+    let mut v = json!({
+        "name": p.name,
+        "version": p.version,
+        "id": format!("{}@{}", p.name, p.version),
+        "source": source,
+    });
+    if source == "store" {
+        v["created_ms"] = json!(p.created_ms);
+        v["updated_ms"] = json!(p.updated_ms);
+    }
+    if let Some(b) = &p.body {
+        v["body"] = json!(b);
+    }
+    v
+}
+
+fn default_policy_entry(st: &AppState, with_body: bool) -> crate::store::StoredPolicy {
+    crate::store::StoredPolicy {
+        name: st.default_policy.name.clone(),
+        version: st.default_policy.version.clone(),
+        body: with_body.then(|| st.default_policy_text.clone()),
+        created_ms: 0,
+        updated_ms: 0,
+    }
+}
+
+/// `GET /v1/policies`: the configured default (`source: config`) and the stored policies.
+async fn list_policies(State(st): S) -> Response {
+    match st.store.policies().await {
+        Ok(list) => {
+            let mut out = vec![policy_json(&default_policy_entry(&st, false), "config")];
+            out.extend(list.iter().map(|p| policy_json(p, "store")));
+            json_response(StatusCode::OK, &json!({"default": policies::DEFAULT, "policies": out}))
+        }
+        Err(e) => db_unavailable(e),
+    }
+}
+
+/// `GET /v1/policies/{name}`: one policy with its text (`body`, as uploaded).
+async fn get_policy(State(st): S, Path(name): Path<String>) -> Response {
+    if name == policies::DEFAULT {
+        return json_response(StatusCode::OK, &policy_json(&default_policy_entry(&st, true), "config"));
+    }
+    if !policies::valid_name(&name) {
+        return bad_policy_name();
+    }
+    match st.store.policy(&name).await {
+        Ok(Some(p)) => json_response(StatusCode::OK, &policy_json(&p, "store")),
+        Ok(None) => unknown_policy(&name),
+        Err(e) => db_unavailable(e),
+    }
+}
+
+/// `PUT /v1/policies/{name}`: creates (201) or replaces (200) a policy. The body is the policy
+/// text (TOML or JSON, as `verify --policy`), validated as the CLI validates it.
+async fn put_policy(State(st): S, Path(name): Path<String>, headers: HeaderMap, body: Body) -> Response {
+    if !policies::valid_name(&name) {
+        return bad_policy_name();
+    }
+    if name == policies::DEFAULT {
+        return reserved_policy();
+    }
+    let limit = policies::MAX_POLICY_BYTES.min(st.cfg.max_body_bytes);
+    let too_large =
+        || problem(StatusCode::PAYLOAD_TOO_LARGE, "policy.size", format!("a policy is at most {limit} bytes"));
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(e) if e.to_string().contains("length limit") => return too_large(),
+        Err(e) => return problem(StatusCode::BAD_REQUEST, "body", format!("the body could not be read: {e}")),
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return problem(StatusCode::BAD_REQUEST, "policy", format!("{name}: the policy is not UTF-8 text"));
+    };
+    let version = match policies::parse(&name, text) {
+        Ok((_, v)) => v,
+        Err(e) => return problem(StatusCode::UNPROCESSABLE_ENTITY, &e.check, e.detail),
+    };
+    let now = now_ms();
+    match st.store.put_policy(&name, &version, text, now).await {
+        Ok(created_ms) => {
+            let created = created_ms == now;
+            tracing::info!(policy = %name, version = %version, created, "policy stored");
+            let p = crate::store::StoredPolicy { name: name.clone(), version, body: None, created_ms, updated_ms: now };
+            let mut v = policy_json(&p, "store");
+            v["created"] = json!(created);
+            let mut r = json_response(if created { StatusCode::CREATED } else { StatusCode::OK }, &v);
+            if let Ok(loc) = HeaderValue::from_str(&format!("/v1/policies/{name}")) {
+                r.headers_mut().insert(header::LOCATION, loc);
+            }
+            r
+        }
+        Err(e) => db_unavailable(e),
+    }
+}
+
+/// `DELETE /v1/policies/{name}`: 204. Appraisals made under it keep their record and result.
+async fn delete_policy(State(st): S, Path(name): Path<String>) -> Response {
+    if name == policies::DEFAULT {
+        return reserved_policy();
+    }
+    if !policies::valid_name(&name) {
+        return bad_policy_name();
+    }
+    match st.store.delete_policy(&name).await {
+        Ok(true) => {
+            tracing::info!(policy = %name, "policy deleted");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(false) => unknown_policy(&name),
         Err(e) => db_unavailable(e),
     }
 }

@@ -17,7 +17,7 @@ pub struct FileConfig {
     pub db: Option<String>,
     /// PKCS#8 PEM ES256 key; created (0600) at first start when missing.
     pub signing_key: Option<PathBuf>,
-    /// Bearer token for the dashboard, audit listing and /metrics.
+    /// Bearer token for the dashboard, audit listing, policy API (`/v1/policies`) and /metrics.
     pub admin_token: Option<String>,
     /// File holding the bearer token (first line), instead of `admin_token`.
     pub admin_token_file: Option<PathBuf>,

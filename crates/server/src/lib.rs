@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod keys;
 pub mod listener;
 pub mod metrics;
+pub mod policies;
 pub mod ratelimit;
 pub mod result;
 pub mod store;
@@ -22,6 +23,7 @@ pub use config::Config;
 pub use store::Store;
 
 use cloud_ra_verify::{Caches, Collateral, Policy};
+use policies::Resolved;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -33,8 +35,13 @@ pub struct AppState {
     pub key: keys::SigningKey,
     pub caches: Caches,
     pub collateral: Collateral,
-    pub policy: Policy,
-    pub policy_id: String,
+    /// The policy appraisals run under when none is named: `--policy` (or the built-in
+    /// default), named `default`.
+    pub default_policy: Resolved,
+    /// Its text (empty for the built-in default).
+    pub default_policy_text: String,
+    /// Parsed stored policies (`/v1/policies`).
+    pub policy_cache: policies::Cache,
     pub pool: Arc<Semaphore>,
     pub metrics: metrics::Metrics,
     pub limiter: ratelimit::RateLimiter,
@@ -71,15 +78,27 @@ impl Server {
         } else {
             tracing::info!(path = %cfg.signing_key.display(), kid = %key.kid, "loaded the result-signing key");
         }
-        let (policy, policy_id) = match &cfg.policy {
-            None => (Policy::default(), "cloud-ra/default".to_string()),
+        let (default_policy, default_policy_text) = match &cfg.policy {
+            None => (
+                Resolved {
+                    name: policies::DEFAULT.into(),
+                    version: policies::version(""),
+                    policy: Arc::new(Policy::default()),
+                },
+                String::new(),
+            ),
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| format!("policy {}: {e}", p.display()))?;
                 let pol = Policy::parse(&p.display().to_string(), &text).map_err(|e| e.to_string())?;
-                let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
-                (pol, format!("cloud-ra/policy/sha256:{}", hex::encode(digest)))
+                let r = Resolved {
+                    name: policies::DEFAULT.into(),
+                    version: policies::version(&text),
+                    policy: Arc::new(pol),
+                };
+                (r, text)
             }
         };
+        tracing::info!(policy = %default_policy.id(), "default policy");
         let mut collateral = cloud_ra_collateral::builtin_amd();
         if cfg.trust_simulated {
             collateral.merge(&cloud_ra_collateral::simulated_amd());
@@ -109,8 +128,9 @@ impl Server {
             key,
             caches: Caches::default(),
             collateral,
-            policy,
-            policy_id,
+            default_policy,
+            default_policy_text,
+            policy_cache: policies::Cache::default(),
             metrics: metrics::Metrics::default(),
         });
         Ok(Server { state, listener, local_addr, tls: is_tls })

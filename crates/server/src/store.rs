@@ -97,6 +97,22 @@ const MIGRATIONS: &[(i64, &str)] = &[
     // Who chose the session's nonce. Sessions from before this column existed may have had a
     // caller-chosen one (`?nonce=`): they are labelled so (fail closed), never verifier-issued.
     (2, "ALTER TABLE sessions ADD COLUMN nonce_source TEXT NOT NULL DEFAULT 'caller-supplied'"),
+    // Named policies (admin API), the policy a session was opened under, and the policy each
+    // appraisal ran under (`NAME@VERSION`; NULL for appraisals recorded before this version).
+    // No foreign keys: deleting a policy leaves the audit log as it was.
+    (
+        3,
+        "CREATE TABLE policies (
+        name TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        updated_ms BIGINT NOT NULL
+    );
+    ALTER TABLE sessions ADD COLUMN policy TEXT;
+    ALTER TABLE appraisals ADD COLUMN policy_name TEXT;
+    ALTER TABLE appraisals ADD COLUMN policy_id TEXT",
+    ),
 ];
 
 /// A challenge–response session as stored.
@@ -114,6 +130,8 @@ pub struct Session {
     pub result: Option<String>,
     pub failure: Option<String>,
     pub appraisal_id: Option<String>,
+    /// The named policy the session was opened under (`newSession?policy=`); `None`: the default.
+    pub policy: Option<String>,
 }
 
 /// One audit record: everything needed to explain an appraisal later.
@@ -135,6 +153,40 @@ pub struct Appraisal {
     pub failures: serde_json::Value,
     pub warnings: serde_json::Value,
     pub token: Option<String>,
+    /// The policy the appraisal ran under, `NAME@VERSION` (`None` for records from before
+    /// policies were named).
+    pub policy_id: Option<String>,
+    /// Its `NAME` (the filter column).
+    #[serde(skip)]
+    pub policy_name: Option<String>,
+}
+
+/// A named policy as stored: the uploaded text and its version (a content hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredPolicy {
+    pub name: String,
+    pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+/// Which appraisals a listing (or a count) covers; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub platform: Option<String>,
+    /// The verdict (`status`: affirming, warning, contraindicated, refused).
+    pub status: Option<String>,
+    /// A policy `NAME` (any version) or `NAME@VERSION`.
+    pub policy: Option<String>,
+}
+
+/// The filter as bind values: empty strings match everything (one statement for all cases).
+macro_rules! filter_sql {
+    () => {
+        "($1 = '' OR platform = $1) AND ($2 = '' OR status = $2) AND ($3 = '' OR policy_name = $3 OR policy_id = $3)"
+    };
 }
 
 /// The final state a session reaches with its appraisal.
@@ -167,7 +219,7 @@ pub enum Claim {
 
 macro_rules! cols {
     () => {
-        "id, created_ms, session_id, client, evidence_sha256, media_type, platform, detected, verified, status, nonce, nonce_source, claims, failures, warnings, token"
+        "id, created_ms, session_id, client, evidence_sha256, media_type, platform, detected, verified, status, nonce, nonce_source, claims, failures, warnings, token, policy_id, policy_name"
     };
 }
 
@@ -196,6 +248,8 @@ macro_rules! appraisal_from_row {
                 failures: json("failures")?,
                 warnings: json("warnings")?,
                 token: r.try_get("token")?,
+                policy_id: r.try_get("policy_id")?,
+                policy_name: r.try_get("policy_name")?,
             })
         })()
     }};
@@ -294,22 +348,25 @@ impl Store {
         Ok(())
     }
 
-    /// A new session in state `waiting`; `nonce_source` says who chose its nonce.
+    /// A new session in state `waiting`; `nonce_source` says who chose its nonce, `policy` names
+    /// the policy it is appraised under (`None`: the default).
     pub async fn create_session(
         &self,
         id: &str,
         nonce: &[u8],
         nonce_source: &str,
+        policy: Option<&str>,
         now_ms: i64,
         expires_ms: i64,
     ) -> R<()> {
         on_pool!(self, pool => {
-            sqlx::query("INSERT INTO sessions (id, nonce, nonce_source, state, created_ms, expires_ms, updated_ms) VALUES ($1, $2, $3, 'waiting', $4, $5, $4)")
+            sqlx::query("INSERT INTO sessions (id, nonce, nonce_source, state, created_ms, expires_ms, updated_ms, policy) VALUES ($1, $2, $3, 'waiting', $4, $5, $4, $6)")
                 .bind(id)
                 .bind(hex::encode(nonce))
                 .bind(nonce_source)
                 .bind(now_ms)
                 .bind(expires_ms)
+                .bind(policy)
                 .execute(pool)
                 .await?;
         });
@@ -340,7 +397,7 @@ impl Store {
 
     pub async fn session(&self, id: &str) -> R<Option<Session>> {
         let row = on_pool!(self, pool => {
-            sqlx::query("SELECT id, nonce, nonce_source, state, created_ms, expires_ms, media_type, evidence_b64, result, failure, appraisal_id FROM sessions WHERE id = $1")
+            sqlx::query("SELECT id, nonce, nonce_source, state, created_ms, expires_ms, media_type, evidence_b64, result, failure, appraisal_id, policy FROM sessions WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
@@ -357,10 +414,20 @@ impl Store {
                         result: r.try_get("result")?,
                         failure: r.try_get("failure")?,
                         appraisal_id: r.try_get("appraisal_id")?,
+                        policy: r.try_get("policy")?,
                     })
                 })
         });
         row.transpose()
+    }
+
+    /// The policy a session was opened under: `None` when there is no such session, `Some(None)`
+    /// for the default.
+    pub async fn session_policy(&self, id: &str) -> R<Option<Option<String>>> {
+        let row: Option<(Option<String>,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT policy FROM sessions WHERE id = $1").bind(id).fetch_optional(pool).await?
+        });
+        Ok(row.map(|(p,)| p))
     }
 
     pub async fn delete_session(&self, id: &str) -> R<bool> {
@@ -389,7 +456,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             for rec in records {
                 let a = &rec.appraisal;
-                sqlx::query("INSERT INTO appraisals (id, created_ms, session_id, client, evidence_sha256, media_type, platform, detected, verified, status, nonce, nonce_source, claims, failures, warnings, token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
+                sqlx::query("INSERT INTO appraisals (id, created_ms, session_id, client, evidence_sha256, media_type, platform, detected, verified, status, nonce, nonce_source, claims, failures, warnings, token, policy_id, policy_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)")
                     .bind(&a.id)
                     .bind(a.created_ms)
                     .bind(&a.session_id)
@@ -406,6 +473,8 @@ impl Store {
                     .bind(a.failures.to_string())
                     .bind(a.warnings.to_string())
                     .bind(&a.token)
+                    .bind(&a.policy_id)
+                    .bind(&a.policy_name)
                     .execute(&mut *tx)
                     .await?;
                 if let (Some(sid), Some(c)) = (&a.session_id, &rec.session) {
@@ -429,8 +498,16 @@ impl Store {
 
     /// The most recent appraisals, newest first.
     pub async fn recent(&self, limit: i64) -> R<Vec<Appraisal>> {
+        self.recent_where(limit, &Filter::default()).await
+    }
+
+    /// The most recent appraisals `filter` matches, newest first.
+    pub async fn recent_where(&self, limit: i64, filter: &Filter) -> R<Vec<Appraisal>> {
         let rows = on_pool!(self, pool => {
-            sqlx::query(concat!("SELECT ", cols!(), " FROM appraisals ORDER BY created_ms DESC, id DESC LIMIT $1"))
+            sqlx::query(concat!("SELECT ", cols!(), " FROM appraisals WHERE ", filter_sql!(), " ORDER BY created_ms DESC, id DESC LIMIT $4"))
+                .bind(filter.platform.as_deref().unwrap_or_default())
+                .bind(filter.status.as_deref().unwrap_or_default())
+                .bind(filter.policy.as_deref().unwrap_or_default())
                 .bind(limit)
                 .fetch_all(pool)
                 .await?
@@ -450,6 +527,79 @@ impl Store {
                 .map(|r| appraisal_from_row!(&r))
         });
         row.transpose()
+    }
+
+    /// How many appraisals `filter` matches, by verdict (`status`).
+    pub async fn count_by_status(&self, filter: &Filter) -> R<Vec<(String, i64)>> {
+        let rows: Vec<(String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as(concat!("SELECT status, COUNT(*) FROM appraisals WHERE ", filter_sql!(), " GROUP BY status ORDER BY status"))
+                .bind(filter.platform.as_deref().unwrap_or_default())
+                .bind(filter.status.as_deref().unwrap_or_default())
+                .bind(filter.policy.as_deref().unwrap_or_default())
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    /// Creates or replaces the named policy; returns its creation time (`now_ms` when it was
+    /// created by this call, earlier when it replaced one).
+    pub async fn put_policy(&self, name: &str, version: &str, body: &str, now_ms: i64) -> R<i64> {
+        // One atomic upsert, so replicas writing the same name at once leave one row.
+        let created_ms: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar("INSERT INTO policies (name, version, body, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (name) DO UPDATE SET version = excluded.version, body = excluded.body, updated_ms = excluded.updated_ms RETURNING created_ms")
+                .bind(name)
+                .bind(version)
+                .bind(body)
+                .bind(now_ms)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(created_ms)
+    }
+
+    /// The stored policies (without their text), by name.
+    pub async fn policies(&self) -> R<Vec<StoredPolicy>> {
+        let rows: Vec<(String, String, i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT name, version, created_ms, updated_ms FROM policies ORDER BY name")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(name, version, created_ms, updated_ms)| StoredPolicy {
+                name,
+                version,
+                body: None,
+                created_ms,
+                updated_ms,
+            })
+            .collect())
+    }
+
+    /// One stored policy with its text.
+    pub async fn policy(&self, name: &str) -> R<Option<StoredPolicy>> {
+        let row: Option<(String, String, String, i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT name, version, body, created_ms, updated_ms FROM policies WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(name, version, body, created_ms, updated_ms)| StoredPolicy {
+            name,
+            version,
+            body: Some(body),
+            created_ms,
+            updated_ms,
+        }))
+    }
+
+    /// Deletes a stored policy; whether it existed. Appraisals made under it keep their record.
+    pub async fn delete_policy(&self, name: &str) -> R<bool> {
+        let n = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM policies WHERE name = $1").bind(name).execute(pool).await?.rows_affected()
+        });
+        Ok(n > 0)
     }
 
     pub async fn count_appraisals(&self) -> R<i64> {

@@ -29,7 +29,7 @@ pub enum Registers {
     #[default]
     None,
     /// TDX: MRTD and RTMR0..3 of the verified TD quote.
-    Tdx(TdxRegisters),
+    Tdx(Box<TdxRegisters>),
     /// A vTPM: the PCR values of the verified quote(s), by bank and index.
     Pcrs(QuotedPcrs),
 }

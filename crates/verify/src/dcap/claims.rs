@@ -239,7 +239,7 @@ pub(crate) fn claims(v: &VerifiedDcap) -> Claims {
         Body::Td10(t) | Body::Td15(t) => {
             let mut m = vec![("mrtd".to_string(), &t.mr_td[..])];
             m.extend(t.rt_mr.iter().enumerate().map(|(i, r)| (format!("rtmr{i}"), &r[..])));
-            (Platform::Tdx, m, Registers::Tdx(TdxRegisters { mrtd: t.mr_td, rtmr: t.rt_mr }))
+            (Platform::Tdx, m, Registers::Tdx(Box::new(TdxRegisters { mrtd: t.mr_td, rtmr: t.rt_mr })))
         }
     };
     Claims::new(platform, out)
