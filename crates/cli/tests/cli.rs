@@ -755,3 +755,86 @@ fn gce_vtpm_eventlog_replay_against_the_attestation() {
     }
     assert!(j["note"].as_str().is_some_and(|n| n.contains("not vouched")));
 }
+
+// ---- text encodings of binary evidence -------------------------------------------------------
+
+/// `bytes` as hex text in 64-character lines (how virtee's tests store reports), `0x`-prefixed.
+fn hex_lines(bytes: &[u8]) -> String {
+    let h = hex::encode(bytes);
+    let lines: Vec<&str> = h.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).expect("ascii")).collect();
+    format!("0x{}\n", lines.join("\n"))
+}
+
+#[test]
+fn hex_and_base64_text_of_binary_evidence_is_decoded() {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let s = Scratch::new("text");
+    // SNP report: hex lines, standard base64 (padded, wrapped), URL-safe base64 without padding.
+    let report = testdata::read("snp/trustee-milan/test-report.bin");
+    let vcek = tv("snp/trustee-milan/test-vcek.der");
+    let b64 = STANDARD.encode(&report);
+    let wrapped: Vec<&str> = b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).expect("ascii")).collect();
+    for (name, text, enc) in [
+        ("report.hex", hex_lines(&report), "hex"),
+        ("report.b64", wrapped.join("\r\n"), "base64"),
+        ("report.b64url", URL_SAFE_NO_PAD.encode(&report), "base64"),
+    ] {
+        let f = s.file(name, text.as_bytes());
+        let o =
+            run(&["verify", &f, "--collateral", &vcek, "--product", "milan", "--at", "2024-01-01T00:00:00Z", "--json"]);
+        assert_eq!(code(&o), 0, "{name}: {}", stdout(&o));
+        let j = json(&o);
+        assert_eq!(j["platform"], "snp", "{name}");
+        let want = format!("raw SNP attestation report (1184 bytes), decoded from {enc} text");
+        assert_eq!(j["detected"], want.as_str(), "{name}");
+        let o = run(&["show", &f, "--product", "milan", "--json"]);
+        assert_eq!(code(&o), 0, "{name}: {}", stderr(&o));
+        assert_eq!(json(&o)["report"]["version"], 2, "{name}");
+    }
+    // DCAP quote as URL-safe base64.
+    let quote = testdata::read("ccel/gcp-cos113/cos-113-tdx-quote.dat");
+    let f = s.file("quote.b64", URL_SAFE_NO_PAD.encode(&quote).as_bytes());
+    let mut args: Vec<String> = vec!["verify".into(), f, "--at".into(), "2025-11-01T00:00:00Z".into(), "--json".into()];
+    for c in COS113_COLLATERAL {
+        args.push("--collateral".into());
+        args.push(tv(c));
+    }
+    let o = run_owned(args);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(json(&o)["detected"].as_str().is_some_and(|d| d.ends_with("decoded from base64 text")), "{}", stdout(&o));
+    // Nitro document as hex (base64 was read before).
+    let doc = testdata::read("nitro/veracruz/aws_nitro_document.cbor");
+    let f = s.file("doc.hex", hex_lines(&doc).as_bytes());
+    let o = run(&["verify", &f, "--at", "2022-11-09T23:30:00Z", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(json(&o)["detected"], "AWS Nitro attestation document (COSE_Sign1), decoded from hex text");
+    let o = run(&["show", &tv("nitro/evervault/valid-attestation-doc-base64"), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(json(&o)["detected"].as_str().is_some_and(|d| d.ends_with("decoded from base64 text")));
+    // Azure HCL report as base64; GCE go-tpm-tools Attestation as hex.
+    let hcl = testdata::read("azure/trustee-az-snp-vtpm/hcl-report.bin");
+    let f = s.file("hcl.b64", STANDARD.encode(&hcl).as_bytes());
+    let o = run(&["show", &f, "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["hcl_report"]["tee"], "snp");
+    assert!(j["detected"].as_str().is_some_and(|d| d.starts_with("Azure HCL report") && d.ends_with("base64 text")));
+    let pb = testdata::read(GCE_PB);
+    let f = s.file("att.hex", hex::encode(&pb).as_bytes());
+    let mut args = vec!["verify".to_string(), f];
+    args.extend(gce_args(&["--nonce", "9009", "--json"]));
+    let o = run_owned(args);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(json(&o)["platform"], "gce-vtpm");
+    // Text that decodes to nothing known says what it decoded; JSON and PEM are not base64.
+    let f = s.file("short.hex", b"0x0102030405\n");
+    let o = run(&["verify", &f]);
+    assert_eq!(code(&o), 2);
+    assert!(stdout(&o).contains("hex text decoding to 5 bytes that are neither"), "{}", stdout(&o));
+    let o = run(&["show", &tv("roots/amd/ask_ark_milan.pem"), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["detected"], "certificates/CRLs");
+    let o = run(&["verify", &s.file("b.json", br#"{"format":"cloud-ra/evidence/v1","platform":"snp","evidence":{}}"#)]);
+    assert!(stdout(&o).contains("evidence.report is missing"), "{}", stdout(&o));
+}
