@@ -838,3 +838,104 @@ fn hex_and_base64_text_of_binary_evidence_is_decoded() {
     let o = run(&["verify", &s.file("b.json", br#"{"format":"cloud-ra/evidence/v1","platform":"snp","evidence":{}}"#)]);
     assert!(stdout(&o).contains("evidence.report is missing"), "{}", stdout(&o));
 }
+
+// ---- CoCo trustee legacy (v0) evidence -------------------------------------------------------
+
+/// Trustee's v0 evidence from its v1 file: no `version`, every byte string a JSON list of
+/// integers (serde's `Vec<u8>`), the PCRs lists of 32; SNP: `quote`, `report` and the VCEK as PEM
+/// text; TDX: `tpm_quote`, `hcl_report`, `td_quote`.
+fn trustee_v0_from_v1(v1: &Value) -> Value {
+    use base64::Engine;
+    let b64 = |v: &Value| {
+        let s = v.as_str().expect("base64url string");
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).expect("base64url")
+    };
+    let ints = |b: &[u8]| Value::from(b.iter().map(|&x| Value::from(x)).collect::<Vec<_>>());
+    let hexints = |v: &Value| ints(&hex::decode(v.as_str().expect("hex")).expect("hex"));
+    let q = &v1["tpm_quote"];
+    let quote = serde_json::json!({
+        "signature": hexints(&q["signature"]),
+        "message": hexints(&q["message"]),
+        "pcrs": q["pcrs"].as_array().expect("pcrs").iter().map(hexints).collect::<Vec<_>>(),
+    });
+    if v1.get("td_quote").is_some() {
+        serde_json::json!({"tpm_quote": quote, "hcl_report": ints(&b64(&v1["hcl_report"])), "td_quote": ints(&b64(&v1["td_quote"]))})
+    } else {
+        let der = base64::engine::general_purpose::STANDARD.encode(b64(&v1["vcek"]));
+        let lines: Vec<&str> = der.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).expect("ascii")).collect();
+        let pem = format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"));
+        serde_json::json!({"quote": quote, "report": ints(&b64(&v1["hcl_report"])), "vcek": pem})
+    }
+}
+
+#[test]
+fn trustee_v0_evidence_verifies_like_v1_and_damaged_trustee_json_says_what_it_was_taken_for() {
+    let s = Scratch::new("trustee-v0");
+    let nonce = hex::encode("challenge");
+    let tdx_collateral: Vec<String> = [
+        "tdx/automata-gcp-spr-0725/tcb_info_v3_with_tdx_module.json",
+        "tdx/automata-gcp-spr-0725/qe_identity.json",
+        "tdx/automata-gcp-spr-0725/pck_platform_crl.der",
+        "roots/intel/intel_root_ca_crl.der",
+        "roots/intel/tcb_signing.der",
+    ]
+    .iter()
+    .flat_map(|c| ["--collateral".to_string(), tv(c)])
+    .collect();
+    for (kind, at, collateral, want_code) in [
+        ("az-snp-vtpm", "2025-06-01T00:00:00Z", Vec::new(), 0),
+        // The TD quote's TCB is out of date at this time: appraisal fails (4), for v0 as for v1.
+        ("az-tdx-vtpm", "2025-07-20T00:00:00Z", tdx_collateral, 4),
+    ] {
+        let v1_path = tv(&format!("azure/trustee-{kind}/evidence-v1.json"));
+        let v1: Value = serde_json::from_slice(&std::fs::read(&v1_path).expect("read")).expect("JSON");
+        let v0_path = s.file(&format!("{kind}-v0.json"), trustee_v0_from_v1(&v1).to_string().as_bytes());
+        let verify = |f: &str| {
+            let mut a = vec!["verify".to_string(), f.to_string(), "--nonce".into(), nonce.clone()];
+            a.extend(["--at".to_string(), at.to_string(), "--offline".into(), "--json".into()]);
+            a.extend(collateral.iter().cloned());
+            run_owned(a)
+        };
+        let (o1, o0) = (verify(&v1_path), verify(&v0_path));
+        assert_eq!(code(&o1), want_code, "{kind} v1: {}", stdout(&o1));
+        assert_eq!(code(&o0), want_code, "{kind} v0: {}", stdout(&o0));
+        let (mut j1, mut j0) = (json(&o1), json(&o0));
+        assert_eq!(j0["detected"], format!("CoCo trustee {kind} evidence v0").as_str());
+        assert_eq!(j1["detected"], format!("CoCo trustee {kind} evidence v1").as_str());
+        assert_eq!(j0["claims"]["evidence_format"], "trustee-v0");
+        assert_eq!(j1["claims"]["evidence_format"], "trustee-v1");
+        for j in [&mut j0, &mut j1] {
+            j["detected"] = Value::Null;
+            j["claims"]["evidence_format"] = Value::Null;
+        }
+        assert_eq!(j0, j1, "{kind}: v0 verifies exactly as v1");
+        assert_eq!(j0["claims"]["nonce_bound"], true);
+        // show reads it too.
+        let o = run(&["show", &v0_path, "--json"]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        assert_eq!(json(&o)["binding"]["holds"], true);
+    }
+    // Damaged trustee documents: the error names the format taken and what is wrong with it.
+    let v1: Value =
+        serde_json::from_slice(&testdata::read("azure/trustee-az-snp-vtpm/evidence-v1.json")).expect("JSON");
+    let mut v0 = trustee_v0_from_v1(&v1);
+    v0["quote"]["pcrs"][3][0] = Value::from(256);
+    let mut no_quote = v1.clone();
+    no_quote.as_object_mut().expect("object").remove("tpm_quote");
+    let mut bad_hex = v1.clone();
+    bad_hex["tpm_quote"]["message"] = Value::from("zz");
+    for (name, doc, needle) in [
+        ("v0-pcr.json", v0, "CoCo trustee az-snp-vtpm evidence v0: quote.pcrs[3][0] is 256, not a byte value"),
+        ("v1-no-quote.json", no_quote, "CoCo trustee az-snp-vtpm evidence v1: \"tpm_quote\" is missing"),
+        ("v1-bad-hex.json", bad_hex, "CoCo trustee az-snp-vtpm evidence v1: tpm_quote.message is not hex"),
+    ] {
+        let f = s.file(name, doc.to_string().as_bytes());
+        let o = run(&["verify", &f, "--json"]);
+        assert_eq!(code(&o), 2, "{name}: {}", stdout(&o));
+        let j = json(&o);
+        assert_eq!(j["failures"][0]["check"], "azure.evidence", "{name}");
+        let detail = j["failures"][0]["detail"].as_str().unwrap_or_default();
+        assert!(detail.starts_with(needle), "{name}: {detail}");
+        assert!(!detail.contains("cloud-ra evidence bundle"), "{name}: {detail}");
+    }
+}

@@ -325,20 +325,18 @@ pub fn detect(bytes: &[u8]) -> Result<Detected> {
         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes)
             && v.get("format").is_none()
         {
-            if crate::azure::format::is_trustee_evidence(&v) {
-                let e = crate::azure::format::trustee_evidence(&v)?;
-                let what = format!(
-                    "CoCo trustee {} evidence v{}",
-                    if e.td_quote.is_some() { "az-tdx-vtpm" } else { "az-snp-vtpm" },
-                    v.get("version").and_then(|x| x.as_u64()).unwrap_or(0)
-                );
-                return Ok(Detected { what, evidence: Evidence::AzureVtpm(Box::new(e)), bundle: None });
-            }
+            // The TPM quote alone has trustee's quote members (message, signature, pcrs) only.
             if v.get("message").is_some() && v.get("signature").is_some() && v.get("pcrs").is_some() {
                 return Err(Error::evidence(
                     Check::Detect,
                     "a TPM quote alone (trustee tpm-quote JSON): its AK is only trusted through an HCL report's runtime claims; put both in a cloud-ra bundle (platform azure-snp-vtpm / azure-tdx-vtpm)",
                 ));
+            }
+            // Trustee evidence, damaged or not: its errors name the format it was taken for.
+            if crate::azure::format::is_trustee_evidence(&v) {
+                let e = crate::azure::format::trustee_evidence(&v)?;
+                let what = crate::azure::format::trustee_label(&v);
+                return Ok(Detected { what, evidence: Evidence::AzureVtpm(Box::new(e)), bundle: None });
             }
         }
         let bundle = Bundle::parse(bytes)?;
