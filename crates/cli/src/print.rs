@@ -1,7 +1,7 @@
 //! Printing shared by the subcommands: errors, verification outcomes, JSON and the indented
 //! tree of `show`-like output.
 
-use cloud_ra_verify::{Error, Outcome, Platform, Status};
+use cloud_ra_verify::{Category, Check, Error, Outcome, Platform, Status};
 use serde_json::Value;
 
 /// Prints the error on stderr and returns its exit code.
@@ -30,11 +30,18 @@ pub fn outcome(o: &Outcome, json_out: bool) {
         json(&o.to_json());
         return;
     }
-    let verdict = match (o.verified, o.status) {
-        (false, _) => "NOT VERIFIED",
-        (true, Status::Affirming) => "VERIFIED, appraisal passed (affirming)",
-        (true, Status::Warning) => "VERIFIED, appraisal passed with warnings",
-        (true, Status::Contraindicated) => "VERIFIED, but appraisal FAILED (contraindicated)",
+    // A usage error (exit 1) decides the headline: nothing was appraised, whatever the evidence.
+    let usage = o.failures.first().filter(|f| f.category == Category::Usage);
+    let verdict = match (usage, o.verified, o.status) {
+        (Some(f), verified, _) => format!(
+            "USAGE ERROR in {}: {}",
+            if f.check == Check::Policy { "the policy".to_string() } else { format!("'{}'", f.check) },
+            if verified { "evidence VERIFIED, NOT appraised" } else { "NOT VERIFIED" }
+        ),
+        (None, false, _) => "NOT VERIFIED".into(),
+        (None, true, Status::Affirming) => "VERIFIED, appraisal passed (affirming)".into(),
+        (None, true, Status::Warning) => "VERIFIED, appraisal passed with warnings".into(),
+        (None, true, Status::Contraindicated) => "VERIFIED, but appraisal FAILED (contraindicated)".into(),
     };
     println!("{verdict}: {} [{}]", o.platform, o.detected);
     let c = &o.claims;

@@ -939,3 +939,35 @@ fn trustee_v0_evidence_verifies_like_v1_and_damaged_trustee_json_says_what_it_wa
         assert!(!detail.contains("cloud-ra evidence bundle"), "{name}: {detail}");
     }
 }
+
+#[test]
+fn a_malformed_policy_value_is_a_usage_error_in_the_headline() {
+    let s = Scratch::new("policy-usage");
+    let report = tv("snp/trustee-milan/test-report.bin");
+    let vcek = tv("snp/trustee-milan/test-vcek.der");
+    let args = |policy: &str, json: bool| {
+        let mut a =
+            vec!["verify", &report, "--collateral", &vcek, "--product", "milan", "--at", "2024-01-01T00:00:00Z"];
+        a.extend(["--policy", policy]);
+        if json {
+            a.push("--json");
+        }
+        run(&a)
+    };
+    let bad = s.file("zz.toml", b"[snp]\nmeasurement = \"zz\"\n");
+    let o = args(&bad, false);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("USAGE ERROR in the policy: evidence VERIFIED, NOT appraised: snp ["), "{out}");
+    assert!(!out.contains("appraisal FAILED"), "{out}");
+    assert!(out.contains("FAIL policy: measurement 'zz' is not hex"), "{out}");
+    // The JSON contract is unchanged: verified, the failure's check is `policy`.
+    let j = json(&args(&bad, true));
+    assert_eq!(j["verified"], true);
+    assert_eq!(j["failures"][0]["check"], "policy");
+    // A well-formed policy the evidence does not meet is still an appraisal failure (4).
+    let miss = s.file("miss.toml", format!("[snp]\nmeasurement = \"{}\"\n", "00".repeat(48)).as_bytes());
+    let o = args(&miss, false);
+    assert_eq!(code(&o), 4, "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("VERIFIED, but appraisal FAILED"), "{}", stdout(&o));
+}
