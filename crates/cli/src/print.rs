@@ -78,9 +78,12 @@ pub fn outcome(o: &Outcome, json_out: bool) {
         "secure_boot",
     ] {
         if let Some(v) = c.get(key) {
-            println!("  {key:<17} {}", plain(v));
+            // No user data (absent, or zero bytes) is shown as such, not as `null`.
+            let empty = key == "user_data" && (v.is_null() || v.as_str() == Some(""));
+            println!("  {key:<17} {}", if empty { "(empty)".into() } else { plain(v) });
         }
     }
+    registers(o);
     if let Some(fp) = c.get("ak_pub").and_then(|v| v.get("sha256")) {
         println!("  {:<17} {}", "ak_pub_sha256", plain(fp));
     }
@@ -113,6 +116,34 @@ pub fn outcome(o: &Outcome, json_out: bool) {
     }
     for w in &o.warnings {
         println!("  WARN {}: {}", w.check, w.detail);
+    }
+}
+
+/// The registers a user compares that the lines above do not show, from the typed measurements:
+/// TDX RTMR0..3 (MRTD is a claim line), Nitro PCR0/1/2/3/4/8 (an all-zero or absent PCR is one
+/// the enclave image did not set: "(empty)").
+fn registers(o: &Outcome) {
+    let m = o.claims.measurements();
+    if m.is_empty() {
+        return;
+    }
+    match o.platform {
+        Platform::Tdx | Platform::AzureTdxVtpm => {
+            for i in 0..4 {
+                let k = format!("rtmr{i}");
+                if let Some(v) = m.get(&k) {
+                    println!("  {k:<17} {}", hex::encode(v));
+                }
+            }
+        }
+        Platform::Nitro => {
+            for i in [0, 1, 2, 3, 4, 8] {
+                let k = format!("pcr{i}");
+                let v = m.get(&k).filter(|v| v.iter().any(|&b| b != 0)).map(hex::encode);
+                println!("  {k:<17} {}", v.as_deref().unwrap_or("(empty)"));
+            }
+        }
+        _ => {}
     }
 }
 

@@ -971,3 +971,52 @@ fn a_malformed_policy_value_is_a_usage_error_in_the_headline() {
     assert_eq!(code(&o), 4, "{}", stdout(&o));
     assert!(stdout(&o).starts_with("VERIFIED, but appraisal FAILED"), "{}", stdout(&o));
 }
+
+#[test]
+fn human_verify_output_prints_every_register_a_user_compares() {
+    let line = |out: &str, k: &str| -> Option<String> {
+        out.lines().find_map(|l| l.strip_prefix(&format!("  {k:<17} ")).map(str::to_string))
+    };
+    // Nitro: PCR0/1/2/3/4/8, unset ones (all zero) as (empty); the JSON keeps the hex.
+    let f = tv("nitro/veracruz/aws_nitro_document.cbor");
+    let o = run(&["verify", &f, "--at", "2022-11-09T23:30:00Z"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let out = stdout(&o);
+    let j = json(&run(&["verify", &f, "--at", "2022-11-09T23:30:00Z", "--json"]));
+    for i in [0, 1, 2, 4] {
+        let k = format!("pcr{i}");
+        assert_eq!(line(&out, &k).as_deref(), j["claims"]["measurements"][&k].as_str(), "{k}: {out}");
+    }
+    assert_eq!(line(&out, "pcr3").as_deref(), Some("(empty)"), "{out}");
+    assert_eq!(line(&out, "pcr8").as_deref(), Some("(empty)"), "{out}");
+    assert!(out.contains("SHA-384 PCRs in the signed document"), "{out}");
+    // A document without user_data says so.
+    let o = run(&["verify", &tv("nitro/evervault/valid-attestation-doc-bytes"), "--at", "document"]);
+    assert_eq!(line(&stdout(&o), "user_data").as_deref(), Some("(empty)"), "{}", stdout(&o));
+    assert_eq!(line(&stdout(&o), "pcr8").as_deref().map(str::len), Some(96), "{}", stdout(&o));
+    // TDX: MRTD and RTMR0..3.
+    let mut args = vec!["verify".to_string(), tv("ccel/gcp-cos113/cos-113-tdx-quote.dat")];
+    args.extend(["--at".to_string(), "2025-11-01T00:00:00Z".into()]);
+    for c in COS113_COLLATERAL {
+        args.push("--collateral".into());
+        args.push(tv(c));
+    }
+    let o = run_owned(args.clone());
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let out = stdout(&o);
+    args.push("--json".into());
+    let j = json(&run_owned(args));
+    for k in ["mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3"] {
+        assert_eq!(line(&out, k).as_deref(), j["claims"]["measurements"][k].as_str(), "{k}: {out}");
+    }
+    // SNP: MEASUREMENT, HOST_DATA, REPORT_DATA.
+    let report = tv("snp/trustee-milan/test-report.bin");
+    let vcek = tv("snp/trustee-milan/test-vcek.der");
+    let at = ["--product", "milan", "--at", "2024-01-01T00:00:00Z"];
+    let o = run(&[&["verify", report.as_str(), "--collateral", vcek.as_str()][..], &at].concat());
+    let out = stdout(&o);
+    let j = json(&run(&[&["verify", report.as_str(), "--collateral", vcek.as_str(), "--json"][..], &at].concat()));
+    for k in ["measurement", "host_data", "report_data"] {
+        assert_eq!(line(&out, k).as_deref(), j["claims"][k].as_str(), "{k}: {out}");
+    }
+}
