@@ -1020,3 +1020,86 @@ fn human_verify_output_prints_every_register_a_user_compares() {
         assert_eq!(line(&out, k).as_deref(), j["claims"][k].as_str(), "{k}: {out}");
     }
 }
+
+/// Every object key of `v`, recursively.
+fn all_keys(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                out.push(k.clone());
+                all_keys(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| all_keys(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn show_names_dcap_fields_as_verify_does_and_decodes_td_attributes() {
+    let snake = |j: &Value, what: &str| {
+        let mut keys = Vec::new();
+        all_keys(j, &mut keys);
+        let bad: Vec<&String> = keys
+            .iter()
+            .filter(|k| !k.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_'))
+            .collect();
+        assert!(bad.is_empty(), "{what}: keys not in snake_case: {bad:?}");
+    };
+    // TDX: show's body keys are verify's claim keys, with the same values.
+    let quote = tv("ccel/gcp-cos113/cos-113-tdx-quote.dat");
+    let o = run(&["show", &quote, "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let shown = json(&o);
+    snake(&shown, "tdx quote");
+    let mut args =
+        vec!["verify".to_string(), quote.clone(), "--at".into(), "2025-11-01T00:00:00Z".into(), "--json".into()];
+    for c in COS113_COLLATERAL {
+        args.push("--collateral".into());
+        args.push(tv(c));
+    }
+    let claims = json(&run_owned(args))["claims"].clone();
+    let body = &shown["quote"]["body"];
+    for k in [
+        "mrtd",
+        "rtmr0",
+        "rtmr1",
+        "rtmr2",
+        "rtmr3",
+        "mrconfigid",
+        "mrowner",
+        "mrownerconfig",
+        "mrseam",
+        "mrsignerseam",
+        "seam_attributes",
+        "td_attributes",
+        "xfam",
+        "tee_tcb_svn",
+    ] {
+        assert!(!body[k].is_null(), "show has no {k}: {body}");
+        assert_eq!(body[k], claims[k], "{k}");
+    }
+    assert_eq!(body["report_data"], claims["report_data"]);
+    // The debug TD's attributes, decoded.
+    let o = run(&["show", &tv("tdx/trustee-misc/tdx_quote_4.dat"), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let td = &json(&o)["quote"]["body"]["td_attributes"];
+    assert_eq!(td["debug"], true, "{td}");
+    assert_eq!(td["sept_ve_disable"].as_bool(), Some(true), "{td}");
+    // Human show prints the same names.
+    let o = run(&["show", &quote]);
+    assert!(stdout(&o).contains("  rtmr0: ") && !stdout(&o).contains("rtMr0"), "{}", stdout(&o));
+    // SGX quote v3 (QE report, certification data) and the Azure TD report and TD quote.
+    let o = run(&["show", &tv("sgx/dcap-qvl-sgx/sgx_quote"), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    snake(&j, "sgx quote");
+    assert_eq!(j["quote"]["body"]["attributes"]["debug"], false);
+    assert!(j["quote"]["body"]["mrenclave"].as_str().is_some_and(|m| m.starts_with("33d8736d")));
+    let o = run(&["show", &tv("azure/trustee-az-tdx-vtpm/evidence-v1.json"), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    snake(&j["td_quote"], "azure td quote");
+    assert_eq!(j["hardware_report"]["td_attributes"]["debug"], false, "{}", j["hardware_report"]);
+    assert_eq!(j["hardware_report"]["rtmr0"], j["td_quote"]["body"]["rtmr0"]);
+}

@@ -328,8 +328,8 @@ impl HclReport {
     }
 }
 
-/// Fields of a TDREPORT for `show` (TDINFO at 512: attributes, xfam, MRTD, MRCONFIGID, MROWNER,
-/// MROWNERCONFIG, RTMR0..3).
+/// Fields of a TDREPORT for `show` (TDINFO at 512: attributes, decoded as the claims do, xfam,
+/// MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG, RTMR0..3).
 pub(crate) fn td_report_fields(r: &[u8]) -> Value {
     let h = |off: usize, n: usize| r.get(off..off + n).map(hex::encode).unwrap_or_default();
     serde_json::json!({
@@ -339,7 +339,11 @@ pub(crate) fn td_report_fields(r: &[u8]) -> Value {
         "tee_info_hash": h(96, 48),
         "report_data": h(128, 64),
         "mac": h(224, 32),
-        "td_attributes": h(512, 8),
+        "td_attributes": r
+            .get(512..520)
+            .and_then(|a| <&[u8; 8]>::try_from(a).ok())
+            .map(crate::dcap::claims::td_attributes_fields)
+            .unwrap_or_default(),
         "xfam": h(520, 8),
         "mrtd": h(528, 48),
         "mrconfigid": h(576, 48),
