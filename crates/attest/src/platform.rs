@@ -73,12 +73,10 @@ pub fn detect_platform(root: &Path, log: Log) -> Result<Source, Error> {
             }
         )));
     }
-    if exists("/dev/tpmrm0") || exists("/dev/tpm0") {
-        if azure {
-            return Err(usage(
-                "an Azure machine with a vTPM and no guest device: use --platform azure-snp or azure-tdx (the HCL report is in vTPM NV 0x01400001)",
-            ));
-        }
+    if (exists("/dev/tpmrm0") || exists("/dev/tpm0")) && azure {
+        return Err(usage(
+            "an Azure machine with a vTPM and no guest device: use --platform azure-snp or azure-tdx (the HCL report is in vTPM NV 0x01400001)",
+        ));
     }
     let tsm_why = tsm_state.err().map(|e| e.to_string()).unwrap_or_default();
     Err(usage(format!(

@@ -289,7 +289,7 @@ fn text_decodings(b: &[u8]) -> Vec<(Vec<u8>, &'static str)> {
     // At most two padding characters, and only as many as the length calls for.
     let pad = compact.len() - body.len();
     if let Some(e) = engine
-        && (pad == 0 || (pad <= 2 && compact.len() % 4 == 0))
+        && (pad == 0 || (pad <= 2 && compact.len().is_multiple_of(4)))
         && let Ok(v) = e.decode(body)
     {
         out.push((v, "base64"));

@@ -114,7 +114,7 @@ pub(crate) fn compare_tdx(log: &EventLog, rep: &Replay, regs: &TdxRegisters) -> 
         index: 0,
         status,
         replayed,
-        quoted: Some(hex::encode(&regs.mrtd)),
+        quoted: Some(hex::encode(regs.mrtd)),
         first_divergent_event: None,
         detail,
     });
