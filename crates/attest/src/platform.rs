@@ -59,13 +59,24 @@ pub fn detect_platform(root: &Path, log: Log) -> Result<Source, Error> {
             "only /dev/tdx_guest is present: it gives a TDREPORT (MAC'd, verifiable only on this machine); a TDX quote needs configfs-tsm (Linux ≥ 6.7: `mount -t configfs none /sys/kernel/config`)",
         ));
     }
-    if exists("/dev/tpmrm0") || exists("/dev/tpm0") {
-        let vendor = std::fs::read_to_string(under(root, "/sys/class/dmi/id/sys_vendor")).unwrap_or_default();
-        if vendor.trim() == "Microsoft Corporation" {
-            return Err(usage(
-                "an Azure machine with a vTPM and no guest device: use --platform azure-snp or azure-tdx (the HCL report is in vTPM NV 0x01400001)",
-            ));
-        }
+    let vendor = std::fs::read_to_string(under(root, "/sys/class/dmi/id/sys_vendor")).unwrap_or_default();
+    let azure = vendor.trim() == "Microsoft Corporation";
+    if exists("/dev/sgx_enclave") {
+        // An SGX machine (Azure DCsv2/DCsv3): the TEE is the enclave, not the VM; its vTPM
+        // (Trusted launch) is not rooted in a CPU report, so the azure-* platforms do not apply.
+        return Err(usage(format!(
+            "an Intel SGX machine (/dev/sgx_enclave): the TEE is an enclave, and its DCAP quote comes from the enclave application (quoting enclave via AESM or the DCAP QPL); cloud-ra does not collect it: verify the quote the application writes with `cloud-ra verify QUOTE`{}",
+            if azure {
+                " (this VM's vTPM is outside the enclave: --platform azure-snp / azure-tdx are for confidential VMs)"
+            } else {
+                ""
+            }
+        )));
+    }
+    if (exists("/dev/tpmrm0") || exists("/dev/tpm0")) && azure {
+        return Err(usage(
+            "an Azure machine with a vTPM and no guest device: use --platform azure-snp or azure-tdx (the HCL report is in vTPM NV 0x01400001)",
+        ));
     }
     let tsm_why = tsm_state.err().map(|e| e.to_string()).unwrap_or_default();
     Err(usage(format!(

@@ -1,7 +1,7 @@
 //! Printing shared by the subcommands: errors, verification outcomes, JSON and the indented
 //! tree of `show`-like output.
 
-use cloud_ra_verify::{Error, Outcome, Platform, Status};
+use cloud_ra_verify::{Category, Check, Error, Outcome, Platform, Status};
 use serde_json::Value;
 
 /// Prints the error on stderr and returns its exit code.
@@ -30,11 +30,18 @@ pub fn outcome(o: &Outcome, json_out: bool) {
         json(&o.to_json());
         return;
     }
-    let verdict = match (o.verified, o.status) {
-        (false, _) => "NOT VERIFIED",
-        (true, Status::Affirming) => "VERIFIED, appraisal passed (affirming)",
-        (true, Status::Warning) => "VERIFIED, appraisal passed with warnings",
-        (true, Status::Contraindicated) => "VERIFIED, but appraisal FAILED (contraindicated)",
+    // A usage error (exit 1) decides the headline: nothing was appraised, whatever the evidence.
+    let usage = o.failures.first().filter(|f| f.category == Category::Usage);
+    let verdict = match (usage, o.verified, o.status) {
+        (Some(f), verified, _) => format!(
+            "USAGE ERROR in {}: {}",
+            if f.check == Check::Policy { "the policy".to_string() } else { format!("'{}'", f.check) },
+            if verified { "evidence VERIFIED, NOT appraised" } else { "NOT VERIFIED" }
+        ),
+        (None, false, _) => "NOT VERIFIED".into(),
+        (None, true, Status::Affirming) => "VERIFIED, appraisal passed (affirming)".into(),
+        (None, true, Status::Warning) => "VERIFIED, appraisal passed with warnings".into(),
+        (None, true, Status::Contraindicated) => "VERIFIED, but appraisal FAILED (contraindicated)".into(),
     };
     println!("{verdict}: {} [{}]", o.platform, o.detected);
     let c = &o.claims;
@@ -71,9 +78,12 @@ pub fn outcome(o: &Outcome, json_out: bool) {
         "secure_boot",
     ] {
         if let Some(v) = c.get(key) {
-            println!("  {key:<17} {}", plain(v));
+            // No user data (absent, or zero bytes) is shown as such, not as `null`.
+            let empty = key == "user_data" && (v.is_null() || v.as_str() == Some(""));
+            println!("  {key:<17} {}", if empty { "(empty)".into() } else { plain(v) });
         }
     }
+    registers(o);
     if let Some(fp) = c.get("ak_pub").and_then(|v| v.get("sha256")) {
         println!("  {:<17} {}", "ak_pub_sha256", plain(fp));
     }
@@ -106,6 +116,34 @@ pub fn outcome(o: &Outcome, json_out: bool) {
     }
     for w in &o.warnings {
         println!("  WARN {}: {}", w.check, w.detail);
+    }
+}
+
+/// The registers a user compares that the lines above do not show, from the typed measurements:
+/// TDX RTMR0..3 (MRTD is a claim line), Nitro PCR0/1/2/3/4/8 (an all-zero or absent PCR is one
+/// the enclave image did not set: "(empty)").
+fn registers(o: &Outcome) {
+    let m = o.claims.measurements();
+    if m.is_empty() {
+        return;
+    }
+    match o.platform {
+        Platform::Tdx | Platform::AzureTdxVtpm => {
+            for i in 0..4 {
+                let k = format!("rtmr{i}");
+                if let Some(v) = m.get(&k) {
+                    println!("  {k:<17} {}", hex::encode(v));
+                }
+            }
+        }
+        Platform::Nitro => {
+            for i in [0, 1, 2, 3, 4, 8] {
+                let k = format!("pcr{i}");
+                let v = m.get(&k).filter(|v| v.iter().any(|&b| b != 0)).map(hex::encode);
+                println!("  {k:<17} {}", v.as_deref().unwrap_or("(empty)"));
+            }
+        }
+        _ => {}
     }
 }
 

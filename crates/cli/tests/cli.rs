@@ -812,3 +812,351 @@ fn gce_vtpm_eventlog_replay_against_the_attestation() {
     }
     assert!(j["note"].as_str().is_some_and(|n| n.contains("not vouched")));
 }
+
+// ---- text encodings of binary evidence -------------------------------------------------------
+
+/// `bytes` as hex text in 64-character lines (how virtee's tests store reports), `0x`-prefixed.
+fn hex_lines(bytes: &[u8]) -> String {
+    let h = hex::encode(bytes);
+    let lines: Vec<&str> = h.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).expect("ascii")).collect();
+    format!("0x{}\n", lines.join("\n"))
+}
+
+#[test]
+fn hex_and_base64_text_of_binary_evidence_is_decoded() {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let s = Scratch::new("text");
+    // SNP report: hex lines, standard base64 (padded, wrapped), URL-safe base64 without padding.
+    let report = testdata::read("snp/trustee-milan/test-report.bin");
+    let vcek = tv("snp/trustee-milan/test-vcek.der");
+    let b64 = STANDARD.encode(&report);
+    let wrapped: Vec<&str> = b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).expect("ascii")).collect();
+    for (name, text, enc) in [
+        ("report.hex", hex_lines(&report), "hex"),
+        ("report.b64", wrapped.join("\r\n"), "base64"),
+        ("report.b64url", URL_SAFE_NO_PAD.encode(&report), "base64"),
+    ] {
+        let f = s.file(name, text.as_bytes());
+        let o =
+            run(&["verify", &f, "--collateral", &vcek, "--product", "milan", "--at", "2024-01-01T00:00:00Z", "--json"]);
+        assert_eq!(code(&o), 0, "{name}: {}", stdout(&o));
+        let j = json(&o);
+        assert_eq!(j["platform"], "snp", "{name}");
+        let want = format!("raw SNP attestation report (1184 bytes), decoded from {enc} text");
+        assert_eq!(j["detected"], want.as_str(), "{name}");
+        let o = run(&["show", &f, "--product", "milan", "--json"]);
+        assert_eq!(code(&o), 0, "{name}: {}", stderr(&o));
+        assert_eq!(json(&o)["report"]["version"], 2, "{name}");
+    }
+    // DCAP quote as URL-safe base64.
+    let quote = testdata::read("ccel/gcp-cos113/cos-113-tdx-quote.dat");
+    let f = s.file("quote.b64", URL_SAFE_NO_PAD.encode(&quote).as_bytes());
+    let mut args: Vec<String> = vec!["verify".into(), f, "--at".into(), "2025-11-01T00:00:00Z".into(), "--json".into()];
+    for c in COS113_COLLATERAL {
+        args.push("--collateral".into());
+        args.push(tv(c));
+    }
+    let o = run_owned(args);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(json(&o)["detected"].as_str().is_some_and(|d| d.ends_with("decoded from base64 text")), "{}", stdout(&o));
+    // Nitro document as hex (base64 was read before).
+    let doc = testdata::read("nitro/veracruz/aws_nitro_document.cbor");
+    let f = s.file("doc.hex", hex_lines(&doc).as_bytes());
+    let o = run(&["verify", &f, "--at", "2022-11-09T23:30:00Z", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(json(&o)["detected"], "AWS Nitro attestation document (COSE_Sign1), decoded from hex text");
+    let o = run(&["show", &tv("nitro/evervault/valid-attestation-doc-base64"), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(json(&o)["detected"].as_str().is_some_and(|d| d.ends_with("decoded from base64 text")));
+    // Azure HCL report as base64; GCE go-tpm-tools Attestation as hex.
+    let hcl = testdata::read("azure/trustee-az-snp-vtpm/hcl-report.bin");
+    let f = s.file("hcl.b64", STANDARD.encode(&hcl).as_bytes());
+    let o = run(&["show", &f, "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["hcl_report"]["tee"], "snp");
+    assert!(j["detected"].as_str().is_some_and(|d| d.starts_with("Azure HCL report") && d.ends_with("base64 text")));
+    let pb = testdata::read(GCE_PB);
+    let f = s.file("att.hex", hex::encode(&pb).as_bytes());
+    let mut args = vec!["verify".to_string(), f];
+    args.extend(gce_args(&["--nonce", "9009", "--json"]));
+    let o = run_owned(args);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(json(&o)["platform"], "gce-vtpm");
+    // Text that decodes to nothing known says what it decoded; JSON and PEM are not base64.
+    let f = s.file("short.hex", b"0x0102030405\n");
+    let o = run(&["verify", &f]);
+    assert_eq!(code(&o), 2);
+    assert!(stdout(&o).contains("hex text decoding to 5 bytes that are neither"), "{}", stdout(&o));
+    let o = run(&["show", &tv("roots/amd/ask_ark_milan.pem"), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["detected"], "certificates/CRLs");
+    let o = run(&["verify", &s.file("b.json", br#"{"format":"cloud-ra/evidence/v1","platform":"snp","evidence":{}}"#)]);
+    assert!(stdout(&o).contains("evidence.report is missing"), "{}", stdout(&o));
+}
+
+// ---- CoCo trustee legacy (v0) evidence -------------------------------------------------------
+
+/// Trustee's v0 evidence from its v1 file: no `version`, every byte string a JSON list of
+/// integers (serde's `Vec<u8>`), the PCRs lists of 32; SNP: `quote`, `report` and the VCEK as PEM
+/// text; TDX: `tpm_quote`, `hcl_report`, `td_quote`.
+fn trustee_v0_from_v1(v1: &Value) -> Value {
+    use base64::Engine;
+    let b64 = |v: &Value| {
+        let s = v.as_str().expect("base64url string");
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).expect("base64url")
+    };
+    let ints = |b: &[u8]| Value::from(b.iter().map(|&x| Value::from(x)).collect::<Vec<_>>());
+    let hexints = |v: &Value| ints(&hex::decode(v.as_str().expect("hex")).expect("hex"));
+    let q = &v1["tpm_quote"];
+    let quote = serde_json::json!({
+        "signature": hexints(&q["signature"]),
+        "message": hexints(&q["message"]),
+        "pcrs": q["pcrs"].as_array().expect("pcrs").iter().map(hexints).collect::<Vec<_>>(),
+    });
+    if v1.get("td_quote").is_some() {
+        serde_json::json!({"tpm_quote": quote, "hcl_report": ints(&b64(&v1["hcl_report"])), "td_quote": ints(&b64(&v1["td_quote"]))})
+    } else {
+        let der = base64::engine::general_purpose::STANDARD.encode(b64(&v1["vcek"]));
+        let lines: Vec<&str> = der.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).expect("ascii")).collect();
+        let pem = format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"));
+        serde_json::json!({"quote": quote, "report": ints(&b64(&v1["hcl_report"])), "vcek": pem})
+    }
+}
+
+#[test]
+fn trustee_v0_evidence_verifies_like_v1_and_damaged_trustee_json_says_what_it_was_taken_for() {
+    let s = Scratch::new("trustee-v0");
+    let nonce = hex::encode("challenge");
+    let tdx_collateral: Vec<String> = [
+        "tdx/automata-gcp-spr-0725/tcb_info_v3_with_tdx_module.json",
+        "tdx/automata-gcp-spr-0725/qe_identity.json",
+        "tdx/automata-gcp-spr-0725/pck_platform_crl.der",
+        "roots/intel/intel_root_ca_crl.der",
+        "roots/intel/tcb_signing.der",
+    ]
+    .iter()
+    .flat_map(|c| ["--collateral".to_string(), tv(c)])
+    .collect();
+    for (kind, at, collateral, want_code) in [
+        ("az-snp-vtpm", "2025-06-01T00:00:00Z", Vec::new(), 0),
+        // The TD quote's TCB is out of date at this time: appraisal fails (4), for v0 as for v1.
+        ("az-tdx-vtpm", "2025-07-20T00:00:00Z", tdx_collateral, 4),
+    ] {
+        let v1_path = tv(&format!("azure/trustee-{kind}/evidence-v1.json"));
+        let v1: Value = serde_json::from_slice(&std::fs::read(&v1_path).expect("read")).expect("JSON");
+        let v0_path = s.file(&format!("{kind}-v0.json"), trustee_v0_from_v1(&v1).to_string().as_bytes());
+        let verify = |f: &str| {
+            let mut a = vec!["verify".to_string(), f.to_string(), "--nonce".into(), nonce.clone()];
+            a.extend(["--at".to_string(), at.to_string(), "--offline".into(), "--json".into()]);
+            a.extend(collateral.iter().cloned());
+            run_owned(a)
+        };
+        let (o1, o0) = (verify(&v1_path), verify(&v0_path));
+        assert_eq!(code(&o1), want_code, "{kind} v1: {}", stdout(&o1));
+        assert_eq!(code(&o0), want_code, "{kind} v0: {}", stdout(&o0));
+        let (mut j1, mut j0) = (json(&o1), json(&o0));
+        assert_eq!(j0["detected"], format!("CoCo trustee {kind} evidence v0").as_str());
+        assert_eq!(j1["detected"], format!("CoCo trustee {kind} evidence v1").as_str());
+        assert_eq!(j0["claims"]["evidence_format"], "trustee-v0");
+        assert_eq!(j1["claims"]["evidence_format"], "trustee-v1");
+        for j in [&mut j0, &mut j1] {
+            j["detected"] = Value::Null;
+            j["claims"]["evidence_format"] = Value::Null;
+        }
+        assert_eq!(j0, j1, "{kind}: v0 verifies exactly as v1");
+        assert_eq!(j0["claims"]["nonce_bound"], true);
+        // show reads it too.
+        let o = run(&["show", &v0_path, "--json"]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        assert_eq!(json(&o)["binding"]["holds"], true);
+    }
+    // Damaged trustee documents: the error names the format taken and what is wrong with it.
+    let v1: Value =
+        serde_json::from_slice(&testdata::read("azure/trustee-az-snp-vtpm/evidence-v1.json")).expect("JSON");
+    let mut v0 = trustee_v0_from_v1(&v1);
+    v0["quote"]["pcrs"][3][0] = Value::from(256);
+    let mut no_quote = v1.clone();
+    no_quote.as_object_mut().expect("object").remove("tpm_quote");
+    let mut bad_hex = v1.clone();
+    bad_hex["tpm_quote"]["message"] = Value::from("zz");
+    for (name, doc, needle) in [
+        ("v0-pcr.json", v0, "CoCo trustee az-snp-vtpm evidence v0: quote.pcrs[3][0] is 256, not a byte value"),
+        ("v1-no-quote.json", no_quote, "CoCo trustee az-snp-vtpm evidence v1: \"tpm_quote\" is missing"),
+        ("v1-bad-hex.json", bad_hex, "CoCo trustee az-snp-vtpm evidence v1: tpm_quote.message is not hex"),
+    ] {
+        let f = s.file(name, doc.to_string().as_bytes());
+        let o = run(&["verify", &f, "--json"]);
+        assert_eq!(code(&o), 2, "{name}: {}", stdout(&o));
+        let j = json(&o);
+        assert_eq!(j["failures"][0]["check"], "azure.evidence", "{name}");
+        let detail = j["failures"][0]["detail"].as_str().unwrap_or_default();
+        assert!(detail.starts_with(needle), "{name}: {detail}");
+        assert!(!detail.contains("cloud-ra evidence bundle"), "{name}: {detail}");
+    }
+}
+
+#[test]
+fn a_malformed_policy_value_is_a_usage_error_in_the_headline() {
+    let s = Scratch::new("policy-usage");
+    let report = tv("snp/trustee-milan/test-report.bin");
+    let vcek = tv("snp/trustee-milan/test-vcek.der");
+    let args = |policy: &str, json: bool| {
+        let mut a =
+            vec!["verify", &report, "--collateral", &vcek, "--product", "milan", "--at", "2024-01-01T00:00:00Z"];
+        a.extend(["--policy", policy]);
+        if json {
+            a.push("--json");
+        }
+        run(&a)
+    };
+    let bad = s.file("zz.toml", b"[snp]\nmeasurement = \"zz\"\n");
+    let o = args(&bad, false);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("USAGE ERROR in the policy: evidence VERIFIED, NOT appraised: snp ["), "{out}");
+    assert!(!out.contains("appraisal FAILED"), "{out}");
+    assert!(out.contains("FAIL policy: measurement 'zz' is not hex"), "{out}");
+    // The JSON contract is unchanged: verified, the failure's check is `policy`.
+    let j = json(&args(&bad, true));
+    assert_eq!(j["verified"], true);
+    assert_eq!(j["failures"][0]["check"], "policy");
+    // A well-formed policy the evidence does not meet is still an appraisal failure (4).
+    let miss = s.file("miss.toml", format!("[snp]\nmeasurement = \"{}\"\n", "00".repeat(48)).as_bytes());
+    let o = args(&miss, false);
+    assert_eq!(code(&o), 4, "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("VERIFIED, but appraisal FAILED"), "{}", stdout(&o));
+}
+
+#[test]
+fn human_verify_output_prints_every_register_a_user_compares() {
+    let line = |out: &str, k: &str| -> Option<String> {
+        out.lines().find_map(|l| l.strip_prefix(&format!("  {k:<17} ")).map(str::to_string))
+    };
+    // Nitro: PCR0/1/2/3/4/8, unset ones (all zero) as (empty); the JSON keeps the hex.
+    let f = tv("nitro/veracruz/aws_nitro_document.cbor");
+    let o = run(&["verify", &f, "--at", "2022-11-09T23:30:00Z"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let out = stdout(&o);
+    let j = json(&run(&["verify", &f, "--at", "2022-11-09T23:30:00Z", "--json"]));
+    for i in [0, 1, 2, 4] {
+        let k = format!("pcr{i}");
+        assert_eq!(line(&out, &k).as_deref(), j["claims"]["measurements"][&k].as_str(), "{k}: {out}");
+    }
+    assert_eq!(line(&out, "pcr3").as_deref(), Some("(empty)"), "{out}");
+    assert_eq!(line(&out, "pcr8").as_deref(), Some("(empty)"), "{out}");
+    assert!(out.contains("SHA-384 PCRs in the signed document"), "{out}");
+    // A document without user_data says so.
+    let o = run(&["verify", &tv("nitro/evervault/valid-attestation-doc-bytes"), "--at", "document"]);
+    assert_eq!(line(&stdout(&o), "user_data").as_deref(), Some("(empty)"), "{}", stdout(&o));
+    assert_eq!(line(&stdout(&o), "pcr8").as_deref().map(str::len), Some(96), "{}", stdout(&o));
+    // TDX: MRTD and RTMR0..3.
+    let mut args = vec!["verify".to_string(), tv("ccel/gcp-cos113/cos-113-tdx-quote.dat")];
+    args.extend(["--at".to_string(), "2025-11-01T00:00:00Z".into()]);
+    for c in COS113_COLLATERAL {
+        args.push("--collateral".into());
+        args.push(tv(c));
+    }
+    let o = run_owned(args.clone());
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let out = stdout(&o);
+    args.push("--json".into());
+    let j = json(&run_owned(args));
+    for k in ["mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3"] {
+        assert_eq!(line(&out, k).as_deref(), j["claims"]["measurements"][k].as_str(), "{k}: {out}");
+    }
+    // SNP: MEASUREMENT, HOST_DATA, REPORT_DATA.
+    let report = tv("snp/trustee-milan/test-report.bin");
+    let vcek = tv("snp/trustee-milan/test-vcek.der");
+    let at = ["--product", "milan", "--at", "2024-01-01T00:00:00Z"];
+    let o = run(&[&["verify", report.as_str(), "--collateral", vcek.as_str()][..], &at].concat());
+    let out = stdout(&o);
+    let j = json(&run(&[&["verify", report.as_str(), "--collateral", vcek.as_str(), "--json"][..], &at].concat()));
+    for k in ["measurement", "host_data", "report_data"] {
+        assert_eq!(line(&out, k).as_deref(), j["claims"][k].as_str(), "{k}: {out}");
+    }
+}
+
+/// Every object key of `v`, recursively.
+fn all_keys(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                out.push(k.clone());
+                all_keys(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| all_keys(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn show_names_dcap_fields_as_verify_does_and_decodes_td_attributes() {
+    let snake = |j: &Value, what: &str| {
+        let mut keys = Vec::new();
+        all_keys(j, &mut keys);
+        let bad: Vec<&String> = keys
+            .iter()
+            .filter(|k| !k.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_'))
+            .collect();
+        assert!(bad.is_empty(), "{what}: keys not in snake_case: {bad:?}");
+    };
+    // TDX: show's body keys are verify's claim keys, with the same values.
+    let quote = tv("ccel/gcp-cos113/cos-113-tdx-quote.dat");
+    let o = run(&["show", &quote, "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let shown = json(&o);
+    snake(&shown, "tdx quote");
+    let mut args =
+        vec!["verify".to_string(), quote.clone(), "--at".into(), "2025-11-01T00:00:00Z".into(), "--json".into()];
+    for c in COS113_COLLATERAL {
+        args.push("--collateral".into());
+        args.push(tv(c));
+    }
+    let claims = json(&run_owned(args))["claims"].clone();
+    let body = &shown["quote"]["body"];
+    for k in [
+        "mrtd",
+        "rtmr0",
+        "rtmr1",
+        "rtmr2",
+        "rtmr3",
+        "mrconfigid",
+        "mrowner",
+        "mrownerconfig",
+        "mrseam",
+        "mrsignerseam",
+        "seam_attributes",
+        "td_attributes",
+        "xfam",
+        "tee_tcb_svn",
+    ] {
+        assert!(!body[k].is_null(), "show has no {k}: {body}");
+        assert_eq!(body[k], claims[k], "{k}");
+    }
+    assert_eq!(body["report_data"], claims["report_data"]);
+    // The debug TD's attributes, decoded.
+    let o = run(&["show", &tv("tdx/trustee-misc/tdx_quote_4.dat"), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let td = &json(&o)["quote"]["body"]["td_attributes"];
+    assert_eq!(td["debug"], true, "{td}");
+    assert_eq!(td["sept_ve_disable"].as_bool(), Some(true), "{td}");
+    // Human show prints the same names.
+    let o = run(&["show", &quote]);
+    assert!(stdout(&o).contains("  rtmr0: ") && !stdout(&o).contains("rtMr0"), "{}", stdout(&o));
+    // SGX quote v3 (QE report, certification data) and the Azure TD report and TD quote.
+    let o = run(&["show", &tv("sgx/dcap-qvl-sgx/sgx_quote"), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    snake(&j, "sgx quote");
+    assert_eq!(j["quote"]["body"]["attributes"]["debug"], false);
+    assert!(j["quote"]["body"]["mrenclave"].as_str().is_some_and(|m| m.starts_with("33d8736d")));
+    let o = run(&["show", &tv("azure/trustee-az-tdx-vtpm/evidence-v1.json"), "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    snake(&j["td_quote"], "azure td quote");
+    assert_eq!(j["hardware_report"]["td_attributes"]["debug"], false, "{}", j["hardware_report"]);
+    assert_eq!(j["hardware_report"]["rtmr0"], j["td_quote"]["body"]["rtmr0"]);
+}

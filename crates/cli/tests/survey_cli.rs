@@ -339,3 +339,25 @@ fn compare_html_renders_in_headless_chromium() {
     // A rendered page, not a blank one: a blank 1400x1400 PNG compresses to a few KB.
     assert!(png.len() > 20_000, "screenshot is only {} bytes", png.len());
 }
+
+#[test]
+fn detect_on_an_azure_sgx_vm_gives_sgx_advice_not_the_cvm_platforms() {
+    let sgx = root("azure-sgx");
+    let o = run(&["detect", "--root", &sgx, "--json"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let j: Value = serde_json::from_str(&out(&o)).expect("detect JSON");
+    assert_eq!(j["tee"]["value"], "sgx");
+    assert!(j["attest_platform"].is_null());
+    let why = j["attest_platform_error"].as_str().unwrap_or_default();
+    assert!(why.contains("Intel SGX machine") && why.contains("cloud-ra verify QUOTE"), "{why}");
+    assert!(!why.contains("use --platform azure-snp"), "{why}");
+    let o = run(&["detect", "--root", &sgx]);
+    assert!(out(&o).contains("attest:     no interface to collect from: an Intel SGX machine"), "{}", out(&o));
+    let o = run(&["attest", "--root", &sgx, "--nonce", "01"]);
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("DCAP quote comes from the enclave application"), "{}", err(&o));
+    // The Azure CVMs keep their advice.
+    let o = run(&["detect", "--root", &root("azure-tdx"), "--json"]);
+    let j: Value = serde_json::from_str(&out(&o)).expect("detect JSON");
+    assert!(j["attest_platform_error"].as_str().is_some_and(|e| e.contains("--platform azure-snp or azure-tdx")));
+}

@@ -258,25 +258,55 @@ fn looks_like_cose_sign1(b: &[u8]) -> bool {
     b.len() > 2 && b[0] == 0x84 && (0x40..=0x5B).contains(&b[1])
 }
 
-fn base64_cose(b: &[u8]) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(b).ok()?;
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let doc = base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()).ok()?;
-    looks_like_cose_sign1(&doc).then_some(doc)
+/// Text that may encode a binary evidence file: its decodings, hex first (hex digits are base64
+/// characters too), then base64 (standard or URL-safe alphabet, padded or not). Whitespace and
+/// line breaks anywhere are ignored; hex may start with `0x`. Empty when the input is not
+/// entirely such text (JSON and PEM never are: `{`, `"`, `-----` are outside both alphabets).
+fn text_decodings(b: &[u8]) -> Vec<(Vec<u8>, &'static str)> {
+    let mut out = Vec::new();
+    let Ok(text) = std::str::from_utf8(b) else { return out };
+    let text = text.trim();
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if compact.is_empty() {
+        return out;
+    }
+    let unprefixed = compact.strip_prefix("0x").or_else(|| compact.strip_prefix("0X")).unwrap_or(&compact);
+    if unprefixed.bytes().all(|c| c.is_ascii_hexdigit())
+        && let Ok(v) = hex::decode(unprefixed)
+    {
+        out.push((v, "hex"));
+    }
+    let body = compact.trim_end_matches('=');
+    let std_alpha = |c: u8| c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
+    let url_alpha = |c: u8| c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+    let engine = if body.bytes().all(std_alpha) {
+        Some(&base64::engine::general_purpose::STANDARD_NO_PAD)
+    } else if body.bytes().all(url_alpha) {
+        Some(&base64::engine::general_purpose::URL_SAFE_NO_PAD)
+    } else {
+        None
+    };
+    // At most two padding characters, and only as many as the length calls for.
+    let pad = compact.len() - body.len();
+    if let Some(e) = engine
+        && (pad == 0 || (pad <= 2 && compact.len().is_multiple_of(4)))
+        && let Ok(v) = e.decode(body)
+    {
+        out.push((v, "base64"));
+    }
+    out
 }
 
-/// Hex text (optionally `0x`-prefixed, any whitespace) that decodes to a DCAP quote, as
-/// dcap-qvl's and Automata's `*.hex` vectors and tappd's API return them.
-fn hex_dcap_quote(b: &[u8]) -> Option<(Vec<u8>, String)> {
-    let text = std::str::from_utf8(b).ok()?.trim();
-    let text = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
-    if text.is_empty() || !text.bytes().all(|c| c.is_ascii_hexdigit() || c.is_ascii_whitespace()) {
-        return None;
-    }
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let quote = hex::decode(compact).ok()?;
-    let what = looks_like_dcap_quote(&quote)?;
-    Some((quote, format!("{what}, from hex text")))
+/// The error for bytes no detector recognised; `text` names the text encoding they came from.
+fn unrecognised(len: usize, text: Option<&str>) -> Error {
+    Error::evidence(
+        Check::Detect,
+        format!(
+            "{}{len} bytes that are neither a cloud-ra bundle nor a known native format (SNP report: {} bytes, optionally followed by its certificate table)",
+            text.map(|t| format!("{t} text decoding to ")).unwrap_or_default(),
+            snpf::REPORT_SIZE
+        ),
+    )
 }
 
 /// Detects the kind of an evidence file from its content.
@@ -295,90 +325,86 @@ pub fn detect(bytes: &[u8]) -> Result<Detected> {
         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes)
             && v.get("format").is_none()
         {
-            if crate::azure::format::is_trustee_evidence(&v) {
-                let e = crate::azure::format::trustee_evidence(&v)?;
-                let what = format!(
-                    "CoCo trustee {} evidence v{}",
-                    if e.td_quote.is_some() { "az-tdx-vtpm" } else { "az-snp-vtpm" },
-                    v.get("version").and_then(|x| x.as_u64()).unwrap_or(0)
-                );
-                return Ok(Detected { what, evidence: Evidence::AzureVtpm(Box::new(e)), bundle: None });
-            }
+            // The TPM quote alone has trustee's quote members (message, signature, pcrs) only.
             if v.get("message").is_some() && v.get("signature").is_some() && v.get("pcrs").is_some() {
                 return Err(Error::evidence(
                     Check::Detect,
                     "a TPM quote alone (trustee tpm-quote JSON): its AK is only trusted through an HCL report's runtime claims; put both in a cloud-ra bundle (platform azure-snp-vtpm / azure-tdx-vtpm)",
                 ));
             }
+            // Trustee evidence, damaged or not: its errors name the format it was taken for.
+            if crate::azure::format::is_trustee_evidence(&v) {
+                let e = crate::azure::format::trustee_evidence(&v)?;
+                let what = crate::azure::format::trustee_label(&v);
+                return Ok(Detected { what, evidence: Evidence::AzureVtpm(Box::new(e)), bundle: None });
+            }
         }
         let bundle = Bundle::parse(bytes)?;
         return from_bundle(bundle);
     }
+    // Hex or base64 text of a binary format (virtee's `*.hex` SNP reports, tappd's quotes,
+    // base64 Nitro documents): decoded, then detected as the binary would be.
+    let decodings = text_decodings(bytes);
+    if !decodings.is_empty() {
+        let mut first_len = None;
+        for (decoded, encoding) in &decodings {
+            if let Some(mut d) = detect_binary(decoded)? {
+                d.what = format!("{}, decoded from {encoding} text", d.what);
+                return Ok(d);
+            }
+            first_len.get_or_insert((decoded.len(), *encoding));
+        }
+        let (len, encoding) = first_len.unwrap_or((bytes.len(), "hex"));
+        return Err(unrecognised(len, Some(encoding)));
+    }
+    detect_binary(bytes)?.ok_or_else(|| unrecognised(bytes.len(), None))
+}
+
+/// The binary native formats, from their content; `None` when none matches.
+fn detect_binary(bytes: &[u8]) -> Result<Option<Detected>> {
+    let found = |what: String, evidence: Evidence| Ok(Some(Detected { what, evidence, bundle: None }));
     if bytes.starts_with(b"HCLA") {
-        return Ok(Detected {
-            what: format!("Azure HCL report ({} bytes, as read from vTPM NV 0x01400001)", bytes.len()),
-            evidence: Evidence::AzureVtpm(Box::new(crate::azure::AzureEvidence::from_hcl(bytes.to_vec()))),
-            bundle: None,
-        });
+        return found(
+            format!("Azure HCL report ({} bytes, as read from vTPM NV 0x01400001)", bytes.len()),
+            Evidence::AzureVtpm(Box::new(crate::azure::AzureEvidence::from_hcl(bytes.to_vec()))),
+        );
     }
     // Before the 1184-byte SNP report: an Attestation starts with 0x0A (an SNP report with 0x02..0x05).
     if crate::tpm::gotpm::Attestation::looks_like(bytes) {
         let a = crate::tpm::gotpm::Attestation::parse(bytes)?;
-        return Ok(Detected {
-            what: format!(
+        return found(
+            format!(
                 "go-tpm-tools Attestation (GCE vTPM: {} quotes, {}-byte event log, {})",
                 a.quotes.len(),
                 a.event_log.len(),
                 if a.ak_cert.is_empty() { "no AK certificate" } else { "AK certificate" }
             ),
-            evidence: Evidence::GceVtpm(Box::new(a)),
-            bundle: None,
-        });
+            Evidence::GceVtpm(Box::new(a)),
+        );
     }
     if bytes.len() == snpf::REPORT_SIZE {
-        return Ok(Detected {
-            what: "raw SNP attestation report (1184 bytes)".into(),
-            evidence: Evidence::Snp { report: bytes.to_vec(), cert_table: Vec::new() },
-            bundle: None,
-        });
+        return found(
+            "raw SNP attestation report (1184 bytes)".into(),
+            Evidence::Snp { report: bytes.to_vec(), cert_table: Vec::new() },
+        );
     }
     if let Some(what) = looks_like_dcap_quote(bytes) {
-        return Ok(Detected { what, evidence: Evidence::Dcap { quote: bytes.to_vec() }, bundle: None });
-    }
-    // Before base64: hex digits are base64 characters too.
-    if let Some((quote, what)) = hex_dcap_quote(bytes) {
-        return Ok(Detected { what, evidence: Evidence::Dcap { quote }, bundle: None });
+        return found(what, Evidence::Dcap { quote: bytes.to_vec() });
     }
     if looks_like_cose_sign1(bytes) {
-        return Ok(Detected {
-            what: "AWS Nitro attestation document (COSE_Sign1)".into(),
-            evidence: Evidence::Nitro { document: bytes.to_vec() },
-            bundle: None,
-        });
-    }
-    if let Some(doc) = base64_cose(bytes) {
-        return Ok(Detected {
-            what: "AWS Nitro attestation document (COSE_Sign1, base64 text)".into(),
-            evidence: Evidence::Nitro { document: doc },
-            bundle: None,
-        });
+        return found(
+            "AWS Nitro attestation document (COSE_Sign1)".into(),
+            Evidence::Nitro { document: bytes.to_vec() },
+        );
     }
     if looks_like_snp_report(bytes) {
         let table = snpf::parse_cert_table(&bytes[snpf::REPORT_SIZE..])?;
-        return Ok(Detected {
-            what: format!("SNP extended report: report + certificate table of {} entries", table.len()),
-            evidence: Evidence::Snp { report: bytes[..snpf::REPORT_SIZE].to_vec(), cert_table: table },
-            bundle: None,
-        });
+        return found(
+            format!("SNP extended report: report + certificate table of {} entries", table.len()),
+            Evidence::Snp { report: bytes[..snpf::REPORT_SIZE].to_vec(), cert_table: table },
+        );
     }
-    Err(Error::evidence(
-        Check::Detect,
-        format!(
-            "{} bytes that are neither a cloud-ra bundle nor a known native format (SNP report: {} bytes, optionally followed by its certificate table)",
-            bytes.len(),
-            snpf::REPORT_SIZE
-        ),
-    ))
+    Ok(None)
 }
 
 fn from_bundle(bundle: Bundle) -> Result<Detected> {

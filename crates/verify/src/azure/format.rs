@@ -328,8 +328,8 @@ impl HclReport {
     }
 }
 
-/// Fields of a TDREPORT for `show` (TDINFO at 512: attributes, xfam, MRTD, MRCONFIGID, MROWNER,
-/// MROWNERCONFIG, RTMR0..3).
+/// Fields of a TDREPORT for `show` (TDINFO at 512: attributes, decoded as the claims do, xfam,
+/// MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG, RTMR0..3).
 pub(crate) fn td_report_fields(r: &[u8]) -> Value {
     let h = |off: usize, n: usize| r.get(off..off + n).map(hex::encode).unwrap_or_default();
     serde_json::json!({
@@ -339,7 +339,11 @@ pub(crate) fn td_report_fields(r: &[u8]) -> Value {
         "tee_info_hash": h(96, 48),
         "report_data": h(128, 64),
         "mac": h(224, 32),
-        "td_attributes": h(512, 8),
+        "td_attributes": r
+            .get(512..520)
+            .and_then(|a| <&[u8; 8]>::try_from(a).ok())
+            .map(crate::dcap::claims::td_attributes_fields)
+            .unwrap_or_default(),
         "xfam": h(520, 8),
         "mrtd": h(528, 48),
         "mrconfigid": h(576, 48),
@@ -369,6 +373,8 @@ pub struct QuoteParts {
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
     Bundle,
+    /// Trustee's legacy evidence: no `version`, byte arrays as JSON integer lists.
+    TrusteeV0,
     TrusteeV1,
     TrusteeV2,
     HclReport,
@@ -440,22 +446,43 @@ fn b64_any(what: &str, v: &Value) -> Result<Vec<u8>> {
     eng.decode(t).map_err(|e| ev(Check::AzureEvidence, format!("{what} is not base64: {e}")))
 }
 
+/// A byte string of trustee's legacy (v0) evidence: serde's `Vec<u8>` / `[u8; N]`, a JSON list of
+/// integers 0..=255.
+fn int_list(what: &str, v: &Value) -> Result<Vec<u8>> {
+    let list = v.as_array().ok_or_else(|| ev(Check::AzureEvidence, format!("{what} is not a list of byte values")))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, x)| {
+            x.as_u64().and_then(|n| u8::try_from(n).ok()).ok_or_else(|| {
+                ev(Check::AzureEvidence, format!("{what}[{i}] is {x}, not a byte value (an integer 0..=255)"))
+            })
+        })
+        .collect()
+}
+
 /// Trustee's TPM quote JSON (`tpm-quote-v1.json`, and `tpm_quote` inside its evidence):
 /// `{"signature": hex (bare RSASSA-SHA256), "message": hex TPMS_ATTEST, "pcrs": [hex; 24]}`.
 pub fn trustee_quote(v: &Value) -> Result<QuoteParts> {
-    let obj = v.as_object().ok_or_else(|| ev(Check::AzureEvidence, "tpm_quote is not an object"))?;
+    quote_with(v, "tpm_quote", hex_field)
+}
+
+/// The TPM quote of trustee's evidence: `name` is its member (`tpm_quote`, v0 SNP `quote`),
+/// `bytes` reads each byte string (hex in v1/v2, integer lists in v0).
+fn quote_with(v: &Value, name: &str, bytes: fn(&str, &Value) -> Result<Vec<u8>>) -> Result<QuoteParts> {
+    let obj = v.as_object().ok_or_else(|| ev(Check::AzureEvidence, format!("{name} is not an object")))?;
     for k in obj.keys() {
         if !["signature", "message", "pcrs"].contains(&k.as_str()) {
-            return Err(ev(Check::AzureEvidence, format!("tpm_quote has an unknown member \"{k}\"")));
+            return Err(ev(Check::AzureEvidence, format!("{name} has an unknown member \"{k}\"")));
         }
     }
-    let get = |k: &str| obj.get(k).ok_or_else(|| ev(Check::AzureEvidence, format!("tpm_quote.{k} is missing")));
-    let sig = hex_field("tpm_quote.signature", get("signature")?)?;
-    let attest = hex_field("tpm_quote.message", get("message")?)?;
+    let get = |k: &str| obj.get(k).ok_or_else(|| ev(Check::AzureEvidence, format!("{name}.{k} is missing")));
+    let sig = bytes(&format!("{name}.signature"), get("signature")?)?;
+    let attest = bytes(&format!("{name}.message"), get("message")?)?;
     let mut pcrs = Vec::new();
-    let list = get("pcrs")?.as_array().ok_or_else(|| ev(Check::AzureEvidence, "tpm_quote.pcrs is not an array"))?;
+    let list =
+        get("pcrs")?.as_array().ok_or_else(|| ev(Check::AzureEvidence, format!("{name}.pcrs is not an array")))?;
     for (i, p) in list.iter().enumerate() {
-        pcrs.extend(hex_field(&format!("tpm_quote.pcrs[{i}]"), p)?);
+        pcrs.extend(bytes(&format!("{name}.pcrs[{i}]"), p)?);
     }
     Ok(QuoteParts { attest, signature: crate::tpm::Signature::rsassa_sha256(&sig).to_bytes(), pcrs })
 }
@@ -494,48 +521,113 @@ pub fn kinvolk_quote(b: &[u8]) -> Result<QuoteParts> {
     Ok(QuoteParts { attest, signature: crate::tpm::Signature::rsassa_sha256(&sig).to_bytes(), pcrs })
 }
 
-/// Whether JSON text is trustee az-snp-vtpm / az-tdx-vtpm evidence (has `hcl_report` and `tpm_quote`).
+/// Members of trustee's az-snp-vtpm / az-tdx-vtpm evidence (every version).
+const TRUSTEE_MEMBERS: &[&str] = &["version", "hcl_report", "tpm_quote", "vcek", "td_quote", "quote", "report"];
+
+/// Whether a JSON value without a cloud-ra `format` is meant as trustee az-snp-vtpm /
+/// az-tdx-vtpm evidence: an object with one of its byte-carrying members (`hcl_report`,
+/// `tpm_quote`, `td_quote`, `vcek`; v0 SNP: `quote`, `report`). Damaged evidence counts too, so
+/// its error is the trustee parser's, not the bundle parser's.
 pub(crate) fn is_trustee_evidence(v: &Value) -> bool {
-    v.get("hcl_report").is_some() && v.get("tpm_quote").is_some()
+    v.as_object().is_some_and(|o| o.keys().any(|k| k != "version" && TRUSTEE_MEMBERS.contains(&k.as_str())))
 }
 
-/// Trustee's evidence, versions 1 and 2 (`{"version", "hcl_report": b64url, "tpm_quote": {...},
-/// "vcek": b64url DER}` for SNP; `"td_quote": b64url` instead of `vcek` for TDX).
+/// What trustee evidence is taken for, for `detected` and errors: `CoCo trustee az-snp-vtpm
+/// evidence v1` (v0 when there is no `version`).
+pub(crate) fn trustee_label(v: &Value) -> String {
+    let kind = if v.get("td_quote").is_some() {
+        "az-tdx-vtpm"
+    } else if v.get("vcek").is_some() || v.get("report").is_some() || v.get("quote").is_some() {
+        "az-snp-vtpm"
+    } else {
+        "az-snp-vtpm / az-tdx-vtpm"
+    };
+    let version = match v.get("version") {
+        None => "v0".to_string(),
+        Some(x) => x.as_u64().map(|n| format!("v{n}")).unwrap_or_else(|| format!("version {x}")),
+    };
+    format!("CoCo trustee {kind} evidence {version}")
+}
+
+/// Trustee's evidence, versions 0, 1 and 2. v1/v2: `{"version", "hcl_report": b64url,
+/// "tpm_quote": {hex...}, "vcek": b64url DER}` for SNP, `"td_quote": b64url` instead of `vcek`
+/// for TDX. v0 (no `version`, byte strings as integer lists): SNP `{"quote": {...}, "report",
+/// "vcek": PEM text}`, TDX `{"tpm_quote": {...}, "hcl_report", "td_quote"}`. Errors say which
+/// format the input was taken for.
 pub fn trustee_evidence(v: &Value) -> Result<AzureEvidence> {
+    let label = trustee_label(v);
+    trustee_evidence_inner(v).map_err(|e| Error::new(e.category, e.check, format!("{label}: {}", e.detail)))
+}
+
+fn trustee_evidence_inner(v: &Value) -> Result<AzureEvidence> {
     let obj = v.as_object().ok_or_else(|| ev(Check::AzureEvidence, "not a JSON object"))?;
     for k in obj.keys() {
-        if !["version", "hcl_report", "tpm_quote", "vcek", "td_quote"].contains(&k.as_str()) {
-            return Err(ev(Check::AzureEvidence, format!("trustee evidence has an unknown member \"{k}\"")));
+        if !TRUSTEE_MEMBERS.contains(&k.as_str()) {
+            return Err(ev(Check::AzureEvidence, format!("unknown member \"{k}\"")));
         }
     }
-    let version = obj.get("version").and_then(|x| x.as_u64()).ok_or_else(|| {
-        ev(Check::AzureEvidence, "trustee evidence without a numeric \"version\" (v0 evidence is not supported)")
-    })?;
-    let source = match version {
-        1 => Source::TrusteeV1,
-        2 => Source::TrusteeV2,
-        n => return Err(ev(Check::AzureEvidence, format!("trustee evidence version {n} is not 1 or 2"))),
+    let member = |k: &str| obj.get(k).ok_or_else(|| ev(Check::AzureEvidence, format!("\"{k}\" is missing")));
+    let version = match obj.get("version") {
+        None => 0,
+        Some(x) => x.as_u64().ok_or_else(|| ev(Check::AzureEvidence, format!("\"version\" {x} is not a number")))?,
     };
-    let hcl = b64_any("hcl_report", obj.get("hcl_report").unwrap_or(&Value::Null))?;
-    let quote = trustee_quote(obj.get("tpm_quote").unwrap_or(&Value::Null))?;
-    let mut e = AzureEvidence::from_hcl(hcl);
+    let (source, mut e) = match version {
+        0 => {
+            let snp = obj.contains_key("quote") || obj.contains_key("report") || obj.contains_key("vcek");
+            let tdx = obj.contains_key("tpm_quote") || obj.contains_key("hcl_report") || obj.contains_key("td_quote");
+            if snp && tdx {
+                return Err(ev(
+                    Check::AzureEvidence,
+                    "mixes the v0 az-snp-vtpm members (quote, report, vcek) with the az-tdx-vtpm ones (tpm_quote, hcl_report, td_quote)",
+                ));
+            }
+            if snp {
+                let quote = quote_with(member("quote")?, "quote", int_list)?;
+                let mut e = AzureEvidence::from_hcl(int_list("report", member("report")?)?);
+                e.quote = Some(quote);
+                let vcek =
+                    member("vcek")?.as_str().ok_or_else(|| ev(Check::AzureEvidence, "vcek is not a PEM string"))?;
+                e.certs.push(vcek.as_bytes().to_vec());
+                e.tee = Some(Tee::Snp);
+                (Source::TrusteeV0, e)
+            } else {
+                let quote = quote_with(member("tpm_quote")?, "tpm_quote", int_list)?;
+                let mut e = AzureEvidence::from_hcl(int_list("hcl_report", member("hcl_report")?)?);
+                e.quote = Some(quote);
+                e.td_quote = Some(int_list("td_quote", member("td_quote")?)?);
+                e.tee = Some(Tee::Tdx);
+                (Source::TrusteeV0, e)
+            }
+        }
+        1 | 2 => {
+            for k in ["quote", "report"] {
+                if obj.contains_key(k) {
+                    return Err(ev(
+                        Check::AzureEvidence,
+                        format!("\"{k}\" is a v0 member (v{version} has no such member)"),
+                    ));
+                }
+            }
+            let quote = trustee_quote(member("tpm_quote")?)?;
+            let mut e = AzureEvidence::from_hcl(b64_any("hcl_report", member("hcl_report")?)?);
+            e.quote = Some(quote);
+            if let Some(vcek) = obj.get("vcek") {
+                e.certs.push(b64_any("vcek", vcek)?);
+                e.tee = Some(Tee::Snp);
+            }
+            if let Some(q) = obj.get("td_quote") {
+                e.td_quote = Some(b64_any("td_quote", q)?);
+                e.tee = Some(Tee::Tdx);
+            }
+            if e.certs.is_empty() && e.td_quote.is_none() {
+                return Err(ev(Check::AzureEvidence, "neither \"vcek\" (az-snp-vtpm) nor \"td_quote\" (az-tdx-vtpm)"));
+            }
+            (if version == 1 { Source::TrusteeV1 } else { Source::TrusteeV2 }, e)
+        }
+        n => return Err(ev(Check::AzureEvidence, format!("version {n} is not 0 (no \"version\"), 1 or 2"))),
+    };
     e.source = source;
-    e.quote = Some(quote);
     e.user_data_carries_nonce = version >= 2;
-    if let Some(vcek) = obj.get("vcek") {
-        e.certs.push(b64_any("vcek", vcek)?);
-        e.tee = Some(Tee::Snp);
-    }
-    if let Some(q) = obj.get("td_quote") {
-        e.td_quote = Some(b64_any("td_quote", q)?);
-        e.tee = Some(Tee::Tdx);
-    }
-    if e.certs.is_empty() && e.td_quote.is_none() {
-        return Err(ev(
-            Check::AzureEvidence,
-            "trustee evidence has neither \"vcek\" (az-snp-vtpm) nor \"td_quote\" (az-tdx-vtpm)",
-        ));
-    }
     Ok(e)
 }
 

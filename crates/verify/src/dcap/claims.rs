@@ -1,5 +1,5 @@
-//! What a verified DCAP quote says, as JSON claims, and every field of a quote with Intel's names
-//! (for `cloud-ra show`).
+//! What a verified DCAP quote says, as JSON claims, and every field of a quote (for `cloud-ra
+//! show`), both with the specification's names in snake_case (`mrtd`, `rtmr0`, `td_attributes`).
 
 use super::format::{Body, CertData, CertificationData, EnclaveReport, Quote, TdReport, td_attr};
 use super::verify::VerifiedDcap;
@@ -10,45 +10,49 @@ use serde_json::{Value, json};
 
 fn enclave_report_fields(r: &EnclaveReport) -> Value {
     json!({
-        "cpuSvn": hex::encode(r.cpu_svn),
-        "miscSelect": format!("{:08x}", r.misc_select),
+        "cpu_svn": hex::encode(r.cpu_svn),
+        "misc_select": format!("{:08x}", r.misc_select),
         "reserved1": hex::encode(r.reserved1),
-        "attributes": hex::encode(r.attributes),
-        "mrEnclave": hex::encode(r.mr_enclave),
+        "attributes": sgx_attributes(r),
+        "mrenclave": hex::encode(r.mr_enclave),
         "reserved2": hex::encode(r.reserved2),
-        "mrSigner": hex::encode(r.mr_signer),
+        "mrsigner": hex::encode(r.mr_signer),
         "reserved3": hex::encode(r.reserved3),
-        "isvProdID": r.isv_prod_id,
-        "isvSvn": r.isv_svn,
+        "isv_prod_id": r.isv_prod_id,
+        "isv_svn": r.isv_svn,
         "reserved4": hex::encode(r.reserved4),
-        "reportData": hex::encode(r.report_data),
+        "report_data": hex::encode(r.report_data),
     })
+}
+
+fn sgx_attributes(e: &EnclaveReport) -> Value {
+    json!({"raw": hex::encode(e.attributes), "debug": e.debug(), "mode64bit": e.attributes[0] & 0x04 != 0})
 }
 
 fn td_report_fields(t: &TdReport) -> Value {
     let mut v = json!({
-        "teeTcbSvn": hex::encode(t.tee_tcb_svn),
-        "mrSeam": hex::encode(t.mr_seam),
-        "mrSignerSeam": hex::encode(t.mr_signer_seam),
-        "seamAttributes": hex::encode(t.seam_attributes),
-        "tdAttributes": hex::encode(t.td_attributes),
-        "xFAM": hex::encode(t.xfam),
-        "mrTd": hex::encode(t.mr_td),
-        "mrConfigId": hex::encode(t.mr_config_id),
-        "mrOwner": hex::encode(t.mr_owner),
-        "mrOwnerConfig": hex::encode(t.mr_owner_config),
-        "rtMr0": hex::encode(t.rt_mr[0]),
-        "rtMr1": hex::encode(t.rt_mr[1]),
-        "rtMr2": hex::encode(t.rt_mr[2]),
-        "rtMr3": hex::encode(t.rt_mr[3]),
-        "reportData": hex::encode(t.report_data),
+        "tee_tcb_svn": hex::encode(t.tee_tcb_svn),
+        "mrseam": hex::encode(t.mr_seam),
+        "mrsignerseam": hex::encode(t.mr_signer_seam),
+        "seam_attributes": hex::encode(t.seam_attributes),
+        "td_attributes": td_attributes(t),
+        "xfam": hex::encode(t.xfam),
+        "mrtd": hex::encode(t.mr_td),
+        "mrconfigid": hex::encode(t.mr_config_id),
+        "mrowner": hex::encode(t.mr_owner),
+        "mrownerconfig": hex::encode(t.mr_owner_config),
+        "rtmr0": hex::encode(t.rt_mr[0]),
+        "rtmr1": hex::encode(t.rt_mr[1]),
+        "rtmr2": hex::encode(t.rt_mr[2]),
+        "rtmr3": hex::encode(t.rt_mr[3]),
+        "report_data": hex::encode(t.report_data),
     });
     if let Some(obj) = v.as_object_mut() {
         if let Some(s) = t.tee_tcb_svn2 {
-            obj.insert("teeTcbSvn2".into(), json!(hex::encode(s)));
+            obj.insert("tee_tcb_svn2".into(), json!(hex::encode(s)));
         }
         if let Some(m) = t.mr_service_td {
-            obj.insert("mrServiceTd".into(), json!(hex::encode(m)));
+            obj.insert("mrservicetd".into(), json!(hex::encode(m)));
         }
     }
     v
@@ -57,10 +61,10 @@ fn td_report_fields(t: &TdReport) -> Value {
 fn cert_data_fields(c: &CertificationData) -> Value {
     let data = match &c.data {
         CertData::PpidCleartext { ppid, cpu_svn, pce_svn, pce_id } => json!({
-            "ppid": hex::encode(ppid), "cpuSvn": hex::encode(cpu_svn), "pceSvn": pce_svn, "pceId": format!("{pce_id:04x}"),
+            "ppid": hex::encode(ppid), "cpu_svn": hex::encode(cpu_svn), "pce_svn": pce_svn, "pce_id": format!("{pce_id:04x}"),
         }),
         CertData::PpidEncrypted { encrypted_ppid, cpu_svn, pce_svn, pce_id } => json!({
-            "encryptedPpid": hex::encode(encrypted_ppid), "cpuSvn": hex::encode(cpu_svn), "pceSvn": pce_svn, "pceId": format!("{pce_id:04x}"),
+            "encrypted_ppid": hex::encode(encrypted_ppid), "cpu_svn": hex::encode(cpu_svn), "pce_svn": pce_svn, "pce_id": format!("{pce_id:04x}"),
         }),
         CertData::PckLeaf { der, .. } | CertData::PckChain { der, .. } => {
             let certs: Vec<Value> = der
@@ -77,29 +81,30 @@ fn cert_data_fields(c: &CertificationData) -> Value {
             json!({ "certificates": certs })
         }
         CertData::QeReport(q) => json!({
-            "qeReport": enclave_report_fields(&q.qe_report),
-            "qeReportSignature": hex::encode(q.qe_report_signature),
-            "qeAuthData": hex::encode(&q.qe_auth_data),
-            "certificationData": cert_data_fields(&q.certification_data),
+            "qe_report": enclave_report_fields(&q.qe_report),
+            "qe_report_signature": hex::encode(q.qe_report_signature),
+            "qe_auth_data": hex::encode(&q.qe_auth_data),
+            "certification_data": cert_data_fields(&q.certification_data),
         }),
     };
-    json!({ "certificationDataType": c.cert_type, "certificationDataSize": c.size, "data": data })
+    json!({ "certification_data_type": c.cert_type, "certification_data_size": c.size, "data": data })
 }
 
-/// Every field of a quote, with Intel's names.
+/// Every field of a quote, by the specification's names in snake_case: the keys of the claims
+/// (`mrtd`, `rtmr0`, `td_attributes` decoded; `mrenclave`, `isv_svn`, `attributes` decoded).
 pub fn quote_fields(q: &Quote) -> Value {
     let h = &q.header;
     let mut header = json!({
         "version": h.version,
-        "attestationKeyType": h.attestation_key_type,
-        "teeType": format!("{:#x}", h.tee_type),
-        "qeVendorId": hex::encode(h.qe_vendor_id),
-        "userData": hex::encode(h.user_data),
+        "attestation_key_type": h.attestation_key_type,
+        "tee_type": format!("{:#x}", h.tee_type),
+        "qe_vendor_id": hex::encode(h.qe_vendor_id),
+        "user_data": hex::encode(h.user_data),
     });
     if let Some(obj) = header.as_object_mut() {
         if h.version == 3 {
-            obj.insert("qeSvn".into(), json!(h.qe_svn));
-            obj.insert("pceSvn".into(), json!(h.pce_svn));
+            obj.insert("qe_svn".into(), json!(h.qe_svn));
+            obj.insert("pce_svn".into(), json!(h.pce_svn));
         } else {
             obj.insert("reserved".into(), json!(format!("{:04x}{:04x}", h.qe_svn, h.pce_svn)));
         }
@@ -109,36 +114,41 @@ pub fn quote_fields(q: &Quote) -> Value {
         Body::Td10(t) | Body::Td15(t) => td_report_fields(t),
     };
     let mut sig = json!({
-        "ecdsa256BitSignature": hex::encode(q.quote_signature),
-        "ecdsaAttestationKey": hex::encode(q.attestation_key),
+        "ecdsa_256_bit_signature": hex::encode(q.quote_signature),
+        "ecdsa_attestation_key": hex::encode(q.attestation_key),
     });
     if let Some(obj) = sig.as_object_mut() {
         if q.header.version == 3 {
-            obj.insert("qeReport".into(), enclave_report_fields(&q.qe_report));
-            obj.insert("qeReportSignature".into(), json!(hex::encode(q.qe_report_signature)));
-            obj.insert("qeAuthData".into(), json!(hex::encode(&q.qe_auth_data)));
+            obj.insert("qe_report".into(), enclave_report_fields(&q.qe_report));
+            obj.insert("qe_report_signature".into(), json!(hex::encode(q.qe_report_signature)));
+            obj.insert("qe_auth_data".into(), json!(hex::encode(&q.qe_auth_data)));
         }
-        obj.insert("certificationData".into(), cert_data_fields(&q.outer_certification));
+        obj.insert("certification_data".into(), cert_data_fields(&q.outer_certification));
     }
     let mut v = json!({
         "header": header,
         "body": body,
-        "bodyType": q.body.name(),
-        "signatureDataLength": q.signature_data_len,
-        "signatureData": sig,
-        "quoteLength": q.raw.len(),
-        "trailingBytes": q.trailing,
+        "body_type": q.body.name(),
+        "signature_data_length": q.signature_data_len,
+        "signature_data": sig,
+        "quote_length": q.raw.len(),
+        "trailing_bytes": q.trailing,
     });
     if let (Some((t, s)), Some(obj)) = (q.body_descriptor, v.as_object_mut()) {
-        obj.insert("bodyDescriptor".into(), json!({"type": t, "size": s}));
+        obj.insert("body_descriptor".into(), json!({"type": t, "size": s}));
     }
     v
 }
 
 fn td_attributes(t: &TdReport) -> Value {
-    let a = t.td_attributes_u64();
+    td_attributes_fields(&t.td_attributes)
+}
+
+/// TDATTRIBUTES (8 bytes, little-endian) decoded: `raw` hex and each defined bit.
+pub(crate) fn td_attributes_fields(raw: &[u8; 8]) -> Value {
+    let a = u64::from_le_bytes(*raw);
     json!({
-        "raw": hex::encode(t.td_attributes),
+        "raw": hex::encode(raw),
         "debug": a & td_attr::DEBUG != 0,
         "sept_ve_disable": a & td_attr::SEPT_VE_DISABLE != 0,
         "pks": a & td_attr::PKS != 0,
@@ -166,7 +176,7 @@ pub(crate) fn claims(v: &VerifiedDcap) -> Claims {
             "mrsigner": hex::encode(e.mr_signer),
             "isv_prod_id": e.isv_prod_id,
             "isv_svn": e.isv_svn,
-            "attributes": {"raw": hex::encode(e.attributes), "debug": e.debug(), "mode64bit": e.attributes[0] & 0x04 != 0},
+            "attributes": sgx_attributes(e),
             "misc_select": format!("{:08x}", e.misc_select),
             "cpu_svn": hex::encode(e.cpu_svn),
         }),
