@@ -24,7 +24,6 @@ pub struct TdxRegisters {
 
 /// The registers verified evidence vouches for, by name: what an event log is replayed against.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[allow(clippy::large_enum_variant)] // One per outcome; the TDX registers (240 bytes) stay inline.
 pub enum Registers {
     /// No replayable registers (SNP, SGX, Nitro: their measurements are not extended from a log).
     #[default]
