@@ -202,7 +202,10 @@ impl Api {
         if !status.is_success() {
             let check = v["check"].as_str().unwrap_or("?");
             let detail = v["detail"].as_str().unwrap_or_default();
-            let kind = if check.starts_with("policy") { Check::Policy } else { Check::Verifier };
+            // The policy was refused (bad text, name, size; unknown or reserved name): a usage
+            // error about it. Anything else (token, server) is the verifier's.
+            let about_the_policy = matches!(status.as_u16(), 400 | 404 | 409 | 413 | 422);
+            let kind = if about_the_policy { Check::Policy } else { Check::Verifier };
             return Err(Error::usage(kind, format!("the verifier refused ({status}, {check}): {detail}")));
         }
         Ok(v)

@@ -476,7 +476,7 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
             Err(problem(StatusCode::BAD_REQUEST, "body", "the request body (the evidence) is empty"))
         }
         Ok(b) => Ok(b),
-        Err(e) if e.to_string().contains("length limit") => Err(too_large()),
+        Err(e) if is_length_limit(&e) => Err(too_large()),
         Err(e) => Err(problem(StatusCode::BAD_REQUEST, "body", format!("the body could not be read: {e}"))),
     }
 }
@@ -1003,7 +1003,7 @@ async fn put_policy(State(st): S, Path(name): Path<String>, headers: HeaderMap, 
     }
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
-        Err(e) if e.to_string().contains("length limit") => return too_large(),
+        Err(e) if is_length_limit(&e) => return too_large(),
         Err(e) => return problem(StatusCode::BAD_REQUEST, "body", format!("the body could not be read: {e}")),
     };
     let Ok(text) = std::str::from_utf8(&bytes) else {
@@ -1046,5 +1046,33 @@ async fn delete_policy(State(st): S, Path(name): Path<String>) -> Response {
         }
         Ok(false) => unknown_policy(&name),
         Err(e) => db_unavailable(e),
+    }
+}
+
+/// Whether reading a body failed because it exceeded the limit (by the error's type, found in its
+/// source chain, never by its wording).
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod body_limit_tests {
+    use super::is_length_limit;
+
+    #[tokio::test]
+    async fn an_over_limit_body_is_recognised_by_type() {
+        let big = axum::body::Body::from(vec![0u8; 2048]);
+        let e = axum::body::to_bytes(big, 1024).await.expect_err("over the limit");
+        assert!(is_length_limit(&e), "{e}");
+        // Another failure, even one whose words say "length limit", is not taken for it.
+        let other = axum::Error::new(std::io::Error::other("length limit exceeded (not really)"));
+        assert!(!is_length_limit(&other), "{other}");
     }
 }
