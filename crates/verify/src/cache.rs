@@ -12,10 +12,13 @@ pub(crate) const MAX_ENTRIES: usize = 4096;
 
 /// The times at which a verified result holds (inclusive).
 pub trait Window {
+    /// The earliest evaluation time (Unix seconds) at which the result holds.
     fn valid_from(&self) -> i64;
+    /// The latest evaluation time (Unix seconds) at which the result holds.
     fn valid_until(&self) -> i64;
 }
 
+/// Verified results keyed by the SHA-256 of their inputs, at most 4096 of them; safe to share between threads.
 pub struct VerifiedCache<V> {
     map: Mutex<HashMap<[u8; 32], Arc<V>>>,
 }
@@ -27,6 +30,7 @@ impl<V> Default for VerifiedCache<V> {
 }
 
 impl<V> VerifiedCache<V> {
+    /// An empty cache.
     pub fn new() -> Self {
         Self::default()
     }
@@ -45,6 +49,7 @@ impl<V> VerifiedCache<V> {
         }
     }
 
+    /// The number of cached entries.
     pub fn len(&self) -> usize {
         self.map.lock().map(|m| m.len()).unwrap_or(0)
     }

@@ -10,17 +10,26 @@ pub(crate) const MAX_DEPTH: usize = 16;
 /// Items (array elements plus map entries) accepted in one document.
 pub(crate) const MAX_ITEMS: usize = 4096;
 
+/// A decoded CBOR data item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
+    /// An unsigned integer (major type 0).
     Uint(u64),
     /// A negative integer `-1 - n`, stored as `n`.
     Nint(u64),
+    /// A byte string (major type 2).
     Bytes(Vec<u8>),
+    /// A UTF-8 text string (major type 3).
     Text(String),
+    /// An array (major type 4).
     Array(Vec<Value>),
+    /// A map (major type 5), its entries in the order of the input.
     Map(Vec<(Value, Value)>),
+    /// A tagged item (major type 6): the tag number and the item.
     Tag(u64, Box<Value>),
+    /// `true` or `false` (simple values 21 and 20).
     Bool(bool),
+    /// `null` (simple value 22).
     Null,
 }
 
@@ -48,9 +57,12 @@ impl Value {
     }
 }
 
+/// A decoding failure and where it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CborError {
+    /// Byte offset in the input.
     pub offset: usize,
+    /// What is wrong.
     pub message: String,
 }
 

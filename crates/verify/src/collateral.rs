@@ -5,9 +5,12 @@ use crate::Check;
 use crate::error::{Error, Result};
 use crate::x509::{Certificate, Crl, PkiObject, read_objects};
 
+/// Certificates, CRLs and Intel DCAP documents for a verifier, deduplicated by content.
 #[derive(Debug, Clone, Default)]
 pub struct Collateral {
+    /// Certificates, each once (by SHA-256 of the DER).
     pub certs: Vec<Certificate>,
+    /// CRLs, each once (by SHA-256 of the DER).
     pub crls: Vec<Crl>,
     /// Where each item came from, for messages (parallel to nothing; free text).
     pub sources: Vec<String>,
@@ -61,6 +64,7 @@ impl Collateral {
         }
     }
 
+    /// Adds everything `other` holds that this collateral does not hold yet.
     pub fn merge(&mut self, other: &Collateral) {
         for d in &other.dcap {
             self.add_dcap(d.clone());

@@ -2,6 +2,7 @@
 
 use aws_lc_rs::{digest, signature};
 
+/// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     let d = digest::digest(&digest::SHA256, data);
     let mut out = [0u8; 32];
@@ -9,6 +10,7 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// SHA-384 of `data`.
 pub fn sha384(data: &[u8]) -> [u8; 48] {
     let d = digest::digest(&digest::SHA384, data);
     let mut out = [0u8; 48];
@@ -16,6 +18,7 @@ pub fn sha384(data: &[u8]) -> [u8; 48] {
     out
 }
 
+/// SHA-512 of `data`.
 pub fn sha512(data: &[u8]) -> [u8; 64] {
     let d = digest::digest(&digest::SHA512, data);
     let mut out = [0u8; 64];
@@ -49,7 +52,9 @@ pub enum SigAlg {
     RsaPssSha384,
     /// RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32.
     RsaPssSha256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
     RsaPkcs1Sha256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
     RsaPkcs1Sha384,
     /// ECDSA with SHA-256, DER-encoded signature.
     EcdsaSha256,
@@ -75,7 +80,9 @@ pub enum KeyKind {
 /// A public key as bytes plus its kind.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PublicKey {
+    /// What kind of key `bytes` holds.
     pub kind: KeyKind,
+    /// The key: a PKCS#1 RSAPublicKey (DER) or an uncompressed SEC1 point.
     pub bytes: Vec<u8>,
 }
 

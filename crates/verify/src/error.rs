@@ -35,8 +35,11 @@ impl Category {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("{check}: {detail}")]
 pub struct Error {
+    /// Which kind of failure (and so the exit code).
     pub category: Category,
+    /// The check that failed.
     pub check: Check,
+    /// The field and what was wrong with it.
     pub detail: String,
 }
 
@@ -44,21 +47,27 @@ impl Error {
     pub(crate) fn new(category: Category, check: Check, detail: impl Into<String>) -> Self {
         Error { category, check, detail: detail.into() }
     }
+    /// A [`Category::Usage`] failure of `check`.
     pub fn usage(check: Check, detail: impl Into<String>) -> Self {
         Self::new(Category::Usage, check, detail)
     }
+    /// A [`Category::Evidence`] failure of `check`.
     pub fn evidence(check: Check, detail: impl Into<String>) -> Self {
         Self::new(Category::Evidence, check, detail)
     }
+    /// A [`Category::Collateral`] failure of `check`.
     pub fn collateral(check: Check, detail: impl Into<String>) -> Self {
         Self::new(Category::Collateral, check, detail)
     }
+    /// A [`Category::Appraisal`] failure of `check`.
     pub fn appraisal(check: Check, detail: impl Into<String>) -> Self {
         Self::new(Category::Appraisal, check, detail)
     }
+    /// The process exit code documented for the error's category (1 to 4).
     pub fn exit_code(&self) -> i32 {
         self.category.exit_code()
     }
 }
 
+/// A result whose error is an [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;

@@ -20,8 +20,11 @@ const B64URL: base64::engine::GeneralPurpose = base64::engine::general_purpose::
 /// A public key from a JWK.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Jwk {
+    /// `kid`: the key ID, if the JWK names one.
     pub kid: Option<String>,
+    /// `alg`: the algorithm the key is for, if the JWK names one; a token must then use it.
     pub alg: Option<String>,
+    /// The public key.
     pub key: PublicKey,
     /// The JWK as given.
     pub json: Value,
@@ -141,6 +144,7 @@ fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
 /// A JSON Web Key Set.
 #[derive(Debug, Clone, Default)]
 pub struct Jwks {
+    /// The keys, in the order of the set.
     pub keys: Vec<Jwk>,
 }
 
@@ -181,10 +185,13 @@ impl Jwks {
 /// A decoded (not yet verified) compact JWS.
 #[derive(Debug, Clone)]
 pub struct Jws {
+    /// The JOSE header.
     pub header: Map<String, Value>,
+    /// The payload's claims.
     pub claims: Map<String, Value>,
     signing_input_len: usize,
     token: String,
+    /// The signature bytes (decoded from base64url).
     pub signature: Vec<u8>,
 }
 
@@ -199,6 +206,7 @@ fn part_json(p: &str, what: &str) -> Result<Map<String, Value>> {
 }
 
 impl Jws {
+    /// Splits a compact JWS (three base64url parts) and decodes its header and payload; nothing is verified.
     pub fn decode(token: &str) -> Result<Jws> {
         let token = token.trim();
         if token.len() > MAX_TOKEN_SIZE {
@@ -255,15 +263,18 @@ fn sig_alg(alg: &str) -> Result<SigAlg> {
 /// What to check besides the signature.
 #[derive(Debug, Clone)]
 pub struct Checks {
+    /// The evaluation time for `exp`, `nbf` and `iat`.
     pub at: Timestamp,
     /// Tolerated clock skew in seconds for exp/nbf/iat.
     pub leeway: i64,
+    /// A token without `exp` is refused.
     pub require_exp: bool,
     /// `iss` must equal this.
     pub issuer: Option<String>,
 }
 
 impl Checks {
+    /// The defaults at `at`: 60 seconds of leeway, `exp` required, any issuer.
     pub fn at(at: Timestamp) -> Checks {
         Checks { at, leeway: 60, require_exp: true, issuer: None }
     }
@@ -272,10 +283,15 @@ impl Checks {
 /// A token whose signature and times checked out.
 #[derive(Debug, Clone)]
 pub struct Verified {
+    /// The JOSE header.
     pub header: Map<String, Value>,
+    /// The payload's claims.
     pub claims: Map<String, Value>,
+    /// The header's `alg`.
     pub alg: String,
+    /// The header's `kid`, if any.
     pub kid: Option<String>,
+    /// The header's `jku`, if any (reported, never fetched).
     pub jku: Option<String>,
 }
 

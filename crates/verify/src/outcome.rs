@@ -15,22 +15,32 @@ use crate::{azure, dcap, gce, nitro};
 use serde::Serialize;
 use serde_json::Value;
 
+/// The verdict, in the trustworthiness tiers of an attestation result (EAR).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Verified and appraised with no failure and no warning.
     Affirming,
+    /// Verified and appraised with no failure, but with warnings.
     Warning,
+    /// At least one failure: not to be trusted.
     Contraindicated,
 }
 
 /// Everything a verification needs besides the evidence and collateral.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
+    /// The evaluation time: nothing below the CLI reads the clock.
     pub at: Timestamp,
+    /// The appraisal policy.
     pub policy: Policy,
+    /// The verifier's nonce the evidence must be bound to (else the policy's `nonce`, if any).
     pub nonce: Option<Vec<u8>>,
+    /// The SNP product line (`--product`); else the policy's `[snp] product`.
     pub product: Option<snp::Product>,
+    /// Accept debug-mode TEEs whatever the policy says (`--allow-debug`).
     pub allow_debug: bool,
+    /// Also trust cloud-ra's simulated roots (`--trust-simulated`).
     pub trust_simulated: bool,
     /// Nitro: evaluate certificates at the document's own signed timestamp (`--at document`);
     /// `at` then only bounds the document's age (policy `nitro.max_age`).
@@ -40,6 +50,7 @@ pub struct VerifyOptions {
 }
 
 impl VerifyOptions {
+    /// The defaults at `at`: the default policy, no nonce, no event logs, nothing relaxed.
     pub fn at(at: Timestamp) -> Self {
         VerifyOptions {
             at,
@@ -57,15 +68,22 @@ impl VerifyOptions {
 /// Caches shared across verifications (a server keeps one).
 #[derive(Default)]
 pub struct Caches {
+    /// Verified SNP certificate chains.
     pub snp: snp::ChainCache,
+    /// Verified Nitro certificate chains.
     pub nitro: crate::nitro::NitroCache,
+    /// Verified Intel DCAP collateral.
     pub dcap: crate::dcap::CollateralCache,
 }
 
+/// One failed (or warned) check of an outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct Failure {
+    /// The check.
     pub check: Check,
+    /// The field and what was wrong with it.
     pub detail: String,
+    /// The failure's category (not serialised; it decides the exit code).
     #[serde(skip)]
     pub category: Category,
 }
@@ -76,14 +94,22 @@ impl From<&Error> for Failure {
     }
 }
 
+/// The result of verifying and appraising one piece of evidence.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
+    /// The platform of the evidence (as detected, when verification failed).
     pub platform: Platform,
+    /// What the input was detected as, for people.
     pub detected: String,
+    /// The evidence verified (format, signatures, chains, bindings); appraisal may still have failed.
     pub verified: bool,
+    /// The verdict.
     pub status: Status,
+    /// Failed checks; a failure that makes the evidence invalid comes first.
     pub failures: Vec<Failure>,
+    /// Checks that passed with a caveat.
     pub warnings: Vec<Failure>,
+    /// What the evidence says (empty when it did not verify).
     pub claims: Claims,
 }
 
@@ -114,6 +140,7 @@ impl Outcome {
         }
     }
 
+    /// The outcome as JSON (its serialisation).
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
@@ -133,6 +160,7 @@ pub fn verify_evidence(
     verify_detected(&detected, collateral, opts, caches)
 }
 
+/// Verifies and appraises evidence already detected (see [`verify_evidence`]).
 pub fn verify_detected(
     d: &Detected,
     collateral: &Collateral,

@@ -9,7 +9,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
 pub enum Num {
+    /// Written as an integer.
     Int(u64),
+    /// Written as a string, decimal or `0x` hex.
     Str(#[serde(deserialize_with = "de_num_str")] u64),
 }
 
@@ -25,6 +27,7 @@ fn de_num_str<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64
 }
 
 impl Num {
+    /// The number.
     pub fn get(self) -> u64 {
         match self {
             Num::Int(v) | Num::Str(v) => v,
@@ -36,11 +39,14 @@ impl Num {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
 pub enum OneOrMany {
+    /// A single accepted value.
     One(String),
+    /// A list of accepted values.
     Many(Vec<String>),
 }
 
 impl OneOrMany {
+    /// The accepted values.
     pub fn values(&self) -> Vec<&str> {
         match self {
             OneOrMany::One(s) => vec![s.as_str()],
@@ -53,11 +59,16 @@ impl OneOrMany {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TcbMin {
+    /// Minimum FMC SPL (Turin only; ignored for other product lines).
     pub fmc: Option<u8>,
+    /// Minimum boot loader SPL (also `bl`).
     #[serde(alias = "bl")]
     pub bootloader: Option<u8>,
+    /// Minimum TEE SPL.
     pub tee: Option<u8>,
+    /// Minimum SNP firmware SPL.
     pub snp: Option<u8>,
+    /// Minimum microcode SPL (also `ucode`).
     #[serde(alias = "ucode")]
     pub microcode: Option<u8>,
 }
@@ -70,18 +81,25 @@ pub struct SnpPolicy {
     pub report_data: Option<String>,
     /// Accepted MEASUREMENT value(s), hex.
     pub measurement: Option<OneOrMany>,
+    /// Exact HOST_DATA, hex.
     pub host_data: Option<String>,
+    /// Accepted ID_KEY_DIGEST value(s), hex.
     pub id_key_digest: Option<OneOrMany>,
+    /// Accepted AUTHOR_KEY_DIGEST value(s), hex.
     pub author_key_digest: Option<OneOrMany>,
     /// Required VMPL (Sakura's guests run at 2).
     pub vmpl: Option<u32>,
     /// Most permissive acceptable guest policy (go-sev-guest `-guest_policy` semantics).
     pub guest_policy: Option<Num>,
+    /// Minimum GUEST_SVN.
     pub minimum_guest_svn: Option<u32>,
+    /// Minimum REPORTED_TCB, per component.
     pub minimum_tcb: Option<TcbMin>,
+    /// Minimum LAUNCH_TCB, per component.
     pub minimum_launch_tcb: Option<TcbMin>,
     /// Minimum current firmware, "major.minor".
     pub minimum_version: Option<String>,
+    /// Minimum CURRENT_BUILD of the firmware.
     pub minimum_build: Option<u8>,
     /// Committed firmware older than the running one (provisional) is accepted. Default true.
     pub allow_provisional_firmware: Option<bool>,
@@ -99,7 +117,9 @@ pub struct NitroPolicy {
     /// per instance).
     #[serde(default)]
     pub pcrs: std::collections::BTreeMap<String, String>,
+    /// Exact `user_data` of the document, hex.
     pub user_data: Option<String>,
+    /// Exact `public_key` of the document, hex.
     pub public_key: Option<String>,
     /// Largest accepted age of the document (seconds) relative to the evaluation time.
     pub max_age: Option<u64>,
@@ -114,15 +134,25 @@ pub struct TdxPolicy {
     pub accepted_tcb_statuses: Option<Vec<String>>,
     /// Oldest acceptable tcbDate of the matched TCB level (RFC 3339).
     pub minimum_tcb_date: Option<String>,
+    /// Exact REPORTDATA (hex, up to 64 bytes, zero-padded).
     pub report_data: Option<String>,
+    /// Accepted MRTD value(s), hex.
     pub mrtd: Option<OneOrMany>,
+    /// Accepted RTMR0 value(s), hex.
     pub rtmr0: Option<OneOrMany>,
+    /// Accepted RTMR1 value(s), hex.
     pub rtmr1: Option<OneOrMany>,
+    /// Accepted RTMR2 value(s), hex.
     pub rtmr2: Option<OneOrMany>,
+    /// Accepted RTMR3 value(s), hex.
     pub rtmr3: Option<OneOrMany>,
+    /// Accepted MRCONFIGID value(s), hex.
     pub mrconfigid: Option<OneOrMany>,
+    /// Accepted MROWNER value(s), hex.
     pub mrowner: Option<OneOrMany>,
+    /// Accepted MROWNERCONFIG value(s), hex.
     pub mrownerconfig: Option<OneOrMany>,
+    /// Accepted MRSEAM value(s), hex.
     pub mrseam: Option<OneOrMany>,
     /// Require TDATTRIBUTES.SEPT_VE_DISABLE (default false).
     pub require_sept_ve_disable: Option<bool>,
@@ -134,11 +164,17 @@ pub struct TdxPolicy {
 pub struct SgxPolicy {
     /// Accepted TCB statuses, as for TDX.
     pub accepted_tcb_statuses: Option<Vec<String>>,
+    /// Oldest acceptable tcbDate of the matched TCB level (RFC 3339).
     pub minimum_tcb_date: Option<String>,
+    /// Exact REPORTDATA (hex, up to 64 bytes, zero-padded).
     pub report_data: Option<String>,
+    /// Accepted MRENCLAVE value(s), hex.
     pub mrenclave: Option<OneOrMany>,
+    /// Accepted MRSIGNER value(s), hex.
     pub mrsigner: Option<OneOrMany>,
+    /// Required ISVPRODID.
     pub isv_prod_id: Option<u16>,
+    /// Minimum ISVSVN.
     pub minimum_isv_svn: Option<u16>,
 }
 
@@ -159,16 +195,22 @@ pub struct Policy {
     pub require_crl: Option<bool>,
     /// Expected nonce (hex); report data must carry it.
     pub nonce: Option<String>,
+    /// `[snp]`: AMD SEV-SNP reference values and knobs.
     #[serde(default)]
     pub snp: SnpPolicy,
+    /// `[nitro]`: AWS Nitro reference values.
     #[serde(default)]
     pub nitro: NitroPolicy,
+    /// `[tdx]`: Intel TDX reference values and knobs.
     #[serde(default)]
     pub tdx: TdxPolicy,
+    /// `[sgx]`: Intel SGX reference values and knobs.
     #[serde(default)]
     pub sgx: SgxPolicy,
+    /// `[eventlog]`: measured-boot requirements.
     #[serde(default)]
     pub eventlog: EventlogPolicy,
+    /// `[azure]`: Azure vTPM requirements.
     #[serde(default)]
     pub azure: AzurePolicy,
 }
@@ -177,8 +219,11 @@ pub struct Policy {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
 pub enum ConfigValue {
+    /// A boolean.
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A string.
     Str(String),
 }
 

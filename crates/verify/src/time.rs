@@ -20,6 +20,7 @@ impl Timestamp {
     pub fn now() -> Self {
         Timestamp(OffsetDateTime::now_utc().unix_timestamp())
     }
+    /// The time in RFC 3339 (`2023-07-01T01:00:00Z`), or `@SECONDS` when it cannot be formatted.
     pub fn to_rfc3339(self) -> String {
         OffsetDateTime::from_unix_timestamp(self.0)
             .ok()

@@ -19,9 +19,13 @@ use serde::Serialize;
 /// Options of one verification. `at` is the evaluation time: nothing here reads the clock.
 #[derive(Debug, Clone, Copy)]
 pub struct AzureOptions {
+    /// The evaluation time for certificate, CRL and collateral validity.
     pub at: Timestamp,
+    /// The SNP product line the caller names (`--product`).
     pub product: Option<Product>,
+    /// Also trust cloud-ra's simulated roots.
     pub trust_simulated: bool,
+    /// Fail unless the certificate revocation lists are supplied.
     pub require_crl: bool,
 }
 
@@ -39,25 +43,35 @@ pub enum Freshness {
 
 /// The verified hardware report.
 pub enum Hardware {
+    /// An SEV-SNP report, verified by the SNP verifier.
     Snp(Box<VerifiedSnp>),
+    /// A TD quote of the TDREPORT, verified by the DCAP verifier.
     Tdx(Box<VerifiedDcap>),
 }
 
 /// What a successful verification established.
 pub struct VerifiedAzure {
+    /// Where the evidence came from.
     pub source: Source,
+    /// The parsed HCL report.
     pub hcl: HclReport,
+    /// The verified hardware report.
     pub hardware: Hardware,
     /// The AK the runtime claims vouch for (`HCLAkPub`).
     pub ak: AkPublic,
     /// The TPM's AK public (TPMT_PUBLIC) was supplied and equals `HCLAkPub`.
     pub ak_public_checked: bool,
+    /// The verified vTPM quote, when the evidence has one.
     pub quote: Option<VerifiedQuote>,
+    /// What the verifier's nonce can be bound to.
     pub freshness: Freshness,
     /// The evidence's fresh-report user data (checked equal to the HCL `user-data`).
     pub fresh_user_data: Option<[u8; 64]>,
+    /// Input to trustauthority-cli's user-data = SHA-512(nonce ‖ input), from the evidence.
     pub user_data_input: Option<Vec<u8>>,
+    /// The HCL `user-data` carries the verifier's nonce (trustee evidence v2).
     pub user_data_carries_nonce: bool,
+    /// Checks that passed with a caveat: each becomes a warning.
     pub warnings: Vec<Error>,
 }
 

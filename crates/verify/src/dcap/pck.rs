@@ -19,11 +19,17 @@ fn err(detail: impl Into<String>) -> Error {
 /// What the PCK certificate says about the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PckExtensions {
+    /// PPID (1.2.840.113741.1.13.1.1): the Platform Provisioning ID.
     pub ppid: Vec<u8>,
+    /// TCB sgxTcbComp01Svn..sgxTcbComp16Svn (1.2.840.113741.1.13.1.2.1-16).
     pub sgx_tcb_components: [u8; 16],
+    /// TCB pcesvn (1.2.840.113741.1.13.1.2.17): the PCE security version.
     pub pce_svn: u16,
+    /// TCB cpusvn (1.2.840.113741.1.13.1.2.18): the CPUSVN (empty when absent).
     pub cpu_svn: Vec<u8>,
+    /// PCE-ID (1.2.840.113741.1.13.1.3).
     pub pce_id: [u8; 2],
+    /// FMSPC (1.2.840.113741.1.13.1.4): the family-model-stepping-platform-custom SKU.
     pub fmspc: [u8; 6],
     /// 0 Standard, 1 Scalable, 2 Scalable with integrity.
     pub sgx_type: Option<u32>,
@@ -62,6 +68,7 @@ fn oid_value<'a>(seq: &'a [u8], what: &str) -> Result<(&'a [u8], u8, &'a [u8])> 
 }
 
 impl PckExtensions {
+    /// Reads the SGX extension of a PCK certificate; PPID, TCB, PCE-ID and FMSPC are required.
     pub fn read(cert: &Certificate) -> Result<Self> {
         let ext = cert
             .extension(SGX_EXTENSION_OID)

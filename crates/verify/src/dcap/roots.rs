@@ -6,8 +6,11 @@ pub const INTEL_SGX_ROOT_CA: &str = "44a0196b2b99f889b8e149e95b807a350e742496439
 
 /// Subject common names of Intel's DCAP PKI.
 pub const ROOT_CN: &str = "Intel SGX Root CA";
+/// Subject common name of the PCK Platform CA.
 pub const PLATFORM_CA_CN: &str = "Intel SGX PCK Platform CA";
+/// Subject common name of the PCK Processor CA.
 pub const PROCESSOR_CA_CN: &str = "Intel SGX PCK Processor CA";
+/// Subject common name of the TCB Signing certificate (TCB info and QE identity).
 pub const TCB_SIGNING_CN: &str = "Intel SGX TCB Signing";
 /// Intel QVL 4.1.2.4.4: the PCK certificate's CN contains this phrase.
 pub(crate) const PCK_CN_PHRASE: &str = "SGX PCK Certificate";

@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
+/// How a register's replay compares with its verified value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
@@ -34,14 +35,19 @@ pub enum CheckStatus {
 pub struct RegisterCheck {
     /// `MRTD`, `RTMR0`..`RTMR3`, or `PCR7` (serialised by those names).
     pub register: Register,
+    /// The digest bank (`sha256`, `sha384`, ...).
     pub bank: String,
     /// PCR index, or CC MR index for a CCEL.
     pub index: u32,
+    /// The outcome of the comparison.
     pub status: CheckStatus,
+    /// The replayed value, hex (`None` when the log does not extend the register).
     pub replayed: Option<String>,
+    /// The verified (quoted) value, hex (`None` when the quote does not cover the register).
     pub quoted: Option<String>,
     /// The first event not reflected in the quoted value, when the quoted value is a prefix of the replay.
     pub first_divergent_event: Option<usize>,
+    /// Why the status is what it is, for people.
     pub detail: String,
 }
 
@@ -230,8 +236,11 @@ pub fn vouched(checks: &[RegisterCheck]) -> impl Fn(u32) -> bool + '_ {
 /// One log's result in `verify`.
 #[derive(Debug, Clone)]
 pub struct LogResult {
+    /// Each register's comparison.
     pub checks: Vec<RegisterCheck>,
+    /// What the log says about the boot, from vouched registers only.
     pub analysis: Option<Analysis>,
+    /// The result as JSON: format, event count, registers, findings and claims.
     pub json: Value,
 }
 

@@ -11,9 +11,13 @@ use serde_json::{Value, json};
 /// A strict-parsing finding: the log departs from the TCG PC Client profile at one event.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
+    /// The event's number in the log.
     pub event: usize,
+    /// The event's byte offset in the log.
     pub offset: usize,
+    /// The check that found it.
     pub check: Check,
+    /// What is wrong, for people.
     pub detail: String,
 }
 
@@ -21,16 +25,22 @@ pub struct Finding {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SecureBoot {
+    /// The SecureBoot variable is 1.
     Enabled,
+    /// The SecureBoot variable is 0.
     Disabled,
+    /// Not known: no SecureBoot event on a vouched register with a matching digest, or its data is not 0 or 1.
     Unknown,
 }
 
 /// The analysis of a log restricted to vouched registers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Analysis {
+    /// SecureBoot, from the variable's EV_EFI_VARIABLE_DRIVER_CONFIG event.
     pub secure_boot: SecureBoot,
+    /// The boot claims (secure boot, key databases, boot applications, kernel, separators) as JSON.
     pub claims: Value,
+    /// Where the log departs from the TCG PC Client profile.
     pub findings: Vec<Finding>,
     /// Events whose digests do not match their data (event numbers).
     pub digest_mismatches: Vec<usize>,

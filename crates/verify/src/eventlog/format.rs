@@ -21,14 +21,18 @@ pub(crate) const MAX_ALGS: usize = 16;
 pub(crate) const MAX_REGISTER: u32 = 31;
 
 pub(crate) const EV_PREBOOT_CERT: u32 = 0x0;
+/// EV_POST_CODE: a measurement of POST code or other platform firmware.
 pub const EV_POST_CODE: u32 = 0x1;
+/// EV_NO_ACTION: informational, never extended into a register (e.g. the Spec ID event).
 pub const EV_NO_ACTION: u32 = 0x3;
 pub(crate) const EV_SEPARATOR: u32 = 0x4;
 pub(crate) const EV_ACTION: u32 = 0x5;
 pub(crate) const EV_EVENT_TAG: u32 = 0x6;
 pub(crate) const EV_S_CRTM_CONTENTS: u32 = 0x7;
+/// EV_S_CRTM_VERSION: the version string of the S-CRTM.
 pub const EV_S_CRTM_VERSION: u32 = 0x8;
 pub(crate) const EV_CPU_MICROCODE: u32 = 0x9;
+/// EV_PLATFORM_CONFIG_FLAGS: platform configuration flags.
 pub const EV_PLATFORM_CONFIG_FLAGS: u32 = 0xA;
 pub(crate) const EV_TABLE_OF_DEVICES: u32 = 0xB;
 pub(crate) const EV_COMPACT_HASH: u32 = 0xC;
@@ -45,6 +49,7 @@ pub(crate) const EV_EFI_VARIABLE_BOOT: u32 = 0x8000_0002;
 pub(crate) const EV_EFI_BOOT_SERVICES_APPLICATION: u32 = 0x8000_0003;
 pub(crate) const EV_EFI_BOOT_SERVICES_DRIVER: u32 = 0x8000_0004;
 pub(crate) const EV_EFI_RUNTIME_SERVICES_DRIVER: u32 = 0x8000_0005;
+/// EV_EFI_GPT_EVENT: the GUID Partition Table of the boot disk (UEFI_GPT_DATA).
 pub const EV_EFI_GPT_EVENT: u32 = 0x8000_0006;
 pub(crate) const EV_EFI_ACTION: u32 = 0x8000_0007;
 pub(crate) const EV_EFI_PLATFORM_FIRMWARE_BLOB: u32 = 0x8000_0008;
@@ -108,9 +113,13 @@ pub(crate) fn event_type_name(t: u32) -> Option<&'static str> {
 pub struct AlgId(pub u16);
 
 impl AlgId {
+    /// TPM_ALG_SHA1.
     pub const SHA1: AlgId = AlgId(0x0004);
+    /// TPM_ALG_SHA256.
     pub const SHA256: AlgId = AlgId(0x000B);
+    /// TPM_ALG_SHA384.
     pub const SHA384: AlgId = AlgId(0x000C);
+    /// TPM_ALG_SHA512.
     pub const SHA512: AlgId = AlgId(0x000D);
     pub(crate) const SM3_256: AlgId = AlgId(0x0012);
 
@@ -193,11 +202,15 @@ pub enum LogFormat {
 /// The Spec ID Event03 (TCG_EfiSpecIDEvent) of a crypto-agile log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecId {
+    /// platformClass: 0 for a client platform, 1 for a server.
     pub platform_class: u32,
+    /// (specVersionMajor, specVersionMinor, specErrata).
     pub spec_version: (u8, u8, u8),
+    /// uintnSize: the size of a UINTN in UINT32s (1 for 32-bit firmware, 2 for 64-bit).
     pub uintn_size: u8,
     /// Algorithms and their digest sizes, in the order the log lists them.
     pub algorithms: Vec<(AlgId, usize)>,
+    /// vendorInfo: vendor-specific bytes.
     pub vendor_info: Vec<u8>,
 }
 
@@ -210,16 +223,20 @@ pub struct Event {
     pub offset: usize,
     /// PCR index (TPM logs) or CC MR index (CCEL).
     pub register: u32,
+    /// eventType: the `EV_*` event type.
     pub event_type: u32,
     /// One digest per bank, in the order of the record.
     pub digests: Vec<(AlgId, Vec<u8>)>,
+    /// The event data (`event`, `eventSize` bytes).
     pub data: Vec<u8>,
 }
 
 impl Event {
+    /// The TCG name of the event type (`EV_...`), or its hex value when the type is unknown.
     pub fn type_name(&self) -> String {
         event_type_name(self.event_type).map(String::from).unwrap_or_else(|| format!("{:#010x}", self.event_type))
     }
+    /// The digest of bank `alg`, if the record has one.
     pub fn digest(&self, alg: AlgId) -> Option<&[u8]> {
         self.digests.iter().find(|(a, _)| *a == alg).map(|(_, d)| d.as_slice())
     }
@@ -232,7 +249,9 @@ impl Event {
 /// A parsed log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventLog {
+    /// The format the log was parsed as.
     pub format: LogFormat,
+    /// The Spec ID Event03 header; `None` for a legacy SHA-1 log.
     pub spec_id: Option<SpecId>,
     /// All records, the header included.
     pub events: Vec<Event>,
@@ -263,14 +282,23 @@ impl EventLog {
 /// LAML (log area minimum length) and LASA (log area start address).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CcelTable {
+    /// Length (offset 4): the table's size in bytes, as its header says.
     pub length: u32,
+    /// Revision (offset 8).
     pub revision: u8,
+    /// The bytes of the table sum to zero (the Checksum at offset 9 is right).
     pub checksum_ok: bool,
+    /// OEMID (offset 10), trailing spaces and NULs removed.
     pub oem_id: String,
+    /// OEM Table ID (offset 16), trailing spaces and NULs removed.
     pub oem_table_id: String,
+    /// CC Type (offset 36): the confidential-computing technology.
     pub cc_type: u8,
+    /// CC Subtype (offset 37).
     pub cc_subtype: u8,
+    /// LAML (offset 40): the log area minimum length.
     pub log_area_minimum_length: u64,
+    /// LASA (offset 48): the log area start address.
     pub log_area_start_address: u64,
 }
 
@@ -322,7 +350,9 @@ pub fn parse_ccel_table(b: &[u8]) -> Result<CcelTable> {
 pub enum Flavour {
     /// Decide from the content (CCEL when the only bank is SHA-384 and no register above 4 is used).
     Auto,
+    /// A TPM event log: registers are PCR indices.
     Tpm,
+    /// A TDX CCEL: registers are CC MR indices (SHA-384 only, MRTD and RTMR0..3).
     Ccel,
 }
 

@@ -42,6 +42,7 @@ pub(crate) enum Divergence {
 /// The replayed registers of a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replay {
+    /// The format of the replayed log.
     pub format: LogFormat,
     /// bank → register index → register.
     pub banks: BTreeMap<AlgId, BTreeMap<u32, Register>>,

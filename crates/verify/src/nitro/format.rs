@@ -22,14 +22,20 @@ pub(crate) const MAX_CERT: usize = 1024;
 /// Sig_structure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoseSign1 {
+    /// The document carried CBOR tag 18 (COSE_Sign1).
     pub tagged: bool,
+    /// The protected header, the serialized map as received (signed in the Sig_structure).
     pub protected: Vec<u8>,
+    /// The protected header's `alg` (label 1); ES384 is -35.
     pub alg: i128,
+    /// The payload: the CBOR-encoded attestation document.
     pub payload: Vec<u8>,
+    /// The signature: r || s for ES384.
     pub signature: Vec<u8>,
 }
 
 impl CoseSign1 {
+    /// Parses a COSE_Sign1 (tagged or not) of at most 64 KiB.
     pub fn parse(b: &[u8]) -> Result<Self> {
         if b.len() > MAX_DOCUMENT {
             return Err(Error::evidence(CHECK, format!("document is {} bytes, more than {MAX_DOCUMENT}", b.len())));
@@ -89,16 +95,23 @@ impl CoseSign1 {
 /// The attestation document (the COSE payload).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttestationDoc {
+    /// `module_id`: the ID of the issuing Nitro Secure Module.
     pub module_id: String,
+    /// `digest`: the PCR digest algorithm, always `SHA384`.
     pub digest: String,
     /// Milliseconds since the Unix epoch.
     pub timestamp: u64,
+    /// `pcrs`: PCR index to value (32, 48 or 64 bytes).
     pub pcrs: BTreeMap<u8, Vec<u8>>,
+    /// `certificate`: the DER certificate whose key signed the document.
     pub certificate: Vec<u8>,
     /// Root first, then the intermediates down to the one that issued `certificate`.
     pub cabundle: Vec<Vec<u8>>,
+    /// `public_key`: an optional key the attestation consumer can encrypt data to.
     pub public_key: Option<Vec<u8>>,
+    /// `user_data`: optional signed data the enclave supplied.
     pub user_data: Option<Vec<u8>>,
+    /// `nonce`: an optional nonce the attestation consumer supplied, for freshness.
     pub nonce: Option<Vec<u8>>,
 }
 
@@ -118,6 +131,7 @@ fn optional(field: &str, v: Value, max: usize) -> Result<Option<Vec<u8>>> {
 }
 
 impl AttestationDoc {
+    /// Parses the CBOR payload map; unknown keys and missing mandatory fields are refused.
     pub fn parse(payload: &[u8]) -> Result<Self> {
         let v = cbor::decode(payload).map_err(|e| Error::evidence(CHECK, format!("payload: {e}")))?;
         let Value::Map(entries) = v else {
@@ -214,11 +228,14 @@ impl AttestationDoc {
 /// A parsed document: envelope plus payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
+    /// The COSE_Sign1 envelope.
     pub cose: CoseSign1,
+    /// Its payload, parsed.
     pub doc: AttestationDoc,
 }
 
 impl Document {
+    /// Parses the COSE_Sign1 and its payload.
     pub fn parse(b: &[u8]) -> Result<Self> {
         let cose = CoseSign1::parse(b)?;
         let doc = AttestationDoc::parse(&cose.payload)?;

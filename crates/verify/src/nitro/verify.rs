@@ -24,21 +24,28 @@ use std::sync::Arc;
 /// How far a document's timestamp may lie after the evaluation time (clock skew).
 pub(crate) const MAX_SKEW_SECONDS: i64 = 300;
 
+/// Options of one Nitro verification.
 #[derive(Debug, Clone, Copy)]
 pub struct NitroOptions {
     /// The evaluation time (now, or `--at`).
     pub at: Timestamp,
     /// Evaluate certificates at the document's own signed timestamp instead (archived documents).
     pub use_document_time: bool,
+    /// Also trust cloud-ra's simulated Nitro root ([`roots::SIMULATED_ROOT`]).
     pub trust_simulated: bool,
 }
 
 /// A chain that passed every check at any time inside `valid_from..=valid_until`.
 pub struct ValidChain {
+    /// Earliest evaluation time at which every certificate of the chain is valid.
     pub valid_from: i64,
+    /// Latest evaluation time at which every certificate of the chain is valid.
     pub valid_until: i64,
+    /// The signing (leaf) certificate.
     pub leaf: Certificate,
+    /// The leaf's public key, parsed once for the document signatures.
     pub leaf_key: ParsedPublicKey,
+    /// The chain ends at cloud-ra's simulated root.
     pub simulated: bool,
 }
 
@@ -55,11 +62,15 @@ impl crate::cache::Window for ValidChain {
     }
 }
 
+/// What a successful Nitro verification established.
 pub struct VerifiedNitro {
+    /// The attestation document.
     pub doc: AttestationDoc,
+    /// Its COSE_Sign1 envelope.
     pub cose: CoseSign1,
     /// The time certificates were evaluated at.
     pub evaluated_at: Timestamp,
+    /// The verified chain (possibly shared through the cache).
     pub chain: Arc<ValidChain>,
 }
 

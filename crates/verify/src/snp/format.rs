@@ -7,6 +7,7 @@ use crate::Check;
 use crate::error::{Error, Result};
 use serde::Serialize;
 
+/// Size of an ATTESTATION_REPORT: 0x4A0 (1184) bytes.
 pub const REPORT_SIZE: usize = 0x4A0;
 /// The signed range: bytes 0x000..0x2A0.
 pub const SIGNED_LEN: usize = 0x2A0;
@@ -19,12 +20,16 @@ const CHECK: Check = Check::SnpFormat;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Product {
+    /// Milan (family 19h, models 00h-0Fh).
     Milan,
+    /// Genoa, also Bergamo and Siena (family 19h, models 10h-1Fh and A0h-AFh).
     Genoa,
+    /// Turin (family 1Ah, models 00h-11h).
     Turin,
 }
 
 impl Product {
+    /// The product line's name as AMD KDS spells it in its URLs (`Milan`, `Genoa`, `Turin`).
     pub fn name(self) -> &'static str {
         match self {
             Product::Milan => "Milan",
@@ -32,6 +37,7 @@ impl Product {
             Product::Turin => "Turin",
         }
     }
+    /// Parses a product name, case-insensitively; `bergamo` and `siena` are Genoa.
     pub fn parse(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().as_str() {
             "milan" => Ok(Product::Milan),
@@ -65,11 +71,16 @@ impl Product {
 /// A TCB_VERSION decoded for one product line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Tcb {
+    /// FMC security patch level (Turin layout only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fmc: Option<u8>,
+    /// BOOT_LOADER security patch level.
     pub bootloader: u8,
+    /// TEE (PSP OS) security patch level.
     pub tee: u8,
+    /// SNP firmware security patch level.
     pub snp: u8,
+    /// MICROCODE security patch level.
     pub microcode: u8,
 }
 
@@ -148,21 +159,34 @@ pub(crate) mod policy_bits {
 /// The decoded guest policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct GuestPolicy {
+    /// The 64-bit POLICY as received.
     pub raw: u64,
+    /// ABI_MAJOR (bits 15:8): the minimum firmware ABI major version.
     pub abi_major: u8,
+    /// ABI_MINOR (bits 7:0): the minimum firmware ABI minor version.
     pub abi_minor: u8,
+    /// SMT (bit 16): SMT is allowed.
     pub smt: bool,
+    /// MIGRATE_MA (bit 18): association with a migration agent is allowed.
     pub migrate_ma: bool,
+    /// DEBUG (bit 19): debugging is allowed.
     pub debug: bool,
+    /// SINGLE_SOCKET (bit 20): the guest may be activated on one socket only.
     pub single_socket: bool,
+    /// CXL_ALLOW (bit 21): CXL may be populated with devices or memory.
     pub cxl_allow: bool,
+    /// MEM_AES_256_XTS (bit 22): AES-256-XTS memory encryption is required.
     pub mem_aes_256_xts: bool,
+    /// RAPL_DIS (bit 23): Running Average Power Limit must be disabled.
     pub rapl_dis: bool,
+    /// CIPHERTEXT_HIDING (bit 24): ciphertext hiding must be enabled.
     pub ciphertext_hiding: bool,
+    /// PAGE_SWAP_DISABLE (bit 25): guest page swapping is disabled.
     pub page_swap_disable: bool,
 }
 
 impl GuestPolicy {
+    /// Splits a raw POLICY into its fields (reserved bits are checked by [`Report::parse`]).
     pub fn decode(raw: u64) -> Self {
         use policy_bits::*;
         GuestPolicy {
@@ -185,17 +209,26 @@ impl GuestPolicy {
 /// The decoded PLATFORM_INFO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PlatformInfo {
+    /// The 64-bit PLATFORM_INFO as received.
     pub raw: u64,
+    /// SMT_EN (bit 0): SMT is enabled in the system.
     pub smt_enabled: bool,
+    /// TSME_EN (bit 1): TSME is enabled in the system.
     pub tsme_enabled: bool,
+    /// ECC_EN (bit 2): the platform is using ECC memory.
     pub ecc_enabled: bool,
+    /// RAPL_DIS (bit 3): Running Average Power Limit is disabled.
     pub rapl_disabled: bool,
+    /// CIPHERTEXT_HIDING_EN (bit 4): ciphertext hiding is enabled.
     pub ciphertext_hiding_enabled: bool,
+    /// ALIAS_CHECK_COMPLETE (bit 5): the memory alias check has completed.
     pub alias_check_complete: bool,
+    /// TIO_EN (bit 7): SEV-TIO is enabled.
     pub tio_enabled: bool,
 }
 
 impl PlatformInfo {
+    /// Splits a raw PLATFORM_INFO into its bits (reserved bits are checked by [`Report::parse`]).
     pub fn decode(raw: u64) -> Self {
         PlatformInfo {
             raw,
@@ -214,12 +247,16 @@ impl PlatformInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SigningKey {
+    /// 0: the report is signed with the VCEK.
     Vcek,
+    /// 1: the report is signed with the VLEK.
     Vlek,
+    /// 7: the report is not signed.
     None,
 }
 
 impl SigningKey {
+    /// The key's lowercase name (`vcek`, `vlek`, `none`), as in AMD KDS paths.
     pub fn name(self) -> &'static str {
         match self {
             SigningKey::Vcek => "vcek",
@@ -232,42 +269,73 @@ impl SigningKey {
 /// A parsed report. `raw` holds the 1184 received bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// The 1184 bytes as received; signatures are verified over these.
     pub raw: Box<[u8; REPORT_SIZE]>,
+    /// VERSION (0x000): the report format version (2 to 5).
     pub version: u32,
+    /// GUEST_SVN (0x004): the guest's security version number.
     pub guest_svn: u32,
+    /// POLICY (0x008): the guest policy.
     pub policy: GuestPolicy,
+    /// FAMILY_ID (0x010): the family ID supplied at launch.
     pub family_id: [u8; 16],
+    /// IMAGE_ID (0x020): the image ID supplied at launch.
     pub image_id: [u8; 16],
+    /// VMPL (0x030): the VMPL of the request for this report.
     pub vmpl: u32,
+    /// SIGNATURE_ALGO (0x034): 1, ECDSA P-384 with SHA-384 (the only value accepted).
     pub signature_algo: u32,
+    /// CURRENT_TCB (0x038): the platform's current TCB_VERSION.
     pub current_tcb: u64,
+    /// PLATFORM_INFO (0x040): information about the platform.
     pub platform_info: PlatformInfo,
+    /// SIGNER_INFO.AUTHOR_KEY_EN (0x048 bit 0): AUTHOR_KEY_DIGEST holds the author key's digest.
     pub author_key_en: bool,
+    /// SIGNER_INFO.MASK_CHIP_KEY (0x048 bit 1): the value of MaskChipKey.
     pub mask_chip_key: bool,
+    /// SIGNER_INFO.SIGNING_KEY (0x048 bits 4:2): the key that signed the report.
     pub signing_key: SigningKey,
+    /// REPORT_DATA (0x050): 64 bytes the guest supplied.
     pub report_data: [u8; 64],
+    /// MEASUREMENT (0x090): the launch digest of the guest.
     pub measurement: [u8; 48],
+    /// HOST_DATA (0x0C0): 32 bytes the host supplied at launch.
     pub host_data: [u8; 32],
+    /// ID_KEY_DIGEST (0x0E0): SHA-384 of the public key that signed the ID block.
     pub id_key_digest: [u8; 48],
+    /// AUTHOR_KEY_DIGEST (0x110): SHA-384 of the author key that certified the ID key.
     pub author_key_digest: [u8; 48],
+    /// REPORT_ID (0x140): the guest's report ID.
     pub report_id: [u8; 32],
+    /// REPORT_ID_MA (0x160): the report ID of the guest's migration agent.
     pub report_id_ma: [u8; 32],
+    /// REPORTED_TCB (0x180): the TCB_VERSION the report's signing key was derived from.
     pub reported_tcb: u64,
     /// (family, model, stepping) for v3+.
     pub cpuid: Option<(u8, u8, u8)>,
+    /// CHIP_ID (0x1A0): the chip's identifier (all zero when masked).
     pub chip_id: [u8; 64],
+    /// COMMITTED_TCB (0x1E0): the platform's committed TCB_VERSION.
     pub committed_tcb: u64,
+    /// CURRENT_BUILD (0x1E8): build number of the current firmware.
     pub current_build: u8,
+    /// CURRENT_MINOR (0x1E9): minor version of the current firmware.
     pub current_minor: u8,
+    /// CURRENT_MAJOR (0x1EA): major version of the current firmware.
     pub current_major: u8,
+    /// COMMITTED_BUILD (0x1EC): build number of the committed firmware.
     pub committed_build: u8,
+    /// COMMITTED_MINOR (0x1ED): minor version of the committed firmware.
     pub committed_minor: u8,
+    /// COMMITTED_MAJOR (0x1EE): major version of the committed firmware.
     pub committed_major: u8,
+    /// LAUNCH_TCB (0x1F0): the CURRENT_TCB at the time the guest was launched or imported.
     pub launch_tcb: u64,
     /// (launch, current) mitigation vectors, v5.
     pub mit_vectors: Option<(u64, u64)>,
     /// Signature r and s, big-endian 48 bytes each (converted from the 72-byte LE fields).
     pub sig_r: [u8; 48],
+    /// Signature s, big-endian (from the 72-byte little-endian field at 0x2E8).
     pub sig_s: [u8; 48],
 }
 
@@ -507,10 +575,12 @@ impl Report {
         s
     }
 
+    /// The product line of the report's CPUID fields (v3+), if one cloud-ra knows.
     pub fn product_from_cpuid(&self) -> Option<Product> {
         self.cpuid.and_then(|(f, m, _)| Product::from_cpuid(f, m))
     }
 
+    /// Whether CHIP_ID is all zero (masked).
     pub fn chip_id_is_zero(&self) -> bool {
         self.chip_id.iter().all(|&b| b == 0)
     }
@@ -523,18 +593,29 @@ impl Report {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CertKind {
+    /// The AMD Root Key certificate.
     Ark,
+    /// The AMD SEV Key certificate.
     Ask,
+    /// The VCEK certificate.
     Vcek,
+    /// The VLEK certificate.
     Vlek,
+    /// The certificate revocation list.
     Crl,
+    /// A GUID cloud-ra does not know.
     Other,
 }
 
+/// GUID of the ARK entry: `c0b406a4-a803-4952-9743-3fb6014cd0ae`.
 pub const GUID_ARK: [u8; 16] = guid(0xc0b406a4, 0xa803, 0x4952, 0x9743, 0x3fb6014cd0ae);
+/// GUID of the ASK entry: `4ab7b379-bbac-4fe4-a02f-05aef327c782`.
 pub const GUID_ASK: [u8; 16] = guid(0x4ab7b379, 0xbbac, 0x4fe4, 0xa02f, 0x05aef327c782);
+/// GUID of the VCEK entry: `63da758d-e664-4564-adc5-f4b93be8accd`.
 pub const GUID_VCEK: [u8; 16] = guid(0x63da758d, 0xe664, 0x4564, 0xadc5, 0xf4b93be8accd);
+/// GUID of the VLEK entry: `a8074bc2-a25a-483e-aae6-39c045a0b8a1`.
 pub const GUID_VLEK: [u8; 16] = guid(0xa8074bc2, 0xa25a, 0x483e, 0xaae6, 0x39c045a0b8a1);
+/// GUID of the CRL entry: `92f81bc3-5811-4d3d-97ff-d19f88dc67ea`.
 pub const GUID_CRL: [u8; 16] = guid(0x92f81bc3, 0x5811, 0x4d3d, 0x97ff, 0xd19f88dc67ea);
 
 /// A GUID in RFC 4122 byte order (the order of its text form), as the table stores it.
@@ -547,6 +628,7 @@ const fn guid(a: u32, b: u16, c: u16, d: u16, e: u64) -> [u8; 16] {
     [a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], e[2], e[3], e[4], e[5], e[6], e[7]]
 }
 
+/// The GUID's text form (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, lowercase).
 pub fn guid_string(g: &[u8; 16]) -> String {
     let h = hex::encode(g);
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
@@ -564,6 +646,7 @@ impl CertKind {
             _ => CertKind::Other,
         }
     }
+    /// The GUID of the kind (`None` for [`CertKind::Other`]).
     pub fn guid(self) -> Option<[u8; 16]> {
         Some(match self {
             CertKind::Ark => GUID_ARK,
@@ -576,10 +659,14 @@ impl CertKind {
     }
 }
 
+/// One entry of the extended-report certificate table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertTableEntry {
+    /// The entry's GUID, in the table's byte order.
     pub guid: [u8; 16],
+    /// What the GUID names.
     pub kind: CertKind,
+    /// The entry's bytes (a DER or PEM certificate, or a CRL).
     pub data: Vec<u8>,
 }
 

@@ -14,6 +14,7 @@ pub const PINNED_ARKS: &[(Product, &str)] = &[
 /// Trusted only when the caller asks for it (`--trust-simulated`).
 pub const SIMULATED_ARK: &str = "465ea882c8ee2df868eb21a99d18b87a60e3bfea260432e0c19261a5fc908076";
 
+/// The pinned ARK fingerprint of `product` (from [`PINNED_ARKS`]).
 pub fn pinned_ark(product: Product) -> &'static str {
     PINNED_ARKS.iter().find(|(p, _)| *p == product).map(|(_, f)| *f).unwrap_or("")
 }

@@ -27,23 +27,34 @@ pub(crate) mod oid {
 /// Options of one verification. `at` is the evaluation time: nothing here reads the clock.
 #[derive(Debug, Clone, Copy)]
 pub struct SnpOptions {
+    /// The evaluation time for certificate and CRL validity.
     pub at: Timestamp,
+    /// The product line the caller names (`--product`); it must agree with the report and the VEK.
     pub product: Option<Product>,
+    /// Also trust cloud-ra's simulated ARK ([`roots::SIMULATED_ARK`]).
     pub trust_simulated: bool,
+    /// Fail unless a CRL issued by the ARK is supplied.
     pub require_crl: bool,
 }
 
 /// The role of an AMD certificate, from its subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// The AMD Root Key (subject `ARK-*`).
     Ark,
+    /// The AMD SEV Key, issuer of VCEKs (subject `SEV-*`).
     Ask,
+    /// The AMD SEV VLEK Key, issuer of VLEKs (subject `SEV-VLEK-*`).
     Asvk,
+    /// A Versioned Chip Endorsement Key (subject `SEV-VCEK`).
     Vcek,
+    /// A Versioned Loaded Endorsement Key (subject `SEV-VLEK`).
     Vlek,
+    /// Any other subject.
     Unknown,
 }
 
+/// The role of `cert`, from its subject common name.
 pub fn role_of(cert: &Certificate) -> Role {
     let cn = cert.subject_cn.as_str();
     match cn {
@@ -59,13 +70,21 @@ pub fn role_of(cert: &Certificate) -> Role {
 /// What the VEK's AMD extensions say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VekExtensions {
+    /// productName (1.3.6.1.4.1.3704.1.2), e.g. `Milan-B0`.
     pub product_name: Option<String>,
+    /// blSPL (1.3.6.1.4.1.3704.1.3.1): the boot loader security patch level.
     pub bl: Option<u8>,
+    /// teeSPL (1.3.6.1.4.1.3704.1.3.2): the TEE security patch level.
     pub tee: Option<u8>,
+    /// snpSPL (1.3.6.1.4.1.3704.1.3.3): the SNP firmware security patch level.
     pub snp: Option<u8>,
+    /// ucodeSPL (1.3.6.1.4.1.3704.1.3.8): the microcode security patch level.
     pub ucode: Option<u8>,
+    /// fmcSPL (1.3.6.1.4.1.3704.1.3.9): the FMC security patch level (Turin).
     pub fmc: Option<u8>,
+    /// hwID (1.3.6.1.4.1.3704.1.4): the raw chip ID (VCEK only).
     pub hwid: Option<Vec<u8>>,
+    /// cspID (1.3.6.1.4.1.3704.1.5): the cloud provider the VLEK was issued to.
     pub csp_id: Option<String>,
 }
 
@@ -105,6 +124,7 @@ fn der_string(oid: &str, v: &[u8]) -> Result<String> {
 }
 
 impl VekExtensions {
+    /// Reads the AMD extensions of a VEK certificate; a malformed one is an error.
     pub fn read(cert: &Certificate) -> Result<Self> {
         let int = |o: &str| cert.extension(o).map(|e| der_u8(o, &e.value)).transpose();
         let string = |o: &str| cert.extension(o).map(|e| der_string(o, &e.value)).transpose();
@@ -124,13 +144,21 @@ impl VekExtensions {
 
 /// A chain that passed every check at some time inside `valid_from..=valid_until`.
 pub struct VerifiedChain {
+    /// Earliest evaluation time at which every certificate and CRL of the chain is valid.
     pub valid_from: i64,
+    /// Latest evaluation time at which every certificate and CRL of the chain is valid.
     pub valid_until: i64,
+    /// The VCEK or VLEK certificate.
     pub vek: Certificate,
+    /// The VEK's public key, parsed once for the report signatures.
     pub vek_key: ParsedPublicKey,
+    /// The VEK's AMD extensions.
     pub vek_ext: VekExtensions,
+    /// SHA-256 of the ARK certificate that anchors the chain.
     pub ark_sha256: [u8; 32],
+    /// The ARK is cloud-ra's simulated one.
     pub simulated: bool,
+    /// How many CRLs were checked.
     pub crls_checked: usize,
 }
 
@@ -148,10 +176,15 @@ pub type ChainCache = crate::cache::VerifiedCache<VerifiedChain>;
 
 /// What a successful verification established.
 pub struct VerifiedSnp {
+    /// The parsed report.
     pub report: Report,
+    /// The product line.
     pub product: Product,
+    /// Where the product line was learnt: `report CPUID`, `VEK productName` or `--product`.
     pub product_source: &'static str,
+    /// The verified chain (possibly shared through the cache).
     pub chain: Arc<VerifiedChain>,
+    /// REPORTED_TCB decoded for the product line.
     pub reported_tcb: Tcb,
     /// Checks that passed with a caveat (e.g. masked CHIP_ID): each becomes a warning.
     pub warnings: Vec<Error>,
@@ -159,7 +192,9 @@ pub struct VerifiedSnp {
 
 /// Evidence as received: the report bytes and the cert table, if any.
 pub struct SnpEvidence<'a> {
+    /// The ATTESTATION_REPORT bytes.
     pub report: &'a [u8],
+    /// The extended-report certificate table (may be empty).
     pub cert_table: &'a [CertTableEntry],
 }
 

@@ -20,9 +20,11 @@ pub const GOOGLE_AK_ROOTS: &[&str] = &[
 /// A verified AK certificate chain.
 #[derive(Debug, Clone)]
 pub struct VerifiedAkCert {
+    /// The AK certificate's subject.
     pub leaf_subject: String,
     /// Subjects from the leaf's issuer up to the root.
     pub chain: Vec<String>,
+    /// SHA-256 of the pinned root's DER, hex.
     pub root_sha256: String,
 }
 

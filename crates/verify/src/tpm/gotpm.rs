@@ -185,6 +185,7 @@ fn once<T>(what: &str, f: &Field<'_>, slot: &mut Option<T>, v: T) -> Result<()> 
 pub struct Pcrs {
     /// TPM_ALG_ID of the bank (`tpm.HashAlgo` uses the TPM values: SHA1 4, SHA256 11, SHA384 12).
     pub hash: AlgId,
+    /// The PCR values by index.
     pub values: BTreeMap<u32, Vec<u8>>,
 }
 
@@ -195,16 +196,22 @@ pub struct Quote {
     pub quote: Vec<u8>,
     /// TPMT_SIGNATURE.
     pub raw_sig: Vec<u8>,
+    /// The PCR values the quote covers.
     pub pcrs: Pcrs,
 }
 
 /// `attest.GCEInstanceInfo` (as carried in the attestation: not signed by anything).
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct InstanceInfo {
+    /// The instance's zone.
     pub zone: String,
+    /// The project ID.
     pub project_id: String,
+    /// The project number.
     pub project_number: u64,
+    /// The instance name.
     pub instance_name: String,
+    /// The instance ID.
     pub instance_id: u64,
 }
 
@@ -213,14 +220,17 @@ pub struct InstanceInfo {
 pub struct Attestation {
     /// TPMT_PUBLIC of the attestation key.
     pub ak_pub: Vec<u8>,
+    /// The quotes (go-tpm-tools writes one per PCR bank).
     pub quotes: Vec<Quote>,
     /// TCG event log (binary_bios_measurements), possibly empty.
     pub event_log: Vec<u8>,
+    /// GCE instance information, if given.
     pub instance_info: Option<InstanceInfo>,
     /// COS canonical event log (TCG CEL), possibly empty. Not evaluated by cloud-ra.
     pub canonical_event_log: Vec<u8>,
     /// DER AK certificate, possibly empty.
     pub ak_cert: Vec<u8>,
+    /// DER certificates between the AK certificate and its root.
     pub intermediate_certs: Vec<Vec<u8>>,
     /// The TEE attestation of the oneof (field 8 SEV-SNP, 9 TDX), raw. Not evaluated by cloud-ra.
     pub tee_attestation: Option<(u32, Vec<u8>)>,

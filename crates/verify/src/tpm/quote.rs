@@ -65,16 +65,31 @@ impl<'a> R<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyParams {
     /// Big-endian modulus without leading zeros, and the public exponent (TPM 0 means 65537).
-    Rsa { modulus: Vec<u8>, exponent: u32 },
+    Rsa {
+        /// The modulus, big-endian without leading zeros.
+        modulus: Vec<u8>,
+        /// The public exponent.
+        exponent: u32,
+    },
     /// TPM_ECC_CURVE and the affine coordinates, each left-padded to the curve size.
-    Ecc { curve: u16, x: Vec<u8>, y: Vec<u8> },
+    Ecc {
+        /// TPM_ECC_CURVE: TPM_ECC_NIST_P256 (0x0003) or TPM_ECC_NIST_P384 (0x0004).
+        curve: u16,
+        /// The affine x coordinate, left-padded to the curve size.
+        x: Vec<u8>,
+        /// The affine y coordinate, left-padded to the curve size.
+        y: Vec<u8>,
+    },
 }
 
 /// An attestation key from TPMT_PUBLIC (or a SubjectPublicKeyInfo).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AkPublic {
+    /// The key in the form the crypto layer verifies with.
     pub key: PublicKey,
+    /// The key's parameters (RSA modulus and exponent, or ECC curve and point).
     pub params: KeyParams,
+    /// nameAlg (TPMI_ALG_HASH): the key's name algorithm (TPM_ALG_SHA256 when not from a TPMT_PUBLIC).
     pub name_alg: u16,
     /// The key's signing scheme (TPM_ALG_RSASSA, _RSAPSS, _ECDSA), when it fixes one.
     pub scheme: Option<u16>,
@@ -271,19 +286,28 @@ impl AkPublic {
 /// A parsed TPMS_ATTEST of type quote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attest {
+    /// qualifiedSigner (TPM2B_NAME): the qualified name of the signing key.
     pub qualified_signer: Vec<u8>,
+    /// extraData (TPM2B_DATA): the qualifying data the caller supplied (the nonce).
     pub extra_data: Vec<u8>,
+    /// clockInfo.clock: the TPM's Clock in milliseconds (it advances while the TPM is powered).
     pub clock: u64,
+    /// clockInfo.resetCount: TPM Resets since the last TPM2_Clear.
     pub reset_count: u32,
+    /// clockInfo.restartCount: TPM Restarts or Resumes since the last TPM Reset or TPM2_Clear.
     pub restart_count: u32,
+    /// clockInfo.safe: no value of Clock greater than the current one has been reported.
     pub safe: bool,
+    /// firmwareVersion: the TPM vendor's firmware version.
     pub firmware_version: u64,
     /// (bank, selected PCR indices in ascending order), in selection order.
     pub selection: Vec<(AlgId, Vec<u32>)>,
+    /// attested.quote.pcrDigest (TPMS_QUOTE_INFO): the digest of the selected PCRs.
     pub pcr_digest: Vec<u8>,
 }
 
 impl Attest {
+    /// Parses a TPMS_ATTEST; its magic must be TPM_GENERATED_VALUE and its type TPM_ST_ATTEST_QUOTE.
     pub fn parse(b: &[u8]) -> Result<Attest> {
         let mut r = R { b, pos: 0, what: "TPMS_ATTEST" };
         if r.u32()? != TPM_GENERATED_VALUE {
@@ -411,12 +435,14 @@ impl Attest {
 pub struct Signature {
     /// TPM_ALG_RSASSA, TPM_ALG_RSAPSS or TPM_ALG_ECDSA.
     pub scheme: u16,
+    /// The signature scheme's hash algorithm (TPMI_ALG_HASH).
     pub hash: u16,
     /// RSA: the signature; ECDSA: r || s, each left-padded to the curve size.
     pub sig: Vec<u8>,
 }
 
 impl Signature {
+    /// Parses a TPMT_SIGNATURE of scheme RSASSA, RSAPSS or ECDSA.
     pub fn parse(b: &[u8]) -> Result<Signature> {
         let mut r = R { b, pos: 0, what: "TPMT_SIGNATURE" };
         let scheme = r.u16()?;
@@ -487,7 +513,9 @@ pub type QuotedPcrs = BTreeMap<AlgId, BTreeMap<u32, Vec<u8>>>;
 /// A quote whose signature, and PCR digest over the supplied values, verified.
 #[derive(Debug, Clone)]
 pub struct VerifiedQuote {
+    /// The quote's TPMS_ATTEST.
     pub attest: Attest,
+    /// The AK's signature over it.
     pub signature: Signature,
     /// The selected PCR values, vouched for by the AK.
     pub pcrs: QuotedPcrs,
