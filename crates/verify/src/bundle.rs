@@ -8,6 +8,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The `format` of a version-1 bundle, the only one this cloud-ra reads and writes.
 pub const FORMAT_V1: &str = "cloud-ra/evidence/v1";
 /// Largest evidence input read.
 pub(crate) const MAX_EVIDENCE_SIZE: usize = 16 << 20;
@@ -39,6 +40,8 @@ pub struct BundleCert {
     /// (`tcb_info`, `qe_identity`, `tcb_info_issuer_chain`, `root_ca_crl`, `pck_crl`), whose bytes
     /// (PCS JSON body, DER or PEM) are read like `--collateral FILE`.
     pub kind: String,
+    /// The bytes, base64 in the JSON: a DER certificate or CRL, or for tdx/sgx collateral a PCS
+    /// JSON body, DER or PEM.
     pub der: B64,
 }
 
@@ -46,25 +49,34 @@ pub struct BundleCert {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
+    /// Always [`FORMAT_V1`] (`cloud-ra/evidence/v1`).
     pub format: String,
     /// snp | tdx | sgx | nitro | azure-snp-vtpm | azure-tdx-vtpm | gce-vtpm
     pub platform: String,
     /// Raw evidence by name (snp: `report`, optional `cert_table`).
     pub evidence: BTreeMap<String, B64>,
+    /// Certificates and collateral carried beside the evidence.
     #[serde(default)]
     pub certs: Vec<BundleCert>,
+    /// Platform-specific inputs beside the evidence (Azure: `fresh_report`, `user_data`,
+    /// `user_data_input`); null when there are none.
     #[serde(default)]
     pub aux: serde_json::Value,
     /// The nonce the attester used, hex (what the attester claims; `verify --nonce` decides).
     #[serde(default)]
     pub nonce: Option<String>,
+    /// When the attester collected the evidence (RFC 3339), as the attester says.
     #[serde(default)]
     pub collected_at: Option<String>,
+    /// How the evidence was collected (`interface`, `simulated`, `requested_vmpl`, ...), as the
+    /// attester says: informational, not verified.
     #[serde(default)]
     pub platform_info: serde_json::Value,
 }
 
 impl Bundle {
+    /// An SNP attestation report (`evidence.report`), with its certificate table
+    /// (`evidence.cert_table`) when there is one.
     pub fn new_snp(report: &[u8], cert_table: Option<&[u8]>) -> Self {
         let mut evidence = BTreeMap::new();
         evidence.insert("report".to_string(), B64(report.to_vec()));
@@ -83,6 +95,7 @@ impl Bundle {
         }
     }
 
+    /// An AWS Nitro Enclaves attestation document (`evidence.document`).
     pub fn new_nitro(document: &[u8]) -> Self {
         let mut evidence = BTreeMap::new();
         evidence.insert("document".to_string(), B64(document.to_vec()));
@@ -116,10 +129,12 @@ impl Bundle {
         }
     }
 
+    /// The bundle as pretty-printed JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// Parses a bundle from JSON; a `format` other than [`FORMAT_V1`] is refused.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         let b: Bundle = serde_json::from_slice(bytes)
             .map_err(|e| Error::evidence(Check::Bundle, format!("not a cloud-ra evidence bundle: {e}")))?;
@@ -199,16 +214,21 @@ impl Detected {
 /// Evidence, by platform, as raw bytes.
 #[derive(Debug, Clone)]
 pub enum Evidence {
+    /// An SEV-SNP attestation report, with the certificate table that came with it.
     Snp {
+        /// The 1184-byte attestation report.
         report: Vec<u8>,
+        /// The certificate table entries (extended report, plus a bundle's `certs`); may be empty.
         cert_table: Vec<CertTableEntry>,
     },
     /// An Intel DCAP quote (SGX v3, TDX v4/v5), possibly inside a zero-padded buffer.
     Dcap {
+        /// The quote bytes as received (trailing bytes included).
         quote: Vec<u8>,
     },
     /// An AWS Nitro Enclaves attestation document (COSE_Sign1, tagged or untagged).
     Nitro {
+        /// The COSE_Sign1 bytes.
         document: Vec<u8>,
     },
     /// Azure confidential-VM evidence: HCL report, vTPM quote, TD quote or VCEK.
@@ -222,7 +242,9 @@ pub enum Evidence {
 pub struct Detected {
     /// Words for the user: what the input was taken to be.
     pub what: String,
+    /// The evidence itself.
     pub evidence: Evidence,
+    /// The bundle the evidence came in; `None` for a raw native file.
     pub bundle: Option<Bundle>,
 }
 
