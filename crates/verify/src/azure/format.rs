@@ -35,11 +35,14 @@ pub(crate) const MAX_HCL_SIZE: usize = 64 << 10;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Tee {
+    /// AMD SEV-SNP (request report_type 2): the slot holds an SNP attestation report.
     Snp,
+    /// Intel TDX (request report_type 4): the slot holds a TDREPORT.
     Tdx,
 }
 
 impl Tee {
+    /// The evidence platform: `azure-snp-vtpm` or `azure-tdx-vtpm`.
     pub fn platform(self) -> crate::Platform {
         match self {
             Tee::Snp => crate::Platform::AzureSnpVtpm,
@@ -52,8 +55,11 @@ impl Tee {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HashType {
+    /// 1: SHA-256.
     Sha256,
+    /// 2: SHA-384.
     Sha384,
+    /// 3: SHA-512.
     Sha512,
 }
 
@@ -67,39 +73,58 @@ impl HashType {
     }
 }
 
-/// The 32-byte header.
+/// The 32-byte header (its signature 'HCLA' and zero reserved words are checked, not kept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Header {
+    /// `version` (offset 0x4): HCL report version, 1 or 2.
     pub version: u32,
+    /// `report_size` (offset 0x8): bytes up to the end of the runtime claims (0x4D4 +
+    /// variable_data_size).
     pub report_size: u32,
+    /// `request_type` (offset 0xC): the IGVM request type the report was made for (never 0, the
+    /// invalid type).
     pub request_type: u32,
+    /// `status` (offset 0x10): 0; anything else is the paravisor reporting a failure.
     pub status: u32,
 }
 
 /// The IGVM request data in front of the runtime claims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct RequestData {
+    /// `data_size` (offset 0x4C0): this 20-byte structure plus the variable data.
     pub data_size: u32,
+    /// `version` (offset 0x4C4): request data version, 1.
     pub version: u32,
+    /// `report_type` (offset 0x4C8): 2 SEV-SNP, 4 TDX.
     pub report_type: u32,
+    /// `report_data_hash_type` (offset 0x4CC): the hash of the runtime claims that the hardware
+    /// report's report data holds.
     pub hash_type: HashType,
+    /// `variable_data_size` (offset 0x4D0): length of the runtime-claims JSON at 0x4D4.
     pub variable_data_size: u32,
 }
 
 /// A JSON Web Key of the runtime claims (`HCLAkPub`, `HCLEkPub`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Jwk {
+    /// `kid` (`HCLAkPub`, `HCLEkPub`).
     pub kid: String,
+    /// The public key.
     pub params: KeyParams,
 }
 
 /// The runtime claims (the variable data), parsed; `raw` is the exact bytes that are hashed.
 #[derive(Debug, Clone)]
 pub struct RuntimeClaims {
+    /// The JSON exactly as in the report (the hardware report data binds its hash).
     pub raw: Vec<u8>,
+    /// The JSON, parsed.
     pub json: Value,
+    /// `HCLAkPub` in `keys`: the vTPM attestation key, which signs the TPM quote.
     pub ak_pub: Jwk,
+    /// `HCLEkPub` in `keys`, when present: the vTPM endorsement key.
     pub ek_pub: Option<Jwk>,
+    /// `vm-configuration`, when present (a JSON object).
     pub vm_configuration: Option<Value>,
     /// `user-data`: 64 bytes (all zero in a boot-time report).
     pub user_data: Option<[u8; 64]>,
@@ -108,11 +133,15 @@ pub struct RuntimeClaims {
 /// A parsed HCL report.
 #[derive(Debug, Clone)]
 pub struct HclReport {
+    /// The header (offset 0).
     pub header: Header,
+    /// The hardware, from the request data's report_type.
     pub tee: Tee,
     /// SNP: the 1184-byte report. TDX: the 1024-byte TDREPORT.
     pub hw_report: Vec<u8>,
+    /// The IGVM request data (offset 0x4C0).
     pub request: RequestData,
+    /// The runtime claims (offset 0x4D4).
     pub claims: RuntimeClaims,
     /// Zero bytes after `report_size` (the NV index is larger than the report).
     pub padding: usize,
@@ -363,8 +392,12 @@ pub(crate) fn td_report_fields(r: &[u8]) -> Value {
 /// quote's selection concatenated in selection order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuoteParts {
+    /// TPMS_ATTEST: the quoted structure the AK signs.
     pub attest: Vec<u8>,
+    /// TPMT_SIGNATURE (trustee's and kinvolk's bare RSASSA signatures are wrapped as
+    /// RSASSA-SHA256).
     pub signature: Vec<u8>,
+    /// The PCR values of the quote's selection, concatenated in selection order.
     pub pcrs: Vec<u8>,
 }
 
@@ -372,21 +405,28 @@ pub struct QuoteParts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
+    /// A cloud-ra bundle (platform azure-snp-vtpm / azure-tdx-vtpm).
     Bundle,
     /// Trustee's legacy evidence: no `version`, byte arrays as JSON integer lists.
     TrusteeV0,
+    /// Trustee's evidence `"version": 1`: base64url byte strings, the TPM quote as hex.
     TrusteeV1,
+    /// Trustee's evidence `"version": 2`: as v1, and the HCL `user-data` carries the nonce.
     TrusteeV2,
+    /// A bare HCL report as read from NV 0x01400001 (no TPM quote).
     HclReport,
 }
 
 /// Azure vTPM evidence, all parts as bytes.
 #[derive(Debug, Clone)]
 pub struct AzureEvidence {
+    /// Where the evidence came from.
     pub source: Source,
     /// The platform the container says (bundle), checked against the HCL report's report type.
     pub tee: Option<Tee>,
+    /// The HCL report as read from NV 0x01400001.
     pub hcl_report: Vec<u8>,
+    /// The vTPM quote, when the evidence carries one.
     pub quote: Option<QuoteParts>,
     /// TPMT_PUBLIC of the AK, when the attester read it (must equal HCLAkPub).
     pub ak_public: Option<Vec<u8>>,
