@@ -82,7 +82,10 @@ impl std::fmt::Display for Field<'_> {
 /// The 48-byte quote header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// Version (offset 0, 2 bytes): 3, 4 or 5.
     pub version: u16,
+    /// Attestation Key Type (offset 2, 2 bytes): 2 ECDSA-256-with-P-256 (the only one accepted),
+    /// 3 ECDSA-384-with-P-384.
     pub attestation_key_type: u16,
     /// v3: reserved (zero, SGX); v4/v5: 0x00 SGX, 0x81 TDX.
     pub tee_type: u32,
@@ -90,7 +93,10 @@ pub struct Header {
     pub qe_svn: u16,
     /// v3: PCE SVN; v4/v5: reserved.
     pub pce_svn: u16,
+    /// QE Vendor ID (offset 12, 16 bytes): Intel's QE is 939a7233-f79c-4ca9-940a-0db3957f0607.
     pub qe_vendor_id: [u8; 16],
+    /// User Data (offset 28, 20 bytes): QE-defined; Intel's QE puts a platform identifier in the
+    /// first 16 bytes.
     pub user_data: [u8; 20],
 }
 
@@ -98,17 +104,29 @@ pub struct Header {
 /// report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnclaveReport {
+    /// CPUSVN (report offset 0, 16 bytes): the security version of the CPU.
     pub cpu_svn: [u8; 16],
+    /// MISCSELECT (report offset 16, 4 bytes): the extended SSA frame features selected.
     pub misc_select: u32,
+    /// Reserved (report offset 20, 28 bytes).
     pub reserved1: [u8; 28],
+    /// ATTRIBUTES (report offset 48, 16 bytes): the enclave's attributes (flags, then XFRM).
     pub attributes: [u8; 16],
+    /// MRENCLAVE (report offset 64, 32 bytes): the enclave's build-time measurement (SHA-256).
     pub mr_enclave: [u8; 32],
+    /// Reserved (report offset 96, 32 bytes).
     pub reserved2: [u8; 32],
+    /// MRSIGNER (report offset 128, 32 bytes): SHA-256 of the enclave signer's public key.
     pub mr_signer: [u8; 32],
+    /// Reserved (report offset 160, 96 bytes).
     pub reserved3: [u8; 96],
+    /// ISVPRODID (report offset 256, 2 bytes): the enclave's product ID.
     pub isv_prod_id: u16,
+    /// ISVSVN (report offset 258, 2 bytes): the enclave's security version.
     pub isv_svn: u16,
+    /// Reserved (report offset 260, 60 bytes).
     pub reserved4: [u8; 60],
+    /// REPORTDATA (report offset 320, 64 bytes): data the enclave bound into the report.
     pub report_data: [u8; 64],
     /// The 384 received bytes (the QE report signature is over them).
     pub raw: Vec<u8>,
@@ -145,19 +163,39 @@ impl EnclaveReport {
 /// A TD report body: TDX 1.0 (584 bytes), TDX 1.5 adds TEE_TCB_SVN2 and MRSERVICETD (648 bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TdReport {
+    /// TEE_TCB_SVN (TD report offset 0, 16 bytes): the security versions of the TDX TCB.
     pub tee_tcb_svn: [u8; 16],
+    /// MRSEAM (TD report offset 16, 48 bytes): the measurement of the TDX module.
     pub mr_seam: [u8; 48],
+    /// MRSIGNERSEAM (TD report offset 64, 48 bytes): the measurement of the TDX module's signer
+    /// (zero for Intel's).
     pub mr_signer_seam: [u8; 48],
+    /// SEAMATTRIBUTES (TD report offset 112, 8 bytes): the TDX module's attributes.
     pub seam_attributes: [u8; 8],
+    /// TDATTRIBUTES (TD report offset 120, 8 bytes): the TD's attributes (DEBUG, SEPT_VE_DISABLE,
+    /// ...).
     pub td_attributes: [u8; 8],
+    /// XFAM (TD report offset 128, 8 bytes): the extended (XSAVE) features the TD may use.
     pub xfam: [u8; 8],
+    /// MRTD (TD report offset 136, 48 bytes): the TD's build-time measurement.
     pub mr_td: [u8; 48],
+    /// MRCONFIGID (TD report offset 184, 48 bytes): software-defined ID of the TD's configuration.
     pub mr_config_id: [u8; 48],
+    /// MROWNER (TD report offset 232, 48 bytes): software-defined ID of the TD's owner.
     pub mr_owner: [u8; 48],
+    /// MROWNERCONFIG (TD report offset 280, 48 bytes): software-defined ID of the owner's
+    /// configuration.
     pub mr_owner_config: [u8; 48],
+    /// RTMR0..3 (TD report offsets 328, 376, 424, 472; 48 bytes each): the run-time extendable
+    /// measurement registers.
     pub rt_mr: [[u8; 48]; 4],
+    /// REPORTDATA (TD report offset 520, 64 bytes): data the TD bound into the report.
     pub report_data: [u8; 64],
+    /// TEE_TCB_SVN2 (TD report offset 584, 16 bytes; TDX 1.5 only): the security versions of the
+    /// TDX TCB after a TD-preserving module update.
     pub tee_tcb_svn2: Option<[u8; 16]>,
+    /// MRSERVICETD (TD report offset 600, 48 bytes; TDX 1.5 only): the hash of the service TDs
+    /// bound to the TD.
     pub mr_service_td: Option<[u8; 48]>,
 }
 
@@ -209,6 +247,7 @@ pub enum Body {
 }
 
 impl Body {
+    /// The TD report (TDX 1.0 or 1.5); `None` for an SGX body.
     pub fn td(&self) -> Option<&TdReport> {
         match self {
             Body::Td10(t) | Body::Td15(t) => Some(t),
@@ -233,10 +272,13 @@ impl Body {
 /// Certification data (`certificationDataType`, `certificationDataSize`, data).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificationData {
+    /// Certification Data Type (2 bytes): 1 to 6, see [`CertData`].
     pub cert_type: u16,
+    /// Size (4 bytes): the length of the data that follows.
     pub size: u32,
     /// Offset of the data in the quote.
     pub offset: usize,
+    /// The data, parsed by type.
     pub data: CertData,
 }
 
@@ -244,13 +286,41 @@ pub struct CertificationData {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertData {
     /// Type 1: PPID in clear text, CPUSVN, PCESVN, PCEID.
-    PpidCleartext { ppid: [u8; 16], cpu_svn: [u8; 16], pce_svn: u16, pce_id: u16 },
+    PpidCleartext {
+        /// PPID (16 bytes): the platform provisioning ID.
+        ppid: [u8; 16],
+        /// CPUSVN (16 bytes).
+        cpu_svn: [u8; 16],
+        /// PCESVN (2 bytes).
+        pce_svn: u16,
+        /// PCEID (2 bytes).
+        pce_id: u16,
+    },
     /// Types 2 and 3: PPID encrypted with RSA-2048-OAEP / RSA-3072-OAEP, CPUSVN, PCESVN, PCEID.
-    PpidEncrypted { encrypted_ppid: Vec<u8>, cpu_svn: [u8; 16], pce_svn: u16, pce_id: u16 },
+    PpidEncrypted {
+        /// The encrypted PPID (256 bytes for type 2, 384 for type 3).
+        encrypted_ppid: Vec<u8>,
+        /// CPUSVN (16 bytes).
+        cpu_svn: [u8; 16],
+        /// PCESVN (2 bytes).
+        pce_svn: u16,
+        /// PCEID (2 bytes).
+        pce_id: u16,
+    },
     /// Type 4: the PCK leaf certificate (PEM), DER per certificate.
-    PckLeaf { pem: Vec<u8>, der: Vec<Vec<u8>> },
+    PckLeaf {
+        /// The data as received (PEM text, NUL padding included).
+        pem: Vec<u8>,
+        /// The DER of each certificate, in order.
+        der: Vec<Vec<u8>>,
+    },
     /// Type 5: the PCK certificate chain (PEM: PCK, PCK CA, root), DER per certificate.
-    PckChain { pem: Vec<u8>, der: Vec<Vec<u8>> },
+    PckChain {
+        /// The data as received (PEM text, NUL padding included).
+        pem: Vec<u8>,
+        /// The DER of each certificate, in order (leaf first).
+        der: Vec<Vec<u8>>,
+    },
     /// Type 6: QE report certification data.
     QeReport(Box<QeReportCertificationData>),
 }
@@ -258,9 +328,14 @@ pub enum CertData {
 /// Type-6 certification data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QeReportCertificationData {
+    /// QE Report (384 bytes): the Quoting Enclave's SGX report; its REPORTDATA binds the
+    /// attestation key and the QE authentication data.
     pub qe_report: EnclaveReport,
+    /// QE Report Signature (64 bytes): ECDSA P-256 signature (r || s) of the QE report by the PCK.
     pub qe_report_signature: [u8; 64],
+    /// QE Authentication Data (2-byte size, then the data).
     pub qe_auth_data: Vec<u8>,
+    /// The nested certification data (types 1 to 5; in practice type 5, the PCK chain).
     pub certification_data: CertificationData,
 }
 
@@ -372,22 +447,29 @@ impl CertificationData {
 /// trailing bytes of the buffer it came in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quote {
+    /// The header (offset 0, 48 bytes).
     pub header: Header,
     /// v5 only: (body type, body size).
     pub body_descriptor: Option<(u16, u32)>,
+    /// The body (offset 48; v5: 54, after the body descriptor).
     pub body: Body,
     /// Header (+ v5 body descriptor) + body: the bytes the attestation key signs.
     pub signed_len: usize,
     /// Declared length of the signature data (`authDataSize`).
     pub signature_data_len: u32,
+    /// ECDSA signature (64 bytes, r || s) of the signed bytes by the attestation key.
     pub quote_signature: [u8; 64],
     /// Raw P-256 point x || y (64 bytes).
     pub attestation_key: [u8; 64],
+    /// The QE report (v3: in the signature data; v4/v5: from the type-6 certification data).
     pub qe_report: EnclaveReport,
+    /// The QE report signature by the PCK (64 bytes, r || s).
     pub qe_report_signature: [u8; 64],
+    /// The QE authentication data.
     pub qe_auth_data: Vec<u8>,
     /// v4/v5: the outer certification data (type 6); v3: the only one.
     pub outer_certification: CertificationData,
+    /// The quote bytes, header through the end of the signature data.
     pub raw: Vec<u8>,
     /// Bytes of the input after the declared signature data (ignored; a warning).
     pub trailing: usize,
@@ -550,6 +632,7 @@ impl Quote {
         }
     }
 
+    /// Whether `header.teeType` is TDX (0x81).
     pub fn is_tdx(&self) -> bool {
         self.header.tee_type == TEE_TYPE_TDX
     }
