@@ -36,7 +36,9 @@ fn reference(fail: &mut Vec<Error>, field: &'static str, actual: &[u8], accepted
     Ok(())
 }
 
-/// Appraises. Errors in the policy itself (bad hex, unknown status name) are usage errors.
+/// Appraises. Errors in the policy itself (bad hex, unknown status name) are usage errors. The
+/// steps: [`tcb`] (the TCB status against the accepted statuses, the minimum tcbDate), [`debug`],
+/// [`binding`] (the nonce and `report_data` against REPORTDATA) and [`reference_values`].
 pub(crate) fn appraise(
     v: &VerifiedDcap,
     policy: &Policy,
@@ -45,15 +47,28 @@ pub(crate) fn appraise(
 ) -> Result<Appraisal> {
     let mut fail = Vec::new();
     let mut warn: Vec<Error> = v.warnings.clone();
-    let q = &v.quote;
-    let tdx = q.body.td().is_some();
+    let tdx = v.quote.body.td().is_some();
     let (accepted, min_date, report_data) = if tdx {
         (&policy.tdx.accepted_tcb_statuses, &policy.tdx.minimum_tcb_date, &policy.tdx.report_data)
     } else {
         (&policy.sgx.accepted_tcb_statuses, &policy.sgx.minimum_tcb_date, &policy.sgx.report_data)
     };
+    tcb(v, accepted, min_date, &mut fail, &mut warn)?;
+    debug(v, policy, allow_debug, &mut fail);
+    let nonce_bound = binding(v, nonce, report_data, &mut fail)?;
+    reference_values(v, policy, &mut fail)?;
+    Ok(Appraisal { failures: fail, warnings: warn, nonce_bound })
+}
 
-    // TCB status.
+/// The TCB status (Revoked never; by default UpToDate, and with a warning the statuses of
+/// `DEFAULT_WARN`; else the policy's list), then the policy's minimum tcbDate.
+fn tcb(
+    v: &VerifiedDcap,
+    accepted: &Option<Vec<String>>,
+    min_date: &Option<String>,
+    fail: &mut Vec<Error>,
+    warn: &mut Vec<Error>,
+) -> Result<()> {
     let status = v.tcb.status;
     let accepted: Option<Vec<TcbStatus>> = match accepted {
         None => None,
@@ -113,7 +128,12 @@ pub(crate) fn appraise(
         }
     }
 
-    // Debug.
+    Ok(())
+}
+
+/// A debug TD or enclave is refused unless allowed (`--allow-debug`, `allow_debug`).
+fn debug(v: &VerifiedDcap, policy: &Policy, allow_debug: bool, fail: &mut Vec<Error>) {
+    let (q, tdx) = (&v.quote, v.quote.body.td().is_some());
     let debug_ok = allow_debug || policy.allow_debug.unwrap_or(false);
     if is_debug(q) && !debug_ok {
         fail.push(Error::appraisal(
@@ -125,13 +145,22 @@ pub(crate) fn appraise(
             },
         ));
     }
+}
 
-    // Binding.
+/// The nonce (zero-padded to 64 bytes) and the policy's `report_data` against REPORTDATA.
+/// Returns whether the nonce is bound.
+fn binding(
+    v: &VerifiedDcap,
+    nonce: Option<&Nonce>,
+    report_data: &Option<String>,
+    fail: &mut Vec<Error>,
+) -> Result<bool> {
+    let q = &v.quote;
     let rd = q.body.report_data();
     let mut nonce_bound = false;
     if let Some(n) = nonce {
         let bytes = n.within(64)?;
-        nonce_bound = Nonce::bind(&mut fail, |fail| {
+        nonce_bound = Nonce::bind(fail, |fail| {
             if &pad64(bytes) != rd {
                 fail.push(Error::appraisal(
                     Check::PolicyNonce,
@@ -154,27 +183,33 @@ pub(crate) fn appraise(
         }
     }
 
-    // Reference values.
+    Ok(nonce_bound)
+}
+
+/// The policy's reference values: `[tdx]` MRTD, RTMRs, MRCONFIGID, MROWNER, MROWNERCONFIG,
+/// MRSEAM and SEPT_VE_DISABLE; `[sgx]` MRENCLAVE, MRSIGNER, ISVPRODID and the minimum ISVSVN.
+fn reference_values(v: &VerifiedDcap, policy: &Policy, fail: &mut Vec<Error>) -> Result<()> {
+    let q = &v.quote;
     match &q.body {
         Body::Td10(t) | Body::Td15(t) => {
             let p = &policy.tdx;
-            reference(&mut fail, "mrtd", &t.mr_td, &p.mrtd)?;
-            reference(&mut fail, "rtmr0", &t.rt_mr[0], &p.rtmr0)?;
-            reference(&mut fail, "rtmr1", &t.rt_mr[1], &p.rtmr1)?;
-            reference(&mut fail, "rtmr2", &t.rt_mr[2], &p.rtmr2)?;
-            reference(&mut fail, "rtmr3", &t.rt_mr[3], &p.rtmr3)?;
-            reference(&mut fail, "mrconfigid", &t.mr_config_id, &p.mrconfigid)?;
-            reference(&mut fail, "mrowner", &t.mr_owner, &p.mrowner)?;
-            reference(&mut fail, "mrownerconfig", &t.mr_owner_config, &p.mrownerconfig)?;
-            reference(&mut fail, "mrseam", &t.mr_seam, &p.mrseam)?;
+            reference(fail, "mrtd", &t.mr_td, &p.mrtd)?;
+            reference(fail, "rtmr0", &t.rt_mr[0], &p.rtmr0)?;
+            reference(fail, "rtmr1", &t.rt_mr[1], &p.rtmr1)?;
+            reference(fail, "rtmr2", &t.rt_mr[2], &p.rtmr2)?;
+            reference(fail, "rtmr3", &t.rt_mr[3], &p.rtmr3)?;
+            reference(fail, "mrconfigid", &t.mr_config_id, &p.mrconfigid)?;
+            reference(fail, "mrowner", &t.mr_owner, &p.mrowner)?;
+            reference(fail, "mrownerconfig", &t.mr_owner_config, &p.mrownerconfig)?;
+            reference(fail, "mrseam", &t.mr_seam, &p.mrseam)?;
             if p.require_sept_ve_disable == Some(true) && t.td_attributes_u64() & td_attr::SEPT_VE_DISABLE == 0 {
                 fail.push(Error::appraisal(Check::PolicyTdAttributes, "TDATTRIBUTES.SEPT_VE_DISABLE is not set"));
             }
         }
         Body::Sgx(e) => {
             let p = &policy.sgx;
-            reference(&mut fail, "mrenclave", &e.mr_enclave, &p.mrenclave)?;
-            reference(&mut fail, "mrsigner", &e.mr_signer, &p.mrsigner)?;
+            reference(fail, "mrenclave", &e.mr_enclave, &p.mrenclave)?;
+            reference(fail, "mrsigner", &e.mr_signer, &p.mrsigner)?;
             if let Some(id) = p.isv_prod_id
                 && id != e.isv_prod_id
             {
@@ -193,5 +228,5 @@ pub(crate) fn appraise(
             }
         }
     }
-    Ok(Appraisal { failures: fail, warnings: warn, nonce_bound })
+    Ok(())
 }
