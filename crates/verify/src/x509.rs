@@ -20,16 +20,40 @@ pub enum X509Error {
     Malformed(String),
     /// The evaluation time is before the certificate's notBefore.
     #[error("'{subject}' is not valid before {not_before} (evaluation time {at})")]
-    NotYetValid { subject: String, not_before: Timestamp, at: Timestamp },
+    NotYetValid {
+        /// The certificate's subject commonName.
+        subject: String,
+        /// Its notBefore.
+        not_before: Timestamp,
+        /// The evaluation time.
+        at: Timestamp,
+    },
     /// The evaluation time is after the certificate's notAfter.
     #[error("'{subject}' expired at {not_after} (evaluation time {at})")]
-    Expired { subject: String, not_after: Timestamp, at: Timestamp },
+    Expired {
+        /// The certificate's subject commonName.
+        subject: String,
+        /// Its notAfter.
+        not_after: Timestamp,
+        /// The evaluation time.
+        at: Timestamp,
+    },
     /// The certificate names another issuer than the one it is checked against.
     #[error("issuer '{issuer}' is not the subject of '{subject}'")]
-    WrongIssuer { issuer: String, subject: String },
+    WrongIssuer {
+        /// The certificate's issuer name.
+        issuer: String,
+        /// The subject name of the certificate it was checked against.
+        subject: String,
+    },
     /// The issuer may not sign certificates (basicConstraints or keyUsage).
     #[error("'{subject}' {why}")]
-    NotAnIssuer { subject: String, why: &'static str },
+    NotAnIssuer {
+        /// The would-be issuer's subject name.
+        subject: String,
+        /// The reason: not a CA by basicConstraints, or keyUsage lacking keyCertSign or cRLSign.
+        why: &'static str,
+    },
     /// The signature or key algorithm is not one cloud-ra verifies.
     #[error("{0}")]
     UnsupportedAlgorithm(String),
@@ -38,19 +62,46 @@ pub enum X509Error {
     BadSignature(String),
     /// A critical extension cloud-ra does not understand (RFC 5280 makes it unusable).
     #[error("unknown critical extension {oid} in '{subject}'")]
-    UnknownCriticalExtension { oid: String, subject: String },
+    UnknownCriticalExtension {
+        /// The extension's extnID, dotted decimal.
+        oid: String,
+        /// The certificate's subject commonName.
+        subject: String,
+    },
     /// The CRL names another issuer than the one it is checked against.
     #[error("CRL issuer '{crl_issuer}' is not '{issuer}'")]
-    CrlWrongIssuer { crl_issuer: String, issuer: String },
+    CrlWrongIssuer {
+        /// The CRL's issuer name.
+        crl_issuer: String,
+        /// The subject name of the certificate it was checked against.
+        issuer: String,
+    },
     /// The CRL's thisUpdate lies after the evaluation time.
     #[error("CRL thisUpdate {this_update} is after the evaluation time {at}")]
-    FutureCrl { this_update: Timestamp, at: Timestamp },
+    FutureCrl {
+        /// The CRL's thisUpdate.
+        this_update: Timestamp,
+        /// The evaluation time.
+        at: Timestamp,
+    },
     /// The CRL's nextUpdate is not after the evaluation time.
     #[error("CRL is stale: nextUpdate {next_update} is not after the evaluation time {at}")]
-    StaleCrl { next_update: Timestamp, at: Timestamp },
+    StaleCrl {
+        /// The CRL's nextUpdate.
+        next_update: Timestamp,
+        /// The evaluation time.
+        at: Timestamp,
+    },
     /// The certificate's serial is on its issuer's CRL.
     #[error("'{subject}' serial {serial} is revoked by the {by}")]
-    Revoked { subject: String, serial: String, by: &'static str },
+    Revoked {
+        /// The certificate's subject commonName.
+        subject: String,
+        /// Its serialNumber, hex.
+        serial: String,
+        /// The CRL that lists it, for messages (such as "Root CA CRL").
+        by: &'static str,
+    },
     /// The CRL has no nextUpdate, so its freshness cannot be judged.
     #[error("CRL has no nextUpdate")]
     CrlWithoutNextUpdate,
@@ -86,9 +137,12 @@ impl From<X509Error> for String {
 /// Largest certificate or CRL file cloud-ra reads (bounded input).
 pub(crate) const MAX_OBJECT_SIZE: usize = 1 << 20;
 
+/// One certificate extension (RFC 5280 section 4.1.2.9).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extension {
+    /// extnID, dotted decimal.
     pub oid: String,
+    /// The critical flag.
     pub critical: bool,
     /// The contents of extnValue (the OCTET STRING's bytes).
     pub value: Vec<u8>,
@@ -97,23 +151,38 @@ pub struct Extension {
 /// A certificate with everything a chain check needs, extracted once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {
+    /// The certificate's DER, as received.
     pub der: Vec<u8>,
+    /// SHA-256 of `der`: the certificate's fingerprint.
     pub sha256: [u8; 32],
+    /// The subject name as text, for messages.
     pub subject: String,
+    /// The subject's first commonName; empty when there is none.
     pub subject_cn: String,
+    /// The subject name's DER, compared byte for byte when chaining names.
     pub subject_raw: Vec<u8>,
+    /// The issuer name as text, for messages.
     pub issuer: String,
+    /// The issuer name's DER, compared byte for byte when chaining names.
     pub issuer_raw: Vec<u8>,
     /// Serial, big-endian, leading zero bytes stripped (serial 0 is `[0]`).
     pub serial: Vec<u8>,
+    /// notBefore, in seconds since the Unix epoch.
     pub not_before: i64,
+    /// notAfter, in seconds since the Unix epoch.
     pub not_after: i64,
     tbs: std::ops::Range<usize>,
+    /// The signatureAlgorithm; `None` when cloud-ra does not support it.
     pub sig_alg: Option<SigAlg>,
+    /// The signatureAlgorithm OID, dotted decimal.
     pub sig_alg_oid: String,
+    /// The signatureValue bytes.
     pub signature: Vec<u8>,
+    /// The subjectPublicKeyInfo key; `None` when neither RSA nor EC P-256/P-384.
     pub public_key: Option<PublicKey>,
+    /// The extensions, in certificate order.
     pub extensions: Vec<Extension>,
+    /// basicConstraints is present with cA true.
     pub is_ca: bool,
     /// keyUsage bits as x509-parser numbers them, when the extension is present.
     pub key_usage: Option<u16>,
@@ -247,6 +316,7 @@ impl Certificate {
         self.subject_raw == self.issuer_raw
     }
 
+    /// The SHA-256 fingerprint, lowercase hex.
     pub fn fingerprint_hex(&self) -> String {
         hex::encode(self.sha256)
     }
@@ -313,21 +383,31 @@ impl Certificate {
 /// A CRL, extracted once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Crl {
+    /// The CRL's DER, as received.
     pub der: Vec<u8>,
+    /// SHA-256 of `der`.
     pub sha256: [u8; 32],
+    /// The issuer name as text, for messages.
     pub issuer: String,
+    /// The issuer name's DER, compared byte for byte with the issuer's subject.
     pub issuer_raw: Vec<u8>,
+    /// thisUpdate, in seconds since the Unix epoch.
     pub this_update: i64,
+    /// nextUpdate, in seconds since the Unix epoch, when present.
     pub next_update: Option<i64>,
     /// Revoked serials, normalised like [`Certificate::serial`].
     pub revoked: Vec<Vec<u8>>,
     tbs: std::ops::Range<usize>,
+    /// The signatureAlgorithm; `None` when cloud-ra does not support it.
     pub sig_alg: Option<SigAlg>,
+    /// The signatureAlgorithm OID, dotted decimal.
     pub sig_alg_oid: String,
+    /// The signatureValue bytes.
     pub signature: Vec<u8>,
 }
 
 impl Crl {
+    /// Parses one DER CRL; trailing bytes are refused.
     pub fn from_der(der: &[u8]) -> Result<Self, X509Error> {
         Self::parse(der).map_err(X509Error::Malformed)
     }
@@ -356,6 +436,7 @@ impl Crl {
         })
     }
 
+    /// The received TBSCertList bytes.
     pub fn tbs(&self) -> &[u8] {
         &self.der[self.tbs.clone()]
     }
@@ -389,6 +470,7 @@ impl Crl {
         }
     }
 
+    /// Whether `serial` (big-endian; leading zero bytes ignored) is among the revoked serials.
     pub fn is_revoked(&self, serial: &[u8]) -> bool {
         let s = strip_serial(serial);
         self.revoked.contains(&s)
@@ -398,7 +480,9 @@ impl Crl {
 /// One object read from a PEM or DER file.
 #[derive(Debug, Clone)]
 pub enum PkiObject {
+    /// A certificate.
     Certificate(Box<Certificate>),
+    /// A CRL.
     Crl(Box<Crl>),
 }
 

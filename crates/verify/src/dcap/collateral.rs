@@ -176,112 +176,175 @@ pub fn object_members(text: &[u8]) -> std::result::Result<Vec<(String, Range<usi
 // ---------------------------------------------------------------------------------------------
 // Intel's JSON structures (PCS API v4: TCB info v3, enclave identity v2).
 
+/// One entry of a TCB level's `sgxtcbcomponents` or `tdxtcbcomponents`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct TcbComponent {
+    /// `svn`: the component's SVN, the only member the level comparison uses.
     pub svn: u32,
+    /// `category`, when present (informational).
     #[serde(default)]
     pub category: Option<String>,
+    /// `type`, when present (informational).
     #[serde(default, rename = "type")]
     pub comp_type: Option<String>,
 }
 
+/// The `tcb` of a TCB info level: the SVNs a platform must reach for the level.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Tcb {
+    /// `sgxtcbcomponents`: the 16 SGX TCB components, compared with the PCK certificate's.
     pub sgxtcbcomponents: Vec<TcbComponent>,
+    /// `pcesvn`: the PCE SVN, compared with the PCK certificate's.
     pub pcesvn: u32,
+    /// `tdxtcbcomponents`: the 16 TDX TCB components, compared with the TD report's TEE_TCB_SVN
+    /// (TDX TCB info only).
     #[serde(default)]
     pub tdxtcbcomponents: Option<Vec<TcbComponent>>,
 }
 
+/// One `tcbLevels` entry of a TCB info.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TcbLevel {
+    /// `tcb`: the component SVNs of the level.
     pub tcb: Tcb,
+    /// `tcbDate`: the date the level was certified at (RFC 3339 UTC text).
     pub tcb_date: String,
+    /// `tcbStatus`: the level's status (`UpToDate`, `SWHardeningNeeded`, `ConfigurationNeeded`,
+    /// `ConfigurationAndSWHardeningNeeded`, `OutOfDate`, `OutOfDateConfigurationNeeded`, `Revoked`).
     pub tcb_status: String,
+    /// `advisoryIDs`: the Intel security advisories behind the status; empty when absent.
     #[serde(default, rename = "advisoryIDs")]
     pub advisory_ids: Vec<String>,
 }
 
+/// The `tdxModule` of a TDX TCB info: the TDX module's signer and attributes.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TdxModule {
+    /// `mrsigner`: hex of the 48-byte MRSIGNERSEAM the TD report must carry.
     pub mrsigner: String,
+    /// `attributes`: hex of the 8-byte SEAMATTRIBUTES the TD report must carry.
     pub attributes: String,
+    /// `attributesMask`: hex mask for `attributes` (Intel does not apply it).
     pub attributes_mask: String,
 }
 
+/// The `tcb` of an enclave identity or TDX module identity level.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct IsvSvn {
+    /// `isvsvn`: the lowest ISV SVN the level covers.
     pub isvsvn: u32,
 }
 
+/// One `tcbLevels` entry of an enclave identity or a TDX module identity.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IsvTcbLevel {
+    /// `tcb`: the ISV SVN of the level.
     pub tcb: IsvSvn,
+    /// `tcbDate`: the date the level was certified at (RFC 3339 UTC text).
     pub tcb_date: String,
+    /// `tcbStatus`: the level's status (`UpToDate`, `OutOfDate` or `Revoked`).
     pub tcb_status: String,
+    /// `advisoryIDs`: the Intel security advisories behind the status; empty when absent.
     #[serde(default, rename = "advisoryIDs")]
     pub advisory_ids: Vec<String>,
 }
 
+/// One `tdxModuleIdentities` entry of a TDX TCB info: one TDX module version's identity.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TdxModuleIdentity {
+    /// `id`: `TDX_` and the module's major version in two hex digits (`TDX_01`), matched against
+    /// `TEE_TCB_SVN[1]`.
     pub id: String,
+    /// `mrsigner`: hex of the 48-byte MRSIGNERSEAM the TD report must carry.
     pub mrsigner: String,
+    /// `attributes`: hex of the 8-byte SEAMATTRIBUTES the TD report must carry.
     pub attributes: String,
+    /// `attributesMask`: hex mask for `attributes` (Intel does not apply it).
     pub attributes_mask: String,
+    /// `tcbLevels`: the module's levels, by ISV SVN (`TEE_TCB_SVN[0]`).
     pub tcb_levels: Vec<IsvTcbLevel>,
 }
 
+/// The `tcbInfo` object (TCB info v3), fields as Intel's PCS API v4 names them.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TcbInfoJson {
+    /// `id`: `SGX` or `TDX`; [`TcbInfo::id`] reads `SGX` when absent.
     #[serde(default)]
     pub id: Option<String>,
+    /// `version`: the TCB info structure version (3).
     pub version: u32,
+    /// `issueDate`: when Intel issued the document (RFC 3339 UTC text).
     pub issue_date: String,
+    /// `nextUpdate`: when Intel will issue the next one (RFC 3339 UTC text).
     pub next_update: String,
+    /// `fmspc`: hex of the platform's 6-byte FMSPC (Family-Model-Stepping-Platform-CustomSKU).
     pub fmspc: String,
+    /// `pceId`: hex of the 2-byte PCE ID.
     pub pce_id: String,
+    /// `tcbType`: the TCB level composition, which determines the level comparison.
     #[serde(default)]
     pub tcb_type: Option<u32>,
+    /// `tcbEvaluationDataNumber`: the number of Intel's TCB evaluation data set, increasing with
+    /// each update.
     #[serde(default)]
     pub tcb_evaluation_data_number: Option<u32>,
+    /// `tdxModule`: the TDX module's signer and attributes (TDX only).
     #[serde(default)]
     pub tdx_module: Option<TdxModule>,
+    /// `tdxModuleIdentities`: the identity and levels of each TDX module version (TDX only).
     #[serde(default)]
     pub tdx_module_identities: Option<Vec<TdxModuleIdentity>>,
+    /// `tcbLevels`: the platform TCB levels of this FMSPC.
     pub tcb_levels: Vec<TcbLevel>,
 }
 
+/// The `enclaveIdentity` object (QE identity v2), fields as Intel's PCS API v4 names them.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnclaveIdentityJson {
+    /// `id`: the enclave, `QE`, `QVE` or `TD_QE`.
     pub id: String,
+    /// `version`: the enclave identity structure version (2).
     pub version: u32,
+    /// `issueDate`: when Intel issued the document (RFC 3339 UTC text).
     pub issue_date: String,
+    /// `nextUpdate`: when Intel will issue the next one (RFC 3339 UTC text).
     pub next_update: String,
+    /// `tcbEvaluationDataNumber`: the number of Intel's TCB evaluation data set, increasing with
+    /// each update.
     #[serde(default)]
     pub tcb_evaluation_data_number: Option<u32>,
+    /// `miscselect`: hex of the 4-byte MISCSELECT the masked report value must equal.
     pub miscselect: String,
+    /// `miscselectMask`: hex of the 4-byte mask applied to the report's MISCSELECT.
     pub miscselect_mask: String,
+    /// `attributes`: hex of the 16-byte ATTRIBUTES the masked report value must equal.
     pub attributes: String,
+    /// `attributesMask`: hex of the 16-byte mask applied to the report's ATTRIBUTES.
     pub attributes_mask: String,
+    /// `mrsigner`: hex of the 32-byte MRSIGNER the report must carry.
     pub mrsigner: String,
+    /// `isvprodid`: the ISV product ID the report must carry.
     pub isvprodid: u32,
+    /// `tcbLevels`: the enclave's levels, by ISV SVN.
     pub tcb_levels: Vec<IsvTcbLevel>,
 }
 
 /// A signed Intel document: the exact bytes Intel signed and the r || s signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signed {
+    /// The exact bytes of the `tcbInfo` / `enclaveIdentity` value, as received.
     pub raw: Vec<u8>,
+    /// Intel's ECDSA P-256 signature over `raw`, r || s (the hex `signature` decoded).
     pub signature: [u8; 64],
     /// SHA-256 of raw || signature: the cache key.
     pub digest: [u8; 32],
+    /// The collateral input the document was read from, for messages.
     pub source: String,
 }
 
@@ -310,15 +373,22 @@ fn hex_n<const N: usize>(source: &str, field: &str, s: &str) -> Result<[u8; N]> 
 /// A TCB info document with its decoded header fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcbInfo {
+    /// The signed bytes and Intel's signature.
     pub signed: Signed,
+    /// The parsed `tcbInfo` object.
     pub json: TcbInfoJson,
+    /// `issueDate`, parsed.
     pub issue_date: Timestamp,
+    /// `nextUpdate`, parsed.
     pub next_update: Timestamp,
+    /// `fmspc`, hex-decoded.
     pub fmspc: [u8; 6],
+    /// `pceId`, hex-decoded.
     pub pce_id: [u8; 2],
 }
 
 impl TcbInfo {
+    /// Parses the `tcbInfo` value `raw` with its hex `signature`; `source` names the input in errors.
     pub fn parse(raw: &[u8], sig_hex: &str, source: &str) -> Result<Self> {
         let json: TcbInfoJson =
             serde_json::from_slice(raw).map_err(|e| bad(source, format!("tcbInfo does not parse: {e}")))?;
@@ -331,6 +401,7 @@ impl TcbInfo {
             json,
         })
     }
+    /// `id`, `SGX` when absent.
     pub fn id(&self) -> &str {
         self.json.id.as_deref().unwrap_or("SGX")
     }
@@ -339,18 +410,29 @@ impl TcbInfo {
 /// An enclave identity (QE / TD_QE) document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnclaveIdentity {
+    /// The signed bytes and Intel's signature.
     pub signed: Signed,
+    /// The parsed `enclaveIdentity` object.
     pub json: EnclaveIdentityJson,
+    /// `issueDate`, parsed.
     pub issue_date: Timestamp,
+    /// `nextUpdate`, parsed.
     pub next_update: Timestamp,
+    /// `miscselect`, hex read big-endian.
     pub miscselect: u32,
+    /// `miscselectMask`, hex read big-endian.
     pub miscselect_mask: u32,
+    /// `attributes`, hex-decoded.
     pub attributes: [u8; 16],
+    /// `attributesMask`, hex-decoded.
     pub attributes_mask: [u8; 16],
+    /// `mrsigner`, hex-decoded.
     pub mrsigner: [u8; 32],
 }
 
 impl EnclaveIdentity {
+    /// Parses the `enclaveIdentity` value `raw` with its hex `signature`; `source` names the input in
+    /// errors.
     pub fn parse(raw: &[u8], sig_hex: &str, source: &str) -> Result<Self> {
         let json: EnclaveIdentityJson =
             serde_json::from_slice(raw).map_err(|e| bad(source, format!("enclaveIdentity does not parse: {e}")))?;
@@ -375,7 +457,9 @@ impl EnclaveIdentity {
 /// One DCAP collateral document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DcapItem {
+    /// A TCB info (`tcbInfo`).
     TcbInfo(Arc<TcbInfo>),
+    /// An enclave identity (`enclaveIdentity`).
     EnclaveIdentity(Arc<EnclaveIdentity>),
 }
 
@@ -391,7 +475,9 @@ impl DcapItem {
 /// What one collateral JSON file holds.
 #[derive(Debug, Clone, Default)]
 pub struct DcapFile {
+    /// The TCB info and enclave identity documents, signatures not yet checked.
     pub items: Vec<DcapItem>,
+    /// Certificates and CRLs: a dcap-qvl file's issuer chains, PCK certificate chain and CRLs.
     pub pki: Vec<PkiObject>,
 }
 
