@@ -32,7 +32,8 @@ bin="$tdir/$target/release/cloud-ra"
 echo "== checks: static, runs"
 file "$bin"
 file "$bin" | grep -Eq "statically linked|static-pie linked" || { echo "not a static binary" >&2; exit 1; }
-if ldd "$bin" >/dev/null 2>&1; then
+# ldd says "not a dynamic executable" (static) or "statically linked" (static-pie).
+if ! ldd "$bin" 2>&1 | grep -Eq "not a dynamic executable|statically linked"; then
   echo "ldd finds dynamic dependencies:" >&2
   ldd "$bin" >&2
   exit 1
@@ -94,7 +95,7 @@ fi
 
 echo "== container image (packaging/Containerfile)"
 # Its build context: the host's CA bundle and an empty state directory beside the Containerfile.
-mkdir -p packaging/state
+mkdir -p packaging/state/var/lib/cloud-ra && chmod 0700 packaging/state/var/lib/cloud-ra
 cp /etc/ssl/certs/ca-certificates.crt packaging/ca-certificates.crt 2>/dev/null || : > packaging/ca-certificates.crt
 if ! command -v podman >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman >/dev/null 2>&1 || true
