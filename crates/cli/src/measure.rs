@@ -14,7 +14,7 @@ const MAX_INPUT: u64 = 1 << 30;
 pub enum MeasureCmd {
     /// AMD SEV/SEV-ES/SEV-SNP launch digest (the SNP report's MEASUREMENT) from OVMF; sev-snp-measure's flags.
     Snp(Box<SnpArgs>),
-    /// Intel TDX MRTD from a TDVF/OVMF image, and the RTMR event digests of the command line, initrd and kernel file.
+    /// Intel TDX MRTD from a TDVF/OVMF image, and RTMR0..2 for a QEMU direct boot (TD HOB, CFV, kernel, initrd, command line).
     Tdx(TdxArgs),
     /// AWS Nitro Enclaves PCR0, PCR1, PCR2 and (signed images) PCR8 of an enclave image file, as nitro-cli describe-eif.
     Nitro(NitroArgs),
@@ -101,6 +101,15 @@ pub struct TdxArgs {
     /// Kernel command line (its RTMR event digest, SHA-384 of UTF-16LE with NUL, is printed).
     #[arg(long, value_name = "TEXT")]
     append: Option<String>,
+    /// Guest RAM in MiB: QEMU's TD HOB (RTMR0) and, with an initrd, the initrd address QEMU writes into the kernel header (RTMR1).
+    #[arg(long, value_name = "MIB")]
+    memory: Option<u64>,
+    /// Digest (SHA-384 hex) of one of RTMR0's three ACPI DATA events, in log order: etc/table-loader, etc/acpi/rsdp, etc/acpi/tables. Give it three times.
+    #[arg(long, value_name = "HEX")]
+    acpi_digest: Vec<String>,
+    /// The OVMF logs an EV_SEPARATOR into RTMR1 after "Calling EFI Application from Boot Option" (newer OVMF builds, e.g. dstack's).
+    #[arg(long)]
+    rtmr1_separator: bool,
     #[command(flatten)]
     out: Output,
 }
@@ -248,11 +257,16 @@ fn run_tdx(a: TdxArgs) -> Result<(), Error> {
     let fw = read_big(&a.firmware, "firmware")?;
     let kernel = read_opt(&a.kernel, "kernel")?;
     let initrd = read_opt(&a.initrd, "initrd")?;
+    let acpi_digests =
+        a.acpi_digest.iter().map(|h| parse_hex_exact::<48>("--acpi-digest", h)).collect::<Result<Vec<_>, Error>>()?;
     let i = tdx::TdxInputs {
         firmware: &fw,
         kernel: kernel.as_deref(),
         initrd: initrd.as_deref(),
         append: a.append.as_deref(),
+        memory_mib: a.memory,
+        acpi_digests,
+        rtmr1_separator: a.rtmr1_separator,
     };
     let m = tdx::measure(&i)?;
     if machine_output(&a.out, || Ok(emit::tdx_policy(&m)), || to_json(&m))? {
@@ -274,6 +288,18 @@ fn run_tdx(a: TdxArgs) -> Result<(), Error> {
         println!("RTMR event digests:");
         for c in &m.components {
             println!("  {:<18} {}", c.name, c.value);
+        }
+    }
+    for r in &m.rtmrs {
+        match &r.value {
+            Some(v) => println!("rtmr{}: {v}", r.index),
+            None => println!("rtmr{}: not predicted", r.index),
+        }
+        for e in &r.events {
+            println!("  {:<34} {}  {}", e.event_type, e.digest, e.what);
+        }
+        for w in &r.missing {
+            println!("  missing: {w}");
         }
     }
     print_inputs(&m.inputs);

@@ -32,9 +32,17 @@ pub fn snp_policy(m: &SnpMeasurement) -> Result<String> {
     ))
 }
 
-/// `[tdx]` with MRTD.
+/// `[tdx]` with MRTD and each RTMR that could be predicted (an unpredicted one is a comment
+/// naming what is missing).
 pub fn tdx_policy(m: &TdxMeasurement) -> String {
-    format!("{}[tdx]\nmrtd = \"{}\"\n", comments("cloud-ra measure tdx", &m.inputs), m.mrtd)
+    let mut s = format!("{}[tdx]\nmrtd = \"{}\"\n", comments("cloud-ra measure tdx", &m.inputs), m.mrtd);
+    for r in &m.rtmrs {
+        match &r.value {
+            Some(v) => s.push_str(&format!("rtmr{} = \"{v}\"\n", r.index)),
+            None => s.push_str(&format!("# rtmr{}: not predicted ({})\n", r.index, r.missing.join("; "))),
+        }
+    }
+    s
 }
 
 /// `[nitro.pcrs]` with PCR0, 1, 2 and (signed EIFs) 8.

@@ -7,6 +7,7 @@
 //!
 //! * [`snp`]: AMD SEV, SEV-ES and SEV-SNP launch digests (the SNP report's MEASUREMENT).
 //! * [`tdx`]: Intel TDX MRTD from a TDVF image, and the RTMR components and extend fold.
+//! * [`rtmr`]: the RTMR0..2 events TDVF and the Linux EFI stub log for a QEMU direct boot.
 //! * [`eif`]: AWS Nitro Enclaves PCR0/1/2/8 of an enclave image file (EIF).
 //! * [`ovmf`]: the OVMF footer GUID table, the SEV metadata and the TDX metadata it points to.
 //! * [`emit`]: the policy sections (`[snp]`, `[tdx]`, `[nitro]`) that `verify --policy` reads.
@@ -15,6 +16,7 @@ use crate::Check;
 pub mod eif;
 pub mod emit;
 pub mod ovmf;
+pub mod rtmr;
 pub mod snp;
 pub mod tdx;
 
