@@ -411,9 +411,11 @@ pub struct RtmrInputs<'a> {
     pub acpi_digests: Vec<[u8; 48]>,
     /// The OVMF logs an EV_SEPARATOR into RTMR1 after the boot-option action (newer OVMF).
     pub rtmr1_separator: bool,
-    /// Kernel, initrd, command line (direct boot).
+    /// The direct-boot kernel (bzImage with the EFI stub).
     pub kernel: Option<&'a [u8]>,
+    /// The initrd.
     pub initrd: Option<&'a [u8]>,
+    /// The kernel command line.
     pub append: Option<&'a str>,
 }
 
