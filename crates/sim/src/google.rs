@@ -180,6 +180,11 @@ impl SimGoogle {
     }
 }
 
+/// `VMSevSnp`: (svn, [(vCPUs, MEASUREMENT)], family_id, image_id, policy).
+pub type SnpGolden = (u32, Vec<(u32, [u8; 48])>, [u8; 16], [u8; 16], u64);
+/// `VMTdx`: (svn, [(ram_gib, early_accept, MRTD)]).
+pub type TdxGolden = (u32, Vec<(u32, bool, [u8; 48])>);
+
 /// The content of a simulated `VMGoldenMeasurement`.
 #[derive(Debug, Clone, Default)]
 pub struct Golden {
@@ -196,9 +201,9 @@ pub struct Golden {
     /// PEM bundle of intermediates.
     pub ca_bundle: Vec<u8>,
     /// SNP: (svn, [(vCPUs, MEASUREMENT)], family_id, image_id, policy).
-    pub snp: Option<(u32, Vec<(u32, [u8; 48])>, [u8; 16], [u8; 16], u64)>,
+    pub snp: Option<SnpGolden>,
     /// TDX: (svn, [(ram_gib, early_accept, MRTD)]).
-    pub tdx: Option<(u32, Vec<(u32, bool, [u8; 48])>)>,
+    pub tdx: Option<TdxGolden>,
 }
 
 fn varint(o: &mut Vec<u8>, mut v: u64) {
