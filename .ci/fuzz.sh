@@ -41,6 +41,8 @@ seed_dirs() {
         gotpm) echo tpm/gce-cos-85 ;;
         measure_ovmf) echo refvals/snp/sev-snp-measure refvals/gcp/gce-tcb-verifier/derived ;;
         measure_eif) echo nitro ;;
+        measure_gce_endorsement) echo refvals/gcp ;;
+        measure_kernel) echo refvals/snp/sev-snp-measure ;;
         *) echo snp ;;
     esac
 }

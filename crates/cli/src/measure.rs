@@ -5,7 +5,8 @@ use crate::print::fail;
 use clap::{Args, Subcommand};
 use cloud_ra_verify::Check;
 use cloud_ra_verify::Error;
-use cloud_ra_verify::measure::{Input, eif, emit, parse_hex_exact, snp, tdx, to_json};
+use cloud_ra_verify::Timestamp;
+use cloud_ra_verify::measure::{Input, eif, emit, gce, parse_hex_exact, snp, tdx, to_json};
 
 /// Largest firmware, kernel or initrd read (bytes).
 const MAX_INPUT: u64 = 1 << 30;
@@ -14,10 +15,12 @@ const MAX_INPUT: u64 = 1 << 30;
 pub enum MeasureCmd {
     /// AMD SEV/SEV-ES/SEV-SNP launch digest (the SNP report's MEASUREMENT) from OVMF; sev-snp-measure's flags.
     Snp(Box<SnpArgs>),
-    /// Intel TDX MRTD from a TDVF/OVMF image, and the RTMR event digests of the command line, initrd and kernel file.
+    /// Intel TDX MRTD from a TDVF/OVMF image, and RTMR0..2 for a QEMU direct boot (TD HOB, CFV, kernel, initrd, command line).
     Tdx(TdxArgs),
     /// AWS Nitro Enclaves PCR0, PCR1, PCR2 and (signed images) PCR8 of an enclave image file, as nitro-cli describe-eif.
     Nitro(NitroArgs),
+    /// Google's signed launch endorsement of a GCE Confidential VM UEFI: verify it to a root and print the endorsed SNP MEASUREMENTs and TDX MRTDs.
+    GceEndorsement(GceArgs),
 }
 
 #[derive(Args)]
@@ -101,6 +104,35 @@ pub struct TdxArgs {
     /// Kernel command line (its RTMR event digest, SHA-384 of UTF-16LE with NUL, is printed).
     #[arg(long, value_name = "TEXT")]
     append: Option<String>,
+    /// Guest RAM in MiB: QEMU's TD HOB (RTMR0) and, with an initrd, the initrd address QEMU writes into the kernel header (RTMR1).
+    #[arg(long, value_name = "MIB")]
+    memory: Option<u64>,
+    /// Digest (SHA-384 hex) of one of RTMR0's three ACPI DATA events, in log order: etc/table-loader, etc/acpi/rsdp, etc/acpi/tables. Give it three times.
+    #[arg(long, value_name = "HEX")]
+    acpi_digest: Vec<String>,
+    /// The OVMF logs an EV_SEPARATOR into RTMR1 after "Calling EFI Application from Boot Option" (newer OVMF builds, e.g. dstack's).
+    #[arg(long)]
+    rtmr1_separator: bool,
+    #[command(flatten)]
+    out: Output,
+}
+
+#[derive(Args)]
+pub struct GceArgs {
+    /// The endorsement (`VMLaunchEndorsement` protobuf, Google's `<uefi digest>.binarypb`).
+    endorsement: String,
+    /// Trusted root certificate(s), PEM or DER (Google's `GCE-cc-tcb-root`).
+    #[arg(long, value_name = "FILE")]
+    root: String,
+    /// Evaluation time for the certificate validity, RFC 3339 (default: now).
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+    /// Print only the SNP measurements for these vCPU counts (repeatable or comma-separated; default: all endorsed).
+    #[arg(long, value_name = "N", value_delimiter = ',')]
+    vcpus: Vec<u32>,
+    /// Also check that this firmware image is the endorsed one (its SHA-384 equals the endorsed digest).
+    #[arg(long, value_name = "FILE")]
+    firmware: Option<String>,
     #[command(flatten)]
     out: Output,
 }
@@ -118,6 +150,7 @@ pub fn run(c: MeasureCmd) -> i32 {
         MeasureCmd::Snp(a) => run_snp(*a),
         MeasureCmd::Tdx(a) => run_tdx(a),
         MeasureCmd::Nitro(a) => run_nitro(a),
+        MeasureCmd::GceEndorsement(a) => run_gce(a),
     };
     match r {
         Ok(()) => 0,
@@ -248,11 +281,16 @@ fn run_tdx(a: TdxArgs) -> Result<(), Error> {
     let fw = read_big(&a.firmware, "firmware")?;
     let kernel = read_opt(&a.kernel, "kernel")?;
     let initrd = read_opt(&a.initrd, "initrd")?;
+    let acpi_digests =
+        a.acpi_digest.iter().map(|h| parse_hex_exact::<48>("--acpi-digest", h)).collect::<Result<Vec<_>, Error>>()?;
     let i = tdx::TdxInputs {
         firmware: &fw,
         kernel: kernel.as_deref(),
         initrd: initrd.as_deref(),
         append: a.append.as_deref(),
+        memory_mib: a.memory,
+        acpi_digests,
+        rtmr1_separator: a.rtmr1_separator,
     };
     let m = tdx::measure(&i)?;
     if machine_output(&a.out, || Ok(emit::tdx_policy(&m)), || to_json(&m))? {
@@ -274,6 +312,18 @@ fn run_tdx(a: TdxArgs) -> Result<(), Error> {
         println!("RTMR event digests:");
         for c in &m.components {
             println!("  {:<18} {}", c.name, c.value);
+        }
+    }
+    for r in &m.rtmrs {
+        match &r.value {
+            Some(v) => println!("rtmr{}: {v}", r.index),
+            None => println!("rtmr{}: not predicted", r.index),
+        }
+        for e in &r.events {
+            println!("  {:<34} {}  {}", e.event_type, e.digest, e.what);
+        }
+        for w in &r.missing {
+            println!("  missing: {w}");
         }
     }
     print_inputs(&m.inputs);
@@ -298,5 +348,67 @@ fn run_nitro(a: NitroArgs) -> Result<(), Error> {
         println!("  {:<10} offset {:#10x} size {:#10x} sha384 {}", format!("{:?}", s.kind), s.offset, s.size, s.sha384);
     }
     print_inputs(&m.inputs);
+    Ok(())
+}
+
+fn file_input(name: &str, data: &[u8]) -> Input {
+    Input {
+        name: name.to_string(),
+        value: format!("{} bytes, sha256 {}", data.len(), hex::encode(cloud_ra_verify::crypto::sha256(data))),
+    }
+}
+
+fn run_gce(a: GceArgs) -> Result<(), Error> {
+    let b = read_big(&a.endorsement, "endorsement")?;
+    let root_bytes = read_big(&a.root, "root")?;
+    let roots = gce::certificates(&format!("root {}", a.root), &root_bytes)?;
+    let at = match &a.at {
+        Some(s) => Timestamp::parse_rfc3339(s)?,
+        None => Timestamp::now(),
+    };
+    let v = gce::verify(&b, &roots, at, &a.vcpus)?;
+    let mut inputs = vec![file_input("endorsement", &b), file_input("root", &root_bytes)];
+    inputs.push(Input { name: "at".into(), value: at.to_rfc3339() });
+    if let Some(f) = &a.firmware {
+        let fw = read_big(f, "firmware")?;
+        let d = hex::encode(cloud_ra_verify::crypto::sha384(&fw));
+        if d != v.uefi_digest {
+            return Err(Error::evidence(
+                Check::MeasureEndorsement,
+                format!("firmware {f}: SHA-384 {d} is not the endorsed UEFI digest {}", v.uefi_digest),
+            ));
+        }
+        inputs.push(file_input("firmware", &fw));
+    }
+    if machine_output(&a.out, || emit::gce_policy(&v, &inputs), || to_json(&v))? {
+        return Ok(());
+    }
+    println!("endorsement: verified (RSASSA-PSS SHA-256) at {}", v.verified_at);
+    println!("  signer          {} (sha256 {})", v.signer.subject, v.signer.sha256);
+    println!("  valid           {} .. {}", v.signer.not_before, v.signer.not_after);
+    println!("  chain           {}", v.chain.join(" <- "));
+    println!("uefi_digest: {}", v.uefi_digest);
+    if let Some(t) = &v.timestamp {
+        println!("  built           {t} (cl {}, commit {})", v.cl_spec, v.commit);
+    }
+    match &v.snp {
+        Some(s) => {
+            println!("snp: svn {}, policy {}, family_id {}, image_id {}", s.svn, s.policy, s.family_id, s.image_id);
+            for (n, m) in &s.measurements {
+                println!("  measurement ({n} vCPU{}) {m}", if *n == 1 { "" } else { "s" });
+            }
+        }
+        None => println!("snp: not endorsed"),
+    }
+    match &v.tdx {
+        Some(t) => {
+            println!("tdx: svn {}", t.svn);
+            for m in &t.measurements {
+                println!("  mrtd ({} GiB{}) {}", m.ram_gib, if m.early_accept { ", early accept" } else { "" }, m.mrtd);
+            }
+        }
+        None => println!("tdx: not endorsed"),
+    }
+    print_inputs(&inputs);
     Ok(())
 }

@@ -174,3 +174,99 @@ fn tdx_and_nitro() {
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("measure.eif") && stderr(&o).contains("CRC mismatch"), "{}", stderr(&o));
 }
+
+/// A Google launch endorsement (simulated PKI) → `measure gce-endorsement --emit-policy` →
+/// `verify --policy` of a simulated SNP report booted with the endorsed 2-vCPU measurement.
+#[test]
+fn gce_endorsement_policy_verify_round_trip() {
+    use cloud_ra_sim::google::{Golden, SimGoogle};
+    let s = Scratch::new("measure-gce");
+    let g = SimGoogle::get();
+    let fw = cloud_ra_sim::testdata::read("refvals/gcp/gce-tcb-verifier/derived/clean_example_2MiB.fd");
+    let digest: Vec<u8> =
+        hex::decode("6510d598074bb1b31662903576518baacc2fa6f946d09a6bc0d494ad60cf8837ea289408198ca7d70ef20a2e62a065ba")
+            .expect("hex");
+    let golden = Golden {
+        timestamp: 1_725_000_000,
+        digest,
+        snp: Some((1, vec![(1, [0x11; 48]), (2, [0x22; 48])], [0; 16], [0; 16], 0x30000)),
+        tdx: Some((1, vec![(1, false, [0x33; 48])])),
+        ..Default::default()
+    };
+    let e = s.file("endorsement.binarypb", &g.endorsement(&golden));
+    let root = s.file("root.pem", g.root_pem().as_bytes());
+    let at = "2025-01-01T00:00:00Z";
+    let o = run(&["measure", "gce-endorsement", &e, "--root", &root, "--at", at, "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["snp"]["measurements"]["2"], "22".repeat(48));
+    assert_eq!(j["tdx"]["measurements"][0]["mrtd"], "33".repeat(48));
+    assert_eq!(j["verified_at"], at);
+    let o = run(&["measure", "gce-endorsement", &e, "--root", &root, "--at", at]);
+    let out = stdout(&o);
+    assert!(out.contains("measurement (2 vCPUs) 2222") && out.contains("GCE-uefi-signer"), "{out}");
+    // The firmware check: the CleanExample is the endorsed image; another file is not.
+    let fwp = s.file("fw.fd", &fw);
+    let o = run(&["measure", "gce-endorsement", &e, "--root", &root, "--at", at, "--firmware", &fwp]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&["measure", "gce-endorsement", &e, "--root", &root, "--at", at, "--firmware", &root]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("is not the endorsed UEFI digest"), "{}", stderr(&o));
+    // Policy for 2 vCPUs, then a report booted with that measurement verifies against it.
+    let policy = s.path("gce.toml");
+    let o =
+        run(&["measure", "gce-endorsement", &e, "--root", &root, "--at", at, "--vcpus", "2", "--emit-policy", &policy]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = std::fs::read_to_string(&policy).expect("policy");
+    assert!(text.contains(&format!("[snp]\nmeasurement = [\"{}\"]", "22".repeat(48))), "{text}");
+    let (report, vcek) = booted_report(&s, "gce", &"22".repeat(48));
+    let v = run(&["verify", &report, "--collateral", &vcek, "--trust-simulated", "--policy", &policy, "--json"]);
+    assert_eq!(code(&v), 0, "{}", stdout(&v));
+    let (report, vcek) = booted_report(&s, "gce1", &"11".repeat(48));
+    let v = run(&["verify", &report, "--collateral", &vcek, "--trust-simulated", "--policy", &policy, "--json"]);
+    assert_eq!(code(&v), 4, "the 1-vCPU measurement was not selected: {}", stdout(&v));
+    // Expired at a later time, wrong root, unendorsed vCPU count, garbage.
+    let o = run(&["measure", "gce-endorsement", &e, "--root", &root, "--at", "2030-01-01T00:00:00Z"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("measure.endorsement") && stderr(&o).contains("expired"), "{}", stderr(&o));
+    let dev = tv("refvals/gcp/gce-tcb-verifier/devkeys/root.crt");
+    let o = run(&["measure", "gce-endorsement", &e, "--root", &dev, "--at", at]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no issuer"), "{}", stderr(&o));
+    let o = run(&["measure", "gce-endorsement", &e, "--root", &root, "--at", at, "--vcpus", "3"]);
+    assert_eq!(code(&o), 1);
+    let o = run(&["measure", "gce-endorsement", &root, "--root", &root, "--at", at]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("VMLaunchEndorsement at offset"), "{}", stderr(&o));
+}
+
+/// `measure tdx --memory` and three `--acpi-digest`s predict RTMR0 and write it to the policy.
+#[test]
+fn tdx_rtmr0_prediction() {
+    let fw = tv("refvals/gcp/gce-tcb-verifier/derived/clean_example_2MiB.fd");
+    let a = "ab".repeat(48);
+    let args = ["measure", "tdx", "--firmware", &fw, "--memory", "2048", "--acpi-digest", &a, "--acpi-digest", &a];
+    let mut three: Vec<&str> = args.to_vec();
+    three.extend(["--acpi-digest", &a, "--json"]);
+    let o = run(&three);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    let r0 = j["rtmrs"][0]["value"].as_str().expect("rtmr0 predicted").to_string();
+    // The first event is the QEMU TD HOB of 2048 MiB (oasis vector, and the trustee OVMF CCEL).
+    assert_eq!(
+        j["rtmrs"][0]["events"][0]["digest"],
+        "0b8772e5b0b41b83e6044a68397e02f49fb47066b4fbe4917ea2c45c64f323fdacbb37948f821ebaf8bc9c938ba8a749"
+    );
+    assert!(j["rtmrs"][1]["value"].is_null());
+    three.pop();
+    three.extend(["--emit-policy", "-"]);
+    let o = run(&three);
+    assert!(stdout(&o).contains(&format!("rtmr0 = \"{r0}\"")), "{}", stdout(&o));
+    assert!(stdout(&o).contains("# rtmr1: not predicted"), "{}", stdout(&o));
+    let o = run(&args);
+    assert_eq!(code(&o), 1, "two ACPI digests");
+    let o = run(&["measure", "tdx", "--firmware", &fw, "--acpi-digest", "zz"]);
+    assert_eq!(code(&o), 1);
+    let o = run(&["measure", "tdx", "--firmware", &fw]);
+    assert!(stdout(&o).contains("rtmr0: not predicted") && stdout(&o).contains("needs --memory"), "{}", stdout(&o));
+}

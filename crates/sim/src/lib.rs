@@ -18,6 +18,7 @@
 
 pub mod chromium;
 pub mod der;
+pub mod google;
 pub mod intel;
 pub mod nitro;
 mod report;

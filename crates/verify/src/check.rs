@@ -112,6 +112,7 @@ checks! {
     Listen = "listen",
     Maa = "maa",
     MeasureEif = "measure.eif",
+    MeasureEndorsement = "measure.endorsement",
     MeasureInput = "measure.input",
     MeasureOvmf = "measure.ovmf",
     MeasureSvsm = "measure.svsm",

@@ -2,11 +2,13 @@
 //!
 //! Pure computation over bytes the caller has read (the CLI reads files; nothing here does I/O).
 //! Every parser of an artefact (OVMF/TDVF image, SVSM image, enclave image file) fails closed
-//! with an [`Error`] whose check is `measure.ovmf`, `measure.svsm`, `measure.eif` or
-//! `measure.input` and whose detail names the structure and the file offset at fault.
+//! with an [`Error`] whose check is `measure.ovmf`, `measure.svsm`, `measure.eif`,
+//! `measure.endorsement` or `measure.input` and whose detail names the structure and the file offset at fault.
 //!
 //! * [`snp`]: AMD SEV, SEV-ES and SEV-SNP launch digests (the SNP report's MEASUREMENT).
 //! * [`tdx`]: Intel TDX MRTD from a TDVF image, and the RTMR components and extend fold.
+//! * [`rtmr`]: the RTMR0..2 events TDVF and the Linux EFI stub log for a QEMU direct boot.
+//! * [`gce`]: Google's signed launch endorsements (SNP MEASUREMENTs per vCPU count, TDX MRTDs).
 //! * [`eif`]: AWS Nitro Enclaves PCR0/1/2/8 of an enclave image file (EIF).
 //! * [`ovmf`]: the OVMF footer GUID table, the SEV metadata and the TDX metadata it points to.
 //! * [`emit`]: the policy sections (`[snp]`, `[tdx]`, `[nitro]`) that `verify --policy` reads.
@@ -14,7 +16,9 @@
 use crate::Check;
 pub mod eif;
 pub mod emit;
+pub mod gce;
 pub mod ovmf;
+pub mod rtmr;
 pub mod snp;
 pub mod tdx;
 

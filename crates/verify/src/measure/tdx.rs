@@ -11,11 +11,13 @@
 //! * Kernel command line as TDVF measures it into RTMR (EV_EVENT_TAG for the cmdline, OVMF
 //!   `QemuKernelLoaderFsDxe`/`TdxHelperLib`): SHA-384 of the command line in UTF-16LE with a
 //!   terminating NUL.
-//! * Kernel and initrd components: SHA-384 of the file as loaded (OVMF measures the initrd as
-//!   read from fw_cfg; the kernel's RTMR1 event is its PE/COFF Authenticode digest, which this
-//!   module does not compute — see [`TdxMeasurement::components`]).
+//! * Kernel and initrd components: SHA-384 of the files as given ([`TdxMeasurement::components`]);
+//!   the RTMR1 kernel event is the Authenticode digest of the QEMU-patched kernel, which
+//!   [`super::rtmr`] computes with the rest of the RTMR0..2 predictions
+//!   ([`TdxMeasurement::rtmrs`]).
 
 use super::ovmf::{Ovmf, TdxSection, TdxSectionType};
+use super::rtmr::{RtmrInputs, RtmrPrediction};
 use super::{Input, bad_input};
 use crate::crypto::{Hasher, sha384};
 use crate::error::Result;
@@ -31,6 +33,8 @@ pub struct TdxMeasurement {
     pub sections: Vec<SectionInfo>,
     /// Event digests of the boot components that were given (`cmdline`, `initrd`, `kernel_file`).
     pub components: Vec<Input>,
+    /// RTMR0..2 predictions for QEMU direct boot (values, events, missing inputs).
+    pub rtmrs: Vec<RtmrPrediction>,
     pub inputs: Vec<Input>,
 }
 
@@ -113,6 +117,12 @@ pub struct TdxInputs<'a> {
     pub kernel: Option<&'a [u8]>,
     pub initrd: Option<&'a [u8]>,
     pub append: Option<&'a str>,
+    /// Guest RAM in MiB (TD HOB, initrd placement); without it RTMR0 is not predicted.
+    pub memory_mib: Option<u64>,
+    /// Digests of the three ACPI DATA events of RTMR0 (table-loader, rsdp, tables).
+    pub acpi_digests: Vec<[u8; 48]>,
+    /// Newer OVMF logs an EV_SEPARATOR into RTMR1 (see [`super::rtmr`]).
+    pub rtmr1_separator: bool,
 }
 
 /// MRTD, and the event digests of the boot components given.
@@ -137,6 +147,22 @@ pub fn measure(i: &TdxInputs<'_>) -> Result<TdxMeasurement> {
         inputs.push(Input::new("append", format!("{a:?}")));
         components.push(Input::new("cmdline_sha384", hex::encode(cmdline_digest(a))));
     }
+    let ri = RtmrInputs {
+        memory_mib: i.memory_mib,
+        acpi_digests: i.acpi_digests.clone(),
+        rtmr1_separator: i.rtmr1_separator,
+        kernel: i.kernel,
+        initrd: i.initrd,
+        append: i.append,
+    };
+    if !i.acpi_digests.is_empty() && i.acpi_digests.len() != 3 {
+        return Err(bad_input(format!(
+            "{} ACPI digests given; RTMR0 has exactly three ACPI DATA events (table-loader, rsdp, tables)",
+            i.acpi_digests.len()
+        )));
+    }
+    let rtmrs = super::rtmr::predict(i.firmware, &sections, &ri);
+    inputs.extend(super::rtmr::inputs(&ri));
     let sections = sections
         .iter()
         .map(|s| SectionInfo {
@@ -147,5 +173,5 @@ pub fn measure(i: &TdxInputs<'_>) -> Result<TdxMeasurement> {
             extend_mr: s.extend_mr(),
         })
         .collect();
-    Ok(TdxMeasurement { mrtd: hex::encode(mrtd), sections, components, inputs })
+    Ok(TdxMeasurement { mrtd: hex::encode(mrtd), sections, components, rtmrs, inputs })
 }
