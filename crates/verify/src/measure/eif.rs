@@ -31,34 +31,50 @@ const MAX_SECTIONS: usize = 32;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SectionType {
+    /// Type 1 (`EifSectionKernel`): the kernel image; in PCR0 and PCR1.
     Kernel,
+    /// Type 2 (`EifSectionCmdline`): the kernel command line; in PCR0 and PCR1.
     Cmdline,
+    /// Type 3 (`EifSectionRamdisk`): a ramdisk; all in PCR0, the first in PCR1, the others in PCR2.
     Ramdisk,
+    /// Type 4 (`EifSectionSignature`): the CBOR signature entries; the first signing certificate gives PCR8.
     Signature,
+    /// Type 5 (`EifSectionMetadata`): the build metadata; in no PCR.
     Metadata,
 }
 
 /// One section as found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Section {
+    /// The section header's type.
     #[serde(rename = "type")]
     pub kind: SectionType,
+    /// File offset of the section's 12-byte header (its data follows it).
     pub offset: u64,
+    /// Size of the section's data in bytes, without its header.
     pub size: u64,
+    /// SHA-384 of the section's data, hex.
     pub sha384: String,
 }
 
 /// The PCRs of an EIF, hex, and what they were computed from.
 #[derive(Debug, Clone, Serialize)]
 pub struct EifMeasurement {
+    /// PCR0, the enclave image: kernel, cmdline and every ramdisk.
     pub pcr0: String,
+    /// PCR1, the Linux kernel and bootstrap: kernel, cmdline and the first ramdisk.
     pub pcr1: String,
+    /// PCR2, the application: every ramdisk after the first.
     pub pcr2: String,
-    /// Only for a signed EIF.
+    /// PCR8, the signing certificate of the first signature entry. Only for a signed EIF.
     pub pcr8: Option<String>,
+    /// The header's EIF format version.
     pub version: u16,
+    /// The header's CRC-32 (checked against the file), `0x`-prefixed hex.
     pub crc32: String,
+    /// Every section, in file order.
     pub sections: Vec<Section>,
+    /// The EIF file, as measured.
     pub inputs: Vec<Input>,
 }
 

@@ -29,7 +29,9 @@ use serde::Serialize;
 /// value, for parameters).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Input {
+    /// What the input is (a file role such as `ovmf` or `eif`, or a parameter name).
     pub name: String,
+    /// For a file, its size and SHA-256; for a parameter, its value.
     pub value: String,
 }
 

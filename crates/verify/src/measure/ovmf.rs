@@ -23,6 +23,8 @@ use crate::error::{Error, Result};
 pub(crate) const FOOTER_GUID: [u8; 16] = guid_le("96b582de-1fb2-45f7-baea-a366c55a082d");
 pub(crate) const SEV_HASH_TABLE_RV_GUID: [u8; 16] = guid_le("7255371f-3a3b-4b04-927b-1da6efa8d454");
 pub(crate) const SEV_ES_RESET_BLOCK_GUID: [u8; 16] = guid_le("00f771de-1a7e-4fcb-890e-68c77e2fb44e");
+/// GUID of the footer table entry whose data (u32) is the offset of the SEV metadata from the
+/// end of the image.
 pub const SEV_METADATA_GUID: [u8; 16] = guid_le("dc886566-984a-4798-a75e-5585a7bf67cc");
 pub(crate) const TDX_METADATA_OFFSET_GUID: [u8; 16] = guid_le("e47a6535-984a-4798-865e-4685a7bf8ec2");
 pub(crate) const TDX_METADATA_GUID: [u8; 16] = guid_le("e9eaf9f3-168e-44d5-a8eb-7f4d8738f6ae");
@@ -37,18 +39,26 @@ const MAX_TDX_SECTION: u64 = 1 << 30;
 /// One entry of the footer GUID table: its GUID, the offset of its data in the image, the data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableEntry<'a> {
+    /// The entry's GUID, in its on-disk (EFI_GUID) byte order.
     pub guid: [u8; 16],
+    /// Image offset of the entry's data (the start of the entry).
     pub offset: usize,
+    /// The entry's data, without its trailing {u16 size, GUID} header.
     pub data: &'a [u8],
 }
 
 /// SEV metadata section types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SevSectionType {
+    /// Type 1 SNP_SEC_MEMORY: memory the VMM pre-validates; measured as zero pages (unmeasured for GCE).
     SnpSecMemory,
+    /// Type 2 SNP_SECRETS: the SNP secrets page.
     SnpSecrets,
+    /// Type 3 CPUID: the SNP CPUID page.
     Cpuid,
+    /// Type 4 SVSM_CAA: the SVSM calling area; measured as zero pages.
     SvsmCaa,
+    /// Type 0x10 SNP_KERNEL_HASHES: the page holding QEMU's SEV hashes table (measured direct boot).
     SnpKernelHashes,
 }
 
@@ -67,17 +77,24 @@ impl SevSectionType {
 /// One SEV metadata section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SevSection {
+    /// Guest physical address of the section (4 KiB aligned).
     pub gpa: u64,
+    /// Size in bytes (a whole number of 4 KiB pages).
     pub size: u64,
+    /// The section type.
     pub kind: SevSectionType,
 }
 
 /// TDX metadata section types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TdxSectionType {
+    /// Type 0 BFV: the boot firmware volume (TDVF code), image data.
     Bfv,
+    /// Type 1 CFV: the configuration firmware volume (UEFI variables), image data.
     Cfv,
+    /// Type 2 TD_HOB: the TD HOB list the VMM builds; no image data.
     TdHob,
+    /// Type 3 TEMP_MEM: temporary memory TDVF uses at boot; no image data.
     TempMem,
 }
 
@@ -95,11 +112,17 @@ impl TdxSectionType {
 /// One TDX metadata section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TdxSection {
+    /// DataOffset: image offset of the section's raw data (BFV, CFV).
     pub data_offset: u32,
+    /// RawDataSize: size of the section's raw data in the image.
     pub raw_size: u32,
+    /// MemoryAddress: guest physical address the section is loaded at (4 KiB aligned).
     pub gpa: u64,
+    /// MemoryDataSize: size of the section in guest memory (a whole number of 4 KiB pages).
     pub memory_size: u64,
+    /// The section type.
     pub kind: TdxSectionType,
+    /// Attributes; bit 0 is MR.EXTEND.
     pub attributes: u32,
 }
 
@@ -113,10 +136,13 @@ impl TdxSection {
 /// A parsed OVMF-style image: the bytes, the footer table, the SEV metadata (when present).
 #[derive(Debug, Clone)]
 pub struct Ovmf<'a> {
+    /// The whole image.
     pub data: &'a [u8],
     /// `measure.ovmf` or `measure.svsm`: which image errors are about.
     pub check: Check,
+    /// The footer GUID table's entries, as read (backwards from the footer).
     pub table: Vec<TableEntry<'a>>,
+    /// The SEV metadata sections in table order (empty when the image has no SEV metadata).
     pub sev_sections: Vec<SevSection>,
 }
 

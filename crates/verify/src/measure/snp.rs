@@ -40,11 +40,15 @@ pub(crate) const MAX_VCPUS: u32 = 4096;
 /// Which launch digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SevMode {
+    /// `sev`: SEV LAUNCH_MEASURE digest (SHA-256 of the image and, with a kernel, the hashes table).
     Sev,
+    /// `seves`: SEV-ES, the SEV digest followed by one VMSA page per vCPU (SEV_FEATURES 0).
     SevEs,
+    /// `snp`: the SEV-SNP launch digest (the report's MEASUREMENT).
     Snp,
     /// Only the GCTX digest after the OVMF pages (to pass as `ovmf_hash` later).
     SnpOvmfHash,
+    /// `snp:svsm`: the SEV-SNP launch digest of OVMF with a Coconut-SVSM image (QEMU only).
     SnpSvsm,
 }
 
@@ -60,6 +64,7 @@ impl SevMode {
             _ => return Err(bad_input(format!("unknown mode '{s}' (sev, seves, snp, snp:ovmf-hash, snp:svsm)"))),
         })
     }
+    /// The sev-snp-measure `--mode` name of this mode.
     pub fn name(self) -> &'static str {
         match self {
             SevMode::Sev => "sev",
@@ -81,12 +86,16 @@ impl Serialize for SevMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VmmType {
+    /// QEMU/KVM: RDX holds the vCPU signature.
     Qemu,
+    /// AWS EC2: RDX fixed (see [`Ec2Vmsa`]), CPUID page measured after the other metadata pages.
     Ec2,
+    /// Google Compute Engine: RDX = 0x600, its own PAT, SNP_SEC_MEMORY as unmeasured pages (type 4).
     Gce,
 }
 
 impl VmmType {
+    /// sev-snp-measure's `--vmm-type` names (`qemu`, `ec2`, `gce`).
     pub fn parse(s: &str) -> Result<VmmType> {
         Ok(match s.to_ascii_lowercase().as_str() {
             "qemu" => VmmType::Qemu,
@@ -116,6 +125,7 @@ pub enum Ec2Vmsa {
 }
 
 impl Ec2Vmsa {
+    /// `current` (or `2026`) or `legacy`.
     pub fn parse(s: &str) -> Result<Ec2Vmsa> {
         Ok(match s.to_ascii_lowercase().as_str() {
             "current" | "2026" => Ec2Vmsa::Current,
@@ -168,20 +178,29 @@ pub fn vcpu_sig_by_name(name: &str) -> Result<u32> {
 /// Everything a launch digest depends on. File contents are bytes the caller read.
 #[derive(Debug, Clone)]
 pub struct SnpInputs<'a> {
+    /// Which launch digest to compute.
     pub mode: SevMode,
+    /// Number of vCPUs, one VMSA page each (seves, snp, snp:svsm; 1..=4096).
     pub vcpus: u32,
     /// CPUID signature (RDX of the QEMU VMSA); required for QEMU in seves/snp/snp:svsm.
     pub vcpu_sig: Option<u32>,
+    /// The VMM whose initial VMSAs are measured.
     pub vmm: VmmType,
+    /// EC2's VMSA generation (only with [`VmmType::Ec2`]).
     pub ec2_vmsa: Ec2Vmsa,
+    /// The OVMF image.
     pub ovmf: &'a [u8],
+    /// The kernel, for measured direct boot (its SHA-256 goes into the SEV hashes table).
     pub kernel: Option<&'a [u8]>,
+    /// The initrd (needs a kernel; hashed as empty when absent).
     pub initrd: Option<&'a [u8]>,
+    /// The kernel command line (needs a kernel; measured NUL-terminated).
     pub append: Option<&'a str>,
     /// SEV_FEATURES of the VMSAs (snp; seves always uses 0, snp:svsm always 0x1).
     pub guest_features: u64,
     /// A precomputed digest of the OVMF pages (snp mode only).
     pub ovmf_hash: Option<[u8; 48]>,
+    /// The Coconut-SVSM image (snp:svsm only, and required there).
     pub svsm: Option<&'a [u8]>,
     /// Size of the OVMF vars area between the SVSM and OVMF (snp:svsm).
     pub vars_size: u64,
@@ -211,6 +230,7 @@ impl<'a> SnpInputs<'a> {
 /// A computed launch digest and what went into it.
 #[derive(Debug, Clone, Serialize)]
 pub struct SnpMeasurement {
+    /// The mode it was computed for.
     pub mode: SevMode,
     /// The launch digest: 48 bytes (SNP) or 32 (SEV, SEV-ES).
     #[serde(serialize_with = "ser_hex")]
@@ -218,7 +238,9 @@ pub struct SnpMeasurement {
     /// SNP: the digest after the OVMF pages only (what `--snp-ovmf-hash` takes).
     #[serde(serialize_with = "ser_hex_opt")]
     pub ovmf_hash: Option<Vec<u8>>,
+    /// Number of VMSA pages measured (one per vCPU; 0 for sev and snp:ovmf-hash).
     pub vmsa_pages: u32,
+    /// The files and parameters measured.
     pub inputs: Vec<Input>,
 }
 

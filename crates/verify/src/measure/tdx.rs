@@ -29,23 +29,31 @@ const CHUNK: usize = 256;
 /// MRTD of a TDVF image and the sections it was built from.
 #[derive(Debug, Clone, Serialize)]
 pub struct TdxMeasurement {
+    /// MRTD, hex.
     pub mrtd: String,
+    /// The TDX metadata sections, in table order.
     pub sections: Vec<SectionInfo>,
     /// Event digests of the boot components that were given (`cmdline`, `initrd`, `kernel_file`).
     pub components: Vec<Input>,
     /// RTMR0..2 predictions for QEMU direct boot (values, events, missing inputs).
     pub rtmrs: Vec<RtmrPrediction>,
+    /// The files and parameters measured.
     pub inputs: Vec<Input>,
 }
 
 /// One TDX metadata section as measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct SectionInfo {
+    /// The section type's TDVF name (`BFV`, `CFV`, `TD_HOB`, `TEMP_MEM`).
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// Guest physical address, `0x`-prefixed hex.
     pub gpa: String,
+    /// Size in guest memory (MemoryDataSize), `0x`-prefixed hex.
     pub size: String,
+    /// Image offset of the raw data (DataOffset), `0x`-prefixed hex.
     pub data_offset: String,
+    /// The MR.EXTEND attribute: the contents are measured with TDH.MR.EXTEND, not only added.
     pub extend_mr: bool,
 }
 
@@ -113,9 +121,13 @@ pub fn cmdline_digest(cmdline: &str) -> [u8; 48] {
 /// Inputs of `measure tdx`.
 #[derive(Debug, Clone, Default)]
 pub struct TdxInputs<'a> {
+    /// The TDVF (OVMF with TDX metadata) image.
     pub firmware: &'a [u8],
+    /// The kernel for QEMU direct boot (its file digest and RTMR1 event).
     pub kernel: Option<&'a [u8]>,
+    /// The initrd (needs a kernel).
     pub initrd: Option<&'a [u8]>,
+    /// The kernel command line (needs a kernel).
     pub append: Option<&'a str>,
     /// Guest RAM in MiB (TD HOB, initrd placement); without it RTMR0 is not predicted.
     pub memory_mib: Option<u64>,
