@@ -48,6 +48,7 @@ root=dist/root
 mkdir -p "$root/usr/bin" "$root/usr/share/man/man1" "$root/usr/share/bash-completion/completions" \
   "$root/usr/share/zsh/vendor-completions" "$root/usr/share/fish/vendor_completions.d" "$root/usr/share/doc/cloud-ra"
 install -m 0755 "$bin" "$root/usr/bin/cloud-ra"
+strip --strip-all "$root/usr/bin/cloud-ra"
 "$bin" completions bash > "$root/usr/share/bash-completion/completions/cloud-ra"
 "$bin" completions zsh > "$root/usr/share/zsh/vendor-completions/_cloud-ra"
 "$bin" completions fish > "$root/usr/share/fish/vendor_completions.d/cloud-ra.fish"
