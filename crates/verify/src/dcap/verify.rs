@@ -37,6 +37,7 @@ use std::sync::Arc;
 /// Options of one verification. `at` is the evaluation time: nothing here reads the clock.
 #[derive(Debug, Clone, Copy)]
 pub struct DcapOptions {
+    /// The evaluation time: certificate validity, CRL and collateral freshness.
     pub at: Timestamp,
     /// Root CA CRL and PCK CRL must be supplied (otherwise a missing CRL is a warning).
     pub require_crl: bool,
@@ -47,19 +48,30 @@ pub struct DcapOptions {
 /// The TCB status, with Intel's names. `TcbLevelNotFound` is QVL's TCB_NOT_SUPPORTED.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum TcbStatus {
+    /// `UpToDate`: the platform runs the latest TCB.
     UpToDate,
+    /// `SWHardeningNeeded`: up to date, but the enclave software must mitigate the advisories.
     SWHardeningNeeded,
+    /// `ConfigurationNeeded`: up to date, but the platform's configuration must change.
     ConfigurationNeeded,
+    /// `ConfigurationAndSWHardeningNeeded`: both of the above.
     ConfigurationAndSWHardeningNeeded,
+    /// `OutOfDate`: a newer TCB exists (the advisories name what it fixes).
     OutOfDate,
+    /// `OutOfDateConfigurationNeeded`: out of date and the configuration must change.
     OutOfDateConfigurationNeeded,
+    /// `Revoked`: the TCB (or the QE) is revoked.
     Revoked,
+    /// `TDRelaunchAdvised` (TDX): the TDX module was updated in place; relaunch the TD.
     TDRelaunchAdvised,
+    /// `TDRelaunchAdvisedConfigurationNeeded` (TDX): relaunch advised and configuration needed.
     TDRelaunchAdvisedConfigurationNeeded,
+    /// No TCB level of the TCB info matches the quote (QVL's TCB_NOT_SUPPORTED).
     TcbLevelNotFound,
 }
 
 impl TcbStatus {
+    /// Intel's name of the status (as in the TCB info's `tcbStatus`).
     pub fn name(self) -> &'static str {
         use TcbStatus::*;
         match self {
@@ -75,6 +87,7 @@ impl TcbStatus {
             TcbLevelNotFound => "TcbLevelNotFound",
         }
     }
+    /// The status Intel's name names (case-insensitive), if any.
     pub fn parse(s: &str) -> Option<Self> {
         use TcbStatus::*;
         [
@@ -119,9 +132,13 @@ fn status_of(s: &str, valid: &[TcbStatus], what: &str) -> Result<TcbStatus> {
 /// The QE identity result (Intel's STATUS_SGX_ENCLAVE_REPORT_ISVSVN_*).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum QeStatus {
+    /// The QE's ISVSVN matches the identity's latest `UpToDate` level.
     UpToDate,
+    /// The QE's ISVSVN matches an `OutOfDate` level.
     OutOfDate,
+    /// The QE's ISVSVN matches a `Revoked` level.
     Revoked,
+    /// No level of the QE identity matches the QE's ISVSVN.
     TcbLevelNotFound,
 }
 
@@ -138,17 +155,29 @@ impl QeStatus {
 
 /// Collateral checks that passed, for one collateral set, inside `valid_from..=valid_until`.
 pub struct VerifiedCollateral {
+    /// Start of the interval in which every certificate, CRL and document is valid (Unix s).
     pub valid_from: i64,
+    /// End of that interval (Unix s, inclusive).
     pub valid_until: i64,
+    /// The PCK certificate (its key signed the QE report).
     pub pck: Certificate,
+    /// The PCK's ECDSA P-256 key, parsed once.
     pub pck_key: ParsedPublicKey,
+    /// The PCK certificate's SGX extensions (FMSPC, PCE-ID, TCB components, PCESVN).
     pub pck_ext: PckExtensions,
+    /// The Intel SGX PCK Platform or Processor CA that issued the PCK.
     pub pck_ca: Certificate,
+    /// SHA-256 of the root certificate the chain ends in.
     pub root_sha256: [u8; 32],
+    /// The root is cloud-ra's simulated Intel root (trusted only on request).
     pub simulated: bool,
+    /// The TCB info chosen for the quote (FMSPC, PCE-ID, SGX or TDX).
     pub tcb_info: Arc<TcbInfo>,
+    /// The QE identity chosen for the quote (QE or TD_QE).
     pub qe_identity: Arc<EnclaveIdentity>,
+    /// How many CRLs were checked (the root CA's and the PCK CA's).
     pub crls_checked: usize,
+    /// Collateral findings that do not fail verification (a CRL not supplied, ...).
     pub warnings: Vec<Error>,
 }
 
@@ -171,9 +200,11 @@ impl crate::cache::Window for VerifiedCollateral {
 }
 
 impl CollateralCache {
+    /// An empty cache.
     pub fn new() -> Self {
         Self::default()
     }
+    /// The number of verified collateral sets kept.
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -190,38 +221,51 @@ impl CollateralCache {
 /// The TDX module evaluation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleEval {
+    /// The TDX module identity's id (`TDX_%02X` of TEE_TCB_SVN[1]).
     pub id: String,
+    /// The module's ISVSVN (TEE_TCB_SVN[0]).
     pub isv_svn: u8,
+    /// The status of the module's matching level.
     pub status: TcbStatus,
+    /// The matching level, if any.
     pub level: Option<IsvTcbLevel>,
 }
 
 /// The outcome of TCB level matching (step 12).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcbEval {
+    /// The converged status (platform, QE and TDX module).
     pub status: TcbStatus,
     /// The level matched on SGX components + PCESVN.
     pub sgx_level: Option<TcbLevel>,
     /// TDX: the level also matched on TEE_TCB_SVN.
     pub tdx_level: Option<TcbLevel>,
+    /// TDX: the TDX module's evaluation, when the TCB info has module identities.
     pub module: Option<ModuleEval>,
 }
 
 /// What a successful verification established.
 pub struct VerifiedDcap {
+    /// The quote, parsed.
     pub quote: Quote,
+    /// The collateral it verified against.
     pub collateral: Arc<VerifiedCollateral>,
+    /// The TCB level matching (step 12).
     pub tcb: TcbEval,
+    /// The QE identity result (step 10).
     pub qe_status: QeStatus,
+    /// The QE identity level that matched, if any.
     pub qe_level: Option<IsvTcbLevel>,
     /// Union of the advisory IDs of the platform level, the TDX module level and the QE level.
     pub advisory_ids: Vec<String>,
     /// tcbDate of the platform level that decided the status.
     pub tcb_date: Option<String>,
+    /// Findings that do not fail verification (trailing bytes, CRLs not supplied, ...).
     pub warnings: Vec<Error>,
 }
 
 impl VerifiedDcap {
+    /// The converged TCB status.
     pub fn tcb_status(&self) -> TcbStatus {
         self.tcb.status
     }
