@@ -105,16 +105,16 @@ fn with_carried(ev_: &AzureEvidence, collateral: &Collateral) -> Result<Option<C
 /// Verifies Azure vTPM evidence. `collateral` holds the caller's certificates, CRLs and DCAP
 /// collateral. The steps, each naming the check it fails:
 ///
-/// 1. [`hcl_format`]: the HCL report byte-exactly, and the platform the evidence names
+/// 1. `hcl_format`: the HCL report byte-exactly, and the platform the evidence names
 ///    (`azure.hcl_report`, `azure.runtime_claims`, `azure.platform`).
-/// 2. [`hardware`]: the SNP report by the SNP verifier, or the TD quote by the DCAP verifier and
+/// 2. `hardware`: the SNP report by the SNP verifier, or the TD quote by the DCAP verifier and
 ///    its REPORTDATA = the TDREPORT's (`snp.*`, `dcap.*`, `azure.td_quote`).
-/// 3. [`binding`]: REPORT_DATA = hash(runtime claims) zero-padded, with the declared hash type
+/// 3. `binding`: REPORT_DATA = hash(runtime claims) zero-padded, with the declared hash type
 ///    (`azure.binding`).
-/// 4. [`attestation_key`]: `HCLAkPub`, equal to the TPM's AK public when given (`azure.ak`).
-/// 5. [`quote`]: the vTPM quote signed by that AK over the supplied PCRs, its extraData the nonce
+/// 4. `attestation_key`: `HCLAkPub`, equal to the TPM's AK public when given (`azure.ak`).
+/// 5. `quote`: the vTPM quote signed by that AK over the supplied PCRs, its extraData the nonce
 ///    the evidence says it used (`tpm.*`).
-/// 6. [`freshness`]: a fresh report's user-data is what the attester wrote to NV 0x01400002
+/// 6. `freshness`: a fresh report's user-data is what the attester wrote to NV 0x01400002
 ///    (`azure.user_data`); what the nonce can be bound to.
 pub fn verify(
     e: &AzureEvidence,

@@ -221,9 +221,9 @@ impl CollateralCache {
 /// The TDX module evaluation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleEval {
-    /// The TDX module identity's id (`TDX_%02X` of TEE_TCB_SVN[1]).
+    /// The TDX module identity's id (`TDX_%02X` of `TEE_TCB_SVN[1]`).
     pub id: String,
-    /// The module's ISVSVN (TEE_TCB_SVN[0]).
+    /// The module's ISVSVN (`TEE_TCB_SVN[0]`).
     pub isv_svn: u8,
     /// The status of the module's matching level.
     pub status: TcbStatus,

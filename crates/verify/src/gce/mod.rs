@@ -8,7 +8,7 @@
 //! is replayed against the quoted PCRs by `eventlog::bind` (like every carried log).
 
 //!
-//! The same rooms as every TEE: [`verify`] (numbered steps), [`appraise`], [`claims`], joined by
+//! The same rooms as every TEE: `verify` (numbered steps), `appraise`, `claims`, joined by
 //! the one contract in `crate::tee`.
 
 pub(crate) mod appraise;

@@ -3,7 +3,7 @@
 //!
 //! Format (aws-nitro-enclaves-image-format `src/defs/mod.rs`, all integers big-endian): a
 //! 548-byte header {".eif", u16 version, u16 flags, u64 default memory, u64 default vCPUs,
-//! u16 reserved, u16 section count (≤ 32), u64 section offsets[32], u64 section sizes[32],
+//! u16 reserved, u16 section count (≤ 32), `u64 section offsets[32]`, `u64 section sizes[32]`,
 //! u32 unused, u32 CRC-32}, then the sections, each a 12-byte header {u16 type, u16 flags,
 //! u64 size} and its data, in file order: kernel (1), cmdline (2), metadata (5), ramdisks (3),
 //! signature (4). The header's table gives each section header's offset and its data size; the

@@ -8,7 +8,7 @@
 //!    (`--at document`: at the document's own timestamp), validated once per chain and cached
 //! 4. `nitro.signature` ES384 over the Sig_structure with the leaf's key
 //! 5. `nitro.timestamp` the signed timestamp lies inside the signing certificate's validity and
-//!    not more than [`MAX_SKEW_SECONDS`] after the evaluation time: the NSM signs with a
+//!    not more than `MAX_SKEW_SECONDS` after the evaluation time: the NSM signs with a
 //!    certificate it holds for a few hours, so a timestamp outside that window was not made by it.
 
 use super::format::{ALG_ES384, AttestationDoc, CoseSign1, Document};

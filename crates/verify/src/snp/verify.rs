@@ -224,16 +224,16 @@ fn table_collateral(entries: &[CertTableEntry]) -> Result<Collateral> {
 ///
 /// The steps, each a function below that names its check in any error:
 /// 1. [`Report::parse`]: the report, byte-exact (`snp.format`); the certificate pool
-///    ([`Pool::of`]): the cert table's and the caller's certificates and CRLs (`snp.cert_table`).
-/// 2. [`select_vek`]: the VEK of the kind SIGNER_INFO names (`snp.signer`, `snp.vek`).
-/// 3. [`product_line`]: CPUID, else the VEK's productName, else the caller's (`snp.product`).
-/// 4. [`select_issuers`]: the ASK/ASVK of that product line and the pinned ARK (`snp.chain`,
+///    (`Pool::of`): the cert table's and the caller's certificates and CRLs (`snp.cert_table`).
+/// 2. `select_vek`: the VEK of the kind SIGNER_INFO names (`snp.signer`, `snp.vek`).
+/// 3. `product_line`: CPUID, else the VEK's productName, else the caller's (`snp.product`).
+/// 4. `select_issuers`: the ASK/ASVK of that product line and the pinned ARK (`snp.chain`,
 ///    `snp.ark`).
-/// 5. [`cached_chain`]: ARK → ASK/ASVK → VEK at the evaluation time with the ARK's CRLs
+/// 5. `cached_chain`: ARK → ASK/ASVK → VEK at the evaluation time with the ARK's CRLs
 ///    (`snp.chain`, `snp.crl`), once per chain in the cache.
-/// 6. [`bind_vek`]: the VEK's extensions against the report (`snp.vek_tcb`, `snp.vek_product`,
+/// 6. `bind_vek`: the VEK's extensions against the report (`snp.vek_tcb`, `snp.vek_product`,
 ///    `snp.vek_hwid`, `snp.vek_csp_id`).
-/// 7. [`check_signature`]: the report signature over the received bytes (`snp.signature`).
+/// 7. `check_signature`: the report signature over the received bytes (`snp.signature`).
 ///
 /// Steps 6 and 7 report every failure they find (the first names the check, the others follow it).
 pub fn verify(
