@@ -9,7 +9,7 @@ use crate::Check;
 use crate::crypto::sha256;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
-use crate::x509::{Crl, PkiObject, read_objects};
+use crate::x509::{PkiObject, Seen, read_new_objects};
 use serde::Deserialize;
 use std::ops::Range;
 use std::sync::Arc;
@@ -403,6 +403,13 @@ fn json_str(text: &[u8], r: &Range<usize>, source: &str, key: &str) -> Result<St
 /// Parses a DCAP collateral JSON file: a PCS/PCCS TCB info or enclave identity body, or a dcap-qvl
 /// `QuoteCollateralV3`.
 pub fn parse_json(source: &str, text: &[u8]) -> Result<DcapFile> {
+    parse_json_new(source, text, &mut Seen::default())
+}
+
+/// [`parse_json`] without the certificates and CRLs `seen` holds (compared by the SHA-256 of
+/// their exact DER bytes before parsing): a dcap-qvl file carries the Intel root three times and
+/// the TCB Signing certificate twice.
+pub(crate) fn parse_json_new(source: &str, text: &[u8], seen: &mut Seen) -> Result<DcapFile> {
     let members = object_members(text).map_err(|e| bad(source, e))?;
     let get = |k: &str| members.iter().find(|(key, _)| key == k).map(|(_, r)| r.clone());
     let slice = |r: &Range<usize>| text.get(r.clone()).unwrap_or(&[]);
@@ -449,15 +456,14 @@ pub fn parse_json(source: &str, text: &[u8]) -> Result<DcapFile> {
         for k in ["pck_crl_issuer_chain", "tcb_info_issuer_chain", "qe_identity_issuer_chain", "pck_certificate_chain"]
         {
             if let Some(pem) = s(k)? {
-                let objs = read_objects(pem.as_bytes()).map_err(|e| bad(source, format!("\"{k}\": {e}")))?;
+                let objs = read_new_objects(pem.as_bytes(), seen).map_err(|e| bad(source, format!("\"{k}\": {e}")))?;
                 out.pki.extend(objs);
             }
         }
         for k in ["root_ca_crl", "pck_crl"] {
             if let Some(h) = s(k)? {
                 let der = hex::decode(h.trim()).map_err(|e| bad(source, format!("\"{k}\" is not hex DER: {e}")))?;
-                let crl = Crl::from_der(&der).map_err(|e| bad(source, format!("\"{k}\": {e}")))?;
-                out.pki.push(PkiObject::Crl(Box::new(crl)));
+                out.pki.extend(seen.crl(&der).map_err(|e| bad(source, format!("\"{k}\": {e}")))?);
             }
         }
     } else {
