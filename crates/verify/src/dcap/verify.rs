@@ -567,7 +567,7 @@ fn quote_chain<'a>(
             }
             known.push(k);
         }
-        let own: &'a Vec<Certificate> = &**parsed.insert(Arc::new(own));
+        let own: &'a Vec<Certificate> = parsed.insert(Arc::new(own));
         let mut own = own.iter();
         return Ok(known.into_iter().filter_map(|k| k.or_else(|| own.next())).collect());
     };
@@ -587,7 +587,7 @@ fn quote_chain<'a>(
             certs
         }
     };
-    let certs: &'a Vec<Certificate> = &**parsed.insert(certs);
+    let certs: &'a Vec<Certificate> = parsed.insert(certs);
     Ok(certs.iter().collect())
 }
 
