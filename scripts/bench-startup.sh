@@ -17,7 +17,8 @@ td=${CLOUD_RA_TESTDATA:?set CLOUD_RA_TESTDATA to the test vectors directory}
 report="$td/snp/trustee-milan/test-report.bin"
 vcek="$td/snp/trustee-milan/test-vcek.der"
 # Verified before timing: a command that fails would be timed doing less.
-"$bin" verify "$report" --collateral "$vcek" --at 2024-01-01T00:00:00Z --offline >/dev/null
+"$bin" verify "$report" --collateral "$vcek" --at 2024-01-01T00:00:00Z --offline >/dev/null 2>&1 ||
+    { echo "the SNP verify fails: $bin verify $report --collateral $vcek --at 2024-01-01T00:00:00Z --offline" >&2; exit 1; }
 
 names=("/bin/true" "cloud-ra --version" "cloud-ra verify (SNP, offline)")
 cmds=(
@@ -57,7 +58,7 @@ echo "median wall time per process ($tool)"
 for i in "${!names[@]}"; do
     extra=""
     if [ "$i" -gt 0 ]; then
-        extra=$(awk -v m="${med[$i]}" -v t="${med[0]}" 'BEGIN {printf "  %.2fx /bin/true, +%d us", m / t, m - t}')
+        extra=$(awk -v m="${med[$i]}" -v t="${med[0]}" 'BEGIN {printf "  %.2fx /bin/true, %+d us", m / t, m - t}')
     fi
     printf '  %-34s %7d us%s\n' "${names[$i]}" "${med[$i]}" "$extra"
 done
