@@ -424,7 +424,7 @@ fn hex_decode(s: &str) -> std::result::Result<Vec<u8>, hex::FromHexError> {
     }
     const T: [u8; 256] = table();
     let b = s.as_bytes();
-    if b.len() % 2 == 0 {
+    if b.len().is_multiple_of(2) {
         let mut out = Vec::with_capacity(b.len() / 2);
         let mut ok = true;
         for p in b.chunks_exact(2) {
