@@ -294,12 +294,18 @@ pub fn for_verify(
     require_crl: bool,
     at: Timestamp,
 ) -> Result<Collateral, Error> {
-    // What the bundle itself carries is not fetched again.
-    let mut have = have.clone();
-    if let Ok(carried) = d.bundle_collateral() {
-        have.merge(&carried);
-    }
-    let Ok(n) = needs(d, &have, &NeedOptions { product, require_crl }) else {
+    // What the bundle itself carries is not fetched again (copied only when it carries some).
+    let with_carried;
+    let have = match d.bundle_collateral() {
+        Ok(carried) if !(carried.certs.is_empty() && carried.crls.is_empty() && carried.dcap.is_empty()) => {
+            let mut h = have.clone();
+            h.merge(&carried);
+            with_carried = h;
+            &with_carried
+        }
+        _ => have,
+    };
+    let Ok(n) = needs(d, have, &NeedOptions { product, require_crl }) else {
         return Ok(Collateral::default());
     };
     if n.items.is_empty() {

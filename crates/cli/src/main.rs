@@ -159,6 +159,13 @@ struct VerifyArgs {
 fn main() -> ExitCode {
     // Die quietly on a closed pipe (`cloud-ra show ... | head`), as Unix tools do.
     cloud_ra_attest::restore_default_sigpipe();
+    // `cloud-ra --version` / `-V` alone: clap's answer without building the whole command tree
+    // (every subcommand's arguments), which is most of the process's own start-up work.
+    if let Some(text) = version_only(std::env::args_os().skip(1)) {
+        use std::io::Write;
+        let _ = std::io::stdout().write_all(text.as_bytes());
+        return ExitCode::SUCCESS;
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -194,6 +201,13 @@ fn main() -> ExitCode {
         Cmd::Man { output } => man(output.as_deref()),
     };
     ExitCode::from(code as u8)
+}
+
+/// What clap prints for `--version` (`cloud-ra VERSION`), when that is the only argument.
+fn version_only(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> {
+    let first = args.next()?;
+    (args.next().is_none() && (first == "--version" || first == "-V"))
+        .then(|| format!("cloud-ra {}\n", env!("CLOUD_RA_LONG_VERSION")))
 }
 
 fn completions(shell: clap_complete::Shell) -> i32 {
@@ -235,10 +249,10 @@ fn run_verify(a: VerifyArgs) -> i32 {
         }
     }
     if !a.no_builtin_certs {
-        collateral.merge(&cloud_ra_collateral::builtin_amd());
+        collateral.absorb(cloud_ra_collateral::builtin_amd());
     }
     if a.trust_simulated {
-        collateral.merge(&cloud_ra_collateral::simulated_amd());
+        collateral.absorb(cloud_ra_collateral::simulated_amd());
     }
     // Detected once: the collateral step and the verifier look at the same evidence.
     let outcome = match detect(&evidence) {
@@ -246,7 +260,7 @@ fn run_verify(a: VerifyArgs) -> i32 {
             tracing::info!("{}: detected {}", a.evidence, d.what);
             let require_crl = opts.policy.require_crl.unwrap_or(false);
             match collateral::for_verify(&a.sources, &d, &collateral, opts.product, require_crl, opts.at) {
-                Ok(c) => collateral.merge(&c),
+                Ok(c) => collateral.absorb(c),
                 Err(e) => return fail(&e),
             }
             verify_detected(&d, &collateral, &opts, None)
@@ -301,5 +315,22 @@ fn run_show(file: &str, json_out: bool, product: Option<Product>) -> i32 {
             0
         }
         Err(e) => fail(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn version_fast_path_prints_what_clap_prints() {
+        let clap = Cli::command().render_version();
+        for a in ["--version", "-V"] {
+            assert_eq!(version_only([a.into()].into_iter()).as_deref(), Some(clap.as_str()), "{a}");
+        }
+        assert_eq!(version_only(std::iter::empty()), None);
+        assert_eq!(version_only(["--version".into(), "x".into()].into_iter()), None);
+        assert_eq!(version_only(["verify".into()].into_iter()), None);
     }
 }

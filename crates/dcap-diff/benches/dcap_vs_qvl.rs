@@ -2,13 +2,15 @@
 //! (the dcap-qvl vectors) with their collateral in hand, cloud-ra on repeated quotes with the
 //! verified-collateral cache, and the floor.
 //!
-//! `cargo bench -p cloud-ra-dcap-diff --bench dcap_vs_qvl -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench --workspace --locked --bench dcap_vs_qvl -- --warm-up-time 1 --measurement-time 3`
 //!
 //! Per platform (`tdx`, `sgx`):
 //! * `cloud_ra_uncached`: `dcap::verify::verify` without a cache (every collateral check each time);
 //! * `cloud_ra_cached`: the same quote again with a warmed `CollateralCache` (repeated quotes from
 //!   one platform: PCK chain, CRLs, TCB info and QE identity verified once per collateral set);
 //! * `dcap_qvl`: `dcap_qvl::verify::verify` with the same collateral (`QuoteCollateralV3`);
+//! * `cloud_ra_from_file` / `dcap_qvl_from_file`: the same, starting from the collateral JSON
+//!   file's bytes (`Collateral::add_file` / `serde_json::from_slice::<QuoteCollateralV3>`);
 //! * `floor`: the P-256 verifications a repeated quote needs: the QE report signature by the
 //!   (already verified, pre-parsed) PCK key and the quote signature by the attestation key, which
 //!   comes in the quote and is parsed per quote;
@@ -28,6 +30,7 @@ use std::hint::black_box;
 struct Vector {
     name: &'static str,
     quote: Vec<u8>,
+    file: (String, Vec<u8>),
     collateral: Collateral,
     qvl: QuoteCollateralV3,
     opts: DcapOptions,
@@ -54,7 +57,8 @@ fn vector(name: &'static str, quote: &str, coll: &str, at: &str) -> Vector {
         pck_certificate_chain: None,
     };
     let at = Timestamp::parse_rfc3339(at).expect("time");
-    Vector { name, quote, collateral, qvl, opts: DcapOptions { at, require_crl: true, trust_simulated: false } }
+    let opts = DcapOptions { at, require_crl: true, trust_simulated: false };
+    Vector { name, quote, file: (coll.to_string(), text), collateral, qvl, opts }
 }
 
 /// The fixed r || s of a DER ECDSA signature.
@@ -147,6 +151,20 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("{}_dcap_qvl", v.name), |b| {
             b.iter(|| dcap_qvl::verify::verify(black_box(&v.quote), &v.qvl, now).expect("verifies"))
         });
+        // From the collateral JSON file, as each library's user starts: cloud-ra's
+        // `Collateral::add_file`, dcap-qvl's `serde_json::from_slice` (as its own tests do).
+        let from_file = || {
+            let mut c = Collateral::default();
+            c.add_file(&v.file.0, black_box(&v.file.1)).expect("collateral parses");
+            verify(black_box(&v.quote), &c, &v.opts, None).expect("verifies")
+        };
+        let qvl_from_file = || {
+            let c: QuoteCollateralV3 = serde_json::from_slice(black_box(&v.file.1)).expect("collateral parses");
+            dcap_qvl::verify::verify(black_box(&v.quote), &c, now).expect("verifies")
+        };
+        assert_eq!(from_file().tcb_status().name(), qvl_from_file().status);
+        g.bench_function(format!("{}_cloud_ra_from_file", v.name), |b| b.iter(from_file));
+        g.bench_function(format!("{}_dcap_qvl_from_file", v.name), |b| b.iter(qvl_from_file));
 
         let q = Quote::parse(&v.quote).expect("quote");
         let pck = Certificate::from_der(&q.pck_certification().pck_chain().expect("chain")[0]).expect("PCK");

@@ -3,7 +3,7 @@
 
 use crate::Check;
 use crate::error::{Error, Result};
-use crate::x509::{Certificate, Crl, PkiObject, read_objects};
+use crate::x509::{Certificate, Crl, PkiObject, Seen, read_new_objects};
 
 /// Certificates, CRLs and Intel DCAP documents for a verifier, deduplicated by content.
 #[derive(Debug, Clone, Default)]
@@ -19,11 +19,17 @@ pub struct Collateral {
 }
 
 impl Collateral {
-    /// Adds every certificate and CRL found in a DER or PEM file's bytes.
+    /// Adds every certificate and CRL found in a DER or PEM file's bytes (or the documents,
+    /// certificates and CRLs of a DCAP collateral JSON file); returns how many it read.
+    /// Certificates and CRLs already held, byte for byte, are skipped before parsing (uncounted).
     pub fn add_file(&mut self, name: &str, bytes: &[u8]) -> Result<usize> {
+        let mut seen = Seen {
+            certs: self.certs.iter().map(|c| c.sha256).collect(),
+            crls: self.crls.iter().map(|c| c.sha256).collect(),
+        };
         // JSON: Intel PCS/PCCS TCB info or enclave identity, or a dcap-qvl collateral file.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-            let f = crate::dcap::collateral::parse_json(name, bytes)?;
+            let f = crate::dcap::collateral::parse_json_new(name, bytes, &mut seen)?;
             let n = f.items.len() + f.pki.len();
             for o in f.pki {
                 self.add(o);
@@ -34,7 +40,8 @@ impl Collateral {
             self.sources.push(name.to_string());
             return Ok(n);
         }
-        let objects = read_objects(bytes).map_err(|e| Error::collateral(Check::Collateral, format!("{name}: {e}")))?;
+        let objects = read_new_objects(bytes, &mut seen)
+            .map_err(|e| Error::collateral(Check::Collateral, format!("{name}: {e}")))?;
         let n = objects.len();
         for o in objects {
             self.add(o);
@@ -62,6 +69,20 @@ impl Collateral {
         if !self.dcap.iter().any(|x| x.digest() == d.digest()) {
             self.dcap.push(d)
         }
+    }
+
+    /// [`merge`](Self::merge) taking `other` by value: its items are moved, not copied.
+    pub fn absorb(&mut self, other: Collateral) {
+        for d in other.dcap {
+            self.add_dcap(d);
+        }
+        for c in other.certs {
+            self.add(PkiObject::Certificate(Box::new(c)));
+        }
+        for c in other.crls {
+            self.add(PkiObject::Crl(Box::new(c)));
+        }
+        self.sources.extend(other.sources);
     }
 
     /// Adds everything `other` holds that this collateral does not hold yet.

@@ -498,8 +498,17 @@ pub fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
         let body_start = &after[label_end + 5..];
         let end_marker = format!("-----END {label}-----");
         let end = body_start.find(&end_marker).ok_or_else(|| format!("PEM block '{label}' has no END line"))?;
+        // Every ASCII whitespace byte dropped: the lines' trimmed bytes copied whole (a line with
+        // inner whitespace byte by byte), then one base64 decode.
         let mut body = Vec::with_capacity(end);
-        body.extend(body_start[..end].bytes().filter(|c| !c.is_ascii_whitespace()));
+        for line in body_start.as_bytes()[..end].split(|&c| c == b'\n') {
+            let line = line.trim_ascii();
+            if line.iter().any(u8::is_ascii_whitespace) {
+                body.extend(line.iter().filter(|c| !c.is_ascii_whitespace()));
+            } else {
+                body.extend_from_slice(line);
+            }
+        }
         let der = base64::engine::general_purpose::STANDARD
             .decode(&body)
             .map_err(|e| format!("PEM block '{label}' is not base64: {e}"))?;
@@ -536,6 +545,76 @@ pub fn read_objects(bytes: &[u8]) -> Result<Vec<PkiObject>, String> {
             }
             other => return Err(format!("PEM block '{other}' is neither a certificate nor a CRL")),
         }
+    }
+    Ok(out)
+}
+
+/// The SHA-256 of every certificate and of every CRL already held: an object whose exact DER
+/// bytes are among them is not parsed again (it would parse to the same thing).
+#[derive(Debug, Default)]
+pub(crate) struct Seen {
+    pub certs: Vec<[u8; 32]>,
+    pub crls: Vec<[u8; 32]>,
+}
+
+impl Seen {
+    /// A certificate's DER: `None` when these exact bytes are already held, else parsed.
+    pub(crate) fn certificate(&mut self, der: &[u8]) -> Result<Option<PkiObject>, X509Error> {
+        let h = sha256(der);
+        if self.certs.contains(&h) {
+            return Ok(None);
+        }
+        let c = Certificate::from_der(der)?;
+        self.certs.push(h);
+        Ok(Some(PkiObject::Certificate(Box::new(c))))
+    }
+    /// A CRL's DER, likewise.
+    pub(crate) fn crl(&mut self, der: &[u8]) -> Result<Option<PkiObject>, X509Error> {
+        let h = sha256(der);
+        if self.crls.contains(&h) {
+            return Ok(None);
+        }
+        let c = Crl::from_der(der)?;
+        self.crls.push(h);
+        Ok(Some(PkiObject::Crl(Box::new(c))))
+    }
+}
+
+/// [`read_objects`] without the objects `seen` already holds (byte for byte): those are neither
+/// parsed nor returned, and what is returned is added to `seen`. Errors are those of
+/// [`read_objects`] (a duplicate of an object that parsed is, being the same bytes, no error).
+pub(crate) fn read_new_objects(bytes: &[u8], seen: &mut Seen) -> Result<Vec<PkiObject>, String> {
+    if bytes.is_empty() {
+        return Err("empty file".into());
+    }
+    if bytes.len() > MAX_OBJECT_SIZE {
+        return Err(format!("{} bytes is larger than {MAX_OBJECT_SIZE}", bytes.len()));
+    }
+    if bytes[0] == 0x30 {
+        let h = sha256(bytes);
+        if seen.certs.contains(&h) || seen.crls.contains(&h) {
+            return Ok(Vec::new());
+        }
+        let o = der_object(bytes)?;
+        match &o {
+            PkiObject::Certificate(_) => seen.certs.push(h),
+            PkiObject::Crl(_) => seen.crls.push(h),
+        }
+        return Ok(vec![o]);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| "neither DER nor PEM text".to_string())?;
+    let blocks = pem_blocks(text)?;
+    if blocks.is_empty() {
+        return Err("no PEM block and not DER".into());
+    }
+    let mut out = Vec::new();
+    for (label, der) in blocks {
+        let o = match label.as_str() {
+            "CERTIFICATE" | "TRUSTED CERTIFICATE" => seen.certificate(&der),
+            "X509 CRL" => seen.crl(&der),
+            other => return Err(format!("PEM block '{other}' is neither a certificate nor a CRL")),
+        };
+        out.extend(o.map_err(|e| format!("PEM {label}: {e}"))?);
     }
     Ok(out)
 }
@@ -578,6 +657,23 @@ pub fn spki_der_of(bytes: &[u8]) -> Result<Vec<u8>, String> {
 mod tests {
     use super::X509Error;
     use crate::{Check, Timestamp};
+
+    #[test]
+    fn pem_bodies_lose_every_whitespace_byte() {
+        let der: Vec<u8> = (0..=255u8).cycle().take(700).collect();
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &der);
+        let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or("")).collect();
+        for (sep, indent) in [("\n", ""), ("\r\n", ""), ("\n", "  "), (" \t\n", "\t"), ("", "")] {
+            let body: String = lines.iter().map(|l| format!("{indent}{l}{sep}")).collect();
+            let text = format!("junk\n-----BEGIN CERTIFICATE-----{sep}{body}-----END CERTIFICATE-----\n");
+            let blocks = super::pem_blocks(&text).expect("parses");
+            assert_eq!(blocks, vec![("CERTIFICATE".to_string(), der.clone())], "{sep:?} {indent:?}");
+        }
+        // Whitespace inside a line, and a form feed (ASCII whitespace too).
+        let text = format!("-----BEGIN X-----\n{} {}\x0c\n-----END X-----", &b64[..10], &b64[10..]);
+        assert_eq!(super::pem_blocks(&text).expect("parses")[0].1, der);
+        assert!(super::pem_blocks("-----BEGIN X-----\nAA=A\nAAAA\n-----END X-----").is_err());
+    }
 
     #[test]
     fn exit_codes_by_variant_not_by_text() {

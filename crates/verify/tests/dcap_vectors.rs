@@ -591,3 +591,13 @@ fn shared_claims_are_typed_and_in_the_json() {
     assert_eq!(c.report_data().map(hex::encode).as_deref(), c["report_data"].as_str());
     assert_eq!(*c.registers(), Registers::None, "SGX measurements are not replayed from a log");
 }
+
+/// The verifier trusts the pinned Intel SGX Root CA as its exact bytes and does not check its
+/// self-signature per quote: these bytes are the pinned ones and that signature holds.
+#[test]
+fn pinned_intel_root_is_self_signed() {
+    let root = cloud_ra_verify::x509::Certificate::from_der(&testdata::read("roots/intel/TrustedRootCA.der"))
+        .expect("root parses");
+    assert_eq!(root.fingerprint_hex(), cloud_ra_verify::dcap::roots::INTEL_SGX_ROOT_CA);
+    root.verify_issued_by(&root).expect("self-signature verifies");
+}

@@ -9,7 +9,7 @@ use crate::Check;
 use crate::crypto::sha256;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
-use crate::x509::{Crl, PkiObject, read_objects};
+use crate::x509::{PkiObject, Seen, read_new_objects};
 use serde::Deserialize;
 use std::ops::Range;
 use std::sync::Arc;
@@ -65,7 +65,11 @@ impl Scan<'_> {
                 }
                 Some(b'\\') => self.pos += 2,
                 Some(c) if *c < 0x20 => return Err(format!("control character in a string at byte {}", self.pos)),
-                Some(_) => self.pos += 1,
+                // Plain bytes skipped in one pass up to the next quote, backslash or control byte.
+                Some(_) => {
+                    let rest = self.b.get(self.pos..).unwrap_or(&[]);
+                    self.pos += rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).unwrap_or(rest.len());
+                }
             }
         }
     }
@@ -486,9 +490,51 @@ fn json_str(text: &[u8], r: &Range<usize>, source: &str, key: &str) -> Result<St
         .map_err(|_| bad(source, format!("\"{key}\" is not a string")))
 }
 
+/// `hex::decode`, two digits at a time through a table (the CRLs of a dcap-qvl file are kilobytes
+/// of hex); on any bad input, `hex::decode`'s own error.
+fn hex_decode(s: &str) -> std::result::Result<Vec<u8>, hex::FromHexError> {
+    const fn table() -> [u8; 256] {
+        let mut t = [0xff; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            t[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    }
+    const T: [u8; 256] = table();
+    let b = s.as_bytes();
+    if b.len().is_multiple_of(2) {
+        let mut out = Vec::with_capacity(b.len() / 2);
+        let mut ok = true;
+        for p in b.chunks_exact(2) {
+            let (h, l) = (T[p[0] as usize], T[p[1] as usize]);
+            ok &= h != 0xff && l != 0xff;
+            out.push((h << 4) | (l & 0x0f));
+        }
+        if ok {
+            return Ok(out);
+        }
+    }
+    hex::decode(s)
+}
+
 /// Parses a DCAP collateral JSON file: a PCS/PCCS TCB info or enclave identity body, or a dcap-qvl
 /// `QuoteCollateralV3`.
 pub fn parse_json(source: &str, text: &[u8]) -> Result<DcapFile> {
+    parse_json_new(source, text, &mut Seen::default())
+}
+
+/// [`parse_json`] without the certificates and CRLs `seen` holds (compared by the SHA-256 of
+/// their exact DER bytes before parsing): a dcap-qvl file carries the Intel root three times and
+/// the TCB Signing certificate twice.
+pub(crate) fn parse_json_new(source: &str, text: &[u8], seen: &mut Seen) -> Result<DcapFile> {
     let members = object_members(text).map_err(|e| bad(source, e))?;
     let get = |k: &str| members.iter().find(|(key, _)| key == k).map(|(_, r)| r.clone());
     let slice = |r: &Range<usize>| text.get(r.clone()).unwrap_or(&[]);
@@ -535,15 +581,14 @@ pub fn parse_json(source: &str, text: &[u8]) -> Result<DcapFile> {
         for k in ["pck_crl_issuer_chain", "tcb_info_issuer_chain", "qe_identity_issuer_chain", "pck_certificate_chain"]
         {
             if let Some(pem) = s(k)? {
-                let objs = read_objects(pem.as_bytes()).map_err(|e| bad(source, format!("\"{k}\": {e}")))?;
+                let objs = read_new_objects(pem.as_bytes(), seen).map_err(|e| bad(source, format!("\"{k}\": {e}")))?;
                 out.pki.extend(objs);
             }
         }
         for k in ["root_ca_crl", "pck_crl"] {
             if let Some(h) = s(k)? {
-                let der = hex::decode(h.trim()).map_err(|e| bad(source, format!("\"{k}\" is not hex DER: {e}")))?;
-                let crl = Crl::from_der(&der).map_err(|e| bad(source, format!("\"{k}\": {e}")))?;
-                out.pki.push(PkiObject::Crl(Box::new(crl)));
+                let der = hex_decode(h.trim()).map_err(|e| bad(source, format!("\"{k}\" is not hex DER: {e}")))?;
+                out.pki.extend(seen.crl(&der).map_err(|e| bad(source, format!("\"{k}\": {e}")))?);
             }
         }
     } else {
@@ -562,6 +607,15 @@ pub fn parse_json(source: &str, text: &[u8]) -> Result<DcapFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_decode_is_hex_decode() {
+        for s in ["", "00ff", "DeadBeef", "0", "0g", "g0", "abc", "12 34", "\u{e9}\u{e9}"] {
+            assert_eq!(hex_decode(s), hex::decode(s), "{s:?}");
+        }
+        let all: String = (0..=255u8).map(|b| format!("{b:02x}{b:02X}")).collect();
+        assert_eq!(hex_decode(&all), hex::decode(&all));
+    }
 
     #[test]
     fn scanner_ranges_duplicates_trailing() {

@@ -580,37 +580,59 @@ pub fn verify(
     Ok(VerifiedDcap { quote, collateral: coll, tcb, qe_status, qe_level, advisory_ids, tcb_date, warnings })
 }
 
-/// The PCK chain the quote carries (types 4 and 5), parsed; empty for types 1..3. With a cache,
-/// parsed chains are reused, keyed by SHA-256 of the raw PEM bytes they were parsed from.
-fn quote_chain(quote: &Quote, cache: Option<&CollateralCache>) -> Result<Arc<Vec<Certificate>>> {
+/// The PCK chain the quote carries (types 4 and 5), leaf first; empty for types 1..3. A
+/// certificate whose exact DER bytes are also in `collateral` is that parsed certificate (the
+/// quote's PCK CA and root usually are); the others are parsed. With a cache, parsed chains are
+/// reused, keyed by SHA-256 of the raw PEM bytes they were parsed from.
+fn quote_chain<'a>(
+    quote: &Quote,
+    collateral: &'a Collateral,
+    cache: Option<&CollateralCache>,
+    parsed: &'a mut Option<Arc<Vec<Certificate>>>,
+) -> Result<Vec<&'a Certificate>> {
     let cd = quote.pck_certification();
     let (pem, ders) = match &cd.data {
         CertData::PckChain { pem, der } | CertData::PckLeaf { pem, der } => (pem, der),
-        _ => return Ok(Arc::new(Vec::new())),
+        _ => return Ok(Vec::new()),
     };
-    let key = cache.map(|_| {
-        let mut k = Vec::with_capacity(pem.len() + 2);
-        k.extend_from_slice(&cd.cert_type.to_le_bytes());
-        k.extend_from_slice(pem);
-        sha256(&k)
-    });
-    if let (Some(c), Some(k)) = (cache, key)
-        && let Some(v) = c.chains.get(&k)
-    {
-        return Ok(v);
-    }
-    let mut certs = Vec::with_capacity(ders.len());
-    for (i, d) in ders.iter().enumerate() {
-        certs.push(
-            Certificate::from_der(d)
-                .map_err(|e| ev(Check::DcapPckChain, format!("certificate {i} of the quote's PCK chain: {e}")))?,
-        );
-    }
-    let certs = Arc::new(certs);
-    if let (Some(c), Some(k)) = (cache, key) {
-        c.chains.insert(k, certs.clone());
-    }
-    Ok(certs)
+    let parse = |i: usize, d: &[u8]| {
+        Certificate::from_der(d)
+            .map_err(|e| ev(Check::DcapPckChain, format!("certificate {i} of the quote's PCK chain: {e}")))
+    };
+    let Some(c) = cache else {
+        // One pass: each certificate is the collateral's (same bytes) or parsed here.
+        let mut known: Vec<Option<&'a Certificate>> = Vec::with_capacity(ders.len());
+        let mut own = Vec::new();
+        for (i, d) in ders.iter().enumerate() {
+            let h = sha256(d);
+            let k = collateral.certs.iter().find(|c| c.sha256 == h);
+            if k.is_none() {
+                own.push(parse(i, d)?);
+            }
+            known.push(k);
+        }
+        let own: &'a Vec<Certificate> = parsed.insert(Arc::new(own));
+        let mut own = own.iter();
+        return Ok(known.into_iter().filter_map(|k| k.or_else(|| own.next())).collect());
+    };
+    let mut k = Vec::with_capacity(pem.len() + 2);
+    k.extend_from_slice(&cd.cert_type.to_le_bytes());
+    k.extend_from_slice(pem);
+    let key = sha256(&k);
+    let certs = match c.chains.get(&key) {
+        Some(v) => v,
+        None => {
+            let mut certs = Vec::with_capacity(ders.len());
+            for (i, d) in ders.iter().enumerate() {
+                certs.push(parse(i, d)?);
+            }
+            let certs = Arc::new(certs);
+            c.chains.insert(key, certs.clone());
+            certs
+        }
+    };
+    let certs: &'a Vec<Certificate> = parsed.insert(certs);
+    Ok(certs.iter().collect())
 }
 
 /// The interval in which every document and certificate of the collateral is valid at once.
@@ -635,9 +657,10 @@ fn verify_collateral(
 ) -> Result<Arc<VerifiedCollateral>> {
     let at = opts.at;
     // 2. PCK chain: from the quote (types 4/5), else from collateral.
-    let quote_certs = quote_chain(quote, cache)?;
-    let pool: Vec<&Certificate> = quote_certs.iter().chain(collateral.certs.iter()).collect();
-    let pck = pck_leaf(quote, quote_certs.first(), collateral)?;
+    let mut parsed = None;
+    let quote_certs = quote_chain(quote, collateral, cache, &mut parsed)?;
+    let pool: Vec<&Certificate> = quote_certs.iter().copied().chain(collateral.certs.iter()).collect();
+    let pck = pck_leaf(quote, quote_certs.first().copied(), collateral)?;
     let (pck_ca, root) = pck_issuers(pck, &pool)?;
     let simulated = pinned(root, opts.trust_simulated)?;
     let crls: Vec<&Crl> = collateral.crls.iter().collect();
@@ -679,7 +702,12 @@ fn verify_collateral(
         return Ok(v);
     }
 
-    root.verify_issued_by(root).map_err(|e| chain_err(format!("root self-signature: {e}")))?;
+    // The pinned Intel root is trusted as exactly these bytes (its fingerprint): its
+    // self-signature, a property of those bytes, was checked when it was pinned. Any other
+    // (simulated) root has its self-signature checked.
+    if simulated {
+        root.verify_issued_by(root).map_err(|e| chain_err(format!("root self-signature: {e}")))?;
+    }
     pck_ca.verify_issued_by(root).map_err(|e| chain_err(e.into()))?;
     pck.verify_issued_by(pck_ca).map_err(|e| chain_err(e.into()))?;
     if pck.is_ca {
