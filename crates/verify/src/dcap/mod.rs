@@ -4,7 +4,7 @@
 //! TCB level matching and status convergence), `claims`, `appraise`, and the pinned `roots`.
 
 pub(crate) mod appraise;
-pub(crate) mod claims;
+pub mod claims;
 pub mod collateral;
 pub mod format;
 pub mod pck;

@@ -29,7 +29,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Largest endorsement accepted (real ones are a few KiB).
-pub const MAX_ENDORSEMENT: usize = 1 << 20;
+pub(crate) const MAX_ENDORSEMENT: usize = 1 << 20;
 /// Longest certificate chain followed from the signer to a root.
 const MAX_CHAIN: usize = 8;
 /// More entries than this is not an endorsement.

@@ -62,14 +62,14 @@ pub const EFI_GLOBAL_VARIABLE: [u8; 16] = guid_le("8be4df61-93ca-11d2-aa0d-00e09
 /// EFI_IMAGE_SECURITY_DATABASE_GUID (db, dbx).
 pub const EFI_IMAGE_SECURITY_DATABASE: [u8; 16] = guid_le("d719b2cb-3d3a-4596-a3bc-dad00e67656f");
 /// The EV_EFI_ACTION OVMF's boot manager logs before starting the kernel.
-pub const ACTION_CALLING_EFI_APPLICATION: &str = "Calling EFI Application from Boot Option";
+pub(crate) const ACTION_CALLING_EFI_APPLICATION: &str = "Calling EFI Application from Boot Option";
 /// The EV_EFI_ACTION logged when ExitBootServices() is called.
-pub const ACTION_EXIT_BOOT_SERVICES: &str = "Exit Boot Services Invocation";
+pub(crate) const ACTION_EXIT_BOOT_SERVICES: &str = "Exit Boot Services Invocation";
 /// The EV_EFI_ACTION logged when ExitBootServices() succeeded.
-pub const ACTION_EXIT_BOOT_SERVICES_OK: &str = "Exit Boot Services Returned with Success";
+pub(crate) const ACTION_EXIT_BOOT_SERVICES_OK: &str = "Exit Boot Services Returned with Success";
 /// QEMU's `acpi_data_size` for the pc/q35 machines (0x20000 + 0x8000): the top of low RAM QEMU
 /// keeps free of the initrd.
-pub const QEMU_ACPI_DATA_SIZE: u32 = 0x28000;
+pub(crate) const QEMU_ACPI_DATA_SIZE: u32 = 0x28000;
 /// The TD HOB GPA when the firmware's metadata names none (OVMF IntelTdx: 0x809000).
 const DEFAULT_TD_HOB_GPA: u64 = 0x809000;
 
@@ -216,7 +216,7 @@ pub fn qemu_td_hob(sections: &[TdxSection], memory_mib: u64) -> Result<Vec<u8>> 
 }
 
 /// Digest of the CFV event: SHA-384 of the CFV section's data in the image.
-pub fn cfv_digest(image: &[u8], sections: &[TdxSection]) -> Result<[u8; 48]> {
+pub(crate) fn cfv_digest(image: &[u8], sections: &[TdxSection]) -> Result<[u8; 48]> {
     let s = sections
         .iter()
         .find(|s| s.kind == TdxSectionType::Cfv)
