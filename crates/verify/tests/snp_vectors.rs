@@ -320,3 +320,20 @@ fn shared_claims_are_typed_and_in_the_json() {
     let bad = run(&r, &[TM_VCEK], &VerifyOptions::at(at("2024-01-01T00:00:00Z")));
     assert_eq!((bad.claims.to_value(), bad.claims.platform()), (serde_json::json!({}), None));
 }
+
+#[test]
+fn pinned_arks_are_self_signed() {
+    // validate_chain trusts a pinned ARK as its exact bytes and skips its self-signature per
+    // report: this is where those bytes' self-signatures are checked (the built-in ARKs and the
+    // testdata's copies of them).
+    use cloud_ra_verify::snp::roots::PINNED_ARKS;
+    let mut c = cloud_ra_collateral::builtin_amd();
+    for f in ["roots/amd/ask_ark_milan.pem", "roots/amd/ask_ark_genoa.pem", "roots/amd/ask_ark_turin_vcek.pem"] {
+        c.add_file(f, &testdata::read(f)).expect("chain parses");
+    }
+    for (product, fp) in PINNED_ARKS {
+        let ark =
+            c.certs.iter().find(|x| x.fingerprint_hex() == *fp).unwrap_or_else(|| panic!("{product:?} ARK present"));
+        ark.verify_issued_by(ark).unwrap_or_else(|e| panic!("{product:?} ARK self-signature: {e}"));
+    }
+}

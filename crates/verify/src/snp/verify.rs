@@ -666,7 +666,13 @@ pub fn validate_chain(
     if !ark.is_self_issued() {
         return Err(Error::evidence(Check::SnpArk, format!("'{}' is not self-issued", ark.subject)));
     }
-    ark.verify_issued_by(ark).map_err(|e| Error::evidence(Check::SnpArk, format!("ARK self-signature: {e}")))?;
+    // A pinned AMD ARK is trusted as its exact bytes (its SHA-256 is pinned): its self-signature
+    // is a property of those bytes, checked once by the test `pinned_arks_are_self_signed`, not
+    // per report. Any other ARK (the simulated one, or a caller's) is checked here.
+    let pinned = super::roots::PINNED_ARKS.iter().any(|(_, fp)| ark.fingerprint_hex() == *fp);
+    if !pinned {
+        ark.verify_issued_by(ark).map_err(|e| Error::evidence(Check::SnpArk, format!("ARK self-signature: {e}")))?;
+    }
     inter.verify_issued_by(ark).map_err(|e| chain_err(e.into()))?;
     vek.verify_issued_by(inter).map_err(|e| chain_err(e.into()))?;
     if vek.is_ca {
