@@ -9,15 +9,13 @@
 
 use std::sync::OnceLock;
 
-use rsa::RsaPrivateKey;
 use rsa::pss::SigningKey as PssSigningKey;
 use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _};
-use rsa::traits::PublicKeyParts as _;
 use sha2::Sha256;
 
 use crate::{
-    CA_NOT_AFTER, CA_NOT_BEFORE, OID_BASIC_CONSTRAINTS, OID_KEY_USAGE, OID_MGF1, OID_RSA_ENCRYPTION, OID_RSASSA_PSS,
-    RSA_BITS, aki_value, der, extension, rng_for, sha256, ski_ext,
+    CA_NOT_AFTER, CA_NOT_BEFORE, OID_BASIC_CONSTRAINTS, OID_KEY_USAGE, OID_MGF1, OID_RSASSA_PSS, aki_value, der,
+    extension, rng_for, ski_ext,
 };
 
 const OID_SHA256: &str = "2.16.840.1.101.3.4.2.1";
@@ -37,15 +35,7 @@ struct Key {
 
 impl Key {
     fn generate(label: &str) -> Key {
-        let mut rng = rng_for(&[b"google", label.as_bytes()]);
-        let key = RsaPrivateKey::new(&mut rng, RSA_BITS).expect("RSA key generation with a valid size cannot fail");
-        let rsa_pub = der::sequence(&[&der::uint(&key.n().to_bytes_be()), &der::uint(&key.e().to_bytes_be())]);
-        let spki = der::sequence(&[
-            &der::sequence(&[&der::oid(OID_RSA_ENCRYPTION), &der::null()]),
-            &der::bit_string(&rsa_pub),
-        ]);
-        let mut key_id = [0u8; 20];
-        key_id.copy_from_slice(&sha256(&rsa_pub)[..20]);
+        let (key, spki, key_id) = crate::rsa_key(&[b"google", label.as_bytes()]);
         Key { key: PssSigningKey::new_with_salt_len(key, 32), spki, key_id }
     }
 

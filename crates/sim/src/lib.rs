@@ -290,6 +290,19 @@ impl CrlSpec {
 // Deterministic randomness and keys
 
 /// `ChaCha20Rng` seeded with `SHA-256(SEED || parts...)`.
+/// A reproducible RSA key from `rng_for(parts)`, its SubjectPublicKeyInfo (rsaEncryption) and its
+/// key identifier (the first 20 bytes of SHA-256 of the RSAPublicKey).
+pub(crate) fn rsa_key(parts: &[&[u8]]) -> (RsaPrivateKey, Vec<u8>, [u8; 20]) {
+    let mut rng = rng_for(parts);
+    let key = RsaPrivateKey::new(&mut rng, RSA_BITS).expect("RSA key generation with a valid size cannot fail");
+    let rsa_pub = der::sequence(&[&der::uint(&key.n().to_bytes_be()), &der::uint(&key.e().to_bytes_be())]);
+    let spki =
+        der::sequence(&[&der::sequence(&[&der::oid(OID_RSA_ENCRYPTION), &der::null()]), &der::bit_string(&rsa_pub)]);
+    let mut key_id = [0u8; 20];
+    key_id.copy_from_slice(&sha256(&rsa_pub)[..20]);
+    (key, spki, key_id)
+}
+
 fn rng_for(parts: &[&[u8]]) -> ChaCha20Rng {
     let mut h = Sha256::new();
     h.update(SEED);
@@ -314,15 +327,7 @@ struct RsaCa {
 
 impl RsaCa {
     fn generate(label: &str) -> Self {
-        let mut rng = rng_for(&[label.as_bytes()]);
-        let key = RsaPrivateKey::new(&mut rng, RSA_BITS).expect("RSA key generation with a valid size cannot fail");
-        let rsa_pub = der::sequence(&[&der::uint(&key.n().to_bytes_be()), &der::uint(&key.e().to_bytes_be())]);
-        let spki = der::sequence(&[
-            &der::sequence(&[&der::oid(OID_RSA_ENCRYPTION), &der::null()]),
-            &der::bit_string(&rsa_pub),
-        ]);
-        let mut key_id = [0u8; 20];
-        key_id.copy_from_slice(&sha256(&rsa_pub)[..20]);
+        let (key, spki, key_id) = rsa_key(&[label.as_bytes()]);
         Self { key: PssSigningKey::new_with_salt_len(key, 48), spki, key_id }
     }
 

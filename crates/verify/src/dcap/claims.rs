@@ -180,33 +180,8 @@ pub(crate) fn claims(v: &VerifiedDcap) -> Claims {
             "misc_select": format!("{:08x}", e.misc_select),
             "cpu_svn": hex::encode(e.cpu_svn),
         }),
-        Body::Td10(t) | Body::Td15(t) => {
-            let mut m = json!({
-                "mrtd": hex::encode(t.mr_td),
-                "rtmr0": hex::encode(t.rt_mr[0]),
-                "rtmr1": hex::encode(t.rt_mr[1]),
-                "rtmr2": hex::encode(t.rt_mr[2]),
-                "rtmr3": hex::encode(t.rt_mr[3]),
-                "mrconfigid": hex::encode(t.mr_config_id),
-                "mrowner": hex::encode(t.mr_owner),
-                "mrownerconfig": hex::encode(t.mr_owner_config),
-                "mrseam": hex::encode(t.mr_seam),
-                "mrsignerseam": hex::encode(t.mr_signer_seam),
-                "seam_attributes": hex::encode(t.seam_attributes),
-                "td_attributes": td_attributes(t),
-                "xfam": hex::encode(t.xfam),
-                "tee_tcb_svn": hex::encode(t.tee_tcb_svn),
-            });
-            if let Some(obj) = m.as_object_mut() {
-                if let Some(s) = t.tee_tcb_svn2 {
-                    obj.insert("tee_tcb_svn2".into(), json!(hex::encode(s)));
-                }
-                if let Some(s) = t.mr_service_td {
-                    obj.insert("mrservicetd".into(), json!(hex::encode(s)));
-                }
-            }
-            m
-        }
+        // The TD report's fields as `show` names them (REPORTDATA is the shared `report_data`).
+        Body::Td10(t) | Body::Td15(t) => td_report_fields(t),
     };
     if let Some(obj) = out.as_object_mut() {
         obj.insert("quote_version".into(), json!(q.header.version));
